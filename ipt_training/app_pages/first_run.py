@@ -1,0 +1,42 @@
+"""First start: create the first administrator, or load the demo data."""
+
+import streamlit as st
+
+from ipt_training import auth, demo
+from ipt_training.ui.common import get_db, get_library
+
+db = get_db()
+st.title("Welcome to the IPT training and fidelity platform")
+st.write(
+    "The database is ready and empty. Choose how to start: create the first administrator "
+    "account for your training body, or load demo data to try every page."
+)
+left, right = st.columns(2)
+with left:
+    st.subheader("Create the first administrator")
+    with st.form("first_admin"):
+        username = st.text_input("Sign-in name", key="fr_username")
+        display = st.text_input("Full name", key="fr_display")
+        email = st.text_input("E-mail (optional)", key="fr_email")
+        pw1 = st.text_input("Password", type="password", key="fr_pw1")
+        pw2 = st.text_input("Repeat password", type="password", key="fr_pw2")
+        if st.form_submit_button("Create administrator", type="primary"):
+            if pw1 != pw2:
+                st.error("The two passwords differ; type the same password twice.")
+            else:
+                try:
+                    user = auth.create_user(db, username, pw1, ["admin"], display, email or None)
+                    st.session_state["user_id"] = user.id
+                    st.rerun()
+                except auth.AuthError as exc:
+                    st.error(str(exc))
+with right:
+    st.subheader("Load demo data")
+    st.write("Creates one account per role, a cohort, vignette attempts, recorded sessions with "
+             "ratings, calibration data and credential evidence. Sign in with:")
+    st.table([{"role": a.role, "sign-in name": a.username, "password": a.password} for a in demo.DEMO_ACCOUNTS])
+    if st.button("Load demo data", key="load_demo", type="primary"):
+        with st.spinner("Loading demo data..."):
+            demo.load_demo(db, get_library())
+        st.success("Demo data loaded. Sign in with one of the accounts above.")
+        st.rerun()

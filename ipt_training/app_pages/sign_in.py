@@ -1,0 +1,39 @@
+"""Sign-in form (and the optional OIDC button when the deployment configures it)."""
+
+import streamlit as st
+
+from ipt_training import auth
+from ipt_training.ui.common import get_db
+
+db = get_db()
+st.title("Sign in")
+st.caption("IPT training and fidelity platform")
+with st.form("sign_in"):
+    username = st.text_input("Sign-in name", key="si_username")
+    password = st.text_input("Password", type="password", key="si_password")
+    submitted = st.form_submit_button("Sign in", type="primary")
+if submitted:
+    try:
+        user = auth.sign_in(db, username, password)
+    except auth.AuthError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["user_id"] = user.id
+        st.rerun()
+
+# Optional institutional sign-in: only when [auth] is configured in secrets.toml.
+try:
+    oidc_configured = "auth" in st.secrets
+except Exception:  # no secrets file at all
+    oidc_configured = False
+if oidc_configured:
+    st.divider()
+    if not st.user.is_logged_in:
+        if st.button("Sign in with your institution", key="oidc_login"):
+            st.login()
+    else:
+        match = auth.find_user_by_email(db, st.user.email or "")
+        if match and match.active:
+            st.session_state["user_id"] = match.id
+            st.rerun()
+        st.error("No active account uses the e-mail of your institutional sign-in. Ask an administrator to add it.")

@@ -1,0 +1,61 @@
+"""Admin: create, deactivate and reactivate accounts, reset passwords, assign roles."""
+
+import pandas as pd
+import streamlit as st
+
+from ipt_training import auth
+from ipt_training.ui.common import get_db, require_user
+
+admin = require_user("admin")
+db = get_db()
+st.title("Users and roles")
+
+users = auth.list_users(db)
+st.dataframe(
+    pd.DataFrame(users)[["username", "display_name", "email", "roles", "active", "locked_until"]],
+    hide_index=True, width="stretch",
+)
+
+tab_new, tab_edit = st.tabs(["Create an account", "Change an account"])
+with tab_new:
+    with st.form("create_user", clear_on_submit=True):
+        username = st.text_input("Sign-in name", key="cu_username")
+        display = st.text_input("Full name", key="cu_display")
+        email = st.text_input("E-mail (optional; used for institutional sign-in)", key="cu_email")
+        roles = st.multiselect("Roles", auth.ROLES, default=["trainee"], key="cu_roles")
+        password = st.text_input("Initial password", type="password", key="cu_password")
+        if st.form_submit_button("Create account", type="primary"):
+            try:
+                u = auth.create_user(db, username, password, roles, display, email or None, actor_id=admin.id)
+                st.success(f"Created {u.username} ({', '.join(u.roles)}).")
+            except auth.AuthError as exc:
+                st.error(str(exc))
+
+with tab_edit:
+    choice = st.selectbox("Account", users, format_func=lambda u: f"{u['display_name']} ({u['username']})", key="eu_user")
+    if choice:
+        target = auth.get_user(db, choice["id"])
+        with st.form("edit_roles"):
+            new_roles = st.multiselect("Roles", auth.ROLES, default=list(target.roles), key="eu_roles")
+            if st.form_submit_button("Save roles"):
+                try:
+                    auth.set_roles(db, target.id, new_roles, admin.id)
+                    st.success("Roles saved.")
+                    st.rerun()
+                except auth.AuthError as exc:
+                    st.error(str(exc))
+        with st.form("reset_pw", clear_on_submit=True):
+            pw = st.text_input("New password", type="password", key="eu_pw")
+            if st.form_submit_button("Reset password (also unlocks)"):
+                try:
+                    auth.reset_password(db, target.id, pw, admin.id)
+                    st.success("Password reset; the account is unlocked.")
+                except auth.AuthError as exc:
+                    st.error(str(exc))
+        label = "Deactivate account" if target.active else "Reactivate account"
+        if st.button(label, key="eu_toggle"):
+            try:
+                auth.set_active(db, target.id, not target.active, admin.id)
+                st.rerun()
+            except auth.AuthError as exc:
+                st.error(str(exc))

@@ -1,0 +1,131 @@
+"""Command line: ``python -m ipt_training COMMAND`` (every command has ``--help``).
+
+Exit codes: 0 success, 1 content invalid / operation refused, 2 bad input (file, columns, arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from . import auth
+from .config import get_settings
+from .content import load_library
+from .store import backup, open_store, schema_version
+
+COMMANDS = ("init", "create-user", "demo", "validate", "backup", "reliability", "readiness")
+
+
+def _db(args):
+    return open_store(args.db or get_settings().db_path)
+
+
+def cmd_init(args) -> int:
+    db = _db(args)
+    print(f"Database ready at {args.db or get_settings().db_path} (schema version {schema_version(db)}).")
+    return 0
+
+
+def cmd_create_user(args) -> int:
+    db = _db(args)
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            print("The two passwords differ; run the command again.", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        user = auth.create_user(db, args.name, password, args.role, args.display_name or args.name, args.email)
+    except auth.AuthError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Created {user.username} with roles {', '.join(user.roles)}.")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from . import demo
+
+    db = _db(args)
+    try:
+        demo.load_demo(db, load_library(get_settings().content_dir), force=args.force)
+    except demo.DemoError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print("Demo data loaded. Sign in with:")
+    for acc in demo.DEMO_ACCOUNTS:
+        print(f"  {acc.role:<10} {acc.username:<12} {acc.password}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    root = Path(args.content_dir) if args.content_dir else get_settings().content_dir
+    lib = load_library(root)
+    for err in lib.errors:
+        print(err)
+    if lib.errors:
+        return 1
+    print(f"All content is valid: {len(lib.vignettes)} vignettes, {len(lib.rubrics)} vignette rubrics, "
+          f"{len(lib.scales)} rating scales, {len(lib.instruments)} instruments, {len(lib.standards)} standards, "
+          f"{len(lib.policies)} certification policies.")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    db = _db(args)
+    backup(db, args.path)
+    print(f"Backup written to {args.path}.")
+    return 0
+
+
+def cmd_reliability(args, rest) -> int:
+    from .reliability import cli_reliability
+
+    return cli_reliability(rest)
+
+
+def cmd_readiness(args, rest) -> int:
+    from .credential_review import cli_readiness
+
+    return cli_readiness(rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ipt_training", description="IPT training and fidelity platform.")
+    parser.add_argument("--db", help="SQLite file (default: $IPT_TRAINING_DB or <data dir>/ipt_training.db)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("init", help="create or migrate the database", description="Create the database and apply every migration.")
+    p = sub.add_parser("create-user", help="create an account (password asked for, or read from stdin)",
+                       description="Create an account. The password is asked for, or read from the first line of stdin.")
+    p.add_argument("name", help="sign-in name")
+    p.add_argument("--role", action="append", required=True, choices=auth.ROLES, help="a role; repeat for several")
+    p.add_argument("--display-name", help="full name shown in the app")
+    p.add_argument("--email", help="e-mail, for institutional sign-in")
+    p = sub.add_parser("demo", help="load demo data", description="Load the demo accounts and records. Refuses a database with real accounts unless --force.")
+    p.add_argument("--force", action="store_true", help="load even though real accounts exist")
+    p = sub.add_parser("validate", help="validate all content (exit 1 on errors)",
+                       description="Validate vignettes/, rubrics/ and training/. Prints one line per error: path:line: field: message.")
+    p.add_argument("--content-dir", help="folder holding vignettes/, rubrics/, training/ (default: the project)")
+    p = sub.add_parser("backup", help="online backup of the database", description="Copy the database with SQLite's online backup API; safe while the app runs.")
+    p.add_argument("path", help="file to write the backup to")
+    sub.add_parser("reliability", help="inter-rater reliability of a CSV (see 'reliability --help')", add_help=False)
+    sub.add_parser("readiness", help="credential readiness of trainees (see 'readiness --help')", add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # reliability and readiness own their argument parsing; pass the rest through
+    for name, fn in (("reliability", cmd_reliability), ("readiness", cmd_readiness)):
+        if name in argv:
+            i = argv.index(name)
+            args = parser.parse_args(argv[: i + 1])
+            return fn(args, argv[i + 1 :])
+    args = parser.parse_args(argv)
+    handler = {"init": cmd_init, "create-user": cmd_create_user, "demo": cmd_demo, "validate": cmd_validate,
+               "backup": cmd_backup}[args.command]
+    return handler(args)

@@ -1,0 +1,49 @@
+"""Settings read from the environment.
+
+``IPT_TRAINING_DATA_DIR``  data directory (default ``./data``)
+``IPT_TRAINING_DB``        SQLite file (default ``<data dir>/ipt_training.db``)
+``IPT_TRAINING_CONTENT_DIR`` folder holding ``vignettes/``, ``rubrics/``, ``training/``
+                           (default: the project root)
+``IPT_TRAINING_MAX_UPLOAD_MB`` largest recording accepted, in MB (default 200)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    db_path: Path
+    content_dir: Path
+    max_upload_mb: int
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (each call re-reads, so tests may monkeypatch)."""
+    data_dir = Path(os.environ.get("IPT_TRAINING_DATA_DIR", "data")).resolve()
+    db = os.environ.get("IPT_TRAINING_DB")
+    db_path = Path(db).resolve() if db else data_dir / "ipt_training.db"
+    content_dir = Path(os.environ.get("IPT_TRAINING_CONTENT_DIR", str(PROJECT_ROOT))).resolve()
+    try:
+        max_mb = int(os.environ.get("IPT_TRAINING_MAX_UPLOAD_MB", "200"))
+    except ValueError:
+        raise SystemExit("IPT_TRAINING_MAX_UPLOAD_MB must be a whole number of megabytes, e.g. 200.")
+    return Settings(data_dir=data_dir, db_path=db_path, content_dir=content_dir, max_upload_mb=max_mb)

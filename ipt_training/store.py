@@ -1,0 +1,399 @@
+"""The SQLite store: connection, pragmas, versioned migrations, small helpers.
+
+One connection per browser session, opened with ``check_same_thread=False`` because
+Streamlit runs each rerun on a new thread. Foreign keys are on for every connection, the
+journal is WAL, and a busy timeout makes a locked database wait instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError  # noqa: F401  (re-exported for callers)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def connect(path: Path | str) -> Database:
+    """Open (and create) the database at ``path`` with the project's pragmas."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
+                           isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if str(path) != ":memory:":
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode.lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return Database(conn)
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` with a retry when another writer holds the lock.
+
+    Taking the write lock up front avoids the deadlock-prone upgrade from a read lock;
+    the busy timeout already waits, and a rare ``database is locked`` is retried.
+    """
+    for attempt in range(5):
+        try:
+            db.conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+# --- migrations --------------------------------------------------------------------------
+# Each migration is (version, SQL). They run in order inside a transaction and are recorded
+# in ``schema_migrations``; running them again applies nothing.
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name TEXT NOT NULL,
+        email TEXT UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        is_demo INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE user_roles (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('trainee','rater','supervisor','admin')),
+        PRIMARY KEY (user_id, role)
+    );
+    CREATE TABLE cohorts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE cohort_members (
+        cohort_id INTEGER NOT NULL REFERENCES cohorts(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (cohort_id, user_id)
+    );
+    CREATE TABLE supervision_links (
+        supervisor_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        trainee_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (supervisor_id, trainee_id),
+        CHECK (supervisor_id <> trainee_id)
+    );
+    CREATE INDEX idx_supervision_trainee ON supervision_links(trainee_id);
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor_id INTEGER REFERENCES users(id),
+        action TEXT NOT NULL,
+        object_type TEXT,
+        object_id TEXT,
+        detail TEXT
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    """),
+    (2, """
+    CREATE TABLE vignette_attempts (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        vignette_id TEXT NOT NULL,
+        vignette_hash TEXT NOT NULL,
+        rubric_id TEXT NOT NULL,
+        rubric_hash TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('draft','submitted','graded')),
+        answers TEXT NOT NULL DEFAULT '{}',
+        stages_revealed INTEGER NOT NULL DEFAULT 1,
+        auto_scores TEXT,
+        grades TEXT,
+        score REAL,
+        passed INTEGER,
+        primary_area TEXT,
+        grader_id INTEGER REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        submitted_at TEXT,
+        graded_at TEXT
+    );
+    CREATE INDEX idx_attempts_trainee ON vignette_attempts(trainee_id, vignette_id);
+    CREATE INDEX idx_attempts_status ON vignette_attempts(status);
+    """),
+    (3, """
+    CREATE TABLE recorded_sessions (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        added_by INTEGER NOT NULL REFERENCES users(id),
+        case_pseudonym TEXT NOT NULL,
+        case_id INTEGER,
+        session_number INTEGER NOT NULL CHECK (session_number >= 1),
+        phase TEXT NOT NULL CHECK (phase IN ('initial','middle','termination')),
+        problem_area TEXT NOT NULL,
+        recording_file TEXT,
+        recording_sha256 TEXT,
+        media_type TEXT,
+        original_name TEXT,
+        size_bytes INTEGER,
+        transcript TEXT,
+        consent_confirmed INTEGER NOT NULL CHECK (consent_confirmed = 1),
+        is_gold_standard INTEGER NOT NULL DEFAULT 0,
+        notes TEXT,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT,
+        deleted_by INTEGER REFERENCES users(id)
+    );
+    CREATE INDEX idx_sessions_trainee ON recorded_sessions(trainee_id);
+    CREATE TABLE assignments (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES recorded_sessions(id),
+        rater_id INTEGER NOT NULL REFERENCES users(id),
+        assigned_by INTEGER REFERENCES users(id),
+        due_date TEXT,
+        purpose TEXT NOT NULL DEFAULT 'rating' CHECK (purpose IN ('rating','second_rating','calibration')),
+        created_at TEXT NOT NULL,
+        UNIQUE (session_id, rater_id)
+    );
+    CREATE INDEX idx_assignments_rater ON assignments(rater_id);
+    CREATE TABLE ratings (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES recorded_sessions(id),
+        rater_id INTEGER NOT NULL REFERENCES users(id),
+        kind TEXT NOT NULL CHECK (kind IN ('rater','self','gold')),
+        instrument_id TEXT NOT NULL,
+        instrument_hash TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('draft','submitted')),
+        comment TEXT NOT NULL DEFAULT '',
+        mean REAL,
+        passed INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        submitted_at TEXT,
+        UNIQUE (session_id, rater_id, kind)
+    );
+    CREATE INDEX idx_ratings_session ON ratings(session_id, status);
+    CREATE INDEX idx_ratings_rater ON ratings(rater_id, status);
+    CREATE TABLE item_scores (
+        rating_id INTEGER NOT NULL REFERENCES ratings(id) ON DELETE CASCADE,
+        item_id TEXT NOT NULL,
+        score INTEGER,
+        not_applicable INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        PRIMARY KEY (rating_id, item_id),
+        CHECK (NOT (score IS NOT NULL AND not_applicable = 1))
+    );
+    CREATE TABLE evidence_marks (
+        id INTEGER PRIMARY KEY,
+        rating_id INTEGER NOT NULL REFERENCES ratings(id) ON DELETE CASCADE,
+        time_s REAL NOT NULL CHECK (time_s >= 0),
+        item_id TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX idx_evidence_rating ON evidence_marks(rating_id);
+    """),
+    (4, """
+    CREATE TABLE training_events (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        date TEXT NOT NULL,
+        hours REAL NOT NULL CHECK (hours > 0),
+        title TEXT NOT NULL,
+        trainer TEXT NOT NULL,
+        certificate_file TEXT,
+        confirmed_by INTEGER REFERENCES users(id),
+        confirmed_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE clinical_hours (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        date TEXT NOT NULL,
+        hours REAL NOT NULL CHECK (hours > 0),
+        setting TEXT NOT NULL DEFAULT '',
+        confirmed_by INTEGER REFERENCES users(id),
+        confirmed_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE clinical_cases (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        pseudonym TEXT NOT NULL,
+        problem_area TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        end_date TEXT,
+        n_sessions INTEGER NOT NULL DEFAULT 0 CHECK (n_sessions >= 0),
+        confirmed_by INTEGER REFERENCES users(id),
+        confirmed_at TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (trainee_id, pseudonym)
+    );
+    CREATE TABLE symptom_scores (
+        id INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES clinical_cases(id) ON DELETE CASCADE,
+        session_number INTEGER NOT NULL CHECK (session_number >= 1),
+        measure TEXT NOT NULL,
+        score REAL NOT NULL,
+        UNIQUE (case_id, session_number, measure)
+    );
+    CREATE TABLE supervision_sessions (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        supervisor_name TEXT NOT NULL,
+        date TEXT NOT NULL,
+        hours REAL NOT NULL CHECK (hours > 0),
+        case_id INTEGER REFERENCES clinical_cases(id),
+        notes TEXT NOT NULL DEFAULT '',
+        confirmed_by INTEGER REFERENCES users(id),
+        confirmed_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE credential_decisions (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        standard_id TEXT NOT NULL,
+        standard_version TEXT NOT NULL,
+        standard_hash TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('award','defer','refuse')),
+        reasons TEXT NOT NULL DEFAULT '',
+        reviewer_id INTEGER NOT NULL REFERENCES users(id),
+        decided_at TEXT NOT NULL,
+        expires_on TEXT,
+        evidence_snapshot TEXT NOT NULL
+    );
+    CREATE INDEX idx_decisions_trainee ON credential_decisions(trainee_id, standard_id);
+    CREATE TRIGGER decisions_no_update BEFORE UPDATE ON credential_decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only: record a new decision instead'); END;
+    CREATE TRIGGER decisions_no_delete BEFORE DELETE ON credential_decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only: record a new decision instead'); END;
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """),
+]
+
+
+def migrate(db: Database) -> list[int]:
+    """Apply every migration not yet applied; return the versions applied now."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    applied_now = []
+    for version, sql in MIGRATIONS:
+        with transaction(db):
+            done = db.conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            ).fetchone()
+            if done:
+                continue
+            for statement in _split_sql(sql):
+                db.conn.execute(statement)
+            db.conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, now_iso())
+            )
+            applied_now.append(version)
+    return applied_now
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    out, buf = [], ""
+    for line in sql.strip().splitlines():
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def open_store(path: Path | str) -> Database:
+    """Connect and migrate: what the app and the CLI call on start."""
+    db = connect(path)
+    migrate(db)
+    return db
+
+
+def schema_version(db: Database) -> int:
+    row = db.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return row[0] or 0
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+
+def rows(db: Database, sql: str, params: tuple | dict = ()) -> list[dict]:
+    return list(db.query(sql, params))
+
+
+def one(db: Database, sql: str, params: tuple | dict = ()) -> Optional[dict]:
+    return next(iter(db.query(sql, params)), None)
+
+
+def audit(db: Database, actor_id: Optional[int], action: str, object_type: str = "",
+          object_id: Any = "", detail: Any = None) -> None:
+    """Append one line to the audit log (who, what, when). Never pass a password here."""
+    db.conn.execute(
+        "INSERT INTO audit_log (at, actor_id, action, object_type, object_id, detail) VALUES (?,?,?,?,?,?)",
+        (now_iso(), actor_id, action, object_type, str(object_id),
+         json.dumps(detail, default=str) if detail is not None else None),
+    )
+
+
+def get_setting(db: Database, key: str, default: str) -> str:
+    row = db.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_setting(db: Database, key: str, value: str) -> None:
+    db.conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def backup(db: Database, target: Path | str) -> None:
+    """Online backup with the sqlite3 backup API: consistent while other writers continue."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    dest = sqlite3.connect(str(target))
+    try:
+        db.conn.backup(dest, pages=1024)
+    finally:
+        dest.close()
+
+
+def audit_entries(db: Database, action: str = "", limit: int = 200) -> list[dict]:
+    """The latest audit-log lines, newest first, optionally filtered by action text."""
+    action = action.strip()
+    return rows(db, """SELECT a.at, COALESCE(u.username, '') AS who, a.action, a.object_type, a.object_id, a.detail
+                       FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+                       WHERE (? = '' OR a.action LIKE ?) ORDER BY a.id DESC LIMIT ?""",
+                (action, f"%{action}%", int(limit)))

@@ -1,0 +1,37 @@
+"""AppTest helpers: run the real router as a given user, on a given page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+
+
+def app_as(user_id: int | None, page: str | None = None, timeout: float = 30) -> AppTest:
+    """Run the app signed in as ``user_id`` (None: signed out), optionally on a page file."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if user_id is not None:
+        at.session_state["user_id"] = user_id
+    at.run()
+    if page:
+        at.switch_page(f"ipt_training/app_pages/{page}")
+        at.run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page shows as text (markdown, titles, captions, alerts, tables' strings)."""
+    parts = []
+    for kind in ("markdown", "title", "header", "subheader", "caption", "text", "error", "warning", "info", "success", "code", "latex"):
+        for el in getattr(at, kind, []):
+            parts.append(str(getattr(el, "value", "")))
+    for exp in at.expander:
+        parts.append(str(exp.label))
+    for df in at.dataframe:
+        parts.append(df.value.to_string())
+    for t in at.table:
+        parts.append(t.value.to_string())
+    return "\n".join(parts)

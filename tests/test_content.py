@@ -1,0 +1,118 @@
+"""Content: every shipped file validates; broken files give precise path:line: field messages."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ipt_training.content import FOLDERS, load_file, load_library, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted(p for folder in FOLDERS for p in (ROOT / folder).rglob("*.y*ml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_shipped_file_validates(path, library):
+    rel = str(path.relative_to(ROOT))
+    assert [str(e) for e in library.errors if e.path == rel] == []
+    served = {m.source_path for bucket in (library.vignettes, library.rubrics, library.scales, library.instruments,
+                                           library.standards, library.policies) for m in bucket.values()}
+    assert rel in served
+
+
+def test_content_hash_changes_with_the_file(tmp_path):
+    shutil.copytree(ROOT / "rubrics", tmp_path / "rubrics")
+    before = load_library(tmp_path).rubrics["vignette-core"].content_hash
+    f = tmp_path / "rubrics" / "vignette_core.yaml"
+    f.write_text(f.read_text().replace("pass_mark: 0.70", "pass_mark: 0.75"))
+    after = load_library(tmp_path).rubrics["vignette-core"]
+    assert after.pass_mark == 0.75 and after.content_hash != before and len(before) == 64
+
+
+RUBRIC_OK = (ROOT / "rubrics" / "vignette_core.yaml").read_text()
+
+
+def _tree(tmp_path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return tmp_path
+
+
+BROKEN = {
+    "yaml_syntax": (
+        {"rubrics/bad.yaml": "kind: vignette_rubric\nid: x\nname: [unclosed\n"},
+        "rubrics/bad.yaml", 4, "(yaml)", "YAML syntax error",
+    ),
+    "missing_field": (
+        {"rubrics/bad.yaml": RUBRIC_OK.replace("pass_mark: 0.70", "").replace("id: vignette-core", "id: other")},
+        "rubrics/bad.yaml", 4, "pass_mark", "required but missing",
+    ),
+    "wrong_type": (
+        {"rubrics/bad.yaml": RUBRIC_OK.replace("weight: 20\n    description: >-\n      Which", "weight: lots\n    description: >-\n      Which", 1)},
+        "rubrics/bad.yaml", 13, "criteria[0].weight", "valid number",
+    ),
+    "duplicate_id": (
+        {"rubrics/a.yaml": RUBRIC_OK, "rubrics/b.yaml": RUBRIC_OK},
+        "rubrics/b.yaml", 5, "id", "already used by rubrics/a.yaml",
+    ),
+    "dangling_scale": (
+        {"rubrics/inst.yaml": "kind: fidelity_instrument\nid: i\nname: I\nversion: '1'\ndescription: d\n"
+                              "scale: no-such-scale\nitems:\n  - id: a\n    section: s\n    text: t\n    phases: [initial]\n"
+                              "    anchors: {1: a, 2: b}\n"},
+        "rubrics/inst.yaml", 6, "scale", "does not exist",
+    ),
+    "python_tag": (
+        {"rubrics/evil.yaml": "kind: vignette_rubric\nid: !!python/object/apply:os.system ['echo pwned']\n"},
+        "rubrics/evil.yaml", 2, "(yaml)", "no !!python tags",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_file_gives_path_line_field(tmp_path, case):
+    files, path, line, field, message = BROKEN[case]
+    root = _tree(tmp_path, files)
+    errors = validate(root)
+    assert errors, "broken content must be reported"
+    err = next(e for e in errors if e.path == path)
+    assert (err.line, err.field) == (line, field), str(err)
+    assert message in err.message
+    assert str(err).startswith(f"{path}:{line}: {field}: ")
+
+
+def test_broken_vignette_reference_is_rejected_and_others_still_served(tmp_path, library):
+    vig = next(iter(library.vignettes.values()))
+    shutil.copytree(ROOT / "rubrics", tmp_path / "rubrics")
+    (tmp_path / "vignettes").mkdir()
+    src = (ROOT / vig.source_path).read_text()
+    (tmp_path / "vignettes" / "good.yaml").write_text(src)
+    (tmp_path / "vignettes" / "dangling.yaml").write_text(
+        src.replace(f"id: {vig.id}", "id: another-one", 1).replace("rubric: vignette-core", "rubric: no-such-rubric"))
+    lib = load_library(tmp_path)
+    assert list(lib.vignettes) == [vig.id]
+    [err] = lib.errors
+    assert err.path == "vignettes/dangling.yaml" and err.field == "rubric" and "no-such-rubric" in err.message
+
+
+def test_validate_command_exit_codes(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "ipt_training", "validate"], cwd=ROOT, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "All content is valid" in ok.stdout
+    files, path, line, field, _ = BROKEN["missing_field"]
+    root = _tree(tmp_path, files)
+    bad = subprocess.run([sys.executable, "-m", "ipt_training", "validate", "--content-dir", str(root)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert bad.stdout.splitlines()[0].startswith(f"{path}:{line}: {field}: ")
+
+
+def test_load_file_refuses_wrong_kind_for_folder(tmp_path):
+    p = tmp_path / "training" / "x.yaml"
+    p.parent.mkdir()
+    p.write_text(RUBRIC_OK)
+    model, errors = load_file(p, tmp_path, FOLDERS["training"])
+    assert model is None and errors[0].field == "kind" and errors[0].line == 4
