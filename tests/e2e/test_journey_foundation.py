@@ -1,0 +1,22 @@
+"""Browser journey: first-run demo load, sign in as a trainee, reach home, sign out."""
+
+import pytest
+
+from .conftest import open_app
+
+pytestmark = pytest.mark.e2e
+
+
+def test_first_run_demo_then_trainee_sign_in_and_out(server, page):
+    open_app(page, server.url)
+    page.get_by_text("Welcome to the IPT training").wait_for()
+    page.get_by_role("button", name="Load demo data").click()
+    page.get_by_role("heading", name="Sign in").wait_for(timeout=120_000)
+    page.get_by_label("Sign-in name").fill("trainee")
+    page.get_by_label("Password", exact=True).fill("trainee-demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Welcome, Tara Trainee").wait_for()
+    assert page.get_by_text("Your practice").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert not page.get_by_text("Welcome, Tara Trainee").is_visible()
