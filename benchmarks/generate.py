@@ -1,0 +1,173 @@
+"""Synthetic data at training-body scale for the benchmarks (not part of the test run).
+
+Scales (DESIGN: one SQLite file per training body; this says how far that goes):
+
+=====  ========  ======  ==========  ========  ==============  ==================
+scale  trainees  raters  vignettes   attempts  rated sessions  ratings per session
+=====  ========  ======  ==========  ========  ==============  ==================
+S      50        5       all shipped 1,250     150             2-3
+M      500       25      all shipped 12,500    1,500           2-3
+L      2,000     100     all shipped 50,000    6,000           2-3 (~300,000 item scores)
+=====  ========  ======  ==========  ========  ==============  ==================
+
+Rows are written straight into the tables with ``executemany`` (the app's write paths
+are measured separately by the runner). Every synthetic account shares one argon2 hash,
+since hashing 2,000 passwords would only measure argon2. The shipped vignettes are reused
+for the attempts (the library holds 16; at scale L the issue's 40 would only add rows to
+the same table, which the attempts count already covers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+from ipt_training import auth
+from ipt_training.config import PROJECT_ROOT
+from ipt_training.content import PROBLEM_AREAS, load_library
+from ipt_training.store import now_iso, open_store, transaction
+
+SCALES = {
+    "S": dict(trainees=50, raters=5, supervisors=3, attempts=1_250, sessions=150),
+    "M": dict(trainees=500, raters=25, supervisors=20, attempts=12_500, sessions=1_500),
+    "L": dict(trainees=2_000, raters=100, supervisors=60, attempts=50_000, sessions=6_000),
+}
+PASSWORD = "bench-password"
+
+
+def generate(path: Path, scale: str, seed: int = 7) -> dict:
+    """Create a database at ``path`` holding the synthetic data of ``scale``; return counts."""
+    spec = SCALES[scale]
+    rng = random.Random(seed)
+    if path.exists():
+        path.unlink()
+    db = open_store(path)
+    lib = load_library(PROJECT_ROOT)
+    instrument = lib.instruments["ipt-session-fidelity"]
+    vignettes = list(lib.vignettes.values())
+    pw_hash = auth.hash_password(PASSWORD)
+    created = now_iso()
+    today = date.today()
+
+    def add_users(prefix: str, n: int, roles: tuple[str, ...]) -> list[int]:
+        first = db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM users").fetchone()[0] + 1
+        db.conn.executemany(
+            "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?,?,?,?,?)",
+            [(first + i, f"{prefix}{i:04d}", f"{prefix.title()} {i:04d}", pw_hash, created) for i in range(n)])
+        db.conn.executemany("INSERT INTO user_roles (user_id, role) VALUES (?, ?)",
+                            [(first + i, r) for i in range(n) for r in roles])
+        return list(range(first, first + n))
+
+    with transaction(db):
+        admins = add_users("admin", 2, ("admin",))
+        trainees = add_users("trainee", spec["trainees"], ("trainee",))
+        raters = add_users("rater", spec["raters"], ("rater",))
+        supervisors = add_users("supervisor", spec["supervisors"], ("supervisor", "rater"))
+        n_cohorts = max(1, spec["trainees"] // 50)
+        db.conn.executemany("INSERT INTO cohorts (id, name, created_at) VALUES (?,?,?)",
+                            [(c + 1, f"Cohort {c + 1:03d}", created) for c in range(n_cohorts)])
+        db.conn.executemany("INSERT INTO cohort_members (cohort_id, user_id) VALUES (?,?)",
+                            [(i % n_cohorts + 1, t) for i, t in enumerate(trainees)])
+        db.conn.executemany("INSERT INTO supervision_links (supervisor_id, trainee_id) VALUES (?,?)",
+                            [(supervisors[i % len(supervisors)], t) for i, t in enumerate(trainees)])
+
+        # vignette attempts: mostly graded, some submitted, a few drafts
+        attempts = []
+        for i in range(spec["attempts"]):
+            v = vignettes[i % len(vignettes)]
+            t = trainees[rng.randrange(len(trainees))]
+            status = rng.choices(["graded", "submitted", "draft"], [0.8, 0.15, 0.05])[0]
+            score = round(rng.uniform(0.35, 1.0), 3) if status != "draft" else None
+            day = (today - timedelta(days=rng.randrange(720))).isoformat()
+            attempts.append((t, v.id, v.content_hash, v.rubric, lib.rubrics[v.rubric].content_hash, status,
+                             json.dumps({"areas": [v.primary_area]}), 4, score,
+                             None if score is None else int(score >= 0.7), v.primary_area, day, day,
+                             day if status != "draft" else None, day if status == "graded" else None))
+        db.conn.executemany(
+            """INSERT INTO vignette_attempts (trainee_id, vignette_id, vignette_hash, rubric_id, rubric_hash, status,
+               answers, stages_revealed, score, passed, primary_area, created_at, updated_at, submitted_at, graded_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", attempts)
+
+        # recorded sessions (metadata only: the files are not what is measured), 2-3 ratings each
+        phases = ["initial", "middle", "middle", "termination"]
+        areas = list(PROBLEM_AREAS)
+        all_raters = raters + supervisors
+        sessions, ratings, scores = [], [], []
+        rating_id = 0
+        for s in range(1, spec["sessions"] + 1):
+            t = trainees[(s - 1) % len(trainees)]
+            phase = phases[s % 4]
+            area = areas[rng.randrange(4)]
+            day = today - timedelta(days=rng.randrange(720))
+            sessions.append((s, t, t, f"Case {t}-{s % 3}", s % 16 + 1, phase, area, None, 1, 0, day.isoformat()))
+            skill = rng.gauss(3.4, 0.6)  # the trainee's true fidelity on this session
+            items = instrument.applicable_items(phase, area)
+            for r in rng.sample(all_raters, rng.choice([2, 2, 3])):
+                rating_id += 1
+                severity = (r % 7 - 3) * 0.08
+                vals = []
+                for it in items:
+                    v = min(5, max(1, round(skill + severity + rng.gauss(0, 0.6))))
+                    vals.append(v)
+                    scores.append((rating_id, it.id, v, 0))
+                # the instrument's other items are stored as not applicable, as the workspace does
+                applicable = {it.id for it in items}
+                scores.extend((rating_id, it.id, None, 1) for it in instrument.items if it.id not in applicable)
+                mean = sum(vals) / len(vals)
+                ratings.append((rating_id, s, r, "rater", instrument.id, instrument.content_hash, "submitted", "",
+                                mean, int(mean >= instrument.pass_rule.threshold), day.isoformat(), day.isoformat(),
+                                day.isoformat()))
+        db.conn.executemany(
+            """INSERT INTO recorded_sessions (id, trainee_id, added_by, case_pseudonym, session_number, phase,
+               problem_area, recording_file, consent_confirmed, is_gold_standard, created_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?)""", sessions)
+        db.conn.executemany(
+            """INSERT INTO assignments (session_id, rater_id, purpose, created_at)
+               SELECT ?, ?, 'rating', ?""", [(r[1], r[2], created) for r in ratings])
+        db.conn.executemany(
+            """INSERT INTO ratings (id, session_id, rater_id, kind, instrument_id, instrument_hash, status, comment,
+               mean, passed, created_at, updated_at, submitted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""", ratings)
+        db.conn.executemany("INSERT INTO item_scores (rating_id, item_id, score, not_applicable) VALUES (?,?,?,?)",
+                            scores)
+        # credential evidence: training, clinical hours, cases with PHQ-9, supervision
+        events, hours, cases, phq, sup = [], [], [], [], []
+        case_id = 0
+        for t in trainees:
+            sup_id = supervisors[t % len(supervisors)]
+            events.append((t, "2025-03-01", 16.0, "Introductory IPT course", "Example trainer", sup_id, created, created))
+            hours.append((t, "2025-06-01", float(rng.choice([80, 120, 160])), "clinic", sup_id, created, created))
+            for c in range(3):
+                case_id += 1
+                n = rng.choice([8, 12, 16])
+                cases.append((case_id, t, f"Case {t}-{c}", areas[c], "2025-01-01", None, n, sup_id, created, created))
+                phq.extend((case_id, k, "PHQ-9", float(max(0, 20 - k))) for k in range(1, n + 1, 4))
+                sup.append((t, "Supervisor", "2025-07-01", 4.0, case_id, "", sup_id, created, created))
+        db.conn.executemany("""INSERT INTO training_events (trainee_id, date, hours, title, trainer, confirmed_by,
+                               confirmed_at, created_at) VALUES (?,?,?,?,?,?,?,?)""", events)
+        db.conn.executemany("""INSERT INTO clinical_hours (trainee_id, date, hours, setting, confirmed_by, confirmed_at,
+                               created_at) VALUES (?,?,?,?,?,?,?)""", hours)
+        db.conn.executemany("""INSERT INTO clinical_cases (id, trainee_id, pseudonym, problem_area, start_date, end_date,
+                               n_sessions, confirmed_by, confirmed_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)""", cases)
+        db.conn.executemany("INSERT INTO symptom_scores (case_id, session_number, measure, score) VALUES (?,?,?,?)", phq)
+        db.conn.executemany("""INSERT INTO supervision_sessions (trainee_id, supervisor_name, date, hours, case_id, notes,
+                               confirmed_by, confirmed_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)""", sup)
+    db.conn.execute("ANALYZE")
+    counts = {t: db.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+              for t in ("users", "vignette_attempts", "recorded_sessions", "ratings", "item_scores")}
+    db.conn.close()
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Generate a synthetic benchmark database.")
+    parser.add_argument("scale", choices=sorted(SCALES))
+    parser.add_argument("path", type=Path)
+    args = parser.parse_args()
+    print(json.dumps(generate(args.path, args.scale)))
+
+
+if __name__ == "__main__":
+    main()
