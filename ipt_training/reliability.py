@@ -385,9 +385,14 @@ def _icc(d: pd.DataFrame) -> dict[str, dict[str, Any]]:
         name = _PINGOUIN_TYPES.get(str(row["Type"]))
         if name is None:
             continue
+        value = _finite_or_none(row["ICC"])
         ci = [_finite_or_none(c) for c in np.asarray(row["CI95"], dtype=float)]
+        if None in ci or value is None or not (ci[0] <= value <= ci[1]):
+            # The F-based (Satterthwaite) interval breaks down with very few
+            # targets, e.g. a lower bound above the estimate: report no CI.
+            ci = [None, None]
         out[name] = {
-            "value": _finite_or_none(row["ICC"]),
+            "value": value,
             "ci95": ci,
             "F": _finite_or_none(row["F"]),
             "df1": float(row["df1"]),
@@ -419,8 +424,10 @@ def icc(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
     dict
         Keys "ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)",
         "ICC(3,k)"; each ``{"value", "ci95": [lo, hi], "F", "df1", "df2", "p"}``
-        as plain floats at full precision. A quantity that is undefined (e.g.
-        F and the CI when all raters agree perfectly) is None.
+        as plain floats at full precision. A quantity that is undefined is None:
+        F and the CI when all raters agree perfectly, and the CI when its
+        approximation fails (bounds that do not contain the estimate, which
+        happens with very few targets).
 
     Raises
     ------
@@ -879,7 +886,9 @@ def _clean(obj: Any, path: str, warns: list[str]) -> Any:
     if isinstance(obj, (float, np.floating)):
         if math.isfinite(float(obj)):
             return float(obj)
-        warns.append(f"{path} is undefined for these data (not a finite number) and is reported as null.")
+        warns.append(
+            f"{path} is undefined for these data (not a finite number) and is reported as null."
+        )
         return None
     return obj
 
@@ -929,15 +938,15 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
             )
     icc_result = _attempt("ICC", lambda: _icc(d), warns) if n_raters >= 2 else None
     if icc_result is not None:
-        undefined = sorted(
-            {key for entry in icc_result.values() for key in ("value", "F", "p") if entry[key] is None}
-            | {"ci95" for entry in icc_result.values() if None in entry["ci95"]}
-        )
-        if undefined:
-            warns.append(
-                f"ICC: {', '.join(undefined)} undefined for some forms and reported as null "
-                "(this happens when the raters agree perfectly: no within-target variance)."
-            )
+        for name, entry in icc_result.items():
+            undefined = [k for k in ("value", "F", "p") if entry[k] is None]
+            undefined += ["95% CI"] if None in entry["ci95"] else []
+            if undefined:
+                warns.append(
+                    f"ICC: {' and '.join(undefined)} of {name} cannot be computed for these data "
+                    "and is reported as null (raters agree perfectly, or too few targets "
+                    "for the CI approximation)."
+                )
     alpha: dict[str, float | None] = {}
     for level in ("nominal", "ordinal", "interval"):
         if level != "nominal" and not numeric:
@@ -1000,11 +1009,13 @@ def format_summary_table(summary: Mapping[str, Any]) -> str:
             continue
         ci = entry.get("ci95") or [None, None]
         ci_text = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if any(c is not None for c in ci) else "n/a"
-        rows.append((name, _fmt(entry.get("value")), ci_text, interpret_icc(entry.get("value"), ci)))
+        value = entry.get("value")
+        rows.append((name, _fmt(value), ci_text, interpret_icc(value, ci)))
     alpha = summary.get("krippendorff_alpha") or {}
     for level in ("nominal", "ordinal", "interval"):
         v = alpha.get(level)
-        rows.append((f"Krippendorff's alpha ({level})", _fmt(v), "", interpret_alpha(v) if v is not None else ""))
+        label = interpret_alpha(v) if v is not None else ""
+        rows.append((f"Krippendorff's alpha ({level})", _fmt(v), "", label))
     v = summary.get("fleiss_kappa")
     rows.append(("Fleiss' kappa", _fmt(v), "", interpret_kappa(v) if v is not None else ""))
     cohen = summary.get("cohen_kappa") or {}
@@ -1106,7 +1117,8 @@ def _read_ratings_csv(path: str, target: str, rater: str, rating: str) -> pd.Dat
             data_row += 1
             where = f"line {start} (data row {data_row})"
             if len(row) != len(header):
-                extra_empty = len(row) > len(header) and all(not c.strip() for c in row[len(header):])
+                extra = row[len(header):]
+                extra_empty = len(row) > len(header) and all(not c.strip() for c in extra)
                 if not extra_empty:
                     raise _CsvProblem(
                         f"{where} of {path} has {len(row)} field(s) but the header has "
@@ -1116,15 +1128,22 @@ def _read_ratings_csv(path: str, target: str, rater: str, rating: str) -> pd.Dat
             if v.lower() in _MISSING_TOKENS:
                 continue  # a missing rating is simply absent
             if not t:
-                raise _CsvProblem(f"{where} of {path} has a rating but no {target!r}; fill it in or delete the row")
+                raise _CsvProblem(
+                    f"{where} of {path} has a rating but no {target!r}; "
+                    "fill it in or delete the row"
+                )
             if not r:
-                raise _CsvProblem(f"{where} of {path} has a rating but no {rater!r}; fill it in or delete the row")
+                raise _CsvProblem(
+                    f"{where} of {path} has a rating but no {rater!r}; fill it in or delete the row"
+                )
             targets.append(t)
             raters.append(r)
             ratings.append(v)
             lines.append(start)
     except csv.Error as exc:
-        raise _CsvProblem(f"line {reader.line_num} of {path} cannot be parsed as CSV: {exc}") from None
+        raise _CsvProblem(
+            f"line {reader.line_num} of {path} cannot be parsed as CSV: {exc}"
+        ) from None
     if header is None:
         raise _CsvProblem(f"{path} has no header row")
     if not ratings:
@@ -1230,8 +1249,10 @@ def rater_severity(df: pd.DataFrame) -> pd.DataFrame:
                 "mean_difference": float(diffs.mean()) if len(diffs) else None,
             }
         )
-    out = pd.DataFrame(rows, columns=["rater", "n_ratings", "mean_rating", "n_shared_targets", "mean_difference"])
-    out["mean_difference"] = out["mean_difference"].astype(object).where(out["mean_difference"].notna(), None)
+    columns = ["rater", "n_ratings", "mean_rating", "n_shared_targets", "mean_difference"]
+    out = pd.DataFrame(rows, columns=columns)
+    diff = out["mean_difference"].astype(object)
+    out["mean_difference"] = diff.where(diff.notna(), None)
     return out
 
 
@@ -1256,7 +1277,9 @@ def rater_pair_matrix(df: pd.DataFrame, stat: str = "icc_2_1") -> pd.DataFrame:
         raise ReliabilityError(f"stat must be 'icc_2_1', 'exact' or 'within_one', not {stat!r}.")
     d = _ensure(df)
     raters = sorted(d["rater"].unique())
-    out = pd.DataFrame(None, index=raters, columns=raters, dtype=object)
+    out = pd.DataFrame(
+        np.full((len(raters), len(raters)), None, dtype=object), index=raters, columns=raters
+    )
     for i, a in enumerate(raters):
         for b in raters[i + 1:]:
             pair = d[d["rater"].isin([a, b])]
@@ -1296,7 +1319,8 @@ def bland_altman(df: pd.DataFrame, rater_a: Any, rater_b: Any) -> dict[str, Any]
     for r in (a, b):
         if r not in set(d["rater"]):
             raise ReliabilityError(
-                f"rater {r!r} is not in the data (raters: {', '.join(sorted(d['rater'].unique()))})."
+                f"rater {r!r} is not in the data "
+                f"(raters: {', '.join(sorted(d['rater'].unique()))})."
             )
     if a == b:
         raise ReliabilityError("choose two different raters for a Bland-Altman comparison.")
@@ -1433,13 +1457,16 @@ def _policy(policy: Mapping[str, Any] | None) -> dict[str, Any]:
 def _sessions(calibrations: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for c in calibrations:
+        for key in ("icc", "within_one"):
+            if c.get(key) is not None and not isinstance(c.get(key), (int, float, np.number)):
+                raise ReliabilityError(
+                    f"calibration on {c.get('date')}: {key} {c.get(key)!r} is not a number."
+                )
         out.append(
             {
                 "date": _as_date(c.get("date")),
-                "icc": _finite_or_none(c.get("icc")) if c.get("icc") is not None else None,
-                "within_one": (
-                    _finite_or_none(c.get("within_one")) if c.get("within_one") is not None else None
-                ),
+                "icc": _finite_or_none(c.get("icc")),
+                "within_one": _finite_or_none(c.get("within_one")),
             }
         )
     return sorted(out, key=lambda s: s["date"])
@@ -1567,7 +1594,9 @@ G_COMPONENTS = ("trainee", "session:trainee", "rater", "residual")
 
 def _g_validate(df: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
-        raise ReliabilityError("g_study expects a pandas DataFrame with trainee, session, rater, score.")
+        raise ReliabilityError(
+            "g_study expects a pandas DataFrame with trainee, session, rater, score."
+        )
     missing = [c for c in ("trainee", "session", "rater", "score") if c not in df.columns]
     if missing:
         raise ReliabilityError(
@@ -1575,12 +1604,16 @@ def _g_validate(df: pd.DataFrame) -> pd.DataFrame:
             "provide trainee, session, rater and score."
         )
     d = df[["trainee", "session", "rater", "score"]].copy()
-    d = d[~_missing_mask(d["score"].reset_index(drop=True))].reset_index(drop=True) if len(d) else d
+    d = d.reset_index(drop=True)
+    d = d[~_missing_mask(d["score"])].reset_index(drop=True)
+    if d.empty:
+        raise ReliabilityError("there are no scores; the G study needs scored sessions.")
     score = pd.to_numeric(d["score"], errors="coerce")
     if score.isna().any():
         bad = int(np.flatnonzero(score.isna().to_numpy())[0])
         raise ReliabilityError(
-            f"score {d['score'].iloc[bad]!r} (row {bad + 1}) is not a number; the G study needs numeric scores."
+            f"score {d['score'].iloc[bad]!r} (row {bad + 1}) is not a number; "
+            "the G study needs numeric scores."
         )
     for col in ("trainee", "session", "rater"):
         if _missing_mask(d[col]).any():
@@ -1598,7 +1631,9 @@ def _g_validate(df: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def _g_anova(d: pd.DataFrame, n_t: int, n_s: int, n_r: int) -> tuple[dict[str, float], dict[str, float]]:
+def _g_anova(
+    d: pd.DataFrame, n_t: int, n_s: int, n_r: int
+) -> tuple[dict[str, float], dict[str, float]]:
     ordered = d.sort_values(["trainee", "session_id", "rater"])
     x = ordered["score"].to_numpy(float).reshape(n_t, n_s, n_r)
     grand = x.mean()
