@@ -41,7 +41,7 @@ def test_each_vignette_has_the_four_stages_and_keyed_moments(library):
 
 def test_what_trainees_see_before_submitting_does_not_name_the_answer(library):
     for v in library.vignettes.values():
-        visible = " ".join([v.title, v.summary] + [s.text for s in v.stages] + [m.client_statement for m in v.moments]
+        visible = " ".join([v.id, v.title, v.summary] + [s.text for s in v.stages] + [m.client_statement for m in v.moments]
                            + [r.description for s in v.stages for r in s.relationships]).lower()
         for word in AREA_WORDS:
             assert word not in visible, (v.id, word)
