@@ -72,3 +72,6 @@ _FEATURE_LOADERS: list = []
 def feature_loader(fn):
     _FEATURE_LOADERS.append(fn)
     return fn
+
+
+from . import demo_vignettes  # noqa: E402,F401

@@ -295,6 +295,10 @@ MIGRATIONS: list[tuple[int, str]] = [
         value TEXT NOT NULL
     );
     """),
+    # issue 3: at most one draft per trainee and vignette, even with two tabs open at once
+    (20, """
+    CREATE UNIQUE INDEX idx_attempts_one_draft ON vignette_attempts(trainee_id, vignette_id) WHERE status = 'draft';
+    """),
 ]
 
 
@@ -304,7 +308,7 @@ def migrate(db: Database) -> list[int]:
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
     applied_now = []
-    for version, sql in MIGRATIONS:
+    for version, sql in sorted(MIGRATIONS):
         with transaction(db):
             done = db.conn.execute(
                 "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
