@@ -1,0 +1,77 @@
+"""Rating workspace: the recording and its transcript beside the instrument; scores, evidence
+marks and comments are saved as they change; submit locks the rating; the blind rule decides
+what else is shown."""
+
+import streamlit as st
+
+from ipt_training import fidelity
+from ipt_training.config import get_settings
+from ipt_training.ui import rating_widgets as rw
+from ipt_training.ui.common import get_db, get_library, require_user
+
+user = require_user("rater", "supervisor", "admin", "trainee")
+db = get_db()
+library = get_library()
+settings = get_settings()
+st.title("Rating workspace")
+
+choices = fidelity.workspace_choices(db, user)
+if not choices:
+    st.info("There is nothing for you to rate yet: no session is assigned to you and you have no sessions of your own.")
+    st.stop()
+by_key = {f"{c['session_id']}:{c['kind']}": c for c in choices}
+wanted = f"{st.session_state.get('rating_session_id')}:{st.session_state.get('rating_kind')}"
+if wanted in by_key and st.session_state.get("_ws_applied") != wanted:
+    st.session_state["ws_choice"] = wanted  # arrived from a queue: select that session
+    st.session_state["_ws_applied"] = wanted
+if st.session_state.get("ws_choice") not in by_key:
+    st.session_state["ws_choice"] = next(iter(by_key))
+choice_key = st.selectbox("Session", list(by_key), key="ws_choice", format_func=lambda k: by_key[k]["label"])
+choice = by_key[choice_key]
+st.session_state["rating_session_id"], st.session_state["rating_kind"] = choice["session_id"], choice["kind"]
+st.session_state["_ws_applied"] = choice_key
+sid, kind = choice["session_id"], choice["kind"]
+
+try:
+    session = fidelity.get_session(db, user, sid)
+    rating = None if kind == "view" else fidelity.get_or_create_draft(db, user, sid, kind, library=library)
+except fidelity.FidelityError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.caption(f"Therapist: {session['trainee_name']} · {session['label']}"
+           + (" · gold-standard (calibration) session" if session["is_gold_standard"] else ""))
+prefix = f"ws_{sid}"
+mark_key = f"{prefix}_mark_time"
+left, right = st.columns([5, 6], gap="large")
+with left:
+    st.subheader("Recording and transcript")
+    rw.transcript_player(db, settings, user, session, prefix, mark_key=mark_key)
+
+with right:
+    rw.show_saved_error()
+    if rating is not None:
+        rating = fidelity.own_rating(db, user, sid, kind)
+        items = fidelity.item_catalogue(library, rating["instrument_id"], session)
+        locked = rating["status"] == "submitted"
+        st.subheader({"rater": "Your rating", "self": "Your self-rating", "gold": "Gold-standard rating"}[kind]
+                     + (" (submitted)" if locked else " (draft, saved as you go)"))
+        if locked:
+            st.success(f"Submitted on {rating['submitted_at'][:10]}: mean {rating['mean']:.2f}, "
+                       + ("passes." if rating["passed"] else "below the pass mark."))
+        with st.container(height=620, key=f"{prefix}_items"):
+            rw.item_scorer(db, user, rating, items, library, with_reasons=kind == "gold")
+        st.markdown("##### Evidence marks")
+        rw.evidence_list(db, user, rating, items, prefix, mark_key, library)
+        st.markdown("##### Comment")
+        rw.comment_box(db, user, rating)
+        rw.submit_button(db, user, rating, library, key=f"{prefix}_submit")
+    else:
+        st.info("You are viewing this session; you do not rate it. Its submitted ratings are below.")
+
+st.divider()
+st.subheader("Ratings of this session")
+results = fidelity.session_results(db, user, sid, library=library)
+rw.results_view(results, key=f"{prefix}_results")
+if user.has("supervisor", "admin"):
+    rw.reopen_controls(db, user, results, key=prefix)

@@ -1,0 +1,46 @@
+"""Admins: every recorded session, and deleting a recording (its ratings stay)."""
+
+import pandas as pd
+import streamlit as st
+
+from ipt_training import fidelity
+from ipt_training.config import get_settings
+from ipt_training.ui.common import get_db, require_user
+
+admin = require_user("admin")
+db = get_db()
+st.title("Recordings")
+if flash := st.session_state.pop("ra_flash", None):
+    st.success(flash)
+
+sessions = fidelity.all_sessions_admin(db, admin)
+if not sessions:
+    st.info("No recorded session has been added yet.")
+    st.stop()
+st.dataframe(pd.DataFrame([{
+    "id": s["id"], "therapist": s["trainee"], "session": s["label"], "file": s["original_name"] or "",
+    "size (MB)": round((s["size_bytes"] or 0) / 1048576, 2), "ratings": s["ratings"],
+    "gold standard": bool(s["is_gold_standard"]), "added": (s["created_at"] or "")[:10],
+    "deleted": (s["deleted_at"] or "")[:10]} for s in sessions]), hide_index=True, width="stretch", key="ra_table")
+
+live = {s["id"]: f"#{s['id']} {s['trainee']}: {s['label']}" for s in sessions if not s["deleted_at"]}
+st.subheader("Delete a recording")
+st.caption("Deleting removes the audio or video file and its transcript. The session's ratings and evidence marks "
+           "stay, shown as ratings of a deleted recording. Every deletion goes to the audit log.")
+if not live:
+    st.info("Every recording is deleted already.")
+    st.stop()
+with st.form("ra_delete"):
+    sid = st.selectbox("Session", list(live), format_func=live.get, key="ra_session")
+    reason = st.text_input("Reason", key="ra_reason", placeholder="e.g. the client withdrew consent")
+    sure = st.checkbox("I understand the recording cannot be restored.", key="ra_confirm")
+    if st.form_submit_button("Delete the recording", key="ra_delete_submit", type="primary", icon=":material/delete_forever:"):
+        if not sure:
+            st.error("Tick the confirmation box to delete the recording; nothing was deleted.")
+        else:
+            try:
+                fidelity.delete_recording(db, get_settings(), admin, sid, reason)
+                st.session_state["ra_flash"] = f"The recording of {live[sid]} is deleted; its ratings remain."
+                st.rerun()
+            except fidelity.FidelityError as exc:
+                st.error(str(exc))

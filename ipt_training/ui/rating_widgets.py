@@ -1,0 +1,290 @@
+"""Widgets of the rating workspace and the results views: transcript player, item scorer,
+evidence list, results. They read and write only through :mod:`ipt_training.fidelity`, which
+applies the access and blind rules; every change is saved the moment it happens."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pandas as pd
+import streamlit as st
+
+from .. import fidelity
+from ..auth import User
+from ..config import Settings
+from ..transcripts import cue_at, fmt_time
+
+NA = "N/A"
+SCORE_ERROR = "ws_error"
+RATING_WORKSPACE = "ipt_training/app_pages/rating_workspace.py"
+
+
+def open_in_workspace(session_id: int, kind: str) -> None:
+    """Hand a (session, kind) to the rating workspace and go there."""
+    st.session_state["rating_session_id"] = int(session_id)
+    st.session_state["rating_kind"] = kind
+    st.switch_page(RATING_WORKSPACE)
+
+
+def forget_widget_state(rating_id: int) -> None:
+    """Drop the score/reason/comment widgets' state of a rating changed elsewhere (e.g. adopted),
+    so the workspace reads it fresh from the store."""
+    prefixes = (f"score_{rating_id}_", f"reason_{rating_id}_", f"comment_{rating_id}_")
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
+        del st.session_state[key]
+
+
+def show_saved_error() -> None:
+    """Show (once) an error that a widget callback stored."""
+    msg = st.session_state.pop(SCORE_ERROR, None)
+    if msg:
+        st.error(msg)
+
+
+def _recording(db, settings: Settings, user: User, session_id: int) -> tuple[Optional[bytes], str, Optional[str]]:
+    """The recording's bytes, fetched (and audited as a view) once per opening in this browser
+    session; reruns of the page reuse them instead of logging a new view for every click."""
+    cache = st.session_state.get("_recording_cache")
+    if cache and cache.get("session_id") == session_id and cache.get("user_id") == user.id:
+        return cache["data"], cache["media_type"], None
+    try:
+        data, media_type = fidelity.recording_bytes(db, settings, user, session_id)
+    except fidelity.FidelityError as exc:
+        return None, "", str(exc)
+    st.session_state["_recording_cache"] = {"session_id": session_id, "user_id": user.id, "data": data,
+                                            "media_type": media_type}
+    return data, media_type, None
+
+
+def _jump(start_key: str, time_s: float, mark_key: Optional[str]) -> None:
+    st.session_state[start_key] = float(time_s)
+    if mark_key:
+        st.session_state[mark_key] = float(round(time_s, 1))
+
+
+def transcript_player(db, settings: Settings, user: User, session: dict, prefix: str,
+                      mark_key: Optional[str] = None) -> float:
+    """The player above the timed transcript (the page puts this column beside the items);
+    choosing a cue moves the player to its time and pre-fills the evidence mark's time.
+    Returns the current time."""
+    start_key = f"{prefix}_start"
+    start = float(st.session_state.get(start_key, 0.0))
+    cues = session.get("cues") or []
+    if session.get("deleted_at"):
+        st.warning("The recording of this session was deleted by an administrator; the ratings remain.")
+        return start
+    data, media_type, error = _recording(db, settings, user, session["id"])
+    if error:
+        st.error(error)
+    elif media_type.startswith("video/"):
+        st.video(data, format=media_type, start_time=int(start))
+    else:
+        st.audio(data, format=media_type, start_time=int(start))
+    st.caption(f"Player set to {fmt_time(start)}. Choose a line of the transcript to jump there.")
+    if not cues:
+        st.info("This session has no transcript; listen to the recording and note times by hand.")
+        return start
+    current = cue_at(cues, start)
+    with st.container(height=430, key=f"{prefix}_cues"):
+        for n, cue in enumerate(cues):
+            c1, c2 = st.columns([1, 5], vertical_alignment="top")
+            c1.button(fmt_time(cue["start_s"]), key=f"{prefix}_cue_{n}", on_click=_jump,
+                      args=(start_key, cue["start_s"], mark_key), type="primary" if n == current else "secondary",
+                      help="Play from here")
+            who = f"**{cue['speaker']}:** " if cue.get("speaker") else ""
+            c2.markdown(f"{who}{cue['text']}")
+    return start
+
+
+# --- item scorer -------------------------------------------------------------------------
+
+
+def _score_key(rating: dict, item_id: str) -> str:
+    return f"score_{rating['id']}_{rating['status']}_{item_id}"
+
+
+def _reason_key(rating: dict, item_id: str) -> str:
+    return f"reason_{rating['id']}_{rating['status']}_{item_id}"
+
+
+def _save_score(db, user: User, rating_id: int, item_id: str, key: str, library) -> None:
+    value = st.session_state.get(key)
+    try:
+        if value is None:
+            fidelity.save_item(db, user, rating_id, item_id, None, False, library=library)
+        elif value == NA:
+            fidelity.save_item(db, user, rating_id, item_id, None, True, library=library)
+        else:
+            fidelity.save_item(db, user, rating_id, item_id, int(value), False, library=library)
+    except fidelity.FidelityError as exc:
+        st.session_state[SCORE_ERROR] = str(exc)
+
+
+def _save_reason(db, user: User, rating_id: int, item_id: str, key: str) -> None:
+    try:
+        fidelity.set_item_reason(db, user, rating_id, item_id, st.session_state.get(key, ""))
+    except fidelity.FidelityError as exc:
+        st.session_state[SCORE_ERROR] = str(exc)
+
+
+def _current(entry: Optional[dict]):
+    if not entry:
+        return None
+    if entry["not_applicable"]:
+        return NA
+    return entry["score"]
+
+
+def item_scorer(db, user: User, rating: dict, items: list[dict], library, with_reasons: bool = False) -> None:
+    """Each applicable item with its anchors and a 1-5 / N/A control, saved on change."""
+    editable = rating["status"] == "draft"
+    section = None
+    options = [a["score"] for a in items[0]["anchors"]] + [NA] if items else [NA]
+    for it in items:
+        if it["section"] != section:
+            section = it["section"]
+            st.markdown(f"##### {section}")
+        key = _score_key(rating, it["id"])
+        if key not in st.session_state:
+            st.session_state[key] = _current(rating["scores"].get(it["id"]))
+        with st.container(border=True, key=f"item_{rating['id']}_{it['id']}"):
+            st.markdown(f"**{it['id']}** · {it['text']}")
+            with st.expander("Anchors: what each score means"):
+                for a in it["anchors"]:
+                    st.markdown(f"**{a['score']} - {a['label']}**: {a['text']}")
+                st.caption("N/A: the session gave no occasion for this item (not the same as a low score).")
+            st.segmented_control(
+                f"Score for {it['id']}", options, key=key, format_func=str, disabled=not editable, label_visibility="collapsed",
+                on_change=_save_score, args=(db, user, rating["id"], it["id"], key, library),
+            )
+            if with_reasons:
+                rkey = _reason_key(rating, it["id"])
+                if rkey not in st.session_state:
+                    st.session_state[rkey] = (rating["scores"].get(it["id"]) or {}).get("reason") or ""
+                st.text_input("Reason for this score (shown to raters after they calibrate)", key=rkey,
+                              disabled=not editable, on_change=_save_reason, args=(db, user, rating["id"], it["id"], rkey))
+
+
+# --- evidence marks ----------------------------------------------------------------------
+
+
+def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, mark_key: str, library) -> None:
+    """Add an evidence mark (time, optional item, note) and list the rating's marks."""
+    editable = rating["status"] == "draft"
+    labels = {it["id"]: f"{it['id']} - {it['text'][:60]}" for it in items}
+    if editable:
+        if mark_key not in st.session_state:
+            st.session_state[mark_key] = float(round(st.session_state.get(f"{prefix}_start", 0.0), 1))
+        with st.form(f"{prefix}_mark_form", clear_on_submit=False):
+            c1, c2 = st.columns([1, 3])
+            c1.number_input("Time (seconds)", min_value=0.0, step=1.0, key=mark_key,
+                            help="Pre-filled with the time of the transcript line you chose last.")
+            item = c2.selectbox("Item (optional)", [None] + list(labels), key=f"{prefix}_mark_item",
+                                format_func=lambda i: "- no item -" if i is None else labels[i])
+            note = st.text_input("Note", key=f"{prefix}_mark_note", placeholder="What happens here that supports the score")
+            if st.form_submit_button("Add evidence mark", key=f"{prefix}_mark_submit", icon=":material/bookmark_add:"):
+                try:
+                    fidelity.add_evidence_mark(db, user, rating["id"], st.session_state[mark_key], item, note,
+                                               library=library)
+                    st.session_state.pop(f"{prefix}_mark_note", None)
+                    st.rerun()
+                except fidelity.FidelityError as exc:
+                    st.error(str(exc))
+    marks = rating.get("marks") or []
+    if not marks:
+        st.caption("No evidence marks yet.")
+    for m in marks:
+        c1, c2, c3 = st.columns([1, 6, 1], vertical_alignment="center")
+        c1.button(m["time"], key=f"{prefix}_markjump_{m['id']}", on_click=_jump,
+                  args=(f"{prefix}_start", m["time_s"], None), help="Play from here")
+        item = f"`{m['item_id']}` " if m["item_id"] else ""
+        c2.markdown(f"{item}{m['note'] or '(no note)'}")
+        if editable and c3.button("Delete", key=f"{prefix}_markdel_{m['id']}", icon=":material/delete:"):
+            try:
+                fidelity.delete_evidence_mark(db, user, m["id"])
+                st.rerun()
+            except fidelity.FidelityError as exc:
+                st.error(str(exc))
+
+
+def _save_comment(db, user: User, rating_id: int, key: str) -> None:
+    try:
+        fidelity.set_comment(db, user, rating_id, st.session_state.get(key, ""))
+    except fidelity.FidelityError as exc:
+        st.session_state[SCORE_ERROR] = str(exc)
+
+
+def comment_box(db, user: User, rating: dict) -> None:
+    """The rating's comment for the trainee, saved when it changes."""
+    key = f"comment_{rating['id']}_{rating['status']}"
+    if key not in st.session_state:
+        st.session_state[key] = rating["comment"]
+    st.text_area("Comment for the trainee", key=key, disabled=rating["status"] != "draft",
+                 on_change=_save_comment, args=(db, user, rating["id"], key),
+                 placeholder="What went well, what to work on")
+
+
+def submit_button(db, user: User, rating: dict, library, key: str) -> None:
+    """Submit (and lock) a draft; a refusal lists what is missing."""
+    if rating["status"] != "draft":
+        return
+    if st.button("Submit rating", key=key, type="primary", icon=":material/send:"):
+        try:
+            fidelity.submit_rating(db, user, rating["id"], library=library)
+            st.rerun()
+        except fidelity.FidelityError as exc:
+            st.error(str(exc))
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+def results_view(results: dict, key: str) -> None:
+    """Per item, the score of every rating the user may see; then each rating's mean against
+    the pass rule, its comment, evidence marks and (gold) reasons."""
+    if results["deleted"]:
+        st.warning("These ratings are of a deleted recording: the recording was removed, the ratings remain.")
+    if results["hidden"]:
+        st.info(results["hidden"])
+    ratings = results["ratings"]
+    if not ratings:
+        st.caption("No rating of this session is visible to you yet.")
+        return
+    st.caption(f"{results['instrument']['name']} (version {results['instrument']['version']}): a session "
+               f"{results['pass_rule']}.")
+    table = pd.DataFrame(results["table"])
+    st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table")
+    for r in ratings:
+        mean = "-" if r["mean"] is None else f"{r['mean']:.2f}"
+        verdict = "" if r["passed"] is None else (" · **passes**" if r["passed"] else " · **below the pass mark**")
+        state = "" if r["status"] == "submitted" else " (draft, not submitted)"
+        with st.expander(f"{r['label']}{state}: mean {mean}", expanded=False):
+            st.markdown(f"Mean of scored items: **{mean}**{verdict}")
+            if r["comment"]:
+                st.markdown(f"Comment: {r['comment']}")
+            if r["reasons"]:
+                st.dataframe(pd.DataFrame([{"item": k, "reason": v} for k, v in r["reasons"].items()]),
+                             hide_index=True, width="stretch", key=f"{key}_reasons_{r['rating_id']}")
+            if r["marks"]:
+                st.dataframe(pd.DataFrame([{"time": m["time"], "item": m["item_id"] or "", "note": m["note"]}
+                                           for m in r["marks"]]),
+                             hide_index=True, width="stretch", key=f"{key}_marks_{r['rating_id']}")
+            else:
+                st.caption("No evidence marks.")
+
+
+def reopen_controls(db, user: User, results: dict, key: str) -> None:
+    """For supervisors and admins: reopen another person's submitted rating, with a reason."""
+    for r in results["ratings"]:
+        if not r["can_reopen"]:
+            continue
+        with st.form(f"{key}_reopen_{r['rating_id']}", clear_on_submit=True):
+            st.markdown(f"Reopen **{r['label']}** for correction")
+            reason = st.text_input("Reason (kept in the audit log)", key=f"{key}_reopen_reason_{r['rating_id']}")
+            if st.form_submit_button("Reopen with reason", key=f"{key}_reopen_submit_{r['rating_id']}", icon=":material/lock_open:"):
+                try:
+                    fidelity.reopen_rating(db, user, r["rating_id"], reason)
+                    st.toast(f"{r['label']} is reopened as a draft.")
+                    st.rerun()
+                except fidelity.FidelityError as exc:
+                    st.error(str(exc))
