@@ -1,0 +1,100 @@
+"""Raters and supervisors: my calibration against gold-standard sessions, certification and drift."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from ipt_training import calibration
+from ipt_training.reliability_data import data_stamp
+from ipt_training.ui import charts
+from ipt_training.ui.common import get_db, get_library, require_user
+
+RATING_WORKSPACE = "ipt_training/app_pages/rating_workspace.py"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _drift(today, viewer_id, roles, stamp, _db, _library, _viewer):
+    # every calibration costs an ICC: reuse the view until a rating changes
+    return calibration.drift_view(_db, _library, today, _viewer)
+
+
+user = require_user("rater", "supervisor")
+db = get_db()
+library = get_library()
+st.title("My calibration")
+st.caption("Rate the gold-standard sessions on your own; once you submit, you see the expert's score and "
+           "reason for every item, so you can learn from each difference.")
+
+try:
+    policy = calibration.policy(library)
+except calibration.CalibrationError as exc:
+    st.error(str(exc))
+    st.stop()
+instrument = library.instruments.get(policy.instrument)
+today = dt.date.today()
+cert = calibration.certification(db, library, user.id, today)
+
+st.subheader("Certification")
+name = instrument.name if instrument else policy.instrument
+if cert["certified"]:
+    st.success(f"Certification status: certified as a rater on {name} until {cert['expires_on'].isoformat()}.")
+else:
+    st.warning(f"Certification status: {cert['status']} on {name}. " + " ".join(cert["reasons"]))
+st.caption(f"To be certified: at least {policy.min_sessions} calibration sessions whose ICC(2,1) with the expert "
+           f"rating is at least {policy.min_icc:.2f} and with at least {policy.min_within_one:.0%} of items within "
+           f"one point. Certification lasts {policy.valid_months} months; recalibrate before it expires.")
+
+st.subheader("My calibration sessions")
+queue = calibration.calibration_queue(db, library, user.id)
+if not queue:
+    st.info("No gold-standard session is assigned to you yet; ask an administrator for calibration sessions.")
+for item in queue:
+    with st.container(border=True):
+        c1, c2, c3 = st.columns([3, 2, 2])
+        c1.markdown(f"**{item['session']}** ({item['phase']}, {item['problem_area'].replace('_', ' ')})")
+        due = f", due {item['due_date']}" if item["due_date"] else ""
+        c2.caption(f"Status: {item['status']}{due}")
+        if item["status"] != "submitted":
+            label = "Continue rating" if item["status"] == "draft" else "Rate this session"
+            if c3.button(label, key=f"cal_rate_{item['session_id']}", icon=":material/rate_review:"):
+                st.session_state["rating_session_id"] = item["session_id"]
+                st.session_state["rating_kind"] = "rater"
+                st.switch_page(RATING_WORKSPACE)
+        elif not item["feedback_available"]:
+            c3.caption("Submitted; the expert rating is not available yet.")
+        else:
+            c3.caption(f"Submitted on {item['submitted_on']}; see the comparison below.")
+
+st.subheader("My agreement with the expert")
+if not cert["calibrations"]:
+    st.info("Your comparison with the expert appears here after you submit a calibration rating.")
+for cal in reversed(cert["calibrations"]):
+    icc = "n/a" if cal["icc"] is None else f"{cal['icc']:.2f}"
+    label = (f"{cal['date']} - {cal['session']}: ICC {icc}, {cal['within_one']:.0%} within one point, "
+             f"{cal['exact']:.0%} exact")
+    with st.expander(label):
+        if cal["icc_reason"]:
+            st.caption(cal["icc_reason"])
+        st.dataframe(calibration.calibration_items_table(cal), hide_index=True, width="stretch")
+
+view = _drift(today, user.id, user.roles, (data_stamp(db), policy.content_hash), db, library, user)
+mine = pd.DataFrame([s for s in view["series"] if s["rater_id"] == user.id and s["metric"] == "icc"])
+if len(mine):
+    st.subheader("My agreement over time")
+    st.altair_chart(charts.drift_chart(mine, policy.min_icc, "My ICC(2,1) with the expert", "ICC(2,1)",
+                                       color_by=None), width="stretch")
+    me = next((r for r in view["raters"] if r["rater_id"] == user.id), None)
+    if me and me["drift_flag"]:
+        st.warning(f"Your recent agreement has drifted: {me['drift_detail']}. Ask for a recalibration session.")
+
+if user.has("supervisor"):
+    st.divider()
+    st.subheader("All raters")
+    table = calibration.raters_table(view)
+    if len(table):
+        st.dataframe(table, hide_index=True, width="stretch")
+    everyone = pd.DataFrame([s for s in view["series"] if s["metric"] == "icc"])
+    if len(everyone):
+        st.altair_chart(charts.drift_chart(everyone, policy.min_icc, "ICC(2,1) with the expert, all raters",
+                                           "ICC(2,1)"), width="stretch")

@@ -1,0 +1,186 @@
+"""Admins and supervisors: inter-rater reliability of fidelity ratings, rater certification and drift."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from ipt_training import auth, calibration
+from ipt_training import reliability_data as rd
+from ipt_training.content import PHASES
+from ipt_training.ui import charts
+from ipt_training.ui.common import get_db, get_library, require_user
+
+G_AUTO_SESSIONS = 60  # double-rated sessions up to which the G study runs without being asked
+
+user = require_user("admin", "supervisor")
+db = get_db()
+library = get_library()
+st.title("Reliability report")
+st.caption("How far raters agree when they rate the same recorded sessions, and how many ratings a "
+           "trainee's mean fidelity score needs.")
+
+if not library.instruments:
+    st.error("No fidelity instrument is loaded; an administrator must fix the files listed under Content status.")
+    st.stop()
+
+
+@st.cache_data(show_spinner="Computing reliability...", max_entries=64)
+def _report(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, _db, _library):
+    return rd.reliability_report(_db, _library, instrument_id, cohort_id, date_from, date_to, phase)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _drift(today, viewer_id, roles, stamp, _db, _library, _viewer):
+    return calibration.drift_view(_db, _library, today, _viewer)
+
+
+@st.cache_data(show_spinner="Running the generalizability study...", max_entries=64)
+def _g(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, _db, _library):
+    return rd.generalizability(_db, _library, instrument_id, cohort_id, date_from, date_to, phase)
+
+
+instruments = sorted(library.instruments.values(), key=lambda i: i.name)
+cohorts = auth.list_cohorts(db)
+policy = library.certification_policy
+default_instrument = next((n for n, i in enumerate(instruments) if policy and i.id == policy.instrument), 0)
+period = rd.rating_period(db)
+
+with st.form("rr_filters"):
+    c1, c2 = st.columns(2)
+    instrument = c1.selectbox("Instrument", instruments, index=default_instrument, format_func=lambda i: i.name,
+                              key="rr_instrument")
+    cohort = c2.selectbox("Cohort", [None] + cohorts, format_func=lambda c: "All cohorts" if c is None else c["name"],
+                          key="rr_cohort")
+    c3, c4 = st.columns(2)
+    dates = c3.date_input("Ratings submitted between", value=period, key="rr_dates")
+    phase = c4.selectbox("Phase", [None, *PHASES], format_func=lambda p: "All phases" if p is None else p,
+                         key="rr_phase")
+    st.form_submit_button("Show report", key="rr_show")
+
+if not isinstance(dates, (tuple, list)) or len(dates) != 2:
+    st.error("Pick both a start and an end date for the range.")
+    st.stop()
+date_from, date_to = dates
+cohort_id = cohort["id"] if cohort else None
+stamp = rd.data_stamp(db)
+key = (instrument.id, instrument.content_hash, cohort_id, date_from.isoformat(), date_to.isoformat(), phase, stamp)
+try:
+    report = _report(*key, db, library)
+except rd.ReportError as exc:
+    st.error(str(exc))
+    st.stop()
+
+total = report["total"]
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Sessions rated", report["n_sessions"])
+m2.metric("Double-rated sessions", report["n_double_rated"])
+m3.metric("Raters", len(report["raters"]))
+m4.metric("ICC(2,1), total score", "n/a" if total["icc"] is None else f"{total['icc']:.2f}",
+          help=total["band"])
+if total["icc"] is not None:
+    st.markdown(f"**Total score ICC(2,1) = {total['icc']:.2f}** (95% CI {total['ci_low']:.2f} to "
+                f"{total['ci_high']:.2f}, {total['n_icc_sessions']} sessions): {total['band']}.")
+st.caption(report["model"]["statement"])
+for warning in report["warnings"]:
+    st.warning(warning)
+
+st.subheader("Agreement per item")
+st.dataframe(rd.figures_table(report), hide_index=True, width="stretch")
+
+if report["pairs"]:
+    st.subheader("Rater pairs")
+    st.caption("Cohen's kappa on item scores pooled over the sessions both raters rated; the reading uses the "
+               "quadratic-weighted kappa, which suits an ordered 1-5 scale.")
+    st.dataframe(rd.pairs_table(report), hide_index=True, width="stretch")
+
+if len(report["matrix"]):
+    st.subheader("Rater-by-rater matrix")
+    c1, c2 = st.columns(2)
+    c1.caption("ICC(2,1) of the total score for each pair (empty: fewer than 3 shared sessions)")
+    c1.dataframe(report["matrix"].astype(float).round(2), width="stretch")
+    c2.caption("Sessions rated by both (diagonal: sessions each rater rated)")
+    c2.dataframe(report["matrix_n"], width="stretch")
+
+    st.subheader("Rater severity")
+    st.caption("Mean difference between a rater's total score and the other raters' scores of the same sessions "
+               "(positive: more lenient).")
+    st.dataframe(rd.severity_table(report), hide_index=True, width="stretch")
+
+pairs = rd.rater_pairs_for_plot(report)
+if pairs:
+    st.subheader("Bland-Altman plot")
+    pair = st.selectbox("Rater pair", pairs, format_func=lambda p: f"{p[0]} and {p[1]}", key="rr_ba_pair")
+    try:
+        ba = rd.bland_altman_pair(report, *pair)
+        st.altair_chart(charts.bland_altman_chart(ba["points"], ba["bias"], ba["lower"], ba["upper"],
+                                                  f"{pair[0]} minus {pair[1]}"), width="stretch")
+        st.caption(f"Bias {ba['bias']:+.2f}; 95% limits of agreement {ba['lower']:.2f} to {ba['upper']:.2f} "
+                   f"({ba['n']} sessions; Bland & Altman 1986).")
+    except rd.ReportError as exc:
+        st.info(str(exc))
+
+st.subheader("How many ratings are enough")
+# the REML fit takes seconds on large selections: run it at once on small ones, else on request
+g = None
+if report["n_double_rated"] <= G_AUTO_SESSIONS or st.session_state.get("rr_g_key") == key:
+    g = _g(*key, db, library)
+elif report["n_double_rated"]:
+    st.caption("The generalizability study fits a mixed model and can take up to a minute on this selection.")
+    if st.button("Run the generalizability study", key="rr_g_run", icon=":material/play_arrow:"):
+        st.session_state["rr_g_key"] = key
+        st.rerun()
+if g is not None and g["ok"]:
+    st.caption(f"Generalizability study of the total score ({g['method']}; {g['n_trainees']} trainees, "
+               f"{g['n_sessions']} double-rated sessions, {g['n_raters']} raters). The decision table projects the "
+               "dependability (phi) of a trainee's mean fidelity score; shaded cells reach 0.80. " + g["sample"])
+    c1, c2 = st.columns([2, 3])
+    c1.dataframe(g["components"].round(3), hide_index=True, width="stretch")
+    c2.altair_chart(charts.variance_components_chart(g["components"]), width="stretch")
+    st.dataframe(charts.highlight_at_least(g["decision"], g["target_phi"]), width="stretch")
+    st.markdown(g["smallest"])
+    for w in g["warnings"]:
+        st.caption(w)
+elif g is not None:
+    st.info(g["message"])
+
+st.subheader("Export")
+stem = f"reliability-{instrument.id}-{date_from.isoformat()}-{date_to.isoformat()}"
+c1, c2 = st.columns(2)
+c1.download_button("Download CSV", rd.report_csv(report), file_name=f"{stem}.csv", mime="text/csv",
+                   key="rr_csv", icon=":material/table:")
+c2.download_button("Download PDF report", lambda: rd.report_pdf(report, g), file_name=f"{stem}.pdf",
+                   mime="application/pdf", key="rr_pdf", icon=":material/picture_as_pdf:")
+
+st.divider()
+st.subheader("Rater certification and drift")
+if policy is None:
+    st.error("No rater-certification policy is loaded; add training/rater_certification.yaml.")
+    st.stop()
+today = dt.date.today()
+view = _drift(today, user.id, user.roles, (stamp, policy.content_hash), db, library, user)
+st.caption(f"Policy: at least {policy.min_sessions} calibration sessions, ICC(2,1) with the gold standard "
+           f"at least {policy.min_icc:.2f} and at least {policy.min_within_one:.0%} of items within one point; "
+           f"certification lasts {policy.valid_months} months.")
+if view["raters"]:
+    st.dataframe(calibration.raters_table(view), hide_index=True, width="stretch")
+flagged = [r["rater"] for r in view["raters"] if r["drift_flag"]]
+if flagged:
+    st.warning(f"Recent agreement below the threshold: {', '.join(flagged)}. Plan a recalibration session.")
+icc_series = [s for s in view["series"] if s["metric"] == "icc"]
+if icc_series:
+    st.altair_chart(charts.drift_chart(pd.DataFrame(icc_series), view["policy"]["min_icc"],
+                                       "ICC(2,1) with the gold standard over time", "ICC(2,1) with the expert"),
+                    width="stretch")
+else:
+    st.info("No rater has a calibration session with an expert rating yet.")
+
+if user.has("admin"):
+    st.subheader("Ratings by uncertified raters")
+    current = calibration.count_uncertified_ratings(db, library)
+    with st.form("rr_setting"):
+        value = st.toggle("Count ratings by uncertified raters toward credentials", value=current,
+                          key="rr_count_uncertified")
+        if st.form_submit_button("Save setting", key="rr_save_setting"):
+            calibration.set_count_uncertified_ratings(db, user, value)
+            st.success("Saved: ratings by uncertified raters now " + ("count." if value else "do not count."))

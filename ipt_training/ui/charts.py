@@ -1,0 +1,96 @@
+"""Reusable Altair charts and table styles: pure functions from DataFrames to chart objects.
+
+No Streamlit calls here (pages render what these return), so every builder can be tested by
+calling it and inspecting ``chart.to_dict()``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import altair as alt
+import pandas as pd
+
+THRESHOLD_COLOR = "#c0392b"
+PASS_BACKGROUND = "background-color: #d4edda; font-weight: 600"
+
+
+def bland_altman_chart(points: pd.DataFrame, bias: float, lower: float, upper: float,
+                       title: str = "", value_label: str = "total score") -> alt.LayerChart:
+    """Bland-Altman plot: difference (A - B) against the mean of the two ratings.
+
+    ``points`` has columns mean, difference and session; the solid rule is the bias, the
+    dashed rules the 95 % limits of agreement (bias +/- 1.96 SD; Bland & Altman 1986).
+    """
+    base = alt.Chart(points).mark_circle(size=70, opacity=0.8).encode(
+        x=alt.X("mean:Q", title=f"mean of the two raters' {value_label}", scale=alt.Scale(zero=False)),
+        y=alt.Y("difference:Q", title=f"difference in {value_label} (A - B)"),
+        tooltip=[alt.Tooltip("session:N", title="session"), alt.Tooltip("mean:Q", format=".2f"),
+                 alt.Tooltip("difference:Q", format=".2f")],
+    )
+    lines = pd.DataFrame({"value": [bias, lower, upper],
+                          "line": ["bias", "lower limit of agreement", "upper limit of agreement"],
+                          "dash": ["solid", "limit", "limit"]})
+    rules = alt.Chart(lines).mark_rule(color=THRESHOLD_COLOR).encode(
+        y="value:Q",
+        strokeDash=alt.StrokeDash("dash:N", legend=None, scale=alt.Scale(domain=["solid", "limit"],
+                                                                          range=[[1, 0], [6, 4]])),
+        tooltip=[alt.Tooltip("line:N"), alt.Tooltip("value:Q", format=".2f")],
+    )
+    zero = alt.Chart(pd.DataFrame({"value": [0.0]})).mark_rule(color="#888888", opacity=0.5).encode(y="value:Q")
+    return (zero + rules + base).properties(title=title or "Bland-Altman plot", height=320)
+
+
+def drift_chart(series: pd.DataFrame, threshold: float, title: str = "",
+                y_title: str = "agreement with the expert", color_by: Optional[str] = "rater") -> alt.LayerChart:
+    """Agreement over time (one line per rater) with the certification threshold as a rule.
+
+    ``series`` has columns date (ISO day or date), value and, when ``color_by`` is given,
+    that column (e.g. rater).
+    """
+    data = series.copy()
+    data["date"] = pd.to_datetime(data["date"])
+    enc = {
+        "x": alt.X("date:T", title="calibration date"),
+        "y": alt.Y("value:Q", title=y_title, scale=alt.Scale(domain=[min(0.0, float(data["value"].min())
+                                                                              if len(data) else 0.0), 1.0])),
+        "tooltip": [alt.Tooltip("date:T"), alt.Tooltip("value:Q", format=".2f")],
+    }
+    if color_by and color_by in data.columns:
+        enc["color"] = alt.Color(f"{color_by}:N", title=color_by)
+        enc["tooltip"] = [alt.Tooltip(f"{color_by}:N")] + enc["tooltip"]
+    lines = alt.Chart(data).mark_line(point=True).encode(**enc)
+    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
+        color=THRESHOLD_COLOR, strokeDash=[6, 4]).encode(y="threshold:Q", tooltip=[alt.Tooltip("threshold:Q")])
+    return (lines + rule).properties(title=title or "Agreement over time", height=300)
+
+
+def variance_components_chart(components: pd.DataFrame) -> alt.Chart:
+    """Horizontal bars of each variance component's share of the total (G study)."""
+    return alt.Chart(components).mark_bar().encode(
+        x=alt.X("share:Q", title="share of total variance", axis=alt.Axis(format="%")),
+        y=alt.Y("component:N", title=None, sort="-x"),
+        tooltip=[alt.Tooltip("component:N"), alt.Tooltip("variance:Q", format=".3f"),
+                 alt.Tooltip("share:Q", format=".0%")],
+    ).properties(height=160)
+
+
+def mastery_lines(scores: pd.DataFrame, threshold: Optional[float] = None, x: str = "date", y: str = "score",
+                  color: Optional[str] = None, title: str = "") -> alt.LayerChart | alt.Chart:
+    """Scores over time, one line per ``color`` group, with an optional pass line."""
+    data = scores.copy()
+    data[x] = pd.to_datetime(data[x])
+    enc = {"x": alt.X(f"{x}:T", title=x), "y": alt.Y(f"{y}:Q", title=y)}
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=color)
+    chart = alt.Chart(data).mark_line(point=True).encode(**enc).properties(title=title or "", height=280)
+    if threshold is None:
+        return chart
+    rule = alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(color=THRESHOLD_COLOR, strokeDash=[6, 4]).encode(y="t:Q")
+    return chart + rule
+
+
+def highlight_at_least(table: pd.DataFrame, threshold: float, digits: int = 2):
+    """A pandas Styler that shades the cells at or above ``threshold`` (e.g. the D-study table)."""
+    return table.style.format(f"{{:.{digits}f}}").map(
+        lambda v: PASS_BACKGROUND if v is not None and pd.notna(v) and v >= threshold else "")
