@@ -1692,6 +1692,67 @@ def _g_reml(d: pd.DataFrame) -> tuple[dict[str, float], list[str]]:
     return {k: float(v) for k, v in comps.items()}, notes
 
 
+def _pair_sums(d: pd.DataFrame, keys: list[str]) -> tuple[float, float]:
+    """Sum over unordered pairs sharing ``keys`` of (x_i - x_j)^2, and the number of such pairs.
+
+    Within a group of n values, sum_{i<j} (x_i - x_j)^2 = n * sum x^2 - (sum x)^2.
+    """
+    x = d["score"].to_numpy(dtype=float)
+    if not keys:
+        n = len(x)
+        return float(n * np.sum(x * x) - np.sum(x) ** 2), n * (n - 1) / 2
+    g = d.assign(_x2=x * x).groupby(keys, sort=False).agg(n=("score", "size"), s=("score", "sum"), s2=("_x2", "sum"))
+    return float((g["n"] * g["s2"] - g["s"] ** 2).sum()), float((g["n"] * (g["n"] - 1) / 2).sum())
+
+
+def _g_symmetric_sums(d: pd.DataFrame) -> tuple[dict[str, float], list[str]]:
+    """Moment estimates from squared differences of pairs of scores (Koch 1967).
+
+    Half the mean squared difference of two scores estimates the sum of the variance
+    components in which the two differ: same session, other rater: r + e; same trainee
+    and rater, other session: s:t + e; same trainee, other session and rater: s:t + r + e;
+    other trainee, same rater: t + s:t + e. Solving gives each component; no iteration,
+    so it scales to thousands of sessions where REML does not.
+
+    Koch, G. G. (1967). A general approach to the estimation of variance components.
+    Technometrics, 9(1), 93-118.
+    """
+    p_all, c_all = _pair_sums(d, [])
+    p_t, c_t = _pair_sums(d, ["trainee"])
+    p_s, c_s = _pair_sums(d, ["trainee", "session_id"])
+    p_r, c_r = _pair_sums(d, ["rater"])
+    p_tr, c_tr = _pair_sums(d, ["trainee", "rater"])
+
+    def half_mean(p, c):
+        return p / c / 2 if c > 0 else None
+
+    same_session = half_mean(p_s, c_s)                                   # r + e
+    same_rater_other_session = half_mean(p_tr, c_tr)                     # s:t + e
+    other_session_other_rater = half_mean(p_t - p_s - p_tr, c_t - c_s - c_tr)  # s:t + r + e
+    other_trainee_same_rater = half_mean(p_r - p_tr, c_r - c_tr)         # t + s:t + e
+    other_trainee_other_rater = half_mean(p_all - p_t - p_r + p_tr, c_all - c_t - c_r + c_tr)  # t + s:t + r + e
+    notes = []
+    if other_session_other_rater is not None and same_rater_other_session is not None:
+        rater = other_session_other_rater - same_rater_other_session
+    elif other_trainee_other_rater is not None and other_trainee_same_rater is not None:
+        rater = other_trainee_other_rater - other_trainee_same_rater
+        notes.append("rater variance estimated across trainees (no trainee has two sessions scored by different raters).")
+    else:
+        raise ReliabilityError("the G study cannot separate rater variance: every score of a rater belongs to one "
+                               "session; rate more sessions with the same raters.")
+    residual = same_session - rater
+    if same_rater_other_session is not None:
+        session = same_rater_other_session - residual
+    else:
+        session = other_session_other_rater - rater - residual
+    if other_trainee_same_rater is not None:
+        trainee = other_trainee_same_rater - session - residual
+    else:
+        trainee = other_trainee_other_rater - session - rater - residual
+    comps = {"trainee": trainee, "session:trainee": session, "rater": rater, "residual": residual}
+    return {k: float(v) for k, v in comps.items()}, notes
+
+
 def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
     """Variance components of fidelity scores: trainee, session:trainee, rater, residual.
 
@@ -1704,16 +1765,18 @@ def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
     expected-mean-squares estimator,
     var_e = MS_res, var_r = (MS_r - MS_res) / (n_t n_s),
     var_s:t = (MS_s:t - MS_res) / n_r, var_t = (MS_t - MS_s:t) / (n_s n_r);
-    otherwise REML with :class:`statsmodels.regression.mixed_linear_model.MixedLM`
-    (crossed variance components), which allows unbalanced data.
+    otherwise Koch's (1967) symmetric-sums moment estimator, which allows unbalanced
+    data and scales to thousands of sessions; REML with
+    :class:`statsmodels.regression.mixed_linear_model.MixedLM` (crossed variance
+    components) on request (slow beyond a few hundred scores).
     Negative ANOVA estimates are set to 0 with a warning (Brennan 2001).
 
     Parameters
     ----------
     df : pandas.DataFrame
         Columns trainee, session, rater, score (one row per score).
-    method : {"auto", "anova", "reml"}
-        "auto" uses ANOVA when the design is balanced, else REML.
+    method : {"auto", "anova", "moments", "reml"}
+        "auto" uses ANOVA when the design is balanced, else "moments".
 
     Returns
     -------
@@ -1727,8 +1790,8 @@ def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
     Shavelson, R. J., & Webb, N. M. (1991). Generalizability Theory: A Primer. Sage.
     Brennan, R. L. (2001). Generalizability Theory. Springer.
     """
-    if method not in ("auto", "anova", "reml"):
-        raise ReliabilityError(f"method must be 'auto', 'anova' or 'reml', not {method!r}.")
+    if method not in ("auto", "anova", "moments", "reml"):
+        raise ReliabilityError(f"method must be 'auto', 'anova', 'moments' or 'reml', not {method!r}.")
     d = _g_validate(df)
     n_t = d["trainee"].nunique()
     n_r = d["rater"].nunique()
@@ -1762,10 +1825,14 @@ def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
     if balanced and method in ("auto", "anova"):
         comps, mean_squares = _g_anova(d, n_t, n_s, n_r)
         used = "ANOVA (expected mean squares), balanced design"
-    else:
+    elif method == "reml":
         comps, notes = _g_reml(d)
         warns += notes
         used = "REML (statsmodels MixedLM, crossed variance components)"
+    else:
+        comps, notes = _g_symmetric_sums(d)
+        warns += notes
+        used = "moments (Koch 1967 symmetric sums), unbalanced design"
     for name in G_COMPONENTS:
         if comps[name] < 0:
             warns.append(

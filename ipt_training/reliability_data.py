@@ -35,10 +35,6 @@ DEFAULT_TARGET_PHI = 0.80
 # double-rated sessions and the pair table the pairs that share the most sessions.
 MAX_MATRIX_RATERS = 10
 MAX_PAIRS = 30
-# The G study's REML fit (statsmodels MixedLM) takes seconds per few hundred scores: above
-# this many trainees it runs on a seeded random sample of them (variance components are
-# estimated as well from a sample; the note says so).
-MAX_G_TRAINEES = 30
 MODEL = {
     "form": "ICC(2,1)",
     "model": "two-way random effects",
@@ -546,8 +542,7 @@ def decision_table(d: pd.DataFrame) -> pd.DataFrame:
 
 def generalizability(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
                      date_from: DateLike = None, date_to: DateLike = None, phase: Optional[str] = None,
-                     target_phi: float = DEFAULT_TARGET_PHI, max_trainees: int = MAX_G_TRAINEES,
-                     seed: int = 2016) -> dict[str, Any]:
+                     target_phi: float = DEFAULT_TARGET_PHI) -> dict[str, Any]:
     """G study (variance components) and D study (1-4 raters x 1-6 sessions) of total scores.
 
     Method: generalizability theory, sessions nested in trainees and crossed with raters
@@ -563,18 +558,7 @@ def generalizability(db: Database, library: Library, instrument_id: str, cohort_
     min_items = inst.pass_rule.min_applicable_items if inst else 1
     data = g_study_data(db, instrument_id, cohort_id, date_from, date_to, phase, min_items)
     out: dict[str, Any] = {"ok": False, "message": "", "components": None, "decision": None, "warnings": [],
-                           "target_phi": target_phi, "n_scores": int(len(data)), "sample": ""}
-    trainees = sorted(data["trainee"].unique())
-    if len(trainees) > max_trainees:
-        # prefer trainees with two or more double-rated sessions: only they separate session variance
-        per = data.groupby("trainee")["session"].nunique()
-        several = sorted(per.index[per >= 2])
-        rng = np.random.default_rng(seed)
-        pool = several if len(several) >= max_trainees else trainees
-        chosen = set(rng.choice(pool, size=max_trainees, replace=False).tolist())
-        data = data[data["trainee"].isin(chosen)].reset_index(drop=True)
-        out["sample"] = (f"Estimated on a random sample of {max_trainees} of {len(trainees)} trainees "
-                         f"({len(data)} scores), which keeps the REML fit fast.")
+                           "target_phi": target_phi, "n_scores": int(len(data))}
     try:
         g = reliability.g_study(data)
         d = reliability.d_study(g, raters=range(1, 5), sessions=range(1, 7))
@@ -697,7 +681,7 @@ def report_pdf(report: dict[str, Any], generalizability: Optional[dict[str, Any]
         g = generalizability
         pdf.heading("How many ratings are enough (generalizability study)")
         pdf.paragraph(f"Variance components of the total score ({g['method']}; {g['n_trainees']} trainees, "
-                      f"{g['n_sessions']} sessions, {g['n_raters']} raters). {g.get('sample', '')} {g['smallest']}")
+                      f"{g['n_sessions']} sessions, {g['n_raters']} raters). {g['smallest']}")
         pdf.table(["Component", "Variance", "Share"],
                   [[c["component"], _f(c["variance"], 3), _f(c["share"])] for c in g["components"].to_dict("records")])
         dec = g["decision"]

@@ -330,8 +330,8 @@ def test_chart_builders_make_valid_altair_specs(world, library):
     assert html.count("background-color") == 1
 
 
-def test_large_selections_run_the_g_study_on_request(app_env, library):
-    """Above 60 double-rated sessions the page waits for a click before fitting the G study."""
+def test_large_selections_run_the_g_study_on_every_trainee(app_env, library):
+    """62 double-rated sessions of 31 trainees: the G study uses them all, at once."""
     import random
 
     import streamlit as st
@@ -356,11 +356,8 @@ def test_large_selections_run_the_g_study_on_request(app_env, library):
 
     at = app_as(admin, "reliability_report.py")
     assert not at.exception, at.exception
-    assert "Double-rated sessions" in texts(at)
-    assert "Generalizability study of" not in texts(at)
-    at.button(key="rr_g_run").click().run()
-    assert not at.exception, at.exception
     shown = texts(at)
-    assert "Generalizability study of the total score" in shown
-    assert "random sample of 30 of 31 trainees" in shown
-    assert "session within trainee" in shown  # the variance components table
+    # the moment estimator runs on every trainee at once: no sampling, no button
+    assert "Generalizability study of the total score (ANOVA" in shown
+    assert "31 trainees, 62 double-rated sessions" in shown
+

@@ -11,7 +11,6 @@ from ipt_training.content import PHASES
 from ipt_training.ui import charts
 from ipt_training.ui.common import get_db, get_library, require_user
 
-G_AUTO_SESSIONS = 60  # double-rated sessions up to which the G study runs without being asked
 
 user = require_user("admin", "supervisor")
 db = get_db()
@@ -121,19 +120,11 @@ if pairs:
         st.info(str(exc))
 
 st.subheader("How many ratings are enough")
-# the REML fit takes seconds on large selections: run it at once on small ones, else on request
-g = None
-if report["n_double_rated"] <= G_AUTO_SESSIONS or st.session_state.get("rr_g_key") == key:
-    g = _g(*key, db, library)
-elif report["n_double_rated"]:
-    st.caption("The generalizability study fits a mixed model and can take up to a minute on this selection.")
-    if st.button("Run the generalizability study", key="rr_g_run", icon=":material/play_arrow:"):
-        st.session_state["rr_g_key"] = key
-        st.rerun()
+g = _g(*key, db, library) if report["n_double_rated"] else None
 if g is not None and g["ok"]:
     st.caption(f"Generalizability study of the total score ({g['method']}; {g['n_trainees']} trainees, "
                f"{g['n_sessions']} double-rated sessions, {g['n_raters']} raters). The decision table projects the "
-               "dependability (phi) of a trainee's mean fidelity score; shaded cells reach 0.80. " + g["sample"])
+               "dependability (phi) of a trainee's mean fidelity score; shaded cells reach 0.80.")
     c1, c2 = st.columns([2, 3])
     c1.dataframe(g["components"].round(3), hide_index=True, width="stretch")
     c2.altair_chart(charts.variance_components_chart(g["components"]), width="stretch")
