@@ -75,11 +75,14 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
                             [(supervisors[i % len(supervisors)], t) for i, t in enumerate(trainees)])
 
         # vignette attempts: mostly graded, some submitted, a few drafts
-        attempts = []
+        attempts, drafts = [], set()
         for i in range(spec["attempts"]):
             v = vignettes[i % len(vignettes)]
             t = trainees[rng.randrange(len(trainees))]
             status = rng.choices(["graded", "submitted", "draft"], [0.8, 0.15, 0.05])[0]
+            if status == "draft":  # at most one draft per trainee and vignette (migration 20)
+                status = "graded" if (t, v.id) in drafts else status
+                drafts.add((t, v.id))
             score = round(rng.uniform(0.35, 1.0), 3) if status != "draft" else None
             day = (today - timedelta(days=rng.randrange(720))).isoformat()
             attempts.append((t, v.id, v.content_hash, v.rubric, lib.rubrics[v.rubric].content_hash, status,

@@ -1,0 +1,219 @@
+"""Benchmark runner: ``python -m benchmarks [--scales S M L] [--repeat N]``.
+
+At each scale it builds the synthetic database (benchmarks/generate.py) and measures, with
+repeated runs, the median of:
+
+- the rerun time of every main page through ``AppTest``, signed in as a role that uses it,
+  beside the rerun time of an empty Streamlit page measured in the same run (the floor);
+- the reliability report for the whole cohort, cold (first call) and cached (st.cache_data);
+- readiness of every trainee for the therapist standard;
+- rating saves per second with 20 concurrent writers, and how many writes were lost.
+
+It writes ``benchmarks/results/latest.json`` and prints a markdown table (the README carries
+the latest one with the machine it came from). Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGETS = {"page_ms": 150, "reliability_cold_s": 2.0, "readiness_all_s": 1.0, "lost_writes": 0}
+
+
+def _median_ms(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def _user_for(db, role: str) -> int:
+    row = db.conn.execute(
+        "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE r.role = ? ORDER BY u.id LIMIT 1", (role,)
+    ).fetchone()
+    return row[0]
+
+
+def measure_pages(db_path: Path, repeat: int) -> dict:
+    """Median rerun time of every page (as the first role allowed on it) and of an empty page."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ipt_training.access import PAGES
+    from ipt_training.store import open_store
+
+    os.environ["IPT_TRAINING_DB"] = str(db_path)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    db = open_store(db_path)
+    floor_app = AppTest.from_string("import streamlit as st\nst.write('floor')")
+    floor_app.run()
+    floor = _median_ms(floor_app.run, repeat)
+    out = {}
+    for spec in PAGES:
+        role = sorted(spec.roles, key=["trainee", "rater", "supervisor", "admin"].index)[0]
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at.session_state["user_id"] = _user_for(db, role)
+        at.run()
+        at.switch_page(f"ipt_training/app_pages/{spec.file}")
+        at.run()  # first visit warms caches
+        if at.exception:
+            out[spec.file] = {"role": role, "error": str(at.exception[0].message)[:200]}
+            continue
+        out[spec.file] = {"role": role, "median_ms": round(_median_ms(at.run, repeat), 1)}
+    return {"floor_ms": round(floor, 1), "pages": out}
+
+
+def measure_core(db_path: Path, repeat: int) -> dict:
+    """Reliability report cold/cached, readiness of all trainees, concurrent rating saves."""
+    import streamlit as st
+
+    from ipt_training import credential_review, fidelity, reliability_data
+    from ipt_training.auth import get_user
+    from ipt_training.config import PROJECT_ROOT
+    from ipt_training.content import load_library
+    from ipt_training.store import connect, open_store
+
+    lib = load_library(PROJECT_ROOT)
+    db = open_store(db_path)
+    today = date.today()
+    inst = "ipt-session-fidelity"
+
+    t0 = time.perf_counter()
+    reliability_data.reliability_report(db, lib, inst, None, None, None, None)
+    cold = time.perf_counter() - t0
+    cached_fn = st.cache_data(show_spinner=False)(
+        lambda stamp: reliability_data.reliability_report(db, lib, inst, None, None, None, None))
+    stamp = db.conn.execute("SELECT MAX(updated_at) FROM ratings").fetchone()[0]
+    cached_fn(stamp)
+    cached = _median_ms(lambda: cached_fn(stamp), repeat)
+
+    readiness = []
+    for _ in range(max(1, repeat // 2)):
+        t0 = time.perf_counter()
+        rows = credential_review.cohort_readiness(db, lib, "ipt-therapist-example", None, today)
+        readiness.append(time.perf_counter() - t0)
+
+    # 20 writers, each on its own connection (as 20 browser sessions), saving item scores
+    instrument = lib.instruments[inst]
+    raters = [r[0] for r in db.conn.execute(
+        "SELECT user_id FROM user_roles WHERE role = 'rater' ORDER BY user_id LIMIT 20")]
+    admin = get_user(db, _user_for(db, "admin"))
+    trainee = _user_for(db, "trainee")
+    sessions = []
+    for k, rater in enumerate(raters):  # fresh sessions, one per writer, assigned as an admin would
+        sid = db.conn.execute(
+            """INSERT INTO recorded_sessions (trainee_id, added_by, case_pseudonym, session_number, phase, problem_area,
+               consent_confirmed, created_at) VALUES (?, ?, ?, 6, 'middle', 'grief', 1, datetime('now'))""",
+            (trainee, admin.id, f"Bench case {k}")).lastrowid
+        fidelity.assign(db, admin, sid, rater, None, "rating")
+        sessions.append(sid)
+    per_writer = 50
+    errors: list[str] = []
+    done = []
+
+    def writer(k: int) -> None:
+        conn = connect(db_path)
+        user = get_user(conn, raters[k])
+        rating = fidelity.get_or_create_draft(conn, user, sessions[k], "rater", library=lib)
+        phase, area = conn.conn.execute("SELECT phase, problem_area FROM recorded_sessions WHERE id = ?",
+                                        (sessions[k],)).fetchone()
+        items = instrument.applicable_items(phase, area)
+        n = 0
+        for i in range(per_writer):
+            try:
+                fidelity.save_item(conn, user, rating["id"], items[i % len(items)].id, 1 + i % 5, False, library=lib)
+                n += 1
+            except Exception as exc:  # counted as a lost write
+                errors.append(repr(exc)[:200])
+        done.append(n)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(min(20, len(raters), len(sessions)))]
+    t0 = time.perf_counter()
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    elapsed = time.perf_counter() - t0
+    attempted = len(threads) * per_writer
+    # read every draft back: the last score written to each item must be there
+    mismatches = 0
+    for k in range(len(threads)):
+        items = instrument.applicable_items("middle", "grief")
+        expected = {items[i % len(items)].id: 1 + i % 5 for i in range(per_writer)}
+        stored = dict(db.conn.execute(
+            "SELECT s.item_id, s.score FROM item_scores s JOIN ratings r ON r.id = s.rating_id "
+            "WHERE r.session_id = ? AND r.rater_id = ?", (sessions[k], raters[k])).fetchall())
+        mismatches += sum(1 for item, score in expected.items() if stored.get(item) != score)
+    return {
+        "reliability_cold_s": round(cold, 3),
+        "reliability_cached_ms": round(cached, 2),
+        "readiness_all_s": round(statistics.median(readiness), 3),
+        "readiness_trainees": len(rows),
+        "writers": len(threads),
+        "saves_per_s": round(sum(done) / elapsed, 1),
+        "lost_writes": attempted - sum(done) + mismatches,
+        "write_errors": errors[:3],
+    }
+
+
+def run(scales: list[str], repeat: int) -> dict:
+    from benchmarks.generate import generate
+
+    RESULTS.mkdir(exist_ok=True)
+    report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                         f"{platform.system()}", "date": date.today().isoformat(), "repeat": repeat, "scales": {}}
+    for scale in scales:
+        path = RESULTS / f"bench_{scale}.db"
+        t0 = time.perf_counter()
+        counts = generate(path, scale)
+        entry = {"counts": counts, "generate_s": round(time.perf_counter() - t0, 1)}
+        entry.update(measure_pages(path, repeat))
+        entry.update(measure_core(path, repeat))
+        report["scales"][scale] = entry
+        print(f"scale {scale} done", flush=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def markdown(report: dict) -> str:
+    scales = list(report["scales"])
+    lines = [f"Machine: {report['machine']}; {report['date']}; medians of {report['repeat']} runs.", "",
+             "| measure | target (L) | " + " | ".join(scales) + " |", "|---|---|" + "---|" * len(scales)]
+
+    def row(label, target, fn):
+        lines.append(f"| {label} | {target} | " + " | ".join(fn(report["scales"][s]) for s in scales) + " |")
+
+    row("empty page rerun (floor), ms", "", lambda e: f"{e['floor_ms']}")
+    pages = list(next(iter(report["scales"].values()))["pages"])
+    for p in pages:
+        row(f"page `{p.removesuffix('.py')}` rerun, ms", "≤ 150",
+            lambda e, p=p: str(e["pages"][p].get("median_ms", "error: " + e["pages"][p].get("error", ""))))
+    row("reliability report, cold, s", "≤ 2", lambda e: f"{e['reliability_cold_s']}")
+    row("reliability report, cached, ms", "", lambda e: f"{e['reliability_cached_ms']}")
+    row("readiness of all trainees, s", "≤ 1", lambda e: f"{e['readiness_all_s']} ({e['readiness_trainees']})")
+    row("rating saves/s, 20 writers", "", lambda e: f"{e['saves_per_s']}")
+    row("lost writes", "0", lambda e: f"{e['lost_writes']}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", nargs="+", default=["S", "M", "L"], choices=["S", "M", "L"])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    print(markdown(run(args.scales, args.repeat)))
+
+
+if __name__ == "__main__":
+    main()
