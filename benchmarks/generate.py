@@ -25,7 +25,7 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from ipt_training import auth
+from ipt_training import auth, vignettes as vig
 from ipt_training.config import PROJECT_ROOT
 from ipt_training.content import PROBLEM_AREAS, load_library
 from ipt_training.store import now_iso, open_store, transaction
@@ -74,7 +74,28 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
         db.conn.executemany("INSERT INTO supervision_links (supervisor_id, trainee_id) VALUES (?,?)",
                             [(supervisors[i % len(supervisors)], t) for i, t in enumerate(trainees)])
 
-        # vignette attempts: mostly graded, some submitted, a few drafts
+        # vignette attempts: mostly graded, some submitted, a few drafts, scored by the real scorer
+        # on a few answer patterns per case (as vignettes.submit_attempt / grade_attempt store them)
+        patterns = {}
+        for v in vignettes:
+            rubric = lib.rubrics[v.rubric]
+            vig.keep_version(db, v)
+            vig.keep_version(db, rubric)
+            variants = []
+            for k, areas in enumerate(([v.primary_area], [a for a in PROBLEM_AREAS if a != v.primary_area][:1],
+                                       [a.area for a in v.key.problem_areas])):
+                answers = {"areas": areas, "ranking": {a: i + 1 for i, a in enumerate(areas)},
+                           "formulation": "The depression began when ...",
+                           "moments": {m.id: {"technique": v.key.moments[m.id].techniques[0] if k != 1
+                                              else "directive_techniques", "response": "What happened then?"}
+                                       for m in v.moments}}
+                result = vig.score_attempt(v, rubric, answers)
+                grades = {c.id: {"level": (2 + k) % 4, "comment": "See the model formulation."}
+                          for c in rubric.criteria if c.type == "supervisor_graded"}
+                graded = vig.apply_grades(result, rubric, grades)
+                variants.append((json.dumps(answers), json.dumps({"result": result}), result, json.dumps(grades),
+                                 json.dumps({"result": graded}), graded))
+            patterns[v.id] = variants
         attempts, drafts = [], set()
         for i in range(spec["attempts"]):
             v = vignettes[i % len(vignettes)]
@@ -83,16 +104,21 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
             if status == "draft":  # at most one draft per trainee and vignette (migration 20)
                 status = "graded" if (t, v.id) in drafts else status
                 drafts.add((t, v.id))
-            score = round(rng.uniform(0.35, 1.0), 3) if status != "draft" else None
+            answers, auto, result, grades, auto_graded, graded = patterns[v.id][rng.randrange(3)]
             day = (today - timedelta(days=rng.randrange(720))).isoformat()
+            if status == "draft":
+                row = (answers, None, None, None, None, None, None)
+            elif status == "submitted":
+                row = (answers, auto, None, result["score"], None, day, None)
+            else:
+                row = (answers, auto_graded, grades, graded["score"], int(graded["passed"]), day, day)
+            ans, auto_s, grades_s, score, passed, submitted, graded_at = row
             attempts.append((t, v.id, v.content_hash, v.rubric, lib.rubrics[v.rubric].content_hash, status,
-                             json.dumps({"areas": [v.primary_area]}), 4, score,
-                             None if score is None else int(score >= 0.7), v.primary_area, day, day,
-                             day if status != "draft" else None, day if status == "graded" else None))
+                             ans, 4, auto_s, grades_s, score, passed, v.primary_area, day, day, submitted, graded_at))
         db.conn.executemany(
             """INSERT INTO vignette_attempts (trainee_id, vignette_id, vignette_hash, rubric_id, rubric_hash, status,
-               answers, stages_revealed, score, passed, primary_area, created_at, updated_at, submitted_at, graded_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", attempts)
+               answers, stages_revealed, auto_scores, grades, score, passed, primary_area, created_at, updated_at,
+               submitted_at, graded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", attempts)
 
         # recorded sessions (metadata only: the files are not what is measured), 2-3 ratings each
         phases = ["initial", "middle", "middle", "termination"]

@@ -299,6 +299,15 @@ MIGRATIONS: list[tuple[int, str]] = [
     (20, """
     CREATE UNIQUE INDEX idx_attempts_one_draft ON vignette_attempts(trainee_id, vignette_id) WHERE status = 'draft';
     """),
+    # issue 3: each vignette/rubric version an attempt was scored against, stored once by content hash
+    (21, """
+    CREATE TABLE content_versions (
+        hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        content_id TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    """),
 ]
 
 

@@ -17,8 +17,9 @@ Grades (``vignette_attempts.grades``): ``{"<criterion id>": {"level": 2, "commen
 Non-disclosure rule: the expert key (areas, reasons, alternatives, formulation, model
 responses, rationales) leaves this module only inside a submitted attempt's view. A draft's
 view carries the case text of the revealed stages and nothing from ``vignette.key``.
-On submission the attempt stores a snapshot of the vignette and rubric it was scored against
-(``auto_scores``), so it stays readable and gradable when the content file later changes or
+On submission the vignette and rubric it was scored against are kept in ``content_versions``
+(once per content hash, however many attempts use them) and the attempt stores its result in
+``auto_scores``, so it stays readable and gradable when the content file later changes or
 fails validation.
 """
 
@@ -552,8 +553,10 @@ def submit_attempt(db: Database, library: Library, user: User, attempt_id: int) 
     result = score_attempt(vignette, rubric, answers)
     status = "graded" if result["final"] else "submitted"
     now = now_iso()
-    stored = {"result": result, "vignette": vignette.model_dump(mode="json"), "rubric": rubric.model_dump(mode="json")}
+    stored = {"result": result}
     with transaction(db):
+        keep_version(db, vignette)
+        keep_version(db, rubric)
         cur = db.conn.execute(
             """UPDATE vignette_attempts SET status = ?, answers = ?, auto_scores = ?, score = ?, passed = ?,
                primary_area = ?, vignette_hash = ?, rubric_id = ?, rubric_hash = ?, submitted_at = ?, updated_at = ?,
@@ -577,10 +580,24 @@ def may_grade(db: Database, user: User, trainee_id: int) -> bool:
     return user.has("supervisor") and trainee_id in supervisee_ids(db, user.id)
 
 
-def _snapshot(att: dict) -> tuple[Vignette, VignetteRubric, dict]:
-    stored = att["auto_scores"]
-    return (Vignette.model_validate(stored["vignette"]), VignetteRubric.model_validate(stored["rubric"]),
-            stored["result"])
+def keep_version(db: Database, model: Vignette | VignetteRubric) -> None:
+    """Store this content version once, keyed by its content hash (a no-op when already kept)."""
+    db.conn.execute("INSERT OR IGNORE INTO content_versions (hash, kind, content_id, body) VALUES (?,?,?,?)",
+                    (model.content_hash, model.kind, model.id, json.dumps(model.model_dump(mode="json"))))
+
+
+def _version(db: Database, content_hash: str, model_cls):
+    row = one(db, "SELECT body FROM content_versions WHERE hash = ?", (content_hash,))
+    if row is None:
+        raise VignetteError("The content version this attempt was scored against is missing from the database; "
+                            "restore it from a backup.")
+    return model_cls.model_validate(json.loads(row["body"]))
+
+
+def _snapshot(db: Database, att: dict) -> tuple[Vignette, VignetteRubric, dict]:
+    """The vignette and rubric versions the attempt was scored against, and its stored result."""
+    return (_version(db, att["vignette_hash"], Vignette), _version(db, att["rubric_hash"], VignetteRubric),
+            att["auto_scores"]["result"])
 
 
 def grade_attempt(db: Database, grader: User, attempt_id: int, grades: dict) -> dict:
@@ -598,7 +615,7 @@ def grade_attempt(db: Database, grader: User, attempt_id: int, grades: dict) -> 
                                  "never your own). Ask an admin to link you as this trainee's supervisor.")
     if att["status"] == "draft":
         raise VignetteError("This attempt is still a draft; it can be graded once the trainee submits it.")
-    _, rubric, result = _snapshot(att)
+    _, rubric, result = _snapshot(db, att)
     grades = clean_grades(rubric, grades)
     missing = [c.title for c in rubric.criteria if isinstance(c, GradedCriterion) and c.id not in grades]
     if missing:
@@ -718,7 +735,7 @@ def attempt_view_for(db: Database, library: Library, user: User, attempt_id: int
         view["case"] = public_case(v, att["stages_revealed"])
         view["answers"] = _drop_stale_moments(v, att["answers"])
         return view
-    vignette, rubric, result = _snapshot(att)
+    vignette, rubric, result = _snapshot(db, att)
     view["title"] = vignette.title
     view["withdrawn"] = att["vignette_id"] not in library.vignettes
     view["case"] = public_case(vignette, len(vignette.stages))

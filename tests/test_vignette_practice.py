@@ -152,6 +152,9 @@ def test_retake_keeps_every_attempt_with_its_rubric_version(db, lib, people):
     assert [(a["number"], a["rubric_hash"]) for a in listed] == [(2, "s" * 64), (1, "r" * 64)]
     assert get_attempt(db, first)["score"] == pytest.approx(30 / 70, abs=1e-6) and get_attempt(db, second)["score"] == 1.0
     assert attempt_view_for(db, lib2, t, first)["result"]["rubric_version"] == "1"
+    # each content version is stored once, however many attempts were scored against it
+    versions = db.conn.execute("SELECT kind, COUNT(*) FROM content_versions GROUP BY kind ORDER BY kind").fetchall()
+    assert versions == [("vignette", 1), ("vignette_rubric", 2)]
 
 
 def test_grading_permissions(db, lib, people):
