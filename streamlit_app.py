@@ -24,8 +24,6 @@ else:
     sections: dict[str, list] = {}
     for spec in pages_for(user.roles):
         path = PAGES_DIR / spec.file
-        if not path.exists():
-            continue
         sections.setdefault(spec.section, []).append(
             st.Page(path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.file == "home.py")
         )

@@ -31,8 +31,10 @@ PAGES: list[PageSpec] = [
     _p("progress.py", "My progress", ":material/insights:", {"trainee"}, "Practice"),
     _p("my_sessions.py", "My recorded sessions", ":material/mic:", {"trainee"}, "Sessions"),
     _p("add_session.py", "Add a recorded session", ":material/upload:", {"trainee", "supervisor", "admin"}, "Sessions"),
-    _p("my_evidence.py", "My training log", ":material/fact_check:", {"trainee"}, "Credential"),
-    _p("my_readiness.py", "My credential readiness", ":material/workspace_premium:", {"trainee"}, "Credential"),
+    # raters and supervisors work toward credentials too (fidelity rater, IPT supervisor)
+    _p("my_evidence.py", "My training log", ":material/fact_check:", {"trainee", "rater", "supervisor"}, "Credential"),
+    _p("my_readiness.py", "My credential readiness", ":material/workspace_premium:", {"trainee", "rater", "supervisor"},
+       "Credential"),
     # rater
     _p("rating_queue.py", "Rating queue", ":material/queue:", {"rater", "supervisor"}, "Rating"),
     _p("rating_workspace.py", "Rating workspace", ":material/rate_review:", {"rater", "supervisor", "admin", "trainee"}, "Rating"),

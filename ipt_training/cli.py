@@ -90,7 +90,8 @@ def cmd_reliability(args, rest) -> int:
 def cmd_readiness(args, rest) -> int:
     from .credential_review import cli_readiness
 
-    return cli_readiness(rest)
+    # the global --db (before the command) applies here too
+    return cli_readiness(rest + (["--db", args.db] if args.db else []))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -76,3 +76,4 @@ def feature_loader(fn):
 
 from . import demo_vignettes  # noqa: E402,F401
 from . import demo_fidelity  # noqa: E402,F401
+from . import demo_credentials  # noqa: E402,F401

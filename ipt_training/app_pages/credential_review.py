@@ -1,0 +1,109 @@
+"""Training body (admin): cohort readiness, per-person review, decisions, certificates, renewals."""
+
+import datetime as _dt
+
+import streamlit as st
+
+from ipt_training import auth
+from ipt_training import credential_review as review
+from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.readiness_widgets import decision_log, evidence_links, readiness_checklist
+
+user = require_user("admin")
+db, library = get_db(), get_library()
+today = _dt.date.today()
+st.title("Credential review")
+if flash := st.session_state.pop("cr_flash", None):
+    st.success(flash)
+if not library.standards:
+    st.info("No credential standard is loaded; add one under training/ (see Content status for rejected files).")
+    st.stop()
+
+c1, c2 = st.columns(2)
+ids = sorted(library.standards, key=lambda i: library.standards[i].name)
+default = ids.index("ipt-therapist-example") if "ipt-therapist-example" in ids else 0
+standard_id = c1.selectbox("Standard", ids, index=default, key="cr_standard",
+                           format_func=lambda i: f"{library.standards[i].name} (version {library.standards[i].version})")
+cohorts = {c["id"]: c["name"] for c in auth.list_cohorts(db)}
+cohort_id = c2.selectbox("Cohort", [None] + list(cohorts), key="cr_cohort",
+                         format_func=lambda i: "All cohorts" if i is None else cohorts[i])
+standard = library.standards[standard_id]
+try:
+    people = review.cohort_readiness(db, library, standard_id, cohort_id, today, viewer=user)
+except review.ReviewError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.subheader("Cohort")
+st.caption('Sorted with "ready for review" first, then by progress. Progress counts only confirmed evidence.')
+if people:
+    table = review.cohort_table(people)
+    st.dataframe(table[["trainee", "cohort", "status", "requirements met", "progress %", "latest decision"]],
+                 hide_index=True, width="stretch", key="cr_table")
+    st.download_button("Download the cohort as CSV", review.cohort_csv(people),
+                       file_name=f"readiness-{standard_id}-{today.isoformat()}.csv", mime="text/csv",
+                       key="cr_csv", icon=":material/download:")
+else:
+    st.info("Nobody in this selection can hold this credential.")
+
+st.subheader("Review")
+by_id = {p["trainee_id"]: p for p in people}
+chosen = st.selectbox("Person", list(by_id), index=None, placeholder="Choose a person to review", key="cr_trainee",
+                      format_func=lambda i: f"{by_id[i]['trainee']} ({by_id[i]['username']}): {by_id[i]['status']}")
+if chosen is not None:
+    person = by_id[chosen]
+    st.markdown(f"### {person['trainee']}")
+    st.caption(f"{person['username']} · {person['cohort'] or 'no cohort'} · {standard.name}, version {standard.version}")
+    st.download_button(
+        "Readiness report (PDF)",
+        lambda: review.readiness_pdf(db, library, chosen, standard, today, viewer=user),
+        file_name=f"readiness-{person['username']}-{standard_id}-{today.isoformat()}.pdf", mime="application/pdf",
+        key="cr_readiness_pdf", icon=":material/picture_as_pdf:")
+    readiness_checklist(person["readiness"], key=f"cr_{chosen}", links=evidence_links(user))
+
+    st.markdown("#### Decision")
+    k = st.session_state.get("cr_form_n", 0)  # a fresh form after each decision recorded
+    with st.form("cr_decision_form"):
+        decision = st.radio("Decision", review.DECISIONS, horizontal=True, key=f"cr_decision_{k}",
+                            format_func={"award": "Award", "defer": "Defer (give reasons)",
+                                         "refuse": "Refuse (give reasons)"}.get)
+        reasons = st.text_area("Reasons (required to defer or refuse, and to award while requirements are unmet)",
+                               key=f"cr_reasons_{k}")
+        st.caption(f"The decision is stored with your name, the time, version {standard.version} of the standard and a "
+                   "snapshot of the evidence shown above. It cannot be edited or deleted; a later decision follows it.")
+        if st.form_submit_button("Record decision", key="cr_decide", type="primary", icon=":material/gavel:"):
+            try:
+                did = review.record_decision(db, user, chosen, standard, decision, reasons, today, library=library)
+                st.session_state["cr_form_n"] = k + 1
+                st.session_state["cr_flash"] = (f"Decision {did} recorded: {decision} for {person['trainee']} "
+                                                f"({standard.name}).")
+                st.rerun()
+            except review.ReviewError as exc:
+                st.error(str(exc))
+
+    decisions = review.decisions_for(db, chosen, standard_id, today=today)
+    st.markdown("#### Decisions (append-only log)")
+    decision_log(decisions, key="cr_log")
+    current = next((d for d in decisions if d["decision"] == "award" and d["state"].startswith("valid")), None)
+    if current:
+        st.download_button(
+            f"Certificate for award {current['id']} (PDF)",
+            lambda: review.certificate_pdf(db, current["id"], today, viewer=user),
+            file_name=f"certificate-{person['username']}-{standard_id}-{current['id']}.pdf", mime="application/pdf",
+            key="cr_certificate", icon=":material/workspace_premium:")
+    if decisions:
+        with st.expander("Evidence snapshot of a decision", key="cr_snapshot_exp"):
+            pick = st.selectbox("Decision", [d["id"] for d in decisions], key="cr_snapshot_pick",
+                                format_func=lambda i: next(f"{d['id']}: {d['decision']} on {d['decided_at'][:10]}"
+                                                           for d in decisions if d["id"] == i))
+            st.json(review.decision_snapshot(db, pick), expanded=1)
+
+st.subheader("Renewal reminders")
+within = st.number_input("Credentials expiring within (days)", min_value=0, max_value=3650, value=90, step=30,
+                         key="cr_within")
+reminders = review.renewal_reminders(db, library, today, int(within))
+if reminders:
+    st.dataframe([{k: r[k] for k in ("trainee", "standard", "awarded_on", "expires_on", "status", "decision_id")}
+                  for r in reminders], hide_index=True, width="stretch", key="cr_reminders")
+else:
+    st.caption("No credential expires in this period.")
