@@ -31,13 +31,13 @@ import pandas as pd
 from fpdf.enums import XPos, YPos
 from sqlite_utils import Database
 
-from . import calibration
+from . import calibration, reliability_data
 from .auth import User, get_user, visible_trainee_ids
 from .content import CredentialStandard, Library
 from .credentials import evaluate, format_missing, readiness_to_dict, status_label
-from .evidence import award_day, build_evidence, standing_awards
+from .evidence import award_day, build_evidence, build_evidence_many, standing_awards
 from .reports import Report, _latin1, dataframe_to_csv
-from .store import audit, now_iso, one, rows, transaction
+from .store import audit, get_setting, now_iso, one, rows, transaction
 
 DECISIONS = ("award", "defer", "refuse")
 STATUS_ORDER = {"ready for review": 0, "nearly ready": 1, "in progress": 2}
@@ -147,6 +147,28 @@ def my_readiness(db: Database, library: Library, viewer: User, person_id: int, t
     return out
 
 
+def evidence_stamp(db: Database) -> str:
+    """A cheap fingerprint of everything readiness reads; it changes whenever evidence does.
+
+    Pages pass it to ``st.cache_data`` with the filter values, so a rerun of the cohort table
+    costs a few aggregate queries instead of evaluating every trainee again.
+    """
+    parts = [reliability_data.data_stamp(db), get_setting(db, calibration.SETTING_COUNT_UNCERTIFIED, "")]
+    for table in ("training_events", "clinical_hours", "clinical_cases", "supervision_sessions"):
+        r = one(db, f"SELECT COUNT(*) AS n, MAX(id) AS m, COUNT(confirmed_by) AS c, MAX(confirmed_at) AS a FROM {table}")
+        parts.append(f"{r['n']}/{r['m']}/{r['c']}/{r['a']}")
+    r = one(db, "SELECT COUNT(*) AS n, MAX(id) AS m, SUM(score) AS s FROM symptom_scores")
+    parts.append(f"{r['n']}/{r['m']}/{r['s']}")
+    # each aggregate on its own so that every one is answered from an index (idx_attempts_*)
+    r = one(db, """SELECT (SELECT COUNT(*) FROM vignette_attempts) AS n, (SELECT MAX(id) FROM vignette_attempts) AS m,
+                          (SELECT MAX(updated_at) FROM vignette_attempts) AS u,
+                          (SELECT COUNT(*) FROM vignette_attempts WHERE status = 'graded') AS g""")
+    parts.append(f"{r['n']}/{r['m']}/{r['u']}/{r['g']}")
+    r = one(db, "SELECT COUNT(*) AS n, MAX(id) AS m FROM credential_decisions")
+    parts.append(f"{r['n']}/{r['m']}")
+    return "|".join(parts)
+
+
 def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id: Optional[int], today: _dt.date,
                      *, viewer: Optional[User] = None, certified: Optional[dict] = None) -> list[dict]:
     """Every candidate's readiness for ``standard_id``: "ready for review" first, then by progress.
@@ -168,10 +190,10 @@ def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id
     count_uncertified = calibration.count_uncertified_ratings(db, library)
     cohorts = _cohort_names(db)
     latest = _latest_decisions(db, standard.id)
+    evidence = build_evidence_many(db, library, [p["id"] for p in people], today, certified=certified)
     out = []
     for p in people:
-        ev = build_evidence(db, library, p["id"], today, certified=certified)
-        r = evaluate(standard, ev, today, count_uncertified)
+        r = evaluate(standard, evidence[p["id"]], today, count_uncertified)
         d = latest.get(p["id"])
         out.append({
             "trainee_id": p["id"], "username": p["username"], "trainee": p["display_name"],

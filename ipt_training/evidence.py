@@ -54,7 +54,7 @@ from .credentials import (
     TrainingEvent,
 )
 from .store import audit, now_iso, one, rows, transaction
-from .vignettes import vignette_results
+from .vignettes import vignette_results_many
 
 MAX_CERTIFICATE_BYTES = 10 * 1024 * 1024
 CERTIFICATE_TYPES = {  # extension -> (media type, magic bytes at the start of the file)
@@ -508,14 +508,17 @@ def entry_summary(table: str, e: dict) -> str:
 # --- assembling the evidence -------------------------------------------------------------
 
 
+_RATED_SESSIONS_SQL = """SELECT s.trainee_id, r.id AS rating_id, r.rater_id, r.instrument_id, r.mean, r.passed,
+                              r.submitted_at, s.id AS session_id, s.case_id, s.case_pseudonym, s.session_number, s.phase
+                       FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
+                       WHERE s.trainee_id IN (SELECT value FROM json_each(?)) AND s.is_gold_standard = 0
+                         AND r.kind = 'rater' AND r.status = 'submitted' AND r.rater_id <> s.trainee_id
+                       ORDER BY r.submitted_at, r.id"""
+
+
 def _rated_session_rows(db: Database, trainee_id: int) -> list[dict]:
     """Submitted rater ratings of the trainee's own (non-calibration) sessions, deleted recordings included."""
-    return rows(db, """SELECT r.id AS rating_id, r.rater_id, r.instrument_id, r.mean, r.passed, r.submitted_at,
-                              s.id AS session_id, s.case_id, s.case_pseudonym, s.session_number, s.phase
-                       FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
-                       WHERE s.trainee_id = ? AND s.is_gold_standard = 0 AND r.kind = 'rater'
-                         AND r.status = 'submitted' AND r.rater_id <> s.trainee_id
-                       ORDER BY r.submitted_at, r.id""", (int(trainee_id),))
+    return rows(db, _RATED_SESSIONS_SQL, (json.dumps([int(trainee_id)]),))
 
 
 def _case_of(r: dict, cases: list[dict]) -> Optional[int]:
@@ -532,9 +535,14 @@ def standing_awards(db: Database, trainee_id: int) -> dict[str, dict]:
 
     Expired awards are included (the engine and the pages say they have expired).
     """
+    return _standing(rows(db, """SELECT * FROM credential_decisions WHERE trainee_id = ?
+                                 AND decision IN ('award', 'refuse') ORDER BY decided_at, id""", (int(trainee_id),)))
+
+
+def _standing(decisions: list[dict]) -> dict[str, dict]:
+    """Award and refusal decisions in time order -> the award standing per standard."""
     out: dict[str, dict] = {}
-    for d in rows(db, """SELECT * FROM credential_decisions WHERE trainee_id = ? AND decision IN ('award', 'refuse')
-                         ORDER BY decided_at, id""", (int(trainee_id),)):
+    for d in decisions:
         if d["decision"] == "award":
             out[d["standard_id"]] = d
         else:
@@ -563,36 +571,64 @@ def build_evidence(db: Database, library: Library, trainee_id: int, today: _dt.d
     ``certified``: the result of :func:`calibration.certified_raters` for ``today``; pass it when
     evaluating many trainees so the calibration statistics are computed once.
     """
-    tid = int(trainee_id)
+    return build_evidence_many(db, library, [trainee_id], today, certified)[int(trainee_id)]
+
+
+def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], today: _dt.date,
+                        certified: Optional[dict[int, dict[str, bool]]] = None) -> dict[int, Evidence]:
+    """:func:`build_evidence` for many trainees at once: one query per kind of evidence for all
+    of them (a cohort of 2,000 costs about as many queries as one trainee)."""
+    ids = sorted({int(t) for t in trainee_ids})
     if certified is None:
         certified = calibration.certified_raters(db, library, today)
-    training = [TrainingEvent(str(e["id"]), _day(e["date"]), float(e["hours"]), e["title"], e["trainer"],
-                              e["confirmed_by"] is not None)
-                for e in rows(db, "SELECT * FROM training_events WHERE trainee_id = ? ORDER BY date, id", (tid,))]
-    hours = [ClinicalHours(str(e["id"]), _day(e["date"]), float(e["hours"]), e["confirmed_by"] is not None)
-             for e in rows(db, "SELECT * FROM clinical_hours WHERE trainee_id = ? ORDER BY date, id", (tid,))]
-    case_rows = rows(db, "SELECT * FROM clinical_cases WHERE trainee_id = ? ORDER BY start_date, id", (tid,))
+    param = (json.dumps(ids),)
+    in_ids = "trainee_id IN (SELECT value FROM json_each(?))"
+
+    def grouped(sql: str) -> dict[int, list[dict]]:
+        out: dict[int, list[dict]] = {t: [] for t in ids}
+        for r in rows(db, sql, param):
+            out[r["trainee_id"]].append(r)
+        return out
+
+    training = grouped(f"SELECT * FROM training_events WHERE {in_ids} ORDER BY date, id")
+    hours = grouped(f"SELECT * FROM clinical_hours WHERE {in_ids} ORDER BY date, id")
+    case_rows = grouped(f"SELECT * FROM clinical_cases WHERE {in_ids} ORDER BY start_date, id")
+    supervision = grouped(f"SELECT * FROM supervision_sessions WHERE {in_ids} ORDER BY date, id")
+    rated_rows = grouped(_RATED_SESSIONS_SQL)
+    decisions = grouped(f"""SELECT * FROM credential_decisions WHERE {in_ids} AND decision IN ('award', 'refuse')
+                            ORDER BY decided_at, id""")
     scores: dict[int, list[tuple]] = {}
-    for s in rows(db, """SELECT s.* FROM symptom_scores s JOIN clinical_cases c ON c.id = s.case_id
-                         WHERE c.trainee_id = ? ORDER BY s.session_number, s.measure""", (tid,)):
+    for s in rows(db, f"""SELECT s.* FROM symptom_scores s JOIN clinical_cases c ON c.id = s.case_id
+                          WHERE c.{in_ids} ORDER BY s.session_number, s.measure""", param):
         scores.setdefault(s["case_id"], []).append((s["session_number"], s["measure"], s["score"]))
-    cases = [ClinicalCase(str(c["id"]), c["pseudonym"], c["problem_area"], _day(c["start_date"]), _day(c["end_date"]),
-                          int(c["n_sessions"]), c["confirmed_by"] is not None, tuple(scores.get(c["id"], ())))
-             for c in case_rows]
-    supervision = [SupervisionSession(str(e["id"]), _day(e["date"]), float(e["hours"]), e["supervisor_name"],
-                                      str(e["case_id"]) if e["case_id"] is not None else None, e["confirmed_by"] is not None)
-                   for e in rows(db, "SELECT * FROM supervision_sessions WHERE trainee_id = ? ORDER BY date, id", (tid,))]
-    rated = []
-    for r in _rated_session_rows(db, tid):
-        case_id = _case_of(r, case_rows)
-        rated.append(RatedSession(
-            id=str(r["session_id"]), case_id=str(case_id) if case_id is not None else None,
-            case_pseudonym=r["case_pseudonym"], phase=r["phase"], instrument_id=r["instrument_id"],
-            rater_certified=bool(certified.get(r["rater_id"], {}).get(r["instrument_id"], False)),
-            mean=float(r["mean"]) if r["mean"] is not None else 0.0, passed=bool(r["passed"]),
-            submitted_on=_day(r["submitted_at"])))
-    held = [HeldCredential(d["standard_id"], award_day(d), _day(d["expires_on"]))
-            for d in standing_awards(db, tid).values()]
-    return Evidence(training_events=tuple(training), clinical_hours=tuple(hours), supervision=tuple(supervision),
-                    cases=tuple(cases), rated_sessions=tuple(rated), vignette_results=tuple(vignette_results(db, tid)),
-                    credentials_held=tuple(held), rater_certified=dict(certified.get(tid, {})))
+    vignettes = vignette_results_many(db, ids)
+
+    evidence = {}
+    for tid in ids:
+        cases = case_rows[tid]
+        rated = []
+        for r in rated_rows[tid]:
+            case_id = _case_of(r, cases)
+            rated.append(RatedSession(
+                id=str(r["session_id"]), case_id=str(case_id) if case_id is not None else None,
+                case_pseudonym=r["case_pseudonym"], phase=r["phase"], instrument_id=r["instrument_id"],
+                rater_certified=bool(certified.get(r["rater_id"], {}).get(r["instrument_id"], False)),
+                mean=float(r["mean"]) if r["mean"] is not None else 0.0, passed=bool(r["passed"]),
+                submitted_on=_day(r["submitted_at"])))
+        evidence[tid] = Evidence(
+            training_events=tuple(TrainingEvent(str(e["id"]), _day(e["date"]), float(e["hours"]), e["title"],
+                                                e["trainer"], e["confirmed_by"] is not None) for e in training[tid]),
+            clinical_hours=tuple(ClinicalHours(str(e["id"]), _day(e["date"]), float(e["hours"]),
+                                               e["confirmed_by"] is not None) for e in hours[tid]),
+            supervision=tuple(SupervisionSession(str(e["id"]), _day(e["date"]), float(e["hours"]), e["supervisor_name"],
+                                                 str(e["case_id"]) if e["case_id"] is not None else None,
+                                                 e["confirmed_by"] is not None) for e in supervision[tid]),
+            cases=tuple(ClinicalCase(str(c["id"]), c["pseudonym"], c["problem_area"], _day(c["start_date"]),
+                                     _day(c["end_date"]), int(c["n_sessions"]), c["confirmed_by"] is not None,
+                                     tuple(scores.get(c["id"], ()))) for c in cases),
+            rated_sessions=tuple(rated),
+            vignette_results=tuple(vignettes[tid]),
+            credentials_held=tuple(HeldCredential(d["standard_id"], award_day(d), _day(d["expires_on"]))
+                                   for d in _standing(decisions[tid]).values()),
+            rater_certified=dict(certified.get(tid, {})))
+    return evidence

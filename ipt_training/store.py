@@ -308,6 +308,10 @@ MIGRATIONS: list[tuple[int, str]] = [
         body TEXT NOT NULL
     );
     """),
+    # issue 7: the readiness cache stamp reads MAX(updated_at) from the index, not 50,000 rows
+    (22, """
+    CREATE INDEX idx_attempts_updated ON vignette_attempts(updated_at);
+    """),
 ]
 
 

@@ -922,11 +922,16 @@ def recommend_next(library: Library, progress_data: dict) -> Optional[dict]:
 def vignette_results(db: Database, trainee_id: int) -> list[VignetteResult]:
     """Submitted attempts as evidence for credential readiness: ``problem_area`` is the
     vignette's expert primary focus; an attempt is final once graded."""
-    out = []
-    for a in _attempts_of(db, trainee_id):
-        if a["status"] == "draft":
-            continue
-        out.append(VignetteResult(
+    return vignette_results_many(db, [trainee_id])[int(trainee_id)]
+
+
+def vignette_results_many(db: Database, trainee_ids: list[int]) -> dict[int, list[VignetteResult]]:
+    """:func:`vignette_results` for many trainees in one query (reads no answer JSON)."""
+    out: dict[int, list[VignetteResult]] = {int(t): [] for t in trainee_ids}
+    for a in rows(db, """SELECT id, trainee_id, vignette_id, primary_area, score, passed, status, submitted_at
+                         FROM vignette_attempts WHERE trainee_id IN (SELECT value FROM json_each(?))
+                         AND status <> 'draft' ORDER BY created_at, id""", (json.dumps(sorted(out)),)):
+        out[a["trainee_id"]].append(VignetteResult(
             attempt_id=str(a["id"]), vignette_id=a["vignette_id"], problem_area=a["primary_area"],
             score=a["score"] if a["score"] is not None else 0.0, passed=bool(a["passed"]),
             final=a["status"] == "graded", submitted_on=date.fromisoformat(a["submitted_at"][:10])))

@@ -6,6 +6,7 @@ import streamlit as st
 
 from ipt_training import auth
 from ipt_training import credential_review as review
+from ipt_training.reports import dataframe_to_csv
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.readiness_widgets import decision_log, evidence_links, readiness_checklist
 
@@ -28,8 +29,20 @@ cohorts = {c["id"]: c["name"] for c in auth.list_cohorts(db)}
 cohort_id = c2.selectbox("Cohort", [None] + list(cohorts), key="cr_cohort",
                          format_func=lambda i: "All cohorts" if i is None else cohorts[i])
 standard = library.standards[standard_id]
+
+
+@st.cache_resource(show_spinner="Evaluating readiness...", max_entries=8)
+def _cohort(standard_id, cohort_id, today, stamp, _db, _library, _viewer):
+    # keyed by the evidence stamp: a rerun with unchanged evidence reuses the evaluation;
+    # cache_resource, not cache_data: unpickling 2,000 readiness results costs a second, and
+    # the rows are only read
+    rows_ = review.cohort_readiness(_db, _library, standard_id, cohort_id, today, viewer=_viewer)
+    return rows_, review.cohort_table(rows_)
+
+
 try:
-    people = review.cohort_readiness(db, library, standard_id, cohort_id, today, viewer=user)
+    people, table = _cohort(standard_id, cohort_id, today, (review.evidence_stamp(db), standard.content_hash),
+                            db, library, user)
 except review.ReviewError as exc:
     st.error(str(exc))
     st.stop()
@@ -37,10 +50,9 @@ except review.ReviewError as exc:
 st.subheader("Cohort")
 st.caption('Sorted with "ready for review" first, then by progress. Progress counts only confirmed evidence.')
 if people:
-    table = review.cohort_table(people)
     st.dataframe(table[["trainee", "cohort", "status", "requirements met", "progress %", "latest decision"]],
                  hide_index=True, width="stretch", key="cr_table")
-    st.download_button("Download the cohort as CSV", review.cohort_csv(people),
+    st.download_button("Download the cohort as CSV", lambda: dataframe_to_csv(table),
                        file_name=f"readiness-{standard_id}-{today.isoformat()}.csv", mime="text/csv",
                        key="cr_csv", icon=":material/download:")
 else:
