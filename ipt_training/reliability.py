@@ -88,6 +88,7 @@ _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 
 # Above this many distinct values Krippendorff's coincidence matrix (V x V)
 # gets large; interval alpha then uses the closed form instead.
+_PACKAGE_INTERVAL_VALUES = 20
 _MAX_ALPHA_VALUES = 2000
 
 _PINGOUIN_LOCK = threading.Lock()
@@ -122,7 +123,9 @@ def _missing_mask(series: pd.Series) -> np.ndarray:
         return series.isna().to_numpy()
     if series.dtype.kind in "iub":
         return np.zeros(len(series), dtype=bool)
-    return np.fromiter((_is_missing_value(v) for v in series), dtype=bool, count=len(series))
+    # vectorised form of _is_missing_value (a report validates hundreds of thousands of cells)
+    tokens = series.map(lambda v: v if isinstance(v, str) else "").str.strip().str.lower()
+    return (series.isna() | tokens.isin(_MISSING_TOKENS)).to_numpy(dtype=bool)
 
 
 def _as_labels(series: pd.Series) -> pd.Series:
@@ -669,9 +672,11 @@ def _krippendorff_alpha(d: pd.DataFrame, level: str) -> float:
             "Krippendorff's alpha is undefined because every rating of a multiply rated "
             f"target is the same value ({pairable['rating'].iloc[0]!r}); it needs variation."
         )
+    if level == "interval" and n_values > _PACKAGE_INTERVAL_VALUES:
+        # the package's coincidence matrix is units x values x values: for a continuous total
+        # score the closed form (same value, tested against the package) is far cheaper
+        return _alpha_interval_closed_form(d)
     if n_values > _MAX_ALPHA_VALUES:
-        if level == "interval":
-            return _alpha_interval_closed_form(d)
         raise ReliabilityError(
             f"{level} Krippendorff's alpha is not computed for {n_values} distinct rating "
             f"values (more than {_MAX_ALPHA_VALUES}); use interval alpha for continuous scores."
