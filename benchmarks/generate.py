@@ -62,7 +62,7 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
         return list(range(first, first + n))
 
     with transaction(db):
-        admins = add_users("admin", 2, ("admin",))
+        add_users("admin", 2, ("admin",))
         trainees = add_users("trainee", spec["trainees"], ("trainee",))
         raters = add_users("rater", spec["raters"], ("rater",))
         supervisors = add_users("supervisor", spec["supervisors"], ("supervisor", "rater"))

@@ -30,17 +30,15 @@ to ``MAX_CERTIFICATE_BYTES``, checked by extension and by the bytes.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from sqlite_utils import Database
 
-from . import calibration
+from . import calibration, files
 from .auth import User, get_user, supervisee_ids
 from .config import Settings
 from .content import PROBLEM_AREAS, Library
@@ -63,7 +61,7 @@ CERTIFICATE_TYPES = {  # extension -> (media type, magic bytes at the start of t
     ".jpg": ("image/jpeg", b"\xff\xd8\xff"),
     ".jpeg": ("image/jpeg", b"\xff\xd8\xff"),
 }
-_STORED_NAME = re.compile(r"^[0-9a-f]{64}\.(pdf|png|jpg)$")
+_STORED_NAME = files.stored_name_pattern(("pdf", "png", "jpg"))
 
 # the tables a supervisor confirms, with the words a person uses for one entry
 ENTRY_TABLES = {
@@ -203,31 +201,11 @@ def check_certificate(file_name: str, data: bytes, max_bytes: int = MAX_CERTIFIC
 
 
 def _store_certificate(settings: Settings, data: bytes, ext: str) -> str:
-    name = f"{hashlib.sha256(data).hexdigest()}{ext}"
-    if not _STORED_NAME.match(name):
-        raise EvidenceError("The certificate could not be stored; try again.")
-    folder = settings.files_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    return name
+    return files.store(settings.files_dir, data, ext, _STORED_NAME)
 
 
 def _certificate_path(settings: Settings, stored: Optional[str]) -> Optional[Path]:
-    if not stored or not _STORED_NAME.match(stored):
-        return None
-    folder = settings.files_dir.resolve()
-    path = (folder / stored).resolve()
-    return path if path.parent == folder else None
+    return files.stored_path(settings.files_dir, stored, _STORED_NAME)
 
 
 def certificate_file(db: Database, settings: Settings, viewer: User, event_id: int) -> tuple[bytes, str, str]:

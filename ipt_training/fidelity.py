@@ -38,14 +38,13 @@ import json
 import math
 import os
 import random
-import re
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 from sqlite_utils import Database
 
+from . import files
 from .auth import User, get_user, supervisee_ids
 from .config import Settings, get_settings
 from .content import PHASES, PROBLEM_AREAS, Instrument, Library, load_library
@@ -69,7 +68,7 @@ MEDIA = {
     ".mp4": ("video/mp4", {"mp4"}),
     ".webm": ("video/webm", {"webm"}),
 }
-_STORED_NAME = re.compile(r"^[0-9a-f]{64}\.(mp3|m4a|wav|ogg|mp4|webm)$")
+_STORED_NAME = files.stored_name_pattern(("mp3", "m4a", "wav", "ogg", "mp4", "webm"))
 
 
 class FidelityError(Exception):
@@ -363,31 +362,11 @@ def check_recording(file_name: str, data: bytes, max_bytes: int) -> tuple[str, s
 
 def _store_file(settings: Settings, digest: str, ext: str, data: bytes) -> str:
     """Write the bytes as ``<sha256><ext>`` under the recordings dir (atomically); return the name."""
-    name = f"{digest}{ext}"
-    if not _STORED_NAME.match(name):  # defensive: ext comes from MEDIA, digest from hashlib
-        raise FidelityError("The recording could not be stored; try again.")
-    folder = settings.recordings_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    return name
+    return files.store(settings.recordings_dir, data, ext, _STORED_NAME)
 
 
 def _recording_path(settings: Settings, stored_name: Optional[str]) -> Optional[Path]:
-    if not stored_name or not _STORED_NAME.match(stored_name):
-        return None
-    folder = settings.recordings_dir.resolve()
-    path = (folder / stored_name).resolve()
-    return path if path.parent == folder else None
+    return files.stored_path(settings.recordings_dir, stored_name, _STORED_NAME)
 
 
 # --- sessions ----------------------------------------------------------------------------

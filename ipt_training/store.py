@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError  # noqa: F401  (re-exported for callers)
 
 BUSY_TIMEOUT_MS = 10_000
 

@@ -6,7 +6,7 @@ from ipt_training import auth
 from ipt_training.access import PAGES, pages_for
 from ipt_training.store import open_store
 
-from apphelp import ROOT, app_as, texts
+from apphelp import app_as, texts
 
 ROLES = ("trainee", "rater", "supervisor", "admin")
 

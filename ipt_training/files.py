@@ -1,0 +1,49 @@
+"""Private files under the data directory, stored under content-addressed names.
+
+A user's file name is never used as a path: the stored name is ``<sha256 of the bytes><ext>``
+(so ``../`` or absolute names cannot escape the folder), written atomically, and read back
+only when the name has exactly that shape and resolves inside the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable, Optional
+
+
+def stored_name_pattern(extensions: Iterable[str]) -> re.Pattern:
+    exts = "|".join(re.escape(e.lstrip(".")) for e in extensions)
+    return re.compile(rf"^[0-9a-f]{{64}}\.({exts})$")
+
+
+def store(folder: Path, data: bytes, ext: str, pattern: re.Pattern) -> str:
+    """Write ``data`` as ``<sha256><ext>`` in ``folder`` (atomically, once); return the name."""
+    name = f"{hashlib.sha256(data).hexdigest()}{ext}"
+    if not pattern.match(name):
+        raise ValueError(f"{ext!r} is not an extension this folder stores")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.exists():
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    return name
+
+
+def stored_path(folder: Path, name: Optional[str], pattern: re.Pattern) -> Optional[Path]:
+    """The path of a stored file, or None when the name is not a stored name of this folder."""
+    if not name or not pattern.match(name):
+        return None
+    folder = folder.resolve()
+    path = (folder / name).resolve()
+    return path if path.parent == folder else None
