@@ -36,6 +36,7 @@ from .auth import User, get_user, visible_trainee_ids
 from .content import CredentialStandard, Library
 from .credentials import evaluate, format_missing, readiness_to_dict, status_label
 from .evidence import award_day, build_evidence, build_evidence_many, standing_awards
+from .fidelity import blind_session_ids
 from .reports import Report, _latin1, dataframe_to_csv
 from .store import audit, get_setting, now_iso, one, rows, transaction
 
@@ -126,10 +127,12 @@ def _latest_decisions(db: Database, standard_id: str) -> dict[int, dict]:
 
 
 def readiness_for(db: Database, library: Library, trainee_id: int, standard: CredentialStandard, today: _dt.date,
-                  certified: Optional[dict] = None):
+                  certified: Optional[dict] = None, viewer: Optional[User] = None):
     """(Readiness, Evidence) of one person for one standard, with the body's setting on
-    uncertified raters' ratings (:func:`calibration.count_uncertified_ratings`)."""
-    ev = build_evidence(db, library, trainee_id, today, certified=certified)
+    uncertified raters' ratings (:func:`calibration.count_uncertified_ratings`); ratings the
+    ``viewer`` is still blind to are left out."""
+    hidden = frozenset(blind_session_ids(db, viewer)) if viewer is not None else frozenset()
+    ev = build_evidence(db, library, trainee_id, today, certified=certified, hide_sessions=hidden)
     return evaluate(standard, ev, today, calibration.count_uncertified_ratings(db, library)), ev
 
 
@@ -138,7 +141,7 @@ def my_readiness(db: Database, library: Library, viewer: User, person_id: int, t
     {standard, readiness, status, next_steps}, in the order of the standards' names."""
     if not (viewer.has("admin") or viewer.id == int(person_id) or int(person_id) in visible_trainee_ids(db, viewer)):
         raise ReviewError("You may see only your own readiness or your supervisees'.")
-    ev = build_evidence(db, library, person_id, today)
+    ev = build_evidence(db, library, person_id, today, hide_sessions=frozenset(blind_session_ids(db, viewer)))
     count = calibration.count_uncertified_ratings(db, library)
     out = []
     for std in sorted(library.standards.values(), key=lambda s: s.name):
@@ -190,7 +193,9 @@ def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id
     count_uncertified = calibration.count_uncertified_ratings(db, library)
     cohorts = _cohort_names(db)
     latest = _latest_decisions(db, standard.id)
-    evidence = build_evidence_many(db, library, [p["id"] for p in people], today, certified=certified)
+    hidden = frozenset(blind_session_ids(db, viewer)) if viewer is not None else frozenset()
+    evidence = build_evidence_many(db, library, [p["id"] for p in people], today, certified=certified,
+                                   hide_sessions=hidden)
     out = []
     for p in people:
         r = evaluate(standard, evidence[p["id"]], today, count_uncertified)
@@ -415,7 +420,7 @@ def readiness_pdf(db: Database, library: Library, trainee_id: int, standard: Cre
     if viewer is not None and not (viewer.has("admin") or viewer.id == person.id
                                    or person.id in visible_trainee_ids(db, viewer)):
         raise ReviewError("You may print only your own readiness or your supervisees'.")
-    r, _ = readiness_for(db, library, person.id, standard, today)
+    r, _ = readiness_for(db, library, person.id, standard, today, viewer=viewer)
     pdf = Report(f"Credential readiness: {person.display_name}",
                  f"{standard.name}, version {standard.version} ({standard.issuing_body}). Evaluated on "
                  f"{today.isoformat()}.")

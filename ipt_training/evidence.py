@@ -543,19 +543,26 @@ def _day(iso: Optional[str]) -> Optional[_dt.date]:
 
 
 def build_evidence(db: Database, library: Library, trainee_id: int, today: _dt.date,
-                   certified: Optional[dict[int, dict[str, bool]]] = None) -> Evidence:
+                   certified: Optional[dict[int, dict[str, bool]]] = None,
+                   hide_sessions: frozenset = frozenset()) -> Evidence:
     """Everything the readiness engine needs for one trainee, read from the store.
 
     ``certified``: the result of :func:`calibration.certified_raters` for ``today``; pass it when
     evaluating many trainees so the calibration statistics are computed once.
     """
-    return build_evidence_many(db, library, [trainee_id], today, certified)[int(trainee_id)]
+    return build_evidence_many(db, library, [trainee_id], today, certified, hide_sessions)[int(trainee_id)]
 
 
 def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], today: _dt.date,
-                        certified: Optional[dict[int, dict[str, bool]]] = None) -> dict[int, Evidence]:
+                        certified: Optional[dict[int, dict[str, bool]]] = None,
+                        hide_sessions: frozenset = frozenset()) -> dict[int, Evidence]:
     """:func:`build_evidence` for many trainees at once: one query per kind of evidence for all
-    of them (a cohort of 2,000 costs about as many queries as one trainee)."""
+    of them (a cohort of 2,000 costs about as many queries as one trainee).
+
+    ``hide_sessions``: rated sessions the viewer is still blind to
+    (:func:`fidelity.blind_session_ids`); their ratings are left out, so no readiness view
+    reveals a score before the viewer has submitted their own rating.
+    """
     ids = sorted({int(t) for t in trainee_ids})
     if certified is None:
         certified = calibration.certified_raters(db, library, today)
@@ -586,6 +593,8 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
         cases = case_rows[tid]
         rated = []
         for r in rated_rows[tid]:
+            if r["session_id"] in hide_sessions:
+                continue
             case_id = _case_of(r, cases)
             rated.append(RatedSession(
                 id=str(r["session_id"]), case_id=str(case_id) if case_id is not None else None,

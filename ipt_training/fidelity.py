@@ -1026,6 +1026,20 @@ def blind_reason(db: Database, user: User, session: dict) -> Optional[str]:
     return "You do not take part in rating this session."
 
 
+def blind_session_ids(db: Database, user: User) -> set[int]:
+    """Sessions whose ratings ``user`` may not see yet (the bulk form of :func:`blind_reason`):
+    those they are assigned to rate and have not submitted, and their own sessions they have
+    not self-rated. Readiness views leave these sessions' ratings out for that viewer."""
+    found = rows(db, """SELECT a.session_id FROM assignments a WHERE a.rater_id = :me AND NOT EXISTS (
+                            SELECT 1 FROM ratings r WHERE r.session_id = a.session_id AND r.rater_id = :me
+                            AND r.kind = 'rater' AND r.status = 'submitted')
+                        UNION
+                        SELECT s.id FROM recorded_sessions s WHERE s.trainee_id = :me AND NOT EXISTS (
+                            SELECT 1 FROM ratings r WHERE r.session_id = s.id AND r.rater_id = :me
+                            AND r.kind = 'self' AND r.status = 'submitted')""", {"me": user.id})
+    return {r["session_id"] for r in found}
+
+
 def _rater_label(kind: str, name: str) -> str:
     return {"rater": f"Rater: {name}", "self": f"Self-rating: {name}", "gold": "Gold standard (expert consensus)"}[kind]
 

@@ -104,12 +104,14 @@ def data_stamp(db: Database) -> str:
 
 
 def _item_frame(db: Database, instrument_id: str, cohort_id: Optional[int], date_from: DateLike,
-                date_to: DateLike, phase: Optional[str], include_gold_standard_sessions: bool = False) -> pd.DataFrame:
+                date_to: DateLike, phase: Optional[str], include_gold_standard_sessions: bool = False,
+                exclude_sessions: frozenset = frozenset()) -> pd.DataFrame:
     """One row per scored item of a submitted rater rating that passes the filters.
 
     Filters: the trainee is in ``cohort_id``; the rating was submitted between ``date_from``
     and ``date_to`` (inclusive, ISO days); the session is of ``phase``. Deleted sessions and
-    N/A items are left out; so are gold-standard (calibration) sessions unless asked for.
+    N/A items are left out; so are gold-standard (calibration) sessions unless asked for, and
+    ``exclude_sessions`` (those the viewer is still blind to: :func:`fidelity.blind_session_ids`).
     """
     params = {
         "inst": instrument_id,
@@ -135,6 +137,8 @@ def _item_frame(db: Database, instrument_id: str, cohort_id: Optional[int], date
           AND (:dto IS NULL OR substr(COALESCE(r.submitted_at, r.updated_at), 1, 10) <= :dto)
           AND (:phase IS NULL OR s.phase = :phase)
         ORDER BY r.session_id, r.rater_id, i.item_id""", db.conn, params=params)[cols]
+    if exclude_sessions:
+        frame = frame[~frame["session_id"].isin(exclude_sessions)].reset_index(drop=True)
     if frame.empty:
         frame["rater"] = pd.Series(dtype=str)
         return frame
@@ -337,7 +341,7 @@ def _cohort_name(db: Database, cohort_id: Optional[int]) -> str:
 
 def reliability_report(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
                        date_from: DateLike = None, date_to: DateLike = None,
-                       phase: Optional[str] = None) -> dict[str, Any]:
+                       phase: Optional[str] = None, exclude_sessions: frozenset = frozenset()) -> dict[str, Any]:
     """Inter-rater reliability of submitted rater ratings on one instrument.
 
     Returns a dict (plain data and DataFrames): instrument, filters, model (the ICC model
@@ -354,7 +358,7 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
     if dfrom and dto and dfrom > dto:
         raise ReportError("The start date is after the end date; swap them or widen the range.")
     min_items = inst.pass_rule.min_applicable_items
-    frame = _item_frame(db, instrument_id, cohort_id, dfrom, dto, phase)
+    frame = _item_frame(db, instrument_id, cohort_id, dfrom, dto, phase, exclude_sessions=exclude_sessions)
     long_all, n_short = _long(frame, TOTAL, min_items)
     long_total = _double_rated(long_all)
     warnings: list[str] = []
@@ -519,9 +523,10 @@ def rating_period(db: Database, instrument_id: Optional[str] = None) -> tuple[_d
 
 
 def g_study_data(db: Database, instrument_id: str, cohort_id: Optional[int] = None, date_from: DateLike = None,
-                 date_to: DateLike = None, phase: Optional[str] = None, min_items: int = 1) -> pd.DataFrame:
+                 date_to: DateLike = None, phase: Optional[str] = None, min_items: int = 1,
+                 exclude_sessions: frozenset = frozenset()) -> pd.DataFrame:
     """Double-rated total scores for ``reliability.g_study``: columns trainee, session, rater, score."""
-    frame = _item_frame(db, instrument_id, cohort_id, date_from, date_to, phase)
+    frame = _item_frame(db, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=exclude_sessions)
     if frame.empty:
         return pd.DataFrame(columns=["trainee", "session", "rater", "score"])
     per = frame.groupby(["rating_id", "session_id", "trainee_id", "rater"], as_index=False).agg(
@@ -542,7 +547,7 @@ def decision_table(d: pd.DataFrame) -> pd.DataFrame:
 
 def generalizability(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
                      date_from: DateLike = None, date_to: DateLike = None, phase: Optional[str] = None,
-                     target_phi: float = DEFAULT_TARGET_PHI) -> dict[str, Any]:
+                     target_phi: float = DEFAULT_TARGET_PHI, exclude_sessions: frozenset = frozenset()) -> dict[str, Any]:
     """G study (variance components) and D study (1-4 raters x 1-6 sessions) of total scores.
 
     Method: generalizability theory, sessions nested in trainees and crossed with raters
@@ -556,7 +561,7 @@ def generalizability(db: Database, library: Library, instrument_id: str, cohort_
     """
     inst = library.instruments.get(instrument_id)
     min_items = inst.pass_rule.min_applicable_items if inst else 1
-    data = g_study_data(db, instrument_id, cohort_id, date_from, date_to, phase, min_items)
+    data = g_study_data(db, instrument_id, cohort_id, date_from, date_to, phase, min_items, exclude_sessions)
     out: dict[str, Any] = {"ok": False, "message": "", "components": None, "decision": None, "warnings": [],
                            "target_phi": target_phi, "n_scores": int(len(data))}
     try:

@@ -335,3 +335,34 @@ def test_trainee_logs_evidence_and_supervisor_confirms(app_demo):
     at.button(key=f"sv_confirm_training_events_{new[0]['id']}").click().run()
     assert not at.exception
     assert rows(db, "SELECT confirmed_by FROM training_events WHERE id = ?", (new[0]["id"],))[0]["confirmed_by"] == sup.id
+
+
+def _rated_refs(rows_or_readiness):
+    refs = []
+    for req in rows_or_readiness.requirements:
+        refs += [e.id for e in req.evidence + req.not_counted if e.kind == "rated_session"]
+    return set(refs)
+
+
+def test_readiness_views_respect_the_blind_rule(demo_db, library):
+    """A supervisor assigned as second rater, and a trainee before self-rating, see no score
+    of that session in any readiness view until they submit their own rating."""
+    from ipt_training import fidelity
+    from ipt_training.credential_review import my_readiness, supervisee_readiness
+
+    today = _dt.date.today()
+    admin, sup = auth.find_user(demo_db, "admin"), auth.find_user(demo_db, "supervisor")
+    rosa = auth.find_user(demo_db, "trainee.ready")
+    rows_ = supervisee_readiness(demo_db, library, sup, "ipt-therapist-example", today)
+    before = _rated_refs(next(r for r in rows_ if r["trainee_id"] == rosa.id)["readiness"])
+    assert before, "the demo gives Rosa rated sessions"
+    target = int(sorted(before)[0])
+    fidelity.assign(demo_db, admin, target, sup.id, None, "second_rating")
+    rows_ = supervisee_readiness(demo_db, library, sup, "ipt-therapist-example", today)
+    blind = _rated_refs(next(r for r in rows_ if r["trainee_id"] == rosa.id)["readiness"])
+    assert str(target) not in blind and blind == before - {str(target)}
+    # the trainee herself: a session she has not self-rated shows no rater result
+    mine = next(r for r in my_readiness(demo_db, library, rosa, rosa.id, today)
+                if r["standard"].id == "ipt-therapist-example")["readiness"]
+    unrated_by_self = fidelity.blind_session_ids(demo_db, rosa)
+    assert not (_rated_refs(mine) & {str(s) for s in unrated_by_self})

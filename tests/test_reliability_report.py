@@ -361,3 +361,20 @@ def test_large_selections_run_the_g_study_on_every_trainee(app_env, library):
     assert "Generalizability study of the total score (ANOVA" in shown
     assert "31 trainees, 62 double-rated sessions" in shown
 
+
+
+def test_report_leaves_out_sessions_the_viewer_is_still_blind_to(demo_db, library):
+    """A supervisor assigned as second rater must not read that session's totals in the
+    report's Bland-Altman points (blind rule), and sees them again once they submit."""
+    from ipt_training import auth, fidelity
+
+    admin, sup = auth.find_user(demo_db, "admin"), auth.find_user(demo_db, "supervisor")
+    full = rd.reliability_report(demo_db, library, "ipt-session-fidelity")
+    sessions = set(full["long_total"]["target"].astype(str))
+    target = int(sorted(sessions)[0])
+    fidelity.assign(demo_db, admin, target, sup.id, None, "second_rating")
+    blind = frozenset(fidelity.blind_session_ids(demo_db, sup))
+    assert target in blind
+    seen = rd.reliability_report(demo_db, library, "ipt-session-fidelity", exclude_sessions=blind)
+    assert str(target) not in set(seen["long_total"]["target"].astype(str))
+    assert seen["n_double_rated"] == full["n_double_rated"] - 1

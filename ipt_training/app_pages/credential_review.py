@@ -32,7 +32,7 @@ standard = library.standards[standard_id]
 
 
 @st.cache_resource(show_spinner="Evaluating readiness...", max_entries=8)
-def _cohort(standard_id, cohort_id, today, stamp, _db, _library, _viewer):
+def _cohort(standard_id, cohort_id, today, stamp, viewer_id, _db, _library, _viewer):
     # keyed by the evidence stamp: a rerun with unchanged evidence reuses the evaluation;
     # cache_resource, not cache_data: unpickling 2,000 readiness results costs a second, and
     # the rows are only read
@@ -42,7 +42,7 @@ def _cohort(standard_id, cohort_id, today, stamp, _db, _library, _viewer):
 
 try:
     people, table = _cohort(standard_id, cohort_id, today, (review.evidence_stamp(db), standard.content_hash),
-                            db, library, user)
+                            user.id, db, library, user)
 except review.ReviewError as exc:
     st.error(str(exc))
     st.stop()

@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from ipt_training import auth, calibration
+from ipt_training import auth, calibration, fidelity
 from ipt_training import reliability_data as rd
 from ipt_training.content import PHASES
 from ipt_training.ui import charts
@@ -25,8 +25,8 @@ if not library.instruments:
 
 
 @st.cache_data(show_spinner="Computing reliability...", max_entries=64)
-def _report(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, _db, _library):
-    return rd.reliability_report(_db, _library, instrument_id, cohort_id, date_from, date_to, phase)
+def _report(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library):
+    return rd.reliability_report(_db, _library, instrument_id, cohort_id, date_from, date_to, phase, frozenset(blind))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -35,8 +35,9 @@ def _drift(today, viewer_id, roles, stamp, _db, _library, _viewer):
 
 
 @st.cache_data(show_spinner="Running the generalizability study...", max_entries=64)
-def _g(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, _db, _library):
-    return rd.generalizability(_db, _library, instrument_id, cohort_id, date_from, date_to, phase)
+def _g(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library):
+    return rd.generalizability(_db, _library, instrument_id, cohort_id, date_from, date_to, phase,
+                               exclude_sessions=frozenset(blind))
 
 
 instruments = sorted(library.instruments.values(), key=lambda i: i.name)
@@ -63,7 +64,10 @@ if not isinstance(dates, (tuple, list)) or len(dates) != 2:
 date_from, date_to = dates
 cohort_id = cohort["id"] if cohort else None
 stamp = rd.data_stamp(db)
-key = (instrument.id, instrument.content_hash, cohort_id, date_from.isoformat(), date_to.isoformat(), phase, stamp)
+# sessions this person is still to rate (or self-rate) stay out of every figure they see (blind rule)
+blind = tuple(sorted(fidelity.blind_session_ids(db, user)))
+key = (instrument.id, instrument.content_hash, cohort_id, date_from.isoformat(), date_to.isoformat(), phase, stamp,
+       blind)
 try:
     report = _report(*key, db, library)
 except rd.ReportError as exc:
