@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sqlite3
 import sys
 from pathlib import Path
 
 from . import auth
 from .config import get_settings
-from .content import load_library
+from .content import FOLDERS, load_library
 from .store import backup, open_store, schema_version
 
 COMMANDS = ("init", "create-user", "demo", "validate", "backup", "reliability", "readiness")
@@ -63,6 +64,11 @@ def cmd_demo(args) -> int:
 
 def cmd_validate(args) -> int:
     root = Path(args.content_dir) if args.content_dir else get_settings().content_dir
+    missing = [f for f in FOLDERS if not (root / f).is_dir()]
+    for folder in missing:
+        print(f"{root / folder}: (folder): not found; check --content-dir or IPT_TRAINING_CONTENT_DIR")
+    if missing:
+        return 1
     lib = load_library(root)
     for err in lib.errors:
         print(err)
@@ -75,8 +81,14 @@ def cmd_validate(args) -> int:
 
 
 def cmd_backup(args) -> int:
+    source = Path(args.db or get_settings().db_path).resolve()
+    target = Path(args.path).resolve()
+    if target == source or target.is_dir():
+        print(f"Cannot back up to {args.path}: give a new file name, not the live database or a folder.",
+              file=sys.stderr)
+        return 2
     db = _db(args)
-    backup(db, args.path)
+    backup(db, target)
     print(f"Backup written to {args.path}.")
     return 0
 
@@ -129,4 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = {"init": cmd_init, "create-user": cmd_create_user, "demo": cmd_demo, "validate": cmd_validate,
                "backup": cmd_backup}[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except sqlite3.Error as exc:  # e.g. --db names a folder or a file that is not a database
+        print(f"The database could not be used ({exc}); check --db / IPT_TRAINING_DB points to an SQLite file "
+              "this user can write.", file=sys.stderr)
+        return 2

@@ -64,3 +64,16 @@ def test_global_db_option_reaches_readiness(demo_db_path, tmp_path, monkeypatch)
     out = _run("--db", str(demo_db_path), "readiness", "--standard", "ipt-therapist-example", "--format", "csv")
     assert out.returncode == 0, out.stderr
     assert "Rosa Ready" in out.stdout
+
+
+def test_user_errors_end_in_a_sentence_not_a_traceback(tmp_path):
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("hello")
+    out = _run("--db", str(not_a_db), "init")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "could not be used" in out.stderr
+    live = tmp_path / "live.db"
+    open_store(live)
+    out = _run("--db", str(live), "backup", str(live))
+    assert out.returncode == 2 and "not the live database" in out.stderr
+    out = _run("validate", "--content-dir", str(tmp_path / "nowhere"))
+    assert out.returncode == 1 and "vignettes: (folder): not found" in out.stdout

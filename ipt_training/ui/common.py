@@ -69,6 +69,12 @@ def require_user(*roles: str) -> auth.User:
 def sign_out() -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    try:
+        institutional = st.user.is_logged_in
+    except Exception:  # no [auth] configured
+        institutional = False
+    if institutional:  # else the OIDC cookie would sign the person straight back in
+        st.logout()
 
 
 def fmt_date(iso: str | None) -> str:
