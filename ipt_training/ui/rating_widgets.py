@@ -46,6 +46,14 @@ def _recording(db, settings: Settings, user: User, session_id: int) -> tuple[Opt
     session; reruns of the page reuse them instead of logging a new view for every click."""
     cache = st.session_state.get("_recording_cache")
     if cache and cache.get("session_id") == session_id and cache.get("user_id") == user.id:
+        try:  # access and deletion are checked on every run; only the audited read is reused
+            current = fidelity.get_session(db, user, session_id)
+        except fidelity.FidelityError as exc:
+            st.session_state.pop("_recording_cache", None)
+            return None, "", str(exc)
+        if not current["has_recording"]:
+            st.session_state.pop("_recording_cache", None)
+            return None, "", "An administrator deleted this recording; its ratings stay readable."
         return cache["data"], cache["media_type"], None
     try:
         data, media_type = fidelity.recording_bytes(db, settings, user, session_id)
