@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 # --- vocabularies from the field (see IPT_PRIMER.md) -------------------------------------
 
@@ -63,6 +63,9 @@ TechniqueId = Literal[
 ]
 PhaseId = Literal["initial", "middle", "termination"]
 Text = Annotated[str, Field(min_length=1)]
+# authors naturally write `version: 1` or `version: 1.2`; keep it as the text they wrote
+Version = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v),
+                    Field(min_length=1)]
 Credit = Annotated[float, Field(gt=0, lt=1)]
 
 
@@ -240,7 +243,7 @@ class VignetteRubric(Model):
     kind: Literal["vignette_rubric"]
     id: Text
     name: Text
-    version: Text
+    version: Version
     pass_mark: Annotated[float, Field(gt=0, le=1)]
     criteria: list[Criterion] = Field(min_length=1)
     content_hash: str = ""
@@ -299,7 +302,7 @@ class Instrument(Model):
     kind: Literal["fidelity_instrument"]
     id: Text
     name: Text
-    version: Text
+    version: Version
     description: Text
     scale: Text
     pass_rule: PassRule = PassRule()
@@ -406,7 +409,7 @@ class CredentialStandard(Model):
     kind: Literal["credential_standard"]
     id: Text
     name: Text
-    version: Text
+    version: Version
     issuing_body: Text
     certifies: Literal["therapist", "supervisor", "rater"]
     validity_months: Annotated[int, Field(ge=1)]

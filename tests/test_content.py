@@ -104,6 +104,8 @@ def test_validate_command_exit_codes(tmp_path):
     assert "All content is valid" in ok.stdout
     files, path, line, field, _ = BROKEN["missing_field"]
     root = _tree(tmp_path, files)
+    (root / "vignettes").mkdir()
+    (root / "training").mkdir()
     bad = subprocess.run([sys.executable, "-m", "ipt_training", "validate", "--content-dir", str(root)],
                          cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 1
@@ -116,3 +118,9 @@ def test_load_file_refuses_wrong_kind_for_folder(tmp_path):
     p.write_text(RUBRIC_OK)
     model, errors = load_file(p, tmp_path, FOLDERS["training"])
     assert model is None and errors[0].field == "kind" and errors[0].line == 4
+
+
+def test_a_numeric_version_is_read_as_text(tmp_path):
+    root = _tree(tmp_path, {"rubrics/r.yaml": RUBRIC_OK.replace('version: "1.0"', "version: 2")})
+    lib = load_library(root)
+    assert lib.rubrics["vignette-core"].version == "2"
