@@ -1,0 +1,91 @@
+"""Browser journey (issue 5, issue 6, issue 7): the training body's administrator downloads the
+reliability report (CSV and PDF) and awards a credential to a ready trainee, then downloads the
+certificate."""
+
+import csv
+import io
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from .conftest import sign_in
+from .test_journey_trainee import choose, nav, settle
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+pytestmark = pytest.mark.e2e
+
+
+def _download(page, button_name, server=None):
+    """Click a download button and return (file name, bytes). On a timeout, the server's log
+    goes into the failure report: a PDF made on demand runs in a thread of its own."""
+    settle(page)
+    try:
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name=button_name).click()
+    except Exception:
+        if server is not None:
+            print("--- streamlit log (tail) ---\n" + Path(server.log.name).read_text(errors="replace")[-4000:])
+        raise
+    download = info.value
+    return download.suggested_filename, open(download.path(), "rb").read()
+
+
+def test_admin_downloads_the_reliability_report(demo_server, page):
+    sign_in(page, demo_server.url, "admin", "admin-demo")
+    nav(page, "Reliability report")
+    # the statistics run first; wait for the whole page, so a click is not lost to a redraw
+    page.get_by_role("heading", name="Rater certification and drift").wait_for(timeout=60_000)
+
+    name, data = _download(page, "Download CSV", demo_server)
+    assert name.startswith("reliability-") and name.endswith(".csv")
+    table = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert table, "the CSV has figures"
+    assert {"scope", "statistic", "value", "n_double_rated_sessions"} <= set(table[0])
+    # the demo double-rates sessions, so there is an ICC for the total score
+    total_icc = [r for r in table if r["scope"] == "total" and r["statistic"].startswith("ICC")]
+    assert total_icc and float(total_icc[0]["value"]) <= 1.0
+
+    name, data = _download(page, "Download PDF report", demo_server)
+    assert name.endswith(".pdf")
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert len(data) > 2_000
+
+
+def test_admin_awards_a_credential_and_downloads_the_certificate(demo_server, page):
+    sign_in(page, demo_server.url, "admin", "admin-demo")
+    nav(page, "Credential review")
+    main = page.get_by_test_id("stMain")
+    choose(page, page, "Person", re.compile(r"^Rosa Ready \(trainee\.ready\): ready for review$"))
+    page.get_by_role("heading", name="Rosa Ready").wait_for()
+    expect(main).to_contain_text("7 of 7 requirements met")
+    expect(main).to_contain_text("No decision recorded yet.")
+
+    form = page.get_by_test_id("stForm")
+    form.get_by_text("Award", exact=True).click()
+    expect(form.get_by_role("radio", name="Award", exact=True)).to_be_checked()
+    form.get_by_role("button", name="Record decision").click()
+    page.get_by_text(re.compile(r"Decision \d+ recorded: award for Rosa Ready")).wait_for()
+    settle(page)
+    expect(main).not_to_contain_text("No decision recorded yet.")
+
+    name, data = _download(page, re.compile(r"^Certificate for award \d+ \(PDF\)$"), demo_server)
+    assert name.startswith("certificate-trainee.ready-") and name.endswith(".pdf")
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+
+    with sqlite3.connect(demo_server.data_dir / "app.db") as conn:
+        decision, reviewer, expires, snapshot = conn.execute(
+            """SELECT d.decision, r.username, d.expires_on, d.evidence_snapshot FROM credential_decisions d
+               JOIN users t ON t.id = d.trainee_id JOIN users r ON r.id = d.reviewer_id
+               WHERE t.username = 'trainee.ready' ORDER BY d.id DESC LIMIT 1""").fetchone()
+    assert (decision, reviewer) == ("award", "admin")
+    assert expires and len(snapshot) > 100  # an expiry date and a snapshot of the evidence
+
+    # the trainee sees the award
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    sign_in(page, demo_server.url, "trainee.ready", "trainee-demo")
+    nav(page, "My credential readiness")
+    expect(main).to_contain_text("Awarded: IPT therapist")
