@@ -37,11 +37,12 @@ def _cohort(standard_id, cohort_id, today, stamp, viewer_id, _db, _library, _vie
     # cache_resource, not cache_data: unpickling 2,000 readiness results costs a second, and
     # the rows are only read
     rows_ = review.cohort_readiness(_db, _library, standard_id, cohort_id, today, viewer=_viewer)
-    return rows_, review.cohort_table(rows_)
+    table_ = review.cohort_table(rows_)
+    return rows_, table_, dataframe_to_csv(table_)
 
 
 try:
-    people, table = _cohort(standard_id, cohort_id, today, (review.evidence_stamp(db), standard.content_hash),
+    people, table, table_csv = _cohort(standard_id, cohort_id, today, (review.evidence_stamp(db), standard.content_hash),
                             user.id, db, library, user)
 except review.ReviewError as exc:
     st.error(str(exc))
@@ -52,7 +53,7 @@ st.caption('Sorted with "ready for review" first, then by progress. Progress cou
 if people:
     st.dataframe(table[["trainee", "cohort", "status", "requirements met", "progress %", "latest decision"]],
                  hide_index=True, width="stretch", key="cr_table")
-    st.download_button("Download the cohort as CSV", lambda: dataframe_to_csv(table),
+    st.download_button("Download the cohort as CSV", table_csv,
                        file_name=f"readiness-{standard_id}-{today.isoformat()}.csv", mime="text/csv",
                        key="cr_csv", icon=":material/download:")
 else:
@@ -66,9 +67,10 @@ if chosen is not None:
     person = by_id[chosen]
     st.markdown(f"### {person['trainee']}")
     st.caption(f"{person['username']} · {person['cohort'] or 'no cohort'} · {standard.name}, version {standard.version}")
+    # bytes built before the button is drawn: a deferred (callable) download can fail silently
     st.download_button(
         "Readiness report (PDF)",
-        lambda: review.readiness_pdf(db, library, chosen, standard, today, viewer=user),
+        review.readiness_pdf(db, library, chosen, standard, today, viewer=user),
         file_name=f"readiness-{person['username']}-{standard_id}-{today.isoformat()}.pdf", mime="application/pdf",
         key="cr_readiness_pdf", icon=":material/picture_as_pdf:")
     readiness_checklist(person["readiness"], key=f"cr_{chosen}", links=evidence_links(user))
@@ -98,9 +100,15 @@ if chosen is not None:
     decision_log(decisions, key="cr_log")
     current = next((d for d in decisions if d["decision"] == "award" and d["state"].startswith("valid")), None)
     if current:
+        try:
+            certificate = review.certificate_pdf(db, current["id"], today, viewer=user)
+        except review.ReviewError as exc:
+            st.error(str(exc))
+            certificate = None
+    if current and certificate:
         st.download_button(
             f"Certificate for award {current['id']} (PDF)",
-            lambda: review.certificate_pdf(db, current["id"], today, viewer=user),
+            certificate,
             file_name=f"certificate-{person['username']}-{standard_id}-{current['id']}.pdf", mime="application/pdf",
             key="cr_certificate", icon=":material/workspace_premium:")
     if decisions:

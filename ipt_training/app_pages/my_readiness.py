@@ -26,8 +26,13 @@ if awards:
             else:
                 c1.success(f"**Awarded: {a['standard_name']}** (version {a['standard_version']}) on {a['awarded_on']}, "
                            f"{a['state']}.", icon=":material/workspace_premium:")
+                try:  # built before the button is drawn, so a refusal shows as a sentence
+                    certificate = review.certificate_pdf(db, a["decision_id"], today, viewer=user)
+                except review.ReviewError as exc:
+                    c2.error(str(exc))
+                    continue
                 c2.download_button(
-                    "Download certificate", lambda d=a["decision_id"]: review.certificate_pdf(db, d, today, viewer=user),
+                    "Download certificate", certificate,
                     file_name=f"certificate-{a['standard_id']}-{a['decision_id']}.pdf", mime="application/pdf",
                     key=f"mr_cert_{a['decision_id']}", icon=":material/download:")
 

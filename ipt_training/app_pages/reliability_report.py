@@ -40,6 +40,14 @@ def _g(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, sta
                                exclude_sessions=frozenset(blind))
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _pdf(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library):
+    # built once per report (not as a deferred download, which Streamlit sometimes loses)
+    args = (instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library)
+    report = _report(*args)
+    return rd.report_pdf(report, _g(*args) if report["n_double_rated"] else None)
+
+
 instruments = sorted(library.instruments.values(), key=lambda i: i.name)
 cohorts = auth.list_cohorts(db)
 policy = library.certification_policy
@@ -144,7 +152,7 @@ stem = f"reliability-{instrument.id}-{date_from.isoformat()}-{date_to.isoformat(
 c1, c2 = st.columns(2)
 c1.download_button("Download CSV", rd.report_csv(report), file_name=f"{stem}.csv", mime="text/csv",
                    key="rr_csv", icon=":material/table:")
-c2.download_button("Download PDF report", lambda: rd.report_pdf(report, g), file_name=f"{stem}.pdf",
+c2.download_button("Download PDF report", _pdf(*key, db, library), file_name=f"{stem}.pdf",
                    mime="application/pdf", key="rr_pdf", icon=":material/picture_as_pdf:")
 
 st.divider()

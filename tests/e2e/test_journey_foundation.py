@@ -1,6 +1,7 @@
 """Browser journey: first-run demo load, sign in as a trainee, reach home, sign out."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import open_app
 
@@ -16,7 +17,7 @@ def test_first_run_demo_then_trainee_sign_in_and_out(server, page):
     page.get_by_label("Password", exact=True).fill("trainee-demo")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Welcome, Tara Trainee").wait_for()
-    assert page.get_by_text("Your practice").is_visible()
+    expect(page.get_by_text("Your practice")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()
     assert not page.get_by_text("Welcome, Tara Trainee").is_visible()
