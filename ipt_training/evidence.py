@@ -452,10 +452,11 @@ def list_entries(db: Database, viewer: User, trainee_id: int) -> dict[str, list[
             e["status"] = _status(e)
             e["confirmed"] = e["confirmed_by"] is not None
             e["kind"] = ENTRY_TABLES[table]
+    index = _case_index(out["clinical_cases"])
     for c in out["clinical_cases"]:
         c["symptom_scores"] = [(s["session_number"], s["measure"], s["score"]) for s in scores if s["case_id"] == c["id"]]
         c["rated_sessions"] = sorted({(r["session_number"], r["phase"]) for r in sessions
-                                      if _case_of(r, out["clinical_cases"]) == c["id"]})
+                                      if _case_of(r, index) == c["id"]})
     return out
 
 
@@ -499,13 +500,21 @@ def _rated_session_rows(db: Database, trainee_id: int) -> list[dict]:
     return rows(db, _RATED_SESSIONS_SQL, (json.dumps([int(trainee_id)]),))
 
 
-def _case_of(r: dict, cases: list[dict]) -> Optional[int]:
+def _case_index(cases: list[dict]) -> tuple[set, dict]:
+    """A trainee's case ids, and pseudonym (trimmed, lower case) -> the first case of that name."""
+    by_name: dict[str, int] = {}
+    for c in cases:
+        by_name.setdefault(c["pseudonym"].strip().lower(), c["id"])
+    return {c["id"] for c in cases}, by_name
+
+
+def _case_of(r: dict, index: tuple[set, dict]) -> Optional[int]:
     """The trainee's case a rated session belongs to: by case_id, else by pseudonym."""
-    ids = {c["id"] for c in cases}
+    ids, by_name = index
     if r["case_id"] is not None and r["case_id"] in ids:
         return r["case_id"]
     name = (r["case_pseudonym"] or "").strip().lower()
-    return next((c["id"] for c in cases if c["pseudonym"].strip().lower() == name), None) if name else None
+    return by_name.get(name) if name else None
 
 
 def standing_awards(db: Database, trainee_id: int) -> dict[str, dict]:
@@ -591,11 +600,12 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
     evidence = {}
     for tid in ids:
         cases = case_rows[tid]
+        case_index = _case_index(cases)
         rated = []
         for r in rated_rows[tid]:
             if r["session_id"] in hide_sessions:
                 continue
-            case_id = _case_of(r, cases)
+            case_id = _case_of(r, case_index)
             rated.append(RatedSession(
                 id=str(r["session_id"]), case_id=str(case_id) if case_id is not None else None,
                 case_pseudonym=r["case_pseudonym"], phase=r["phase"], instrument_id=r["instrument_id"],
