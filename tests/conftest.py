@@ -67,3 +67,15 @@ def app_env(tmp_path, monkeypatch):
     yield tmp_path
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+@pytest.fixture
+def app_demo(demo_db_path):
+    """The app on a private copy of the demo database, with Streamlit's caches cleared."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield demo_db_path
+    st.cache_resource.clear()
+    st.cache_data.clear()

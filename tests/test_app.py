@@ -1,8 +1,7 @@
 """The app through AppTest: first run and sign-in (navigation by role: tests/test_access.py)."""
 
-import pytest
-
 from apphelp import app_as, texts
+
 
 def test_first_run_offers_admin_creation_and_demo(app_env):
     at = app_as(None)
@@ -36,7 +35,7 @@ def test_first_run_mismatched_passwords_refused(app_env):
     assert "user_id" not in at.session_state
 
 
-def test_sign_in_refuses_a_wrong_password_then_signs_in(demo_db_path, app_env_demo):
+def test_sign_in_refuses_a_wrong_password_then_signs_in(demo_db_path, app_demo):
     at = app_as(None)
     assert at.title[0].value == "Sign in"
     at.text_input(key="si_username").input("trainee")
@@ -48,11 +47,3 @@ def test_sign_in_refuses_a_wrong_password_then_signs_in(demo_db_path, app_env_de
     assert not at.exception
     assert "Welcome, Tara Trainee" in texts(at)
 
-
-@pytest.fixture
-def app_env_demo(demo_db_path):
-    import streamlit as st
-
-    st.cache_resource.clear()
-    yield demo_db_path
-    st.cache_resource.clear()

@@ -246,16 +246,6 @@ def test_cli_is_reachable_through_the_main_command(demo_db_path, capsys):
 # --- the review journey in the app ---------------------------------------------------------
 
 
-@pytest.fixture
-def app_demo(demo_db_path):
-    import streamlit as st
-
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield demo_db_path
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
 
 def _frame_with(at, column: str):
     """The first table on the page with this column (tables without selection carry no key in AppTest)."""

@@ -18,16 +18,6 @@ SESSIONS = ROOT / "ipt_training" / "demo_data" / "sessions"
 WORKSPACE = "ipt_training/app_pages/rating_workspace.py"
 
 
-@pytest.fixture
-def app_demo(demo_db_path):
-    import streamlit as st
-
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield demo_db_path
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
 
 def _user(path, username):
     return auth.find_user(open_store(path), username)

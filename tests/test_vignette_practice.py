@@ -306,14 +306,6 @@ def test_demo_attempts_cover_the_promised_states(demo_db, library):
 # --- pages through AppTest -----------------------------------------------------------------
 
 
-@pytest.fixture
-def app_demo(demo_db_path):
-    import streamlit as st
-
-    st.cache_resource.clear()
-    yield demo_db_path
-    st.cache_resource.clear()
-
 
 def _uid(path, username):
     return auth.find_user(open_store(path), username).id
