@@ -94,6 +94,9 @@ class Moment(Model):
     id: Text
     stage: Text
     client_statement: Text
+    # a safety moment (suicidal thoughts, risk to a child, domestic violence): missing the
+    # safety response fails the attempt, whatever the total (issue 12)
+    critical: bool = False
 
 
 class KeyArea(Model):
@@ -169,6 +172,9 @@ class Vignette(Model):
     stages: list[Stage] = Field(min_length=4)
     moments: list[Moment] = Field(min_length=3)
     key: VignetteKey
+    # id of the last stage shown before the trainee commits (and locks) the problem areas,
+    # ranking and formulation; later stages are revealed only after the commit (issue 12)
+    focus_commit_after: Optional[Text] = None
     content_hash: str = ""
     source_path: str = ""
 
@@ -183,6 +189,11 @@ class Vignette(Model):
         for m in self.moments:
             if m.stage not in stage_ids:
                 raise ValueError(f"moment '{m.id}' refers to unknown stage '{m.stage}'")
+        if self.focus_commit_after is not None:
+            if self.focus_commit_after not in stage_ids:
+                raise ValueError(f"focus_commit_after names unknown stage '{self.focus_commit_after}'")
+            if self.focus_commit_after == stage_ids[-1]:
+                raise ValueError("focus_commit_after must leave at least one stage to reveal after the commit")
         missing = set(moment_ids) - set(self.key.moments)
         extra = set(self.key.moments) - set(moment_ids)
         if missing:
