@@ -3,6 +3,9 @@
 A user's file name is never used as a path: the stored name is ``<sha256 of the bytes><ext>``
 (so ``../`` or absolute names cannot escape the folder), written atomically, and read back
 only when the name has exactly that shape and resolves inside the folder.
+
+Everything private is created for the server's user alone (issue 15, finding 14): folders
+0700, files 0600, whatever the umask.
 """
 
 from __future__ import annotations
@@ -15,6 +18,35 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(folder: Path) -> None:
+    """Create ``folder`` and each missing parent as 0700 (``mkdir(mode=)`` skips the parents)."""
+    missing, d = [], Path(folder)
+    while not d.exists() and d.parent != d:
+        missing.append(d)
+        d = d.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:  # made meanwhile by another session
+            pass
+
+
+def private_file(path: Path) -> Path:
+    """Make sure ``path`` exists and only its owner may read or write it (an empty file is a
+    valid SQLite database, so this is safe before ``sqlite3.connect``)."""
+    path = Path(path)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+            os.chmod(path, PRIVATE_FILE_MODE)  # a file made before this rule: tighten it
+    return path
+
+
 def stored_name_pattern(extensions: Iterable[str]) -> re.Pattern:
     exts = "|".join(re.escape(e.lstrip(".")) for e in extensions)
     return re.compile(rf"^[0-9a-f]{{64}}\.({exts})$")
@@ -25,7 +57,7 @@ def store(folder: Path, data: bytes, ext: str, pattern: re.Pattern) -> str:
     name = f"{hashlib.sha256(data).hexdigest()}{ext}"
     if not pattern.match(name):
         raise ValueError(f"{ext!r} is not an extension this folder stores")
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     target = folder / name
     if not target.exists():
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")

@@ -17,6 +17,8 @@ from typing import Any, Iterator, Optional
 
 from sqlite_utils import Database
 
+from .files import private_dir, private_file
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -25,9 +27,16 @@ def now_iso() -> str:
 
 
 def connect(path: Path | str) -> Database:
-    """Open (and create) the database at ``path`` with the project's pragmas."""
+    """Open (and create) the database at ``path`` with the project's pragmas.
+
+    A new database (and its folder) is made readable by the server's user only: 0600 file,
+    0700 folder; SQLite gives its -wal and -shm files the database file's mode.
+    """
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_dir(Path(path).parent)
+        for suffix in ("", "-wal", "-shm"):
+            if not suffix or Path(f"{path}{suffix}").exists():
+                private_file(Path(f"{path}{suffix}"))
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
                            isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
@@ -398,8 +407,8 @@ def set_setting(db: Database, key: str, value: str) -> None:
 def backup(db: Database, target: Path | str) -> None:
     """Online backup with the sqlite3 backup API: consistent while other writers continue."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    dest = sqlite3.connect(str(target))
+    private_dir(target.parent)
+    dest = sqlite3.connect(str(private_file(target)))  # 0600 like the live file
     try:
         db.conn.backup(dest, pages=1024)
     finally:

