@@ -18,6 +18,8 @@ from typing import Annotated, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from .content_errors import ContentError, NoDuplicateKeysLoader, field_name, friendly, line_of
+
 # --- vocabularies from the field (see IPT_PRIMER.md) -------------------------------------
 
 PROBLEM_AREAS = {
@@ -298,15 +300,51 @@ class InstrumentItem(Model):
     id: Text
     section: Text
     text: Text
-    phases: list[PhaseId] = Field(min_length=1)
+    phases: list[PhaseId] = []
     problem_areas: list[AreaId] = []  # empty: applies whatever the focus
-    anchors: dict[int, Text]
+    anchors: dict[int, Text] = {}
+    # must-pass (issue 13): a score below pass_rule.critical_min fails the session, whatever its mean
+    critical: bool = False
+    # another therapy's move, rated on how much of it the therapist did (lowest point = none; higher is
+    # worse) on the instrument's proscribed_scale; lowers the session score as pass_rule says
+    proscribed: bool = False
+    # False: every session gives occasion for the item, so N/A is refused (proscribed items: always False)
+    allow_na: Optional[bool] = None
+
+    @property
+    def na_allowed(self) -> bool:
+        return (not self.proscribed) if self.allow_na is None else self.allow_na
+
+    @model_validator(mode="after")
+    def _applies(self):
+        if not self.phases and self.critical:
+            raise ValueError(f"critical item '{self.id}' applies to no phase, so it could never fail a session; "
+                             "list the phases (initial, middle, termination) it applies to")
+        if not self.phases:
+            raise ValueError(f"item '{self.id}' applies to no phase; list the phases (initial, middle, termination) it applies to")
+        if self.proscribed and not self.anchors:
+            raise ValueError(f"proscribed item '{self.id}' has no anchors; describe for every point of the proscribed "
+                             "scale how much of the intervention the therapist did")
+        if not self.anchors:
+            raise ValueError(f"item '{self.id}' has no anchors; describe what the therapist did at every point of the scale")
+        if self.proscribed and (self.critical or self.allow_na):
+            raise ValueError(f"proscribed item '{self.id}' cannot be critical and cannot allow N/A: its lowest point "
+                             "means the intervention did not occur")
+        return self
 
 
 class PassRule(Model):
+    """How a session passes; see ``fidelity.pass_rule`` for the evaluation (issue 13)."""
+
     type: Literal["mean_of_applicable"] = "mean_of_applicable"
     threshold: float = 3.0
     min_applicable_items: Annotated[int, Field(ge=1)] = 1
+    # the lowest score a critical item may have in a passing session
+    critical_min: Optional[int] = None
+    # subtracted from the mean of the IPT items for every point a proscribed item scores above "none"
+    proscribed_deduction: Annotated[float, Field(ge=0)] = 0.0
+    # a proscribed item scored above this fails the session outright
+    proscribed_max: Optional[int] = None
 
 
 class Instrument(Model):
@@ -316,6 +354,8 @@ class Instrument(Model):
     version: Version
     description: Text
     scale: Text
+    # the scale proscribed items are rated on (required when any item is proscribed)
+    proscribed_scale: Optional[Text] = None
     pass_rule: PassRule = PassRule()
     items: list[InstrumentItem] = Field(min_length=1)
     content_hash: str = ""
@@ -326,7 +366,22 @@ class Instrument(Model):
         ids = [i.id for i in self.items]
         if len(set(ids)) != len(ids):
             raise ValueError("item ids must be unique within the instrument")
+        if any(i.critical for i in self.items) and self.pass_rule.critical_min is None:
+            raise ValueError("items are marked critical but pass_rule.critical_min is not set; set the lowest score "
+                             "a critical item may have in a passing session")
+        if any(i.proscribed for i in self.items):
+            if self.proscribed_scale is None:
+                raise ValueError("items are marked proscribed but proscribed_scale is not set; name the rating scale "
+                                 "they are rated on")
+            rule = self.pass_rule
+            if rule.proscribed_deduction == 0 and rule.proscribed_max is None:
+                raise ValueError("items are marked proscribed but the pass rule gives them no effect; set "
+                                 "pass_rule.proscribed_deduction or pass_rule.proscribed_max")
         return self
+
+    def scale_of(self, item: InstrumentItem) -> str:
+        """Id of the rating scale an item is scored on."""
+        return self.proscribed_scale if item.proscribed and self.proscribed_scale else self.scale
 
     def applicable_items(self, phase: str, problem_area: Optional[str]) -> list[InstrumentItem]:
         """Items that apply to a session of this phase and focus."""
@@ -459,6 +514,10 @@ KINDS: dict[str, type[Model]] = {
     "credential_standard": CredentialStandard,
     "rater_certification_policy": RaterCertificationPolicy,
 }
+# the Library attribute that holds each kind
+_BUCKETS = {"vignette": "vignettes", "vignette_rubric": "rubrics", "rating_scale": "scales",
+            "fidelity_instrument": "instruments", "credential_standard": "standards",
+            "rater_certification_policy": "policies"}
 # which kinds each content folder may hold
 FOLDERS = {
     "vignettes": ("vignette",),
@@ -468,17 +527,6 @@ FOLDERS = {
 
 
 # --- loading ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ContentError:
-    path: str
-    line: Optional[int]
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line or 1}: {self.field}: {self.message}"
 
 
 @dataclass
@@ -498,89 +546,15 @@ class Library:
         return next(iter(self.policies.values()), None)
 
     def _bucket(self, kind: str) -> dict:
-        return {
-            "vignette": self.vignettes,
-            "vignette_rubric": self.rubrics,
-            "rating_scale": self.scales,
-            "fidelity_instrument": self.instruments,
-            "credential_standard": self.standards,
-            "rater_certification_policy": self.policies,
-        }[kind]
+        return getattr(self, _BUCKETS[kind])
 
 
-class _NoDuplicateKeysLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys instead of silently keeping the last."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _line_of(root: Optional[yaml.Node], loc: tuple) -> Optional[int]:
-    """Follow a pydantic error location through the composed YAML node tree to a line."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for k, v in node.value:
-                if str(k.value) == str(part):
-                    nxt = v
-                    line = k.start_mark.line + 1
-                    break
-            if nxt is None:
-                if part in _UNION_TAGS:  # a discriminated-union tag, not a YAML key
-                    continue
-                break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            # a discriminated-union tag such as 'training_hours' is not a YAML key: skip it
-            continue
-    return line
-
-
-def _field_name(loc: tuple) -> str:
-    parts = []
-    for p in loc:
-        if isinstance(p, int):
-            parts.append(f"[{p}]")
-        else:
-            if p in _UNION_TAGS:
-                continue
-            parts.append(("." if parts else "") + str(p))
-    return "".join(parts) or "(file)"
-
-
-_UNION_TAGS = {
+_UNION_TAGS = frozenset({
     "area_identification", "area_ranking", "technique_choice", "supervisor_graded",
     "training_hours", "supervised_clinical_hours", "supervised_cases", "supervision_hours",
     "rated_sessions", "vignette_mastery", "outcome_monitoring", "rater_calibration",
     "prerequisite",
-}
-
-
-def _friendly(err: dict) -> str:
-    t = err.get("type", "")
-    msg = err.get("msg", "invalid value")
-    if t == "missing":
-        return "is required but missing; add it"
-    if t == "extra_forbidden":
-        return "is not a known field; check its spelling or remove it"
-    if t == "literal_error":
-        return f"{msg.replace('Input should be', 'must be one of')}; got {err.get('input')!r}"
-    if t.startswith("value_error"):
-        return msg.replace("Value error, ", "")
-    return f"{msg} (got {err.get('input')!r})" if "input" in err and not isinstance(err.get("input"), (dict, list)) else msg
+})
 
 
 def load_file(path: Path, root: Path, allowed_kinds: tuple[str, ...]) -> tuple[Optional[Model], list[ContentError]]:
@@ -593,7 +567,7 @@ def load_file(path: Path, root: Path, allowed_kinds: tuple[str, ...]) -> tuple[O
         return None, [ContentError(rel, None, "(file)", f"is not UTF-8 text ({exc.reason}); save it as UTF-8")]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_NoDuplicateKeysLoader)
+        data = yaml.load(text, Loader=NoDuplicateKeysLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -607,7 +581,7 @@ def load_file(path: Path, root: Path, allowed_kinds: tuple[str, ...]) -> tuple[O
         return None, [ContentError(rel, 1, "(file)", "must be a YAML mapping of fields (key: value)")]
     kind = data.get("kind", "vignette" if allowed_kinds == ("vignette",) else None)
     if kind not in allowed_kinds:
-        line = _line_of(node, ("kind",))
+        line = line_of(node, ("kind",))
         return None, [
             ContentError(rel, line, "kind", f"must be one of {', '.join(allowed_kinds)} in this folder; got {kind!r}")
         ]
@@ -619,9 +593,35 @@ def load_file(path: Path, root: Path, allowed_kinds: tuple[str, ...]) -> tuple[O
         errors = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            errors.append(ContentError(rel, _line_of(node, loc), _field_name(loc), _friendly(err)))
+            errors.append(ContentError(rel, line_of(node, loc, _UNION_TAGS), field_name(loc, _UNION_TAGS), friendly(err)))
         return None, errors
     return model, []
+
+
+def _instrument_scale_problem(inst: Instrument, scales: dict[str, RatingScale]) -> Optional[tuple[str, str]]:
+    """(field, message) for the first scale mismatch of an instrument whose main scale exists."""
+    scale = scales[inst.scale]
+    if inst.proscribed_scale is not None:
+        other = scales.get(inst.proscribed_scale)
+        if other is None:
+            return "proscribed_scale", (f"refers to rating scale '{inst.proscribed_scale}', which does not exist; "
+                                        "add it under rubrics/ or fix the id")
+        if other.points != scale.points:
+            return "proscribed_scale", (f"scale '{other.id}' must run over the same points as '{scale.id}' "
+                                        f"({scale.min}-{scale.max}) so scores are stored alike")
+    rule = inst.pass_rule
+    if rule.critical_min is not None and rule.critical_min not in scale.points:
+        return "pass_rule.critical_min", (f"{rule.critical_min} is outside scale '{scale.id}' ({scale.min}-{scale.max}); "
+                                          "choose a point of the scale")
+    if rule.proscribed_max is not None and rule.proscribed_max not in scale.points:
+        return "pass_rule.proscribed_max", (f"{rule.proscribed_max} is outside the proscribed scale "
+                                            f"({scale.min}-{scale.max}); choose a point of the scale")
+    for n, item in enumerate(inst.items):
+        own = scales[inst.scale_of(item)]
+        if set(item.anchors) != set(own.points):
+            return f"items[{n}].anchors", (f"item '{item.id}' must describe an anchor for every point "
+                                           f"{own.min}-{own.max} of scale '{own.id}'")
+    return None
 
 
 def _check_references(lib: Library, lines: dict[tuple[str, str], tuple[str, Optional[int]]]) -> None:
@@ -635,12 +635,11 @@ def _check_references(lib: Library, lines: dict[tuple[str, str], tuple[str, Opti
         if inst.scale not in lib.scales:
             reject(lib.instruments, iid, "scale", f"refers to rating scale '{inst.scale}', which does not exist; add it under rubrics/ or fix the id")
             continue
-        scale = lib.scales[inst.scale]
-        for n, item in enumerate(inst.items):
-            if set(item.anchors) != set(scale.points):
-                lib.instruments.pop(iid)
-                lib.errors.append(ContentError(inst.source_path, lines.get((inst.source_path, f"items[{n}]"), (None, None))[1], f"items[{n}].anchors", f"item '{item.id}' must describe an anchor for every point {scale.min}-{scale.max} of scale '{scale.id}'"))
-                break
+        problem = _instrument_scale_problem(inst, lib.scales)
+        if problem:
+            where, message = problem
+            lib.instruments.pop(iid)
+            lib.errors.append(ContentError(inst.source_path, lines.get((inst.source_path, where), (None, None))[1], where, message))
     for vid, vig in list(lib.vignettes.items()):
         if vig.rubric not in lib.rubrics:
             reject(lib.vignettes, vid, "rubric", f"refers to rubric '{vig.rubric}', which does not exist or failed validation; fix the id or the rubric")
@@ -680,14 +679,16 @@ def load_library(content_dir: Path) -> Library:
             if model.id in bucket:
                 first = bucket[model.id].source_path
                 node = yaml.compose(path.read_text("utf-8"), Loader=yaml.SafeLoader)
-                lib.errors.append(ContentError(model.source_path, _line_of(node, ("id",)), "id", f"'{model.id}' is already used by {first}; ids must be unique"))
+                lib.errors.append(ContentError(model.source_path, line_of(node, ("id",)), "id", f"'{model.id}' is already used by {first}; ids must be unique"))
                 continue
             node = yaml.compose(path.read_text("utf-8"), Loader=yaml.SafeLoader)
-            for key in ("scale", "rubric", "instrument", "requirements"):
-                lines[(model.source_path, key)] = (None, _line_of(node, (key,)))
+            for key in ("scale", "rubric", "instrument", "requirements", "proscribed_scale"):
+                lines[(model.source_path, key)] = (None, line_of(node, (key,)))
+            for key in ("critical_min", "proscribed_max"):
+                lines[(model.source_path, f"pass_rule.{key}")] = (None, line_of(node, ("pass_rule", key)))
             if model.kind == "fidelity_instrument":
                 for n in range(len(model.items)):
-                    lines[(model.source_path, f"items[{n}]")] = (None, _line_of(node, ("items", n, "anchors")))
+                    lines[(model.source_path, f"items[{n}].anchors")] = (None, line_of(node, ("items", n, "anchors")))
             bucket[model.id] = model
     _check_references(lib, lines)
     return lib

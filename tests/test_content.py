@@ -124,3 +124,72 @@ def test_a_numeric_version_is_read_as_text(tmp_path):
     root = _tree(tmp_path, {"rubrics/r.yaml": RUBRIC_OK.replace('version: "1.0"', "version: 2")})
     lib = load_library(root)
     assert lib.rubrics["vignette-core"].version == "2"
+
+
+# --- fidelity instrument: critical and proscribed items (issue 13) ----------------------------
+
+SCALE = (ROOT / "rubrics" / "scale_fidelity_1to5.yaml").read_text()
+OCCURRENCE = SCALE.replace("id: fidelity-1to5", "id: occurrence-1to5")
+ANCHORS = "    anchors: {1: a, 2: b, 3: c, 4: d, 5: e}\n"
+
+
+def _instrument(pass_rule: str, items: str, extra: str = "proscribed_scale: occurrence-1to5\n") -> str:
+    return ("kind: fidelity_instrument\nid: i\nname: I\nversion: '1'\ndescription: d\nscale: fidelity-1to5\n"
+            + extra + pass_rule + "items:\n" + items)
+
+
+GOOD_ITEMS = ("  - id: risk\n    section: s\n    text: t\n    phases: [initial]\n    critical: true\n" + ANCHORS
+              + "  - id: cbt\n    section: p\n    text: t\n    phases: [initial]\n    proscribed: true\n" + ANCHORS)
+GOOD_RULE = "pass_rule:\n  threshold: 3.0\n  critical_min: 3\n  proscribed_deduction: 0.25\n"
+
+INSTRUMENT_BROKEN = {
+    "critical_item_without_phase": (
+        _instrument(GOOD_RULE, GOOD_ITEMS.replace("phases: [initial]\n    critical", "phases: []\n    critical")),
+        13, "items[0]", "critical item 'risk' applies to no phase",
+    ),
+    "proscribed_item_without_anchors": (
+        _instrument(GOOD_RULE, GOOD_ITEMS[: GOOD_ITEMS.rindex(ANCHORS)]),
+        19, "items[1]", "proscribed item 'cbt' has no anchors",
+    ),
+    "critical_min_outside_scale": (
+        _instrument(GOOD_RULE.replace("critical_min: 3", "critical_min: 6"), GOOD_ITEMS),
+        10, "pass_rule.critical_min", "6 is outside scale 'fidelity-1to5' (1-5)",
+    ),
+    "critical_items_without_critical_min": (
+        _instrument(GOOD_RULE.replace("  critical_min: 3\n", ""), GOOD_ITEMS),
+        1, "(file)", "pass_rule.critical_min is not set",
+    ),
+    "proscribed_items_without_effect": (
+        _instrument(GOOD_RULE.replace("  proscribed_deduction: 0.25\n", ""), GOOD_ITEMS),
+        1, "(file)", "gives them no effect",
+    ),
+    "proscribed_scale_missing": (
+        _instrument(GOOD_RULE, GOOD_ITEMS, extra="proscribed_scale: no-such-scale\n"),
+        7, "proscribed_scale", "'no-such-scale', which does not exist",
+    ),
+    "proscribed_item_allowing_na": (
+        _instrument(GOOD_RULE, GOOD_ITEMS.replace("proscribed: true\n", "proscribed: true\n    allow_na: true\n")),
+        19, "items[1]", "cannot allow N/A",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INSTRUMENT_BROKEN))
+def test_instrument_critical_and_proscribed_rules_are_validated(tmp_path, case):
+    text, line, field, message = INSTRUMENT_BROKEN[case]
+    root = _tree(tmp_path, {"rubrics/scale.yaml": SCALE, "rubrics/occ.yaml": OCCURRENCE, "rubrics/inst.yaml": text})
+    errors = [e for e in validate(root) if e.path == "rubrics/inst.yaml"]
+    assert len(errors) == 1, [str(e) for e in errors]
+    assert str(errors[0]).startswith(f"rubrics/inst.yaml:{line}: {field}: "), str(errors[0])
+    assert message in errors[0].message
+
+
+def test_instrument_with_critical_and_proscribed_items_loads(tmp_path):
+    root = _tree(tmp_path, {"rubrics/scale.yaml": SCALE, "rubrics/occ.yaml": OCCURRENCE,
+                            "rubrics/inst.yaml": _instrument(GOOD_RULE, GOOD_ITEMS)})
+    lib = load_library(root)
+    assert lib.errors == []
+    risk, cbt = lib.instruments["i"].items
+    assert risk.critical and risk.na_allowed and not risk.proscribed
+    assert cbt.proscribed and not cbt.na_allowed and lib.instruments["i"].scale_of(cbt) == "occurrence-1to5"
+    assert lib.instruments["i"].pass_rule.critical_min == 3
