@@ -7,6 +7,7 @@ every PDF of the platform has the same header, fonts and table layout.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Iterable, Sequence
 
@@ -67,7 +68,27 @@ class Report(FPDF):
         return bytes(self.output())
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise_cell(value):
+    """A text cell a spreadsheet would run as a formula, made inert with a leading ``'``.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula (or
+    a DDE call) to Excel, LibreOffice and Google Sheets (OWASP, "CSV Injection"); a signed
+    number such as ``-1.5`` is left as it is. Anything that is not text is returned unchanged.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def dataframe_to_csv(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV of ``df`` without the index; every export goes through here, so every cell
+    and header is neutralised against formula injection (issue 15, finding 12). Lines end in
+    CRLF (RFC 4180), so a field holding a bare CR is quoted instead of splitting its row."""
+    safe = df.rename(columns=lambda c: neutralise_cell(str(c))).map(neutralise_cell)
     buf = io.StringIO()
-    df.to_csv(buf, index=False)
+    safe.to_csv(buf, index=False, lineterminator="\r\n")
     return buf.getvalue().encode("utf-8")

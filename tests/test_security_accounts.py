@@ -82,3 +82,52 @@ def test_readme_says_which_user_runs_the_server():
     section = readme[readme.index("## Security"):]
     assert "0600" in section and "0700" in section
     assert "Run the server as one dedicated, unprivileged system user" in section
+
+
+# --- 12: CSV formula injection ---------------------------------------------------------------
+
+FORMULAS = ["=HYPERLINK(\"http://127.0.0.1:9999/x\",\"open\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+            "\tx", "\rx", "-x"]
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_a_text_cell_a_spreadsheet_would_run_is_prefixed(text):
+    assert reports.neutralise_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["-2.5", "+3", "-1e-3", "plain", "a=b", "", -4, 2.5, None])
+def test_numbers_and_plain_text_are_left_alone(value):
+    assert reports.neutralise_cell(value) == value
+
+
+def test_dataframe_to_csv_neutralises_cells_and_headers_but_not_numbers():
+    import csv
+    import io
+
+    df = pd.DataFrame({"name": FORMULAS + ["Ana"], "=score": [-1.5] * len(FORMULAS) + [2.0]})
+    out = list(csv.reader(io.StringIO(reports.dataframe_to_csv(df).decode("utf-8"), newline="")))
+    assert out[0] == ["name", "'=score"]
+    assert [r[0] for r in out[1:]] == ["'" + t for t in FORMULAS] + ["Ana"]
+    assert [float(r[1]) for r in out[1:]] == [-1.5] * len(FORMULAS) + [2.0]
+
+
+def test_readiness_csv_from_the_command_line_neutralises_a_hostile_name(demo_db_path, capsys):
+    db = open_store(demo_db_path)
+    auth.create_user(db, "mallory", "a-Quiet-Harbour-41", ["trainee"], display_name="=cmd|' /C calc'!A0")
+    db.conn.close()
+    assert cli.main(["--db", str(demo_db_path), "readiness", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "'=cmd|' /C calc'!A0" in out
+    assert "\n=cmd" not in out and ",=cmd" not in out
+
+
+def test_every_csv_export_goes_through_the_one_neutralising_function():
+    """CSV is written in one place; a second writer would skip the neutralisation."""
+    offenders = []
+    for path in (ROOT / "ipt_training").rglob("*.py"):
+        if path.name == "reports.py":
+            continue
+        text = path.read_text("utf-8")
+        if ".to_csv(" in text or "csv.writer(" in text or "csv.DictWriter(" in text:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
