@@ -6,6 +6,7 @@ import streamlit as st
 
 from ipt_training.access import pages_for
 from ipt_training.ui.common import current_user, get_db
+from ipt_training.ui.errors import run_page
 from ipt_training import auth
 
 st.set_page_config(page_title="IPT Training & Fidelity", page_icon=":material/psychology:", layout="wide")
@@ -35,4 +36,4 @@ else:
 
             sign_out()
             st.rerun()
-nav.run()
+run_page(nav)

@@ -131,3 +131,107 @@ def test_every_csv_export_goes_through_the_one_neutralising_function():
         if ".to_csv(" in text or "csv.writer(" in text or "csv.DictWriter(" in text:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# --- 15: server address, error details, metrics, framing --------------------------------------
+
+
+def test_server_config_listens_locally_hides_error_details_and_sends_no_metrics():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["enableXsrfProtection"] is True
+
+
+def test_an_unexpected_error_is_logged_with_an_id_and_the_page_shows_only_that_id(caplog):
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        from ipt_training.ui.errors import run_page
+
+        class Broken:
+            url_path = "broken"
+
+            def run(self):
+                raise KeyError("secret-detail-42")
+
+        run_page(Broken(), reraise=False)
+
+    with caplog.at_level("ERROR", logger="ipt_training"):
+        at = AppTest.from_function(script).run()
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "secret-detail-42" not in shown and "KeyError" not in shown and "Traceback" not in shown
+    logged = [r for r in caplog.records if r.name == "ipt_training"]
+    assert len(logged) == 1 and "secret-detail-42" in str(logged[0].exc_info[1])
+    error_id = logged[0].args[0]
+    assert len(error_id) == 8 and f"error {error_id}" in shown
+
+
+def test_under_apptest_the_error_still_reaches_the_test():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        from ipt_training.ui.errors import run_page
+
+        class Broken:
+            def run(self):
+                raise KeyError("seen-by-tests")
+
+        run_page(Broken())
+
+    at = AppTest.from_function(script).run()
+    assert at.exception  # Streamlit shows a redacted message there (showErrorDetails = "none")
+
+
+def test_stop_and_rerun_are_not_errors():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from ipt_training.ui.errors import run_page
+
+        class Stops:
+            def run(self):
+                st.write("before stop")
+                st.stop()
+
+        run_page(Stops(), reraise=False)
+        st.write("after")  # never reached: st.stop ends the run
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception and not at.error
+    assert [m.value for m in at.markdown] == ["before stop"]
+
+
+def _asgi_response_headers(inner_headers):
+    import asyncio
+
+    from ipt_training.http_headers import SecurityHeaders
+
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": inner_headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(SecurityHeaders(inner)({"type": "http", "path": "/"}, None, send))
+    return dict(sent[0]["headers"]), sent[1]
+
+
+def test_every_http_answer_denies_framing_by_other_sites():
+    headers, body = _asgi_response_headers([(b"content-type", b"text/html")])
+    assert headers[b"content-security-policy"] == b"frame-ancestors 'self'"
+    assert headers[b"x-frame-options"] == b"SAMEORIGIN"
+    assert headers[b"x-content-type-options"] == b"nosniff"
+    assert headers[b"content-type"] == b"text/html" and body["body"] == b"ok"
+
+
+def test_a_route_with_its_own_policy_keeps_it():
+    headers, _ = _asgi_response_headers([(b"Referrer-Policy", b"no-referrer")])
+    assert headers[b"Referrer-Policy"] == b"no-referrer" and b"referrer-policy" not in headers

@@ -1,0 +1,50 @@
+"""Unexpected errors: the details go to the server log under an id, the person sees a sentence.
+
+``.streamlit/config.toml`` sets ``client.showErrorDetails = "none"``, so Streamlit itself never
+shows a traceback or an exception's text in the browser (issue 15, finding 15). The router runs
+each page through :func:`run_page`, which adds what Streamlit lacks: an id that ties the
+sentence on the screen to the full traceback in the server's log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import streamlit as st
+from streamlit.errors import FragmentHandledException
+
+LOG = logging.getLogger("ipt_training")
+if not LOG.handlers:  # Streamlit configures only its own loggers
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    LOG.addHandler(_handler)
+    LOG.setLevel(logging.INFO)
+
+
+def _in_app_test() -> bool:
+    # AppTest patches the attribute streamlit.config.get_option, not st.get_option's own reference
+    from streamlit import config
+
+    return bool(config.get_option("global.appTest"))
+
+
+def run_page(page, reraise: bool | None = None) -> None:
+    """Run ``page`` (an ``st.navigation`` result); log any error it raises with a fresh id and
+    show that id in a sentence. ``st.stop``/``st.rerun`` are not errors and pass through.
+
+    Under AppTest (``reraise=None`` there) the error is logged and raised again, so page tests
+    still see it as ``at.exception``.
+    """
+    try:
+        page.run()
+    except FragmentHandledException:  # a fragment's error, already shown by Streamlit
+        raise
+    except Exception as exc:
+        error_id = secrets.token_hex(4)
+        LOG.error("error %s on page %r", error_id, getattr(page, "url_path", "?"), exc_info=exc)
+        if reraise if reraise is not None else _in_app_test():
+            raise
+        st.error(f"Something went wrong and this page could not be shown (error {error_id}). Reload the page to "
+                 "try again; if it happens again, tell your administrator this error id, which finds the details "
+                 "in the server log.", icon=":material/error:")
