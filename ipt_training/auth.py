@@ -6,20 +6,31 @@ database, the audit log nor an error message ever carries one.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlite_utils import Database
 
+from . import account_rules
+from .config import get_settings
 from .store import audit, now_iso, one, rows, transaction
 
 ROLES = ("trainee", "rater", "supervisor", "admin")
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
+# one answer for every failed sign-in (issue 15, finding 11): a wrong name, a wrong password, a
+# locked and a deactivated account are told apart neither by the words nor by the work done
+SIGN_IN_FAILED = (f"Sign-in failed: the sign-in name or password is wrong, or the account is locked for "
+                  f"{int(LOCKOUT.total_seconds() // 60)} minutes after {MAX_FAILED_SIGN_INS} failed sign-ins, or "
+                  "deactivated. Check both and try again later, or ask an administrator.")
 
 _hasher = PasswordHasher()
 
@@ -52,9 +63,9 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters; choose a longer one.")
+def check_password_rules(password: str, user_inputs: Iterable[str] = ()) -> None:
+    if len(password) < 8:
+        raise AuthError("The password must have at least 8 characters; choose a longer one.")
 
 
 def _check_roles(roles: Iterable[str]) -> tuple[str, ...]:
@@ -73,7 +84,7 @@ def get_user(db: Database, user_id: int) -> Optional[User]:
 
 
 def find_user(db: Database, username: str) -> Optional[User]:
-    row = one(db, "SELECT * FROM users WHERE username = ?", (username.strip(),))
+    row = one(db, "SELECT * FROM users WHERE username = ?", (account_rules.normalise_username(username),))
     return _to_user(db, row) if row else None
 
 
@@ -108,7 +119,7 @@ def create_user(db: Database, username: str, password: str, roles: Iterable[str]
     if not username or any(c.isspace() for c in username):
         raise AuthError("The sign-in name must be one word with no spaces.")
     roles = _check_roles(roles)
-    check_password_rules(password)
+    check_password_rules(password, (username, display_name, email or ""))
     if find_user(db, username):
         raise AuthError(f"The sign-in name {username!r} is taken; choose another.")
     if email and find_user_by_email(db, email):
@@ -124,44 +135,121 @@ def create_user(db: Database, username: str, password: str, roles: Iterable[str]
     return get_user(db, uid)
 
 
-def sign_in(db: Database, username: str, password: str, now: Optional[datetime] = None) -> User:
-    """Check the password; lock the account for 15 minutes after 5 failures in a row."""
+# --- sign-in: rate limits, bounded verification, atomic lockout (issue 15, findings 3 and 11) ---
+
+
+class SignInThrottle:
+    """Bounds the work sign-in attempts can cause, before any password is checked.
+
+    A sliding window counts attempts per client (its IP address) and overall; past either
+    limit the attempt is refused at once. At most ``concurrency`` argon2 verifications run at
+    a time (each takes 64 MiB and about 0.1 s of a core: unbounded, 60 parallel attempts took
+    4 GB); an attempt waits up to ``wait`` seconds for a turn, then is refused.
+    """
+
+    def __init__(self, per_client: int, overall: int, concurrency: int, window: float = 60.0,
+                 wait: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        self.per_client, self.overall, self.window, self.wait, self.clock = per_client, overall, window, wait, clock
+        self._lock = threading.Lock()
+        self._all: deque = deque()
+        self._by_client: dict[str, deque] = {}
+        self._turns = threading.BoundedSemaphore(concurrency)
+
+    def admit(self, client: Optional[str]) -> None:
+        """Count one attempt from ``client`` (None: only the overall limit), or refuse it."""
+        now = self.clock()
+        with self._lock:
+            mine = self._by_client.setdefault(client, deque()) if client else deque()
+            for q in (self._all, mine):
+                while q and q[0] <= now - self.window:
+                    q.popleft()
+            if len(self._all) >= self.overall:
+                raise AuthError("The platform is receiving too many sign-in attempts just now; wait a minute and try again.")
+            if client and len(mine) >= self.per_client:
+                seconds = int(self.window - (now - mine[0])) + 1
+                raise AuthError(f"Too many sign-in attempts from your connection; wait {seconds} seconds and try again.")
+            self._all.append(now)
+            if client:
+                mine.append(now)
+            if len(self._by_client) > 10_000:  # forget clients with no recent attempt
+                self._by_client = {k: q for k, q in self._by_client.items() if q and q[-1] > now - self.window}
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold one of the ``concurrency`` verification turns."""
+        if not self._turns.acquire(timeout=self.wait):
+            raise AuthError("The server is busy checking other sign-ins; try again in a minute.")
+        try:
+            yield
+        finally:
+            self._turns.release()
+
+
+_THROTTLE: Optional[SignInThrottle] = None
+
+
+def sign_in_throttle() -> SignInThrottle:
+    """The process-wide throttle, sized by the settings on first use."""
+    global _THROTTLE
+    if _THROTTLE is None:
+        s = get_settings()
+        _THROTTLE = SignInThrottle(s.sign_in_per_client, s.sign_in_per_minute, s.sign_in_concurrency)
+    return _THROTTLE
+
+
+def _is_locked(locked_until: Optional[str], now: datetime) -> bool:
+    return bool(locked_until) and datetime.fromisoformat(locked_until) > now
+
+
+def _lock(db: Database, user_id: int, now: datetime) -> None:
+    db.conn.execute("UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?",
+                    ((now + LOCKOUT).isoformat(), user_id))
+
+
+def sign_in(db: Database, username: str, password: str, now: Optional[datetime] = None,
+            client: Optional[str] = None, throttle: Optional[SignInThrottle] = None) -> User:
+    """Check the password; lock the account for 15 minutes after 5 failures in a row.
+
+    ``client`` (the connection's IP address) feeds the per-client rate limit. Every failure
+    raises :class:`AuthError` with :data:`SIGN_IN_FAILED`, after one argon2 verification
+    (against a dummy hash when there is no usable account), so neither the answer nor its
+    time tells an unknown, locked or deactivated account from a wrong password.
+
+    The failure count cannot be raced: each attempt takes a numbered turn with
+    ``UPDATE ... SET failed_logins = failed_logins + 1 ... RETURNING`` in the same write
+    transaction that checks the lock, *before* verifying. An attempt numbered past the limit
+    (parallel guesses) locks the account instead of being verified, the attempt that reaches
+    the limit locks it if wrong, and a right password counts only if, in a second write
+    transaction, the account is still active and unlocked.
+    """
     now = now or datetime.now(timezone.utc)
-    row = one(db, "SELECT * FROM users WHERE username = ?", (username.strip(),))
-    generic = "The sign-in name or password is wrong. Check both and try again."
-    if row is None:
-        # spend the same time as a real check, so a missing name is not revealed by timing
-        verify_password(_DUMMY_HASH, password)
-        raise AuthError(generic)
-    if not row["active"]:
-        raise AuthError("This account is deactivated. Ask an administrator to reactivate it.")
-    if row["locked_until"]:
-        until = datetime.fromisoformat(row["locked_until"])
-        if until > now:
-            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
-            raise AuthError(
-                f"This account is locked after {MAX_FAILED_SIGN_INS} failed sign-ins. "
-                f"Try again in {minutes} minute(s), or ask an administrator to reset the password."
-            )
-    if not verify_password(row["password_hash"], password):
-        failures = row["failed_logins"] + 1
-        locked_until = (now + LOCKOUT).isoformat() if failures >= MAX_FAILED_SIGN_INS else None
-        with transaction(db):
-            db.conn.execute(
-                "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                (0 if locked_until else failures, locked_until, row["id"]),
-            )
-            audit(db, row["id"], "sign_in_failed", "user", row["id"], {"locked": bool(locked_until)})
-        if locked_until:
-            raise AuthError(
-                f"Too many failed sign-ins: this account is locked for {int(LOCKOUT.total_seconds() // 60)} minutes. "
-                "Try again later, or ask an administrator to reset the password."
-            )
-        raise AuthError(generic)
+    throttle = throttle or sign_in_throttle()
+    throttle.admit(client)
+    name = account_rules.normalise_username(username)
     with transaction(db):
-        db.conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (row["id"],))
-        audit(db, row["id"], "sign_in", "user", row["id"])
-    return get_user(db, row["id"])
+        row = one(db, "SELECT id, password_hash, active, locked_until FROM users WHERE username = ?", (name,))
+        turn = None
+        if row and row["active"] and not _is_locked(row["locked_until"], now):
+            turn = db.conn.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
+                                   (row["id"],)).fetchone()[0]
+            if turn > MAX_FAILED_SIGN_INS:
+                _lock(db, row["id"], now)
+                turn = None
+    with throttle.turn():
+        right = verify_password(row["password_hash"] if turn else _DUMMY_HASH, password)
+    with transaction(db):
+        if turn and right:
+            fresh = one(db, "SELECT active, locked_until FROM users WHERE id = ?", (row["id"],))
+            if fresh["active"] and not _is_locked(fresh["locked_until"], now):
+                db.conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (row["id"],))
+                audit(db, row["id"], "sign_in", "user", row["id"])
+                return get_user(db, row["id"])
+        locked = bool(turn) and not right and turn >= MAX_FAILED_SIGN_INS
+        if locked:
+            _lock(db, row["id"], now)
+        if row:
+            audit(db, row["id"], "sign_in_failed", "user", row["id"], {"locked": locked})
+    raise AuthError(SIGN_IN_FAILED)
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -176,7 +264,8 @@ def set_active(db: Database, user_id: int, active: bool, actor_id: int) -> None:
 
 
 def reset_password(db: Database, user_id: int, new_password: str, actor_id: int) -> None:
-    check_password_rules(new_password)
+    target = get_user(db, user_id)
+    check_password_rules(new_password, (target.username, target.display_name, target.email or "") if target else ())
     with transaction(db):
         db.conn.execute(
             "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",

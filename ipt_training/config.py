@@ -5,6 +5,9 @@
 ``IPT_TRAINING_CONTENT_DIR`` folder holding ``vignettes/``, ``rubrics/``, ``training/``
                            (default: the project root)
 ``IPT_TRAINING_MAX_UPLOAD_MB`` largest recording accepted, in MB (default 200)
+``IPT_TRAINING_SIGN_IN_PER_CLIENT`` sign-in attempts one IP address may make a minute (default 10)
+``IPT_TRAINING_SIGN_IN_PER_MINUTE`` sign-in attempts the whole server takes a minute (default 100)
+``IPT_TRAINING_SIGN_IN_CONCURRENCY`` password checks run at once, 64 MiB each (default 2)
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ class Settings:
     db_path: Path
     content_dir: Path
     max_upload_mb: int
+    sign_in_per_client: int = 10
+    sign_in_per_minute: int = 100
+    sign_in_concurrency: int = 2
 
     @property
     def recordings_dir(self) -> Path:
@@ -46,4 +52,17 @@ def get_settings() -> Settings:
         max_mb = int(os.environ.get("IPT_TRAINING_MAX_UPLOAD_MB", "200"))
     except ValueError:
         raise SystemExit("IPT_TRAINING_MAX_UPLOAD_MB must be a whole number of megabytes, e.g. 200.")
-    return Settings(data_dir=data_dir, db_path=db_path, content_dir=content_dir, max_upload_mb=max_mb)
+    return Settings(data_dir=data_dir, db_path=db_path, content_dir=content_dir, max_upload_mb=max_mb,
+                    **_sign_in_limits())
+
+
+def _sign_in_limits() -> dict:
+    limits = {}
+    for var, key, default in (("IPT_TRAINING_SIGN_IN_PER_CLIENT", "sign_in_per_client", 10),
+                              ("IPT_TRAINING_SIGN_IN_PER_MINUTE", "sign_in_per_minute", 100),
+                              ("IPT_TRAINING_SIGN_IN_CONCURRENCY", "sign_in_concurrency", 2)):
+        raw = os.environ.get(var, str(default))
+        if not raw.isdigit() or int(raw) < 1:
+            raise SystemExit(f"{var} must be a whole number of at least 1, e.g. {default}; got {raw!r}.")
+        limits[key] = int(raw)
+    return limits

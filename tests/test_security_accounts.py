@@ -235,3 +235,223 @@ def test_every_http_answer_denies_framing_by_other_sites():
 def test_a_route_with_its_own_policy_keeps_it():
     headers, _ = _asgi_response_headers([(b"Referrer-Policy", b"no-referrer")])
     assert headers[b"Referrer-Policy"] == b"no-referrer" and b"referrer-policy" not in headers
+
+
+# --- 3: lockout under parallel guesses, rate limits, bounded verification ---------------------
+
+RIGHT = "Quiet-Harbour-Lantern-41"
+
+
+@pytest.fixture
+def ana(tmp_path):
+    """An account in a database file that each thread opens on its own connection."""
+    path = tmp_path / "app.db"
+    user = auth.create_user(open_store(path), "ana", RIGHT, ["trainee"], "Ana Example")
+    return path, user
+
+
+def _default_throttle(**overrides):
+    from ipt_training.config import get_settings
+
+    s = get_settings()
+    kwargs = dict(per_client=s.sign_in_per_client, overall=s.sign_in_per_minute, concurrency=s.sign_in_concurrency)
+    return auth.SignInThrottle(**(kwargs | overrides))
+
+
+def _guess_in_parallel(path, n, throttle, password="wrong-guess-000"):
+    """``n`` browser sessions, each with its own connection, send a guess at the same moment."""
+    import threading
+
+    barrier = threading.Barrier(n)
+    outcomes = [None] * n
+
+    def guess(i):
+        db = open_store(path)
+        barrier.wait()
+        try:
+            auth.sign_in(db, "ana", password, throttle=throttle)
+            outcomes[i] = "signed in"
+        except auth.AuthError as exc:
+            outcomes[i] = str(exc)
+        finally:
+            db.conn.close()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_twelve_parallel_wrong_guesses_lock_the_account_and_the_right_password_then_fails(ana):
+    path, user = ana
+    outcomes = _guess_in_parallel(path, 12, _default_throttle())
+    assert outcomes == [auth.SIGN_IN_FAILED] * 12
+    db = open_store(path)
+    assert db.conn.execute("SELECT locked_until FROM users WHERE id = ?", (user.id,)).fetchone()[0]
+    with pytest.raises(auth.AuthError):
+        auth.sign_in(db, "ana", RIGHT, throttle=_default_throttle())
+    failed = db.conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in_failed'").fetchone()[0]
+    assert failed == 13  # every guess is in the audit log, and so is the refused right password
+
+
+def test_parallel_guesses_get_at_most_five_real_password_checks(ana, monkeypatch):
+    """Counting happens before verifying, in the transaction that checks the lock: with 12
+    verifications allowed at once, still only 5 guesses are checked against the real hash."""
+    path, user = ana
+    real_hash = open_store(path).conn.execute("SELECT password_hash FROM users").fetchone()[0]
+    checked = []
+    original = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda h, p: (checked.append(h == real_hash), original(h, p))[1])
+    outcomes = _guess_in_parallel(path, 12, _default_throttle(concurrency=12))
+    assert outcomes == [auth.SIGN_IN_FAILED] * 12
+    assert len(checked) == 12 and sum(checked) <= auth.MAX_FAILED_SIGN_INS
+    with pytest.raises(auth.AuthError):
+        auth.sign_in(open_store(path), "ana", RIGHT, throttle=_default_throttle())
+
+
+def test_a_right_password_in_flight_when_the_lock_falls_is_refused(ana, monkeypatch):
+    """A right guess verified while parallel wrong guesses lock the account does not sign in."""
+    path, user = ana
+    original = auth.verify_password
+
+    def verify_then_others_lock(h, p):
+        ok = original(h, p)
+        if p == RIGHT:  # while this check ran, the parallel guesses locked the account
+            other = open_store(path)
+            other.conn.execute("UPDATE users SET locked_until = '2999-01-01T00:00:00+00:00' WHERE id = ?", (user.id,))
+            other.conn.close()
+        return ok
+
+    monkeypatch.setattr(auth, "verify_password", verify_then_others_lock)
+    with pytest.raises(auth.AuthError, match="Sign-in failed"):
+        auth.sign_in(open_store(path), "ana", RIGHT, throttle=_default_throttle())
+
+
+def test_verifications_run_at_most_concurrency_at_a_time(ana, monkeypatch):
+    import threading
+
+    path, _ = ana
+    running, peak, lock = [0], [0], threading.Lock()
+    original = auth.verify_password
+
+    def counting(h, p):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return original(h, p)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(auth, "verify_password", counting)
+    _guess_in_parallel(path, 8, _default_throttle(concurrency=2))
+    assert peak[0] == 2
+
+
+class _Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_per_client_limit_refuses_the_eleventh_attempt_a_minute_and_frees_after_the_window():
+    clock = _Clock()
+    throttle = auth.SignInThrottle(per_client=10, overall=100, concurrency=2, clock=clock)
+    for _ in range(10):
+        throttle.admit("203.0.113.7")
+        clock.t += 1
+    with pytest.raises(auth.AuthError, match=r"Too many sign-in attempts from your connection; wait 51 seconds"):
+        throttle.admit("203.0.113.7")
+    throttle.admit("198.51.100.2")  # another client is not held up
+    clock.t += 51  # the first attempt leaves the 60-second window
+    throttle.admit("203.0.113.7")
+
+
+def test_overall_limit_refuses_every_client_past_it():
+    clock = _Clock()
+    throttle = auth.SignInThrottle(per_client=10, overall=3, concurrency=2, clock=clock)
+    for i in range(3):
+        throttle.admit(f"198.51.100.{i}")
+    with pytest.raises(auth.AuthError, match="too many sign-in attempts just now"):
+        throttle.admit("198.51.100.99")
+    with pytest.raises(auth.AuthError):
+        throttle.admit(None)  # a caller without an address counts toward the overall limit only
+    clock.t += 60
+    throttle.admit("198.51.100.99")
+
+
+def test_a_rate_limited_attempt_does_no_work(ana, monkeypatch):
+    path, user = ana
+    clock = _Clock()
+    throttle = auth.SignInThrottle(per_client=1, overall=100, concurrency=2, clock=clock)
+    db = open_store(path)
+    with pytest.raises(auth.AuthError, match="Sign-in failed"):
+        auth.sign_in(db, "ana", "wrong-guess-000", client="203.0.113.7", throttle=throttle)
+    monkeypatch.setattr(auth, "verify_password", lambda h, p: pytest.fail("a refused attempt ran argon2"))
+    with pytest.raises(auth.AuthError, match="from your connection"):
+        auth.sign_in(db, "ana", RIGHT, client="203.0.113.7", throttle=throttle)
+    assert db.conn.execute("SELECT failed_logins FROM users WHERE id = ?", (user.id,)).fetchone()[0] == 1
+
+
+def test_sign_in_limits_come_from_the_environment(monkeypatch):
+    from ipt_training.config import get_settings
+
+    monkeypatch.setenv("IPT_TRAINING_SIGN_IN_PER_CLIENT", "4")
+    monkeypatch.setenv("IPT_TRAINING_SIGN_IN_CONCURRENCY", "1")
+    s = get_settings()
+    assert (s.sign_in_per_client, s.sign_in_per_minute, s.sign_in_concurrency) == (4, 100, 1)
+    monkeypatch.setenv("IPT_TRAINING_SIGN_IN_PER_MINUTE", "lots")
+    with pytest.raises(SystemExit, match="IPT_TRAINING_SIGN_IN_PER_MINUTE must be a whole number"):
+        get_settings()
+
+
+# --- 11: unknown, locked and deactivated accounts answer like a wrong password ----------------
+
+
+def test_every_failure_answers_the_same_after_the_same_work(ana, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    path, user = ana
+    db = open_store(path)
+    admin = auth.create_user(db, "boss", "Ledger-Compass-Orchid-7", ["admin"])
+    locked = auth.create_user(db, "lou", "Pebble-Meadow-Violin-3", ["trainee"])
+    gone = auth.create_user(db, "dee", "Amber-Canyon-Kettle-9", ["trainee"])
+    auth.set_active(db, gone.id, False, admin.id)
+    until = (datetime.now(timezone.utc) + timedelta(minutes=10)).isoformat()
+    db.conn.execute("UPDATE users SET locked_until = ? WHERE id = ?", (until, locked.id))
+    calls = []
+    original = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda h, p: (calls.append(1), original(h, p))[1])
+    cases = [("ana", "wrong-guess-000"),          # wrong password
+             ("nobody", "Amber-Canyon-Kettle-9"),  # unknown name
+             ("lou", "Pebble-Meadow-Violin-3"),    # locked, right password
+             ("dee", "Amber-Canyon-Kettle-9")]     # deactivated, right password
+    answers = []
+    for name, password in cases:
+        calls.clear()
+        with pytest.raises(auth.AuthError) as exc:
+            auth.sign_in(db, name, password, throttle=_default_throttle())
+        answers.append(str(exc.value))
+        assert len(calls) == 1, f"{name}: {len(calls)} password checks"
+    assert answers == [auth.SIGN_IN_FAILED] * 4
+
+
+def test_the_sign_in_page_shows_the_same_sentence_for_a_deactivated_account(demo_db_path, app_demo):
+    from apphelp import app_as
+
+    db = open_store(demo_db_path)
+    admin = auth.find_user(db, "admin")
+    auth.set_active(db, auth.find_user(db, "rater2").id, False, admin.id)
+    shown = []
+    for name, password in (("rater2", "irrelevant-here"), ("no.such.person", "irrelevant-here")):
+        at = app_as(None)
+        at.text_input(key="si_username").input(name)
+        at.text_input(key="si_password").input(password)
+        at.button[0].click().run()
+        shown.append([e.value for e in at.error])
+    assert shown[0] == shown[1] == [auth.SIGN_IN_FAILED]

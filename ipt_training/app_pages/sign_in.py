@@ -14,7 +14,8 @@ with st.form("sign_in"):
     submitted = st.form_submit_button("Sign in", type="primary")
 if submitted:
     try:
-        user = auth.sign_in(db, username, password)
+        # per-client rate limit by address; a local connection (None) counts toward the overall limit only
+        user = auth.sign_in(db, username, password, client=st.context.ip_address)
     except auth.AuthError as exc:
         st.error(str(exc))
     else:
