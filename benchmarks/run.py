@@ -80,7 +80,9 @@ def measure_core(db_path: Path, repeat: int) -> dict:
     """Reliability report cold/cached, readiness of all trainees, concurrent rating saves."""
     import streamlit as st
 
-    from ipt_training import credential_review, fidelity, reliability_data
+    from ipt_training import fidelity
+    from ipt_training.credentials import review as credential_review
+    from ipt_training.reliability import report_data as reliability_data
     from ipt_training.auth import get_user
     from ipt_training.config import PROJECT_ROOT
     from ipt_training.content import load_library

@@ -100,7 +100,7 @@ def cmd_reliability(args, rest) -> int:
 
 
 def cmd_readiness(args, rest) -> int:
-    from .credential_review import cli_readiness
+    from .credentials.command import cli_readiness
 
     # the global --db (before the command) applies here too
     return cli_readiness(rest + (["--db", args.db] if args.db else []))

@@ -21,7 +21,8 @@ import shutil
 import pytest
 import streamlit as st
 
-from ipt_training import auth, calibration, fidelity
+from ipt_training import auth, fidelity
+from ipt_training.reliability import calibration
 from ipt_training.access import PAGES
 from ipt_training.store import one, open_store
 

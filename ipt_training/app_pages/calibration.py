@@ -5,8 +5,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from ipt_training import calibration
-from ipt_training.reliability_data import data_stamp
+from ipt_training.reliability import calibration
+from ipt_training.reliability.report_data import data_stamp
 from ipt_training.ui import charts
 from ipt_training.ui.common import get_db, get_library, require_user
 

@@ -5,7 +5,7 @@ import datetime as _dt
 import streamlit as st
 
 from ipt_training import auth
-from ipt_training import credential_review as review
+from ipt_training import credentials
 from ipt_training.reports import dataframe_to_csv
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.readiness_widgets import decision_log, evidence_links, readiness_checklist
@@ -36,15 +36,15 @@ def _cohort(standard_id, cohort_id, today, stamp, viewer_id, _db, _library, _vie
     # keyed by the evidence stamp: a rerun with unchanged evidence reuses the evaluation;
     # cache_resource, not cache_data: unpickling 2,000 readiness results costs a second, and
     # the rows are only read
-    rows_ = review.cohort_readiness(_db, _library, standard_id, cohort_id, today, viewer=_viewer)
-    table_ = review.cohort_table(rows_)
+    rows_ = credentials.cohort_readiness(_db, _library, standard_id, cohort_id, today, viewer=_viewer)
+    table_ = credentials.cohort_table(rows_)
     return rows_, table_, dataframe_to_csv(table_)
 
 
 try:
-    people, table, table_csv = _cohort(standard_id, cohort_id, today, (review.evidence_stamp(db), standard.content_hash),
+    people, table, table_csv = _cohort(standard_id, cohort_id, today, (credentials.evidence_stamp(db), standard.content_hash),
                             user.id, db, library, user)
-except review.ReviewError as exc:
+except credentials.ReviewError as exc:
     st.error(str(exc))
     st.stop()
 
@@ -70,7 +70,7 @@ if chosen is not None:
     # bytes built before the button is drawn: a deferred (callable) download can fail silently
     st.download_button(
         "Readiness report (PDF)",
-        review.readiness_pdf(db, library, chosen, standard, today, viewer=user),
+        credentials.readiness_pdf(db, library, chosen, standard, today, viewer=user),
         file_name=f"readiness-{person['username']}-{standard_id}-{today.isoformat()}.pdf", mime="application/pdf",
         key="cr_readiness_pdf", icon=":material/picture_as_pdf:")
     readiness_checklist(person["readiness"], key=f"cr_{chosen}", links=evidence_links(user))
@@ -78,7 +78,7 @@ if chosen is not None:
     st.markdown("#### Decision")
     k = st.session_state.get("cr_form_n", 0)  # a fresh form after each decision recorded
     with st.form("cr_decision_form"):
-        decision = st.radio("Decision", review.DECISIONS, horizontal=True, key=f"cr_decision_{k}",
+        decision = st.radio("Decision", credentials.DECISIONS, horizontal=True, key=f"cr_decision_{k}",
                             format_func={"award": "Award", "defer": "Defer (give reasons)",
                                          "refuse": "Refuse (give reasons)"}.get)
         reasons = st.text_area("Reasons (required to defer or refuse, and to award while requirements are unmet)",
@@ -87,22 +87,22 @@ if chosen is not None:
                    "snapshot of the evidence shown above. It cannot be edited or deleted; a later decision follows it.")
         if st.form_submit_button("Record decision", key="cr_decide", type="primary", icon=":material/gavel:"):
             try:
-                did = review.record_decision(db, user, chosen, standard, decision, reasons, today, library=library)
+                did = credentials.record_decision(db, user, chosen, standard, decision, reasons, today, library=library)
                 st.session_state["cr_form_n"] = k + 1
                 st.session_state["cr_flash"] = (f"Decision {did} recorded: {decision} for {person['trainee']} "
                                                 f"({standard.name}).")
                 st.rerun()
-            except review.ReviewError as exc:
+            except credentials.ReviewError as exc:
                 st.error(str(exc))
 
-    decisions = review.decisions_for(db, chosen, standard_id, today=today)
+    decisions = credentials.decisions_for(db, chosen, standard_id, today=today)
     st.markdown("#### Decisions (append-only log)")
     decision_log(decisions, key="cr_log")
     current = next((d for d in decisions if d["decision"] == "award" and d["state"].startswith("valid")), None)
     if current:
         try:
-            certificate = review.certificate_pdf(db, current["id"], today, viewer=user)
-        except review.ReviewError as exc:
+            certificate = credentials.certificate_pdf(db, current["id"], today, viewer=user)
+        except credentials.ReviewError as exc:
             st.error(str(exc))
             certificate = None
     if current and certificate:
@@ -116,12 +116,12 @@ if chosen is not None:
             pick = st.selectbox("Decision", [d["id"] for d in decisions], key="cr_snapshot_pick",
                                 format_func=lambda i: next(f"{d['id']}: {d['decision']} on {d['decided_at'][:10]}"
                                                            for d in decisions if d["id"] == i))
-            st.json(review.decision_snapshot(db, pick), expanded=1)
+            st.json(credentials.decision_snapshot(db, pick), expanded=1)
 
 st.subheader("Renewal reminders")
 within = st.number_input("Credentials expiring within (days)", min_value=0, max_value=3650, value=90, step=30,
                          key="cr_within")
-reminders = review.renewal_reminders(db, library, today, int(within))
+reminders = credentials.renewal_reminders(db, library, today, int(within))
 if reminders:
     st.dataframe([{k: r[k] for k in ("trainee", "standard", "awarded_on", "expires_on", "status", "decision_id")}
                   for r in reminders], hide_index=True, width="stretch", key="cr_reminders")

@@ -9,7 +9,7 @@ import datetime as _dt
 
 import streamlit as st
 
-from ipt_training import evidence
+from ipt_training.credentials import evidence
 from ipt_training.config import get_settings
 from ipt_training.content import PROBLEM_AREAS
 from ipt_training.ui.common import get_db, require_user

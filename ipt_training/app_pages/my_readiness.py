@@ -5,7 +5,7 @@ import datetime as _dt
 import pandas as pd
 import streamlit as st
 
-from ipt_training import credential_review as review
+from ipt_training import credentials
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.readiness_widgets import decision_log, evidence_links, readiness_checklist
 
@@ -14,7 +14,7 @@ db, library = get_db(), get_library()
 today = _dt.date.today()
 st.title("My credential readiness")
 
-awards = review.awards_held(db, user.id, today)
+awards = credentials.awards_held(db, user.id, today)
 if awards:
     st.subheader("My credentials")
     for a in awards:
@@ -27,8 +27,8 @@ if awards:
                 c1.success(f"**Awarded: {a['standard_name']}** (version {a['standard_version']}) on {a['awarded_on']}, "
                            f"{a['state']}.", icon=":material/workspace_premium:")
                 try:  # built before the button is drawn, so a refusal shows as a sentence
-                    certificate = review.certificate_pdf(db, a["decision_id"], today, viewer=user)
-                except review.ReviewError as exc:
+                    certificate = credentials.certificate_pdf(db, a["decision_id"], today, viewer=user)
+                except credentials.ReviewError as exc:
                     c2.error(str(exc))
                     continue
                 c2.download_button(
@@ -36,7 +36,7 @@ if awards:
                     file_name=f"certificate-{a['standard_id']}-{a['decision_id']}.pdf", mime="application/pdf",
                     key=f"mr_cert_{a['decision_id']}", icon=":material/download:")
 
-results = review.my_readiness(db, library, user, user.id, today)
+results = credentials.my_readiness(db, library, user, user.id, today)
 if not results:
     st.info("No credential standard is loaded; an administrator adds them under training/.")
     st.stop()
@@ -68,4 +68,4 @@ readiness_checklist(readiness, key=f"mr_{std.id}", links=evidence_links(user))
 st.page_link("ipt_training/app_pages/my_evidence.py", label="Log training, clinical hours, cases and supervision",
              icon=":material/fact_check:")
 st.subheader("Decisions on this credential")
-decision_log(review.decisions_for(db, user.id, std.id, viewer=user, today=today), key="mr_decisions")
+decision_log(credentials.decisions_for(db, user.id, std.id, viewer=user, today=today), key="mr_decisions")

@@ -5,8 +5,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from ipt_training import auth, calibration, fidelity
-from ipt_training import reliability_data as rd
+from ipt_training import auth, fidelity
+from ipt_training.reliability import calibration
+from ipt_training.reliability import report_data as rd, report_export
 from ipt_training.content import PHASES
 from ipt_training.ui import charts
 from ipt_training.ui.common import get_db, get_library, require_user
@@ -45,7 +46,7 @@ def _pdf(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, s
     # built once per report (not as a deferred download, which Streamlit sometimes loses)
     args = (instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library)
     report = _report(*args)
-    return rd.report_pdf(report, _g(*args) if report["n_double_rated"] else None)
+    return report_export.report_pdf(report, _g(*args) if report["n_double_rated"] else None)
 
 
 instruments = sorted(library.instruments.values(), key=lambda i: i.name)
@@ -150,7 +151,7 @@ elif g is not None:
 st.subheader("Export")
 stem = f"reliability-{instrument.id}-{date_from.isoformat()}-{date_to.isoformat()}"
 c1, c2 = st.columns(2)
-c1.download_button("Download CSV", rd.report_csv(report), file_name=f"{stem}.csv", mime="text/csv",
+c1.download_button("Download CSV", report_export.report_csv(report), file_name=f"{stem}.csv", mime="text/csv",
                    key="rr_csv", icon=":material/table:")
 c2.download_button("Download PDF report", _pdf(*key, db, library), file_name=f"{stem}.pdf",
                    mime="application/pdf", key="rr_pdf", icon=":material/picture_as_pdf:")

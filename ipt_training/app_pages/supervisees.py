@@ -4,8 +4,8 @@ import datetime as _dt
 
 import streamlit as st
 
-from ipt_training import credential_review as review
-from ipt_training import evidence
+from ipt_training import credentials
+from ipt_training.credentials import evidence
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.readiness_widgets import entries_table, evidence_links, readiness_checklist
 
@@ -25,12 +25,12 @@ ids = sorted(library.standards, key=lambda i: library.standards[i].name)
 default = ids.index("ipt-therapist-example") if "ipt-therapist-example" in ids else 0
 standard_id = st.selectbox("Standard", ids, index=default, key="sv_standard",
                            format_func=lambda i: library.standards[i].name)
-people = review.supervisee_readiness(db, library, user, standard_id, today)
+people = credentials.supervisee_readiness(db, library, user, standard_id, today)
 if not people:
     st.info("No supervisee is linked to you yet; an administrator links supervisors to trainees under "
             "Cohorts and supervision.")
     st.stop()
-table = review.cohort_table(people)
+table = credentials.cohort_table(people)
 st.dataframe(table[["trainee", "cohort", "status", "requirements met", "progress %", "latest decision"]],
              hide_index=True, width="stretch", key="sv_table")
 

@@ -12,7 +12,7 @@ import streamlit as st
 from .. import fidelity
 from ..auth import User
 from ..config import Settings
-from ..transcripts import cue_at, fmt_time
+from ..fidelity.transcripts import cue_at, fmt_time
 
 NA = "N/A"
 SCORE_ERROR = "ws_error"

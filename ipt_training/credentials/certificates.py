@@ -1,0 +1,110 @@
+"""The PDFs a review produces: a person's readiness report and the certificate of an award.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Optional
+from fpdf.enums import XPos, YPos
+from sqlite_utils import Database
+from ..auth import User, get_user, visible_trainee_ids
+from ..content import CredentialStandard, Library
+from .readiness import status_label
+from .evidence import award_day, standing_awards
+from ..reports import Report, _latin1
+from ..store import one
+from .review import ReviewError, decisions_for, readiness_for
+
+
+def readiness_pdf(db: Database, library: Library, trainee_id: int, standard: CredentialStandard, today: _dt.date,
+                  *, viewer: Optional[User] = None) -> bytes:
+    """A PDF of one person's readiness for a standard: every requirement, its evidence, next
+    steps, and the decisions recorded so far."""
+    person = get_user(db, trainee_id)
+    if person is None:
+        raise ReviewError("This person does not exist; choose another.")
+    if viewer is not None and not (viewer.has("admin") or viewer.id == person.id
+                                   or person.id in visible_trainee_ids(db, viewer)):
+        raise ReviewError("You may print only your own readiness or your supervisees'.")
+    r, _ = readiness_for(db, library, person.id, standard, today, viewer=viewer)
+    pdf = Report(f"Credential readiness: {person.display_name}",
+                 f"{standard.name}, version {standard.version} ({standard.issuing_body}). Evaluated on "
+                 f"{today.isoformat()}.")
+    pdf.paragraph(f"Status: {status_label(r)} - {r.met_count} of {r.total} requirements met, "
+                  f"overall progress {round(r.progress * 100)} %.")
+    pdf.table(["Requirement", "Met", "Progress", "Where it stands"],
+              [[q.requirement_id, "yes" if q.met else "no", f"{round(q.progress * 100)} %", q.current]
+               for q in r.requirements], widths=[45, 12, 18, 115])
+    for q in r.requirements:
+        pdf.heading(f"{q.requirement_id}: {'met' if q.met else 'not met'}")
+        pdf.paragraph(q.description, size=9)
+        if q.missing:
+            pdf.paragraph("Still missing:", size=9)
+            for m in q.missing:
+                pdf.paragraph(f"- {m}", size=9)
+        if q.evidence:
+            pdf.paragraph("Evidence that counts:", size=9)
+            for e in q.evidence:
+                pdf.paragraph(f"- {e.label}", size=9)
+        if q.not_counted:
+            pdf.paragraph("Shown but not counted:", size=9)
+            for e in q.not_counted:
+                pdf.paragraph(f"- {e.label} ({e.reason})", size=9)
+    decisions = decisions_for(db, person.id, standard.id, today=today)
+    pdf.heading("Decisions")
+    if decisions:
+        pdf.table(["Id", "Decision", "Date", "Reviewer", "Version", "Expires", "Reasons"],
+                  [[d["id"], d["decision"], d["decided_at"][:10], d["reviewer"], d["standard_version"],
+                    d["expires_on"] or "", d["reasons"]] for d in decisions],
+                  widths=[10, 18, 22, 30, 24, 22, 64])
+    else:
+        pdf.paragraph("No decision recorded yet.")
+    return pdf.to_bytes()
+
+
+def certificate_pdf(db: Database, decision_id: int, today: _dt.date, *, viewer: Optional[User] = None) -> bytes:
+    """The certificate of an award in force: issuing body, standard name and version, holder,
+    award and expiry dates, decision id. Refused for a deferral, a refusal, an expired award or
+    an award a later decision superseded."""
+    d = one(db, "SELECT * FROM credential_decisions WHERE id = ?", (int(decision_id),))
+    if d is None:
+        raise ReviewError("This decision does not exist.")
+    if viewer is not None and not (viewer.has("admin") or viewer.id == d["trainee_id"]):
+        raise ReviewError("Only the holder or an administrator can download this certificate.")
+    if d["decision"] != "award":
+        raise ReviewError(f"Decision {d['id']} is a decision to {d['decision']}; a certificate exists only for an award.")
+    held = standing_awards(db, d["trainee_id"]).get(d["standard_id"])
+    if held is None or held["id"] != d["id"]:
+        raise ReviewError(f"Award {d['id']} was superseded by a later decision; download the certificate of the "
+                          "current award instead.")
+    if d["expires_on"] and _dt.date.fromisoformat(d["expires_on"]) < today:
+        raise ReviewError(f"This credential expired on {d['expires_on']}; renew it to receive a new certificate.")
+    snap = json.loads(d["evidence_snapshot"])
+    std = snap.get("standard", {})
+    holder = (get_user(db, d["trainee_id"]).display_name if get_user(db, d["trainee_id"])
+              else snap.get("holder", {}).get("display_name", ""))
+    body = std.get("issuing_body", "")
+    pdf = Report(f"Certificate: {std.get('name', d['standard_id'])}", body)
+    pdf.ln(8)
+    pdf.paragraph(f"{body} certifies that", size=12)
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "B", 20)
+    pdf.multi_cell(0, 12, _latin1(holder), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+    pdf.paragraph(f"meets the requirements of the credential standard {std.get('name', d['standard_id'])} "
+                  f"(id {d['standard_id']}, version {d['standard_version']}).", size=12)
+    pdf.ln(4)
+    pdf.table(["Certificate detail", ""], [
+        ["Holder", holder],
+        ["Credential standard", f"{std.get('name', d['standard_id'])}, version {d['standard_version']}"],
+        ["Issuing body", body],
+        ["Awarded on", award_day(d).isoformat()],
+        ["Valid until", d["expires_on"] or "no expiry"],
+        ["Decision id", str(d["id"])],
+        ["Standard content hash", d["standard_hash"][:16]],
+    ], widths=[55, 135])
+    pdf.ln(4)
+    pdf.paragraph("The training body keeps the decision, the reviewer and the evidence it was based on in its "
+                  "append-only decision log; quote the decision id to verify this certificate.", size=9)
+    return pdf.to_bytes()

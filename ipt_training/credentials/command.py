@@ -1,0 +1,97 @@
+"""The ``readiness`` command: every candidate's readiness against a standard as a table, CSV or JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+from typing import Sequence
+import pandas as pd
+from ..reliability import calibration
+from ..content import CredentialStandard
+from .readiness import readiness_to_dict
+from ..reports import dataframe_to_csv
+from .review import ReviewError, cohort_id_by_name, cohort_readiness, cohort_table, standard_of
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ipt_training readiness",
+        description="Credential readiness of every matching person: the same evaluation as the review page.")
+    p.add_argument("--standard", metavar="ID", help="a credential standard id (default: every standard)")
+    p.add_argument("--cohort", metavar="NAME", help="only members of this cohort")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default table)")
+    p.add_argument("--db", metavar="PATH", help="SQLite file (default: $IPT_TRAINING_DB or <data dir>/ipt_training.db)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="evaluate as of this day (default today)")
+    return p
+
+
+def _text_table(headers: list[str], body: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in body])
+
+
+def _format_table(std: CredentialStandard, rows_: list[dict]) -> str:
+    out = [f"{std.id} (version {std.version}): {std.name}"]
+    if not rows_:
+        return out[0] + "\n  nobody matches\n"
+    out.append(_text_table(["Person", "Username", "Cohort", "Status", "Met", "Progress", "Latest decision"],
+                           [[r["trainee"], r["username"], r["cohort"], r["status"], f"{r['met']}/{r['total']}",
+                             f"{round(r['progress'] * 100)} %", r["latest_decision"] or "-"] for r in rows_]))
+    for r in rows_:
+        out.append(f"\n{r['trainee']} ({r['username']}): {r['status']}")
+        for q in r["readiness"].requirements:
+            out.append(f"  [{'x' if q.met else ' '}] {q.requirement_id}: {q.current}")
+            out.extend(f"        - {m}" for m in q.missing)
+    return "\n".join(out) + "\n"
+
+
+def _json_row(r: dict) -> dict:
+    return {k: v for k, v in r.items() if k != "readiness"} | {"readiness": readiness_to_dict(r["readiness"])}
+
+
+def cli_readiness(argv: Sequence[str] | None = None) -> int:
+    """``python -m ipt_training readiness [--standard ID] [--cohort NAME] [--format table|csv|json] [--db PATH]``.
+
+    Exit status: 0 on success; 2 for an unknown standard or cohort, a bad date, or bad arguments.
+    """
+    from ..config import get_settings
+    from ..content import load_library
+    from ..store import open_store
+
+    try:
+        args = _parser().parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help or a usage error; argparse already printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        today = _dt.date.fromisoformat(args.date) if args.date else _dt.date.today()
+    except ValueError:
+        print(f"readiness: error: --date must be a day as YYYY-MM-DD, got {args.date!r}.", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    library = load_library(settings.content_dir)
+    db = open_store(args.db or settings.db_path)
+    try:
+        standards = [standard_of(library, args.standard)] if args.standard else \
+            [library.standards[k] for k in sorted(library.standards)]
+        cohort_id = cohort_id_by_name(db, args.cohort) if args.cohort else None
+    except ReviewError as exc:
+        print(f"readiness: error: {exc}", file=sys.stderr)
+        return 2
+    if not standards:
+        print("readiness: error: no credential standard is loaded; run 'python -m ipt_training validate'.",
+              file=sys.stderr)
+        return 2
+    certified = calibration.certified_raters(db, library, today)
+    results = [(s, cohort_readiness(db, library, s.id, cohort_id, today, certified=certified)) for s in standards]
+    if args.format == "json":
+        print(json.dumps([_json_row(r) for _, rs in results for r in rs], indent=2, default=str))
+    elif args.format == "csv":
+        frames = [cohort_table(rs) for _, rs in results if rs]
+        sys.stdout.write(dataframe_to_csv(pd.concat(frames, ignore_index=True)).decode("utf-8") if frames else "")
+    else:
+        print("\n".join(_format_table(s, rs) for s, rs in results))
+    return 0

@@ -1,0 +1,620 @@
+"""Credential readiness: how far a trainee's evidence meets a ``CredentialStandard``.
+
+Pure logic (no Streamlit, no SQLite). The store layer fills the frozen input dataclasses;
+``evaluate`` returns a ``Readiness`` with one ``RequirementResult`` per requirement: met or not,
+progress 0..1, what counts (``evidence``), what is shown but does not count (``not_counted``,
+each with a reason) and plain-words next steps (``missing``).
+
+Rules shared by all requirement types: entries not confirmed by a supervisor or trainer are
+shown but do not count, and entries dated after ``today`` do not count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Callable, Optional, Sequence
+
+from ..content import (
+    PROBLEM_AREAS,
+    CredentialStandard,
+    OutcomeMonitoring,
+    Prerequisite,
+    RatedSessions,
+    RaterCalibration,
+    SupervisedCases,
+    SupervisedClinicalHours,
+    SupervisionHours,
+    TrainingHours,
+    VignetteMastery,
+)
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingEvent:
+    id: str
+    date: date
+    hours: float
+    title: str
+    trainer: str
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class ClinicalHours:
+    """General supervised clinical practice (any modality)."""
+
+    id: str
+    date: date
+    hours: float
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class SupervisionSession:
+    id: str
+    date: date
+    hours: float
+    supervisor: str
+    case_id: Optional[str]
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class ClinicalCase:
+    """A supervised IPT case. ``symptom_scores``: (session_number, measure, score) tuples."""
+
+    id: str
+    pseudonym: str
+    problem_area: str
+    start: date
+    end: Optional[date]
+    n_sessions: int
+    confirmed: bool
+    symptom_scores: tuple = ()
+
+
+@dataclass(frozen=True)
+class RatedSession:
+    """One submitted rating of one of the trainee's recorded sessions.
+
+    Entries sharing an ``id`` are read as several ratings of the same session: the session
+    counts once, with the mean of its counted ratings, and passes when all of them passed.
+    """
+
+    id: str
+    case_id: Optional[str]
+    case_pseudonym: str
+    phase: str
+    instrument_id: str
+    rater_certified: bool
+    mean: float
+    passed: bool
+    submitted_on: date
+
+
+@dataclass(frozen=True)
+class VignetteResult:
+    """One vignette attempt; ``problem_area`` is the vignette's primary area, score 0..1."""
+
+    attempt_id: str
+    vignette_id: str
+    problem_area: str
+    score: float
+    passed: bool
+    final: bool
+    submitted_on: date
+
+
+@dataclass(frozen=True)
+class HeldCredential:
+    """A credential already awarded; valid up to and including ``expires_on`` (None: no expiry)."""
+
+    standard_id: str
+    awarded_on: date
+    expires_on: Optional[date]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    training_events: Sequence[TrainingEvent] = ()
+    clinical_hours: Sequence[ClinicalHours] = ()
+    supervision: Sequence[SupervisionSession] = ()
+    cases: Sequence[ClinicalCase] = ()
+    rated_sessions: Sequence[RatedSession] = ()
+    vignette_results: Sequence[VignetteResult] = ()
+    credentials_held: Sequence[HeldCredential] = ()
+    rater_certified: dict = field(default_factory=dict)  # instrument_id -> bool
+
+
+# --- outputs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    """A piece of evidence to link to; ``reason`` says why it does not count (if it does not)."""
+
+    kind: str
+    id: str
+    label: str
+    reason: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "id", str(self.id))  # store ids may be integers
+
+
+@dataclass
+class RequirementResult:
+    requirement_id: str
+    type: str
+    description: str
+    met: bool
+    progress: float
+    current: str
+    missing: list[str] = field(default_factory=list)
+    evidence: list[EvidenceRef] = field(default_factory=list)
+    not_counted: list[EvidenceRef] = field(default_factory=list)
+
+
+@dataclass
+class Readiness:
+    standard_id: str
+    standard_version: str
+    requirements: list[RequirementResult]
+    met_count: int
+    total: int
+    progress: float
+    ready: bool
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    standard: CredentialStandard
+    today: date
+    count_uncertified: bool
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+UNCONFIRMED = "unconfirmed by supervisor"
+UNCONFIRMED_TRAINER = "unconfirmed by trainer"
+UNCERTIFIED = "rated by an uncertified rater"
+FUTURE = "dated after today"
+PHASE_ALIASES = {"early": "initial", "late": "termination", "initial": "initial",
+                 "middle": "middle", "termination": "termination"}
+
+
+def _num(x: float) -> str:
+    """12.0 -> '12', 12.5 -> '12.5'."""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _plural(n: float, one: str, many: Optional[str] = None) -> str:
+    return f"{_num(n)} {one if n == 1 else (many or one + 's')}"
+
+
+def _frac(current: float, required: float) -> float:
+    return 1.0 if required <= 0 else max(0.0, min(1.0, current / required))
+
+
+def _pct(x: float) -> str:
+    return f"{round(x * 100)} %"
+
+
+def _area(a: str) -> str:
+    return PROBLEM_AREAS.get(a, a)
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", (s or "").lower())
+
+
+def _phase(p: str) -> str:
+    return PHASE_ALIASES.get((p or "").strip().lower(), (p or "").strip().lower())
+
+
+def _rated_phases(phases: Sequence[str]) -> str:
+    """['termination'] -> 'a rated termination-phase session';
+    ['initial', 'middle'] -> 'rated initial- and middle-phase sessions'."""
+    if len(phases) == 1:
+        return f"a rated {phases[0]}-phase session"
+    heads = ", ".join(f"{p}-" for p in phases[:-1])
+    return f"rated {heads} and {phases[-1]}-phase sessions"
+
+
+def _result(req, met: bool, progress: float, current: str, missing, evidence, not_counted) -> RequirementResult:
+    progress = 1.0 if met else min(progress, 0.99)
+    return RequirementResult(
+        requirement_id=req.id, type=req.type, description=req.description, met=met,
+        progress=round(progress, 4), current=current, missing=list(missing) if not met else [],
+        evidence=list(evidence), not_counted=list(not_counted),
+    )
+
+
+def _case_label(c: ClinicalCase) -> str:
+    return f"Case '{c.pseudonym}' ({_area(c.problem_area)}, {_plural(c.n_sessions, 'session')})"
+
+
+def _rating_label(r: RatedSession) -> str:
+    return f"Case '{r.case_pseudonym}', {_phase(r.phase)} phase, mean {r.mean:.2f} ({r.submitted_on.isoformat()})"
+
+
+def _rating_counts(r: RatedSession, ctx: _Ctx, certified_only: bool = True) -> Optional[str]:
+    """None when the rating counts, else the reason it does not."""
+    if r.submitted_on > ctx.today:
+        return FUTURE
+    if certified_only and not ctx.count_uncertified and not r.rater_certified:
+        return UNCERTIFIED
+    return None
+
+
+def _links(r: RatedSession, c: ClinicalCase) -> bool:
+    if r.case_id is not None:
+        return r.case_id == c.id
+    return bool(r.case_pseudonym) and r.case_pseudonym.strip().lower() == c.pseudonym.strip().lower()
+
+
+# --- hours -------------------------------------------------------------------------------
+
+
+def _sum_hours(req, items, today: date, kind: str, label: Callable, unconfirmed_reason: str, noun: str, next_step: str) -> RequirementResult:
+    evidence, not_counted, total = [], [], 0.0
+    for it in sorted(items, key=lambda x: x.date):
+        ref = EvidenceRef(kind, it.id, label(it))
+        if not it.confirmed:
+            not_counted.append(EvidenceRef(kind, it.id, ref.label, unconfirmed_reason))
+        elif it.date > today:
+            not_counted.append(EvidenceRef(kind, it.id, ref.label, FUTURE))
+        else:
+            total += it.hours
+            evidence.append(ref)
+    need = req.min_hours - total
+    met = need <= 1e-9
+    missing = [f"{_plural(need, 'more hour')} of {noun}: {next_step}"]
+    pending = sum(it.hours for it in items if not it.confirmed)
+    if pending:
+        missing.append(f"{_plural(pending, 'hour')} logged but not yet confirmed: ask for confirmation")
+    current = f"{_num(total)} of {_num(req.min_hours)} hours"
+    return _result(req, met, _frac(total, req.min_hours), current, missing, evidence, not_counted)
+
+
+def _training_hours(req: TrainingHours, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    return _sum_hours(
+        req, ev.training_events, ctx.today, "training_event",
+        lambda t: f"{t.date.isoformat()}: {t.title} ({t.trainer}), {_plural(t.hours, 'hour')}",
+        UNCONFIRMED_TRAINER, "confirmed training", "log the training events you attend and ask the trainer to confirm them",
+    )
+
+
+def _supervised_clinical_hours(req: SupervisedClinicalHours, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    return _sum_hours(
+        req, ev.clinical_hours, ctx.today, "clinical_hours",
+        lambda h: f"{h.date.isoformat()}: {_plural(h.hours, 'hour')} of supervised clinical practice",
+        UNCONFIRMED, "supervised clinical practice", "log your clinical hours and ask your supervisor to confirm them",
+    )
+
+
+def _supervision_hours(req: SupervisionHours, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    def label(s: SupervisionSession) -> str:
+        about = f", case {cases[s.case_id].pseudonym!r}" if s.case_id in cases else ""
+        return f"{s.date.isoformat()}: {_plural(s.hours, 'hour')} with {s.supervisor}{about}"
+
+    cases = {c.id: c for c in ev.cases}
+    if not req.per_case:
+        return _sum_hours(req, ev.supervision, ctx.today, "supervision", label, UNCONFIRMED, "confirmed supervision",
+                          "book supervision and ask your supervisor to confirm each session")
+    # per case: each case the standard counts needs min_hours of supervision on that case
+    n_needed = max([r.min_cases for r in ctx.standard.requirements if isinstance(r, SupervisedCases)] or [1])
+    evidence, not_counted = [], []
+    per_case: dict[str, float] = {}
+    for s in sorted(ev.supervision, key=lambda x: x.date):
+        ref = EvidenceRef("supervision", s.id, label(s))
+        if not s.confirmed:
+            not_counted.append(EvidenceRef(ref.kind, ref.id, ref.label, UNCONFIRMED))
+        elif s.date > ctx.today:
+            not_counted.append(EvidenceRef(ref.kind, ref.id, ref.label, FUTURE))
+        elif s.case_id not in cases or not cases[s.case_id].confirmed:
+            not_counted.append(EvidenceRef(ref.kind, ref.id, ref.label, "not linked to a confirmed case"))
+        else:
+            per_case[s.case_id] = per_case.get(s.case_id, 0.0) + s.hours
+            evidence.append(ref)
+    ranked = sorted((c for c in ev.cases if c.confirmed), key=lambda c: -per_case.get(c.id, 0.0))
+    done = [c for c in ranked if per_case.get(c.id, 0.0) >= req.min_hours - 1e-9]
+    met = len(done) >= n_needed
+    progress = sum(_frac(per_case.get(c.id, 0.0), req.min_hours) for c in ranked[:n_needed]) / n_needed
+    missing = []
+    short = len(done)
+    for c in ranked[len(done):n_needed]:
+        need = req.min_hours - per_case.get(c.id, 0.0)
+        missing.append(f"Case '{c.pseudonym}': {_plural(need, 'more hour')} of confirmed supervision on this case")
+        short += 1
+    if short < n_needed:
+        missing.append(f"{n_needed - short} more confirmed case(s) with {_plural(req.min_hours, 'hour')} of supervision each")
+    current = f"{len(done)} of {n_needed} cases with {_plural(req.min_hours, 'hour')} of supervision"
+    return _result(req, met, progress, current, missing, evidence, not_counted)
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+def _supervised_cases(req: SupervisedCases, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    wanted = [p for p in ("initial", "middle", "termination") if p in req.phases_rated]
+    evidence, not_counted, rows = [], [], []
+    for c in sorted(ev.cases, key=lambda x: x.start):
+        ratings = [r for r in ev.rated_sessions if _links(r, c)]
+        counted = [r for r in ratings if _rating_counts(r, ctx) is None]
+        phases = {_phase(r.phase) for r in counted}
+        lacks_phases = [p for p in wanted if p not in phases]
+        lacks_sessions = max(0, req.min_sessions_per_case - c.n_sessions)
+        problems = []
+        if lacks_sessions:
+            problems.append(f"{_plural(lacks_sessions, 'more session')} ({c.n_sessions} of {req.min_sessions_per_case})")
+        if lacks_phases:
+            problems.append(_rated_phases(lacks_phases))
+        if not c.confirmed:
+            problems.append("confirmation by your supervisor")
+        parts = [_frac(c.n_sessions, req.min_sessions_per_case)]
+        if wanted:
+            parts.append((len(wanted) - len(lacks_phases)) / len(wanted))
+        closeness = sum(parts) / len(parts)  # ranks the cases nearest to counting first
+        rows.append((c, problems, closeness))
+        if not problems:
+            evidence.append(EvidenceRef("case", c.id, _case_label(c)))
+            evidence.extend(EvidenceRef("rated_session", r.id, _rating_label(r)) for r in counted if _phase(r.phase) in wanted)
+        else:
+            reason = UNCONFIRMED if not c.confirmed else "needs " + " and ".join(problems)
+            not_counted.append(EvidenceRef("case", c.id, _case_label(c), reason))
+        for r in ratings if wanted else ():
+            why = _rating_counts(r, ctx)
+            if why:
+                not_counted.append(EvidenceRef("rated_session", r.id, _rating_label(r), why))
+    done = [row for row in rows if not row[1]]
+    need = req.min_cases - len(done)
+    met = need <= 0
+    others = sorted((row for row in rows if row[1]), key=lambda row: (-row[2], not row[0].confirmed))
+    # unconfirmed cases add nothing to progress: they do not count until confirmed
+    partial = sum(row[2] for row in others[: max(0, need)] if row[0].confirmed)
+    progress = (len(done) + partial) / req.min_cases
+    missing = []
+    for c, problems, _ in others[: max(0, need)]:
+        missing.append(f"1 more supervised case: case '{c.pseudonym}' needs " + " and ".join(problems))
+    rest = need - min(need, len(others))
+    if rest > 0:
+        what = f"at least {_plural(req.min_sessions_per_case, 'session')}"
+        if wanted:
+            what += " and " + _rated_phases(wanted)
+        missing.append(f"{rest} more supervised case{'s' if rest > 1 else ''} with {what}, confirmed by your supervisor")
+    current = f"{len(done)} of {req.min_cases} cases"
+    return _result(req, met, progress, current, missing, evidence, not_counted)
+
+
+def _outcome_monitoring(req: OutcomeMonitoring, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    n = req.every_n_sessions
+    evidence, not_counted, missing = [], [], []
+    ok_cases = checked = 0
+    for c in sorted(ev.cases, key=lambda x: x.start):
+        label = _case_label(c)
+        if not c.confirmed:
+            not_counted.append(EvidenceRef("case", c.id, label, UNCONFIRMED))
+            continue
+        if c.n_sessions < 1:
+            not_counted.append(EvidenceRef("case", c.id, label, "no sessions yet"))
+            continue
+        checked += 1
+        sessions = sorted({int(s[0]) for s in c.symptom_scores
+                           if _norm(s[1]) == _norm(req.measure) and 1 <= int(s[0]) <= c.n_sessions})
+        gaps = []  # (first session without a score, last session of the run)
+        prev = 0
+        for s in sessions + [c.n_sessions + 1]:
+            if s - prev > n:
+                gaps.append((prev + 1, s - 1))
+            prev = s
+        if not sessions:
+            gaps = [(1, c.n_sessions)]
+        if gaps:
+            where = "; ".join(f"none in sessions {a}-{b}" if a != b else f"none in session {a}" for a, b in gaps)
+            not_counted.append(EvidenceRef("case", c.id, label, f"{req.measure} gap: {where}"))
+            missing.append(
+                f"Case '{c.pseudonym}': no {req.measure} score "
+                + "; ".join(f"between sessions {a} and {b}" if a != b else f"at session {a}" for a, b in gaps)
+                + f" (record one at least every {_plural(n, 'session')})"
+            )
+        else:
+            ok_cases += 1
+            evidence.append(EvidenceRef("case", c.id, f"{label}: {req.measure} at sessions {', '.join(map(str, sessions))}"))
+    if checked == 0:
+        missing.append(f"Add a confirmed case with {req.measure} scores recorded at least every {_plural(n, 'session')}")
+    met = checked > 0 and ok_cases == checked
+    progress = ok_cases / checked if checked else 0.0
+    current = f"{ok_cases} of {checked} cases with {req.measure} every {_plural(n, 'session')}"
+    return _result(req, met, progress, current, missing, evidence, not_counted)
+
+
+# --- ratings -----------------------------------------------------------------------------
+
+
+def _rated_sessions(req: RatedSessions, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    evidence, not_counted = [], []
+    sessions: dict[str, list[RatedSession]] = {}
+    for r in sorted(ev.rated_sessions, key=lambda x: x.submitted_on):
+        if r.instrument_id != req.instrument:
+            continue
+        why = _rating_counts(r, ctx, certified_only=req.certified_raters_only)
+        if why:
+            not_counted.append(EvidenceRef("rated_session", r.id, _rating_label(r), why))
+        else:
+            sessions.setdefault(r.id, []).append(r)
+    means = []
+    for sid, rs in sessions.items():
+        mean = sum(r.mean for r in rs) / len(rs)
+        label = _rating_label(rs[0]) if len(rs) == 1 else f"{_rating_label(rs[0])}; {len(rs)} ratings, mean {mean:.2f}"
+        if all(r.passed for r in rs):
+            means.append(mean)
+            evidence.append(EvidenceRef("rated_session", sid, label))
+        else:
+            not_counted.append(EvidenceRef("rated_session", sid, label, f"did not reach the pass mark (mean {mean:.2f})"))
+    count = len(means)
+    overall = sum(means) / count if count else None
+    need = req.min_sessions - count
+    mean_ok = req.min_mean is None or (overall is not None and overall >= req.min_mean - 1e-9)
+    met = need <= 0 and mean_ok
+    parts = [_frac(count, req.min_sessions)]
+    if req.min_mean is not None:
+        parts.append(_frac(overall or 0.0, req.min_mean))
+    missing = []
+    if need > 0:
+        by = "certified raters" if req.certified_raters_only and not ctx.count_uncertified else "a rater"
+        missing.append(
+            f"{need} more recorded session{'s' if need > 1 else ''} rated on {req.instrument} by {by} and reaching the pass mark"
+        )
+    if not mean_ok and overall is not None:
+        missing.append(f"Raise the mean of your counted rated sessions to at least {req.min_mean:.2f} (now {overall:.2f})")
+    current = f"{count} of {req.min_sessions} sessions"
+    if overall is not None:
+        current += f", mean {overall:.2f}"
+    if req.min_mean is not None:
+        current += f" (needs {req.min_mean:.2f})"
+    return _result(req, met, sum(parts) / len(parts), current, missing, evidence, not_counted)
+
+
+def _rater_calibration(req: RaterCalibration, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    ok = bool(ev.rater_certified.get(req.instrument, False))
+    ref = EvidenceRef("rater_certification", req.instrument, f"Rater certification on {req.instrument}")
+    missing = [f"Get certified as a rater on {req.instrument}: rate the calibration sessions and match the expert ratings"]
+    current = "certified" if ok else "not certified"
+    return _result(req, ok, 0.0, current, missing, [ref] if ok else [], [])
+
+
+# --- vignettes ---------------------------------------------------------------------------
+
+
+def _vignette_mastery(req: VignetteMastery, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    evidence, not_counted, missing = [], [], []
+    by_area: dict[str, list[VignetteResult]] = {a: [] for a in req.areas}
+    for v in sorted(ev.vignette_results, key=lambda x: x.submitted_on):
+        if v.problem_area not in by_area:
+            continue
+        label = f"{v.vignette_id} ({_area(v.problem_area)}): {_pct(v.score)}{', passed' if v.passed else ''}"
+        if not v.final:
+            not_counted.append(EvidenceRef("vignette_result", v.attempt_id, label, "not final yet (awaiting grading)"))
+        elif v.submitted_on > ctx.today:
+            not_counted.append(EvidenceRef("vignette_result", v.attempt_id, label, FUTURE))
+        else:
+            by_area[v.problem_area].append(v)
+            evidence.append(EvidenceRef("vignette_result", v.attempt_id, label))
+    progresses, areas_met = [], 0
+    for area in req.areas:
+        rs = by_area[area]
+        n = len(rs)
+        parts = [_frac(n, req.min_attempts_per_area)]
+        area_ok = n >= req.min_attempts_per_area
+        if n < req.min_attempts_per_area:
+            k = req.min_attempts_per_area - n
+            missing.append(f"{_area(area)}: {k} more graded vignette attempt{'s' if k > 1 else ''}")
+        if req.min_mean_score is not None:
+            mean = sum(r.score for r in rs) / n if n else 0.0
+            parts.append(_frac(mean, req.min_mean_score))
+            if mean < req.min_mean_score - 1e-9:
+                area_ok = False
+                if n:
+                    missing.append(f"{_area(area)}: raise your mean score to at least {_pct(req.min_mean_score)} (now {_pct(mean)})")
+        if req.min_pass_rate is not None:
+            rate = sum(1 for r in rs if r.passed) / n if n else 0.0
+            parts.append(_frac(rate, req.min_pass_rate))
+            if rate < req.min_pass_rate - 1e-9:
+                area_ok = False
+                if n:
+                    missing.append(f"{_area(area)}: raise your pass rate to at least {_pct(req.min_pass_rate)} (now {_pct(rate)})")
+        areas_met += area_ok
+        progresses.append(1.0 if area_ok else min(0.99, sum(parts) / len(parts)))
+    met = areas_met == len(req.areas)
+    progress = sum(progresses) / len(progresses) if progresses else 1.0
+    current = f"{areas_met} of {len(req.areas)} problem areas"
+    return _result(req, met, progress, current, missing, evidence, not_counted)
+
+
+# --- prerequisite ------------------------------------------------------------------------
+
+
+def _prerequisite(req: Prerequisite, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    evidence, not_counted = [], []
+    for h in sorted(ev.credentials_held, key=lambda x: x.awarded_on):
+        if h.standard_id != req.credential:
+            continue
+        until = f", valid until {h.expires_on.isoformat()}" if h.expires_on else ""
+        label = f"{h.standard_id}, awarded {h.awarded_on.isoformat()}{until}"
+        if h.expires_on is not None and h.expires_on < ctx.today:
+            not_counted.append(EvidenceRef("credential", h.standard_id, label, f"expired on {h.expires_on.isoformat()}"))
+        elif h.awarded_on > ctx.today:
+            not_counted.append(EvidenceRef("credential", h.standard_id, label, FUTURE))
+        else:
+            evidence.append(EvidenceRef("credential", h.standard_id, label))
+    met = bool(evidence)
+    if met:
+        current = "held"
+        missing = []
+    elif not_counted and not_counted[-1].reason.startswith("expired"):
+        current = not_counted[-1].reason
+        missing = [f"Renew your {req.credential} credential: it {not_counted[-1].reason}"]
+    else:
+        current = "not held"
+        missing = [f"Earn the {req.credential} credential first"]
+    return _result(req, met, 0.0, current, missing, evidence, not_counted)
+
+
+# --- dispatch ----------------------------------------------------------------------------
+
+EVALUATORS: dict[str, Callable[..., RequirementResult]] = {
+    "training_hours": _training_hours,
+    "supervised_clinical_hours": _supervised_clinical_hours,
+    "supervised_cases": _supervised_cases,
+    "supervision_hours": _supervision_hours,
+    "rated_sessions": _rated_sessions,
+    "vignette_mastery": _vignette_mastery,
+    "outcome_monitoring": _outcome_monitoring,
+    "rater_calibration": _rater_calibration,
+    "prerequisite": _prerequisite,
+}
+
+
+def evaluate(standard: CredentialStandard, evidence: Evidence, today: date,
+             count_uncertified_ratings: bool = False) -> Readiness:
+    """Evaluate every requirement of ``standard`` against ``evidence`` as of ``today``."""
+    ctx = _Ctx(standard, today, count_uncertified_ratings)
+    results = []
+    for req in standard.requirements:
+        fn = EVALUATORS.get(req.type)
+        if fn is None:
+            results.append(RequirementResult(req.id, req.type, req.description, False, 0.0, "not supported",
+                                             [f"Requirement type '{req.type}' is not supported by this version"]))
+            continue
+        results.append(fn(req, evidence, ctx))
+    met_count = sum(r.met for r in results)
+    progress = sum(r.progress for r in results) / len(results) if results else 0.0
+    ready = bool(results) and met_count == len(results)
+    return Readiness(standard.id, standard.version, results, met_count, len(results),
+                     1.0 if ready else round(min(progress, 0.99), 4), ready)
+
+
+def status_label(readiness: Readiness) -> str:
+    """'ready for review', 'nearly ready' (progress >= 0.75 or at most one unmet) or 'in progress'."""
+    if readiness.ready:
+        return "ready for review"
+    if readiness.progress >= 0.75 or readiness.total - readiness.met_count <= 1:
+        return "nearly ready"
+    return "in progress"
+
+
+def format_missing(readiness: Readiness) -> list[str]:
+    """All next steps of the unmet requirements, in the standard's order."""
+    return [m for r in readiness.requirements if not r.met for m in r.missing]
+
+
+def readiness_to_dict(readiness: Readiness) -> dict:
+    """A JSON-able dict of the readiness, with its ``status`` label."""
+    d = asdict(readiness)
+    d["status"] = status_label(readiness)
+    return d

@@ -1,0 +1,382 @@
+"""Credential review: each candidate's readiness against a standard (cached by an evidence stamp), cohort tables, and the append-only award/defer/refuse decisions with their evidence snapshot, expiry and renewal reminders.
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime as _dt
+import json
+from typing import Any, Optional, Sequence
+import pandas as pd
+from sqlite_utils import Database
+from ..reliability import calibration, report_data as reliability_data
+from ..auth import User, get_user, visible_trainee_ids
+from ..content import CredentialStandard, Library
+from .readiness import evaluate, format_missing, readiness_to_dict, status_label
+from .evidence import award_day, build_evidence, build_evidence_many, standing_awards
+from ..fidelity.blind import blind_session_ids
+from ..reports import dataframe_to_csv
+from ..store import audit, get_setting, now_iso, one, rows, transaction
+
+
+DECISIONS = ("award", "defer", "refuse")
+
+
+STATUS_ORDER = {"ready for review": 0, "nearly ready": 1, "in progress": 2}
+
+
+CANDIDATE_ROLES = {"therapist": ("trainee",), "supervisor": ("trainee", "supervisor"),
+                   "rater": ("trainee", "rater", "supervisor")}
+
+
+class ReviewError(Exception):
+    """A review request the user can fix; the message says what to do."""
+
+
+def add_months(day: _dt.date, months: int) -> _dt.date:
+    """``day`` plus whole months; the 31st becomes the last day of a shorter month."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return _dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def standard_of(library: Library, standard_id: str) -> CredentialStandard:
+    std = library.standards.get(standard_id)
+    if std is None:
+        known = ", ".join(sorted(library.standards)) or "none loaded"
+        raise ReviewError(f"Unknown credential standard '{standard_id}'; choose one of: {known}.")
+    return std
+
+
+def cohort_id_by_name(db: Database, name: str) -> int:
+    row = one(db, "SELECT id FROM cohorts WHERE name = ?", (name,)) or \
+        one(db, "SELECT id FROM cohorts WHERE lower(name) = lower(?)", (name.strip(),))
+    if row is None:
+        known = ", ".join(r["name"] for r in rows(db, "SELECT name FROM cohorts ORDER BY name")) or "none yet"
+        raise ReviewError(f"Unknown cohort '{name}'; choose one of: {known}.")
+    return row["id"]
+
+
+def _cohort_names(db: Database) -> dict[int, str]:
+    out: dict[int, list[str]] = {}
+    for r in rows(db, """SELECT m.user_id, c.name FROM cohort_members m JOIN cohorts c ON c.id = m.cohort_id
+                         ORDER BY c.name"""):
+        out.setdefault(r["user_id"], []).append(r["name"])
+    return {k: ", ".join(v) for k, v in out.items()}
+
+
+def candidates(db: Database, standard: CredentialStandard, cohort_id: Optional[int] = None) -> list[dict]:
+    """Active users who may hold ``standard`` (CANDIDATE_ROLES), optionally only one cohort's members."""
+    roles = CANDIDATE_ROLES.get(standard.certifies, ("trainee",))
+    marks = ",".join("?" for _ in roles)
+    sql = f"""SELECT DISTINCT u.id, u.username, u.display_name FROM users u JOIN user_roles r ON r.user_id = u.id
+              WHERE u.active = 1 AND r.role IN ({marks})"""
+    params: tuple = tuple(roles)
+    if cohort_id is not None:
+        sql += " AND u.id IN (SELECT user_id FROM cohort_members WHERE cohort_id = ?)"
+        params += (int(cohort_id),)
+    return rows(db, sql + " ORDER BY u.display_name, u.id", params)
+
+
+def _reviewer_names(db: Database) -> dict[int, str]:
+    return {r["id"]: r["display_name"] for r in rows(db, "SELECT id, display_name FROM users")}
+
+
+def decision_text(d: Optional[dict]) -> str:
+    """'award on 2026-03-01 by Ada Admin, expires 2029-03-01' (or '' without a decision)."""
+    if not d:
+        return ""
+    text = f"{d['decision']} on {d['decided_at'][:10]}"
+    if d.get("reviewer"):
+        text += f" by {d['reviewer']}"
+    if d["decision"] == "award" and d.get("expires_on"):
+        text += f", expires {d['expires_on']}"
+    return text
+
+
+def _latest_decisions(db: Database, standard_id: str) -> dict[int, dict]:
+    names = _reviewer_names(db)
+    out = {}
+    for d in rows(db, "SELECT * FROM credential_decisions WHERE standard_id = ? ORDER BY decided_at, id", (standard_id,)):
+        d["reviewer"] = names.get(d["reviewer_id"], "")
+        out[d["trainee_id"]] = d
+    return out
+
+
+def readiness_for(db: Database, library: Library, trainee_id: int, standard: CredentialStandard, today: _dt.date,
+                  certified: Optional[dict] = None, viewer: Optional[User] = None):
+    """(Readiness, Evidence) of one person for one standard, with the body's setting on
+    uncertified raters' ratings (:func:`calibration.count_uncertified_ratings`); ratings the
+    ``viewer`` is still blind to are left out."""
+    hidden = frozenset(blind_session_ids(db, viewer)) if viewer is not None else frozenset()
+    ev = build_evidence(db, library, trainee_id, today, certified=certified, hide_sessions=hidden)
+    return evaluate(standard, ev, today, calibration.count_uncertified_ratings(db, library)), ev
+
+
+def my_readiness(db: Database, library: Library, viewer: User, person_id: int, today: _dt.date) -> list[dict]:
+    """One person's readiness for every loaded standard (evidence read once): a list of
+    {standard, readiness, status, next_steps}, in the order of the standards' names."""
+    if not (viewer.has("admin") or viewer.id == int(person_id) or int(person_id) in visible_trainee_ids(db, viewer)):
+        raise ReviewError("You may see only your own readiness or your supervisees'.")
+    ev = build_evidence(db, library, person_id, today, hide_sessions=frozenset(blind_session_ids(db, viewer)))
+    count = calibration.count_uncertified_ratings(db, library)
+    out = []
+    for std in sorted(library.standards.values(), key=lambda s: s.name):
+        r = evaluate(std, ev, today, count)
+        out.append({"standard": std, "readiness": r, "status": status_label(r), "next_steps": format_missing(r)})
+    return out
+
+
+def evidence_stamp(db: Database) -> str:
+    """A cheap fingerprint of everything readiness reads; it changes whenever evidence does.
+
+    Pages pass it to ``st.cache_data`` with the filter values, so a rerun of the cohort table
+    costs a few aggregate queries instead of evaluating every trainee again.
+    """
+    parts = [reliability_data.data_stamp(db), get_setting(db, calibration.SETTING_COUNT_UNCERTIFIED, "")]
+    for table in ("training_events", "clinical_hours", "clinical_cases", "supervision_sessions"):
+        r = one(db, f"SELECT COUNT(*) AS n, MAX(id) AS m, COUNT(confirmed_by) AS c, MAX(confirmed_at) AS a FROM {table}")
+        parts.append(f"{r['n']}/{r['m']}/{r['c']}/{r['a']}")
+    r = one(db, "SELECT COUNT(*) AS n, MAX(id) AS m, SUM(score) AS s FROM symptom_scores")
+    parts.append(f"{r['n']}/{r['m']}/{r['s']}")
+    # each aggregate on its own so that every one is answered from an index (idx_attempts_*)
+    r = one(db, """SELECT (SELECT COUNT(*) FROM vignette_attempts) AS n, (SELECT MAX(id) FROM vignette_attempts) AS m,
+                          (SELECT MAX(updated_at) FROM vignette_attempts) AS u,
+                          (SELECT COUNT(*) FROM vignette_attempts WHERE status = 'graded') AS g""")
+    parts.append(f"{r['n']}/{r['m']}/{r['u']}/{r['g']}")
+    r = one(db, "SELECT COUNT(*) AS n, MAX(id) AS m FROM credential_decisions")
+    parts.append(f"{r['n']}/{r['m']}")
+    return "|".join(parts)
+
+
+def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id: Optional[int], today: _dt.date,
+                     *, viewer: Optional[User] = None, certified: Optional[dict] = None) -> list[dict]:
+    """Every candidate's readiness for ``standard_id``: "ready for review" first, then by progress.
+
+    Each row: trainee_id, username, trainee, cohort, progress (0..1), status, met, total,
+    latest_decision (text), latest_decision_id, next_steps (list) and ``readiness`` (the
+    Readiness itself). ``viewer``: when given and not an administrator, only the people they
+    may see (their supervisees, themselves). Unknown standard or cohort: ReviewError.
+    """
+    standard = standard_of(library, standard_id)
+    if cohort_id is not None and one(db, "SELECT 1 AS x FROM cohorts WHERE id = ?", (int(cohort_id),)) is None:
+        raise ReviewError("This cohort does not exist any more; choose another.")
+    people = candidates(db, standard, cohort_id)
+    if viewer is not None and not viewer.has("admin"):
+        allowed = set(visible_trainee_ids(db, viewer))
+        people = [p for p in people if p["id"] in allowed]
+    if certified is None:
+        certified = calibration.certified_raters(db, library, today)
+    count_uncertified = calibration.count_uncertified_ratings(db, library)
+    cohorts = _cohort_names(db)
+    latest = _latest_decisions(db, standard.id)
+    hidden = frozenset(blind_session_ids(db, viewer)) if viewer is not None else frozenset()
+    evidence = build_evidence_many(db, library, [p["id"] for p in people], today, certified=certified,
+                                   hide_sessions=hidden)
+    out = []
+    for p in people:
+        r = evaluate(standard, evidence[p["id"]], today, count_uncertified)
+        d = latest.get(p["id"])
+        out.append({
+            "trainee_id": p["id"], "username": p["username"], "trainee": p["display_name"],
+            "cohort": cohorts.get(p["id"], ""), "standard_id": standard.id, "standard_version": standard.version,
+            "progress": r.progress, "status": status_label(r), "met": r.met_count, "total": r.total,
+            "latest_decision": decision_text(d), "latest_decision_id": d["id"] if d else None,
+            "next_steps": format_missing(r), "readiness": r,
+        })
+    out.sort(key=lambda row: (STATUS_ORDER.get(row["status"], 9), -row["progress"], row["trainee"].lower()))
+    return out
+
+
+def supervisee_readiness(db: Database, library: Library, supervisor: User, standard_id: str,
+                         today: _dt.date) -> list[dict]:
+    """:func:`cohort_readiness` of a supervisor's own supervisees only."""
+    rows_ = cohort_readiness(db, library, standard_id, None, today, viewer=supervisor)
+    return [r for r in rows_ if r["trainee_id"] != supervisor.id]
+
+
+def cohort_table(rows_: Sequence[dict]) -> pd.DataFrame:
+    """The cohort rows as a display/CSV table (one row per person, one column per requirement)."""
+    out = []
+    for r in rows_:
+        row = {"trainee": r["trainee"], "username": r["username"], "cohort": r["cohort"],
+               "standard": r["standard_id"], "version": r["standard_version"], "status": r["status"],
+               "requirements met": f"{r['met']} of {r['total']}", "progress %": round(r["progress"] * 100),
+               "latest decision": r["latest_decision"]}
+        for req in r["readiness"].requirements:
+            row[req.requirement_id] = ("met: " if req.met else "not met: ") + req.current
+        row["next steps"] = "; ".join(r["next_steps"])
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def cohort_csv(rows_: Sequence[dict]) -> bytes:
+    """CSV export of :func:`cohort_readiness` rows (UTF-8)."""
+    return dataframe_to_csv(cohort_table(rows_))
+
+
+def _jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return _jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (_dt.date, _dt.datetime)):
+        return obj.isoformat()
+    return obj
+
+
+def _insert_decision(db: Database, reviewer_id: int, trainee_id: int, standard: CredentialStandard, decision: str,
+                     reasons: str, decided_at: str, expires_on: Optional[str], snapshot: dict) -> int:
+    with transaction(db):
+        did = db.conn.execute(
+            """INSERT INTO credential_decisions (trainee_id, standard_id, standard_version, standard_hash, decision,
+                   reasons, reviewer_id, decided_at, expires_on, evidence_snapshot) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+            (int(trainee_id), standard.id, standard.version, standard.content_hash, decision, reasons, int(reviewer_id),
+             decided_at, expires_on, json.dumps(snapshot, sort_keys=True))).lastrowid
+        audit(db, reviewer_id, f"credential_{decision}", "credential_decision", did,
+              {"trainee_id": int(trainee_id), "standard_id": standard.id, "standard_version": standard.version,
+               "expires_on": expires_on})
+    return did
+
+
+def record_decision(db: Database, reviewer: User, trainee_id: int, standard: CredentialStandard, decision: str,
+                    reasons: str, today: _dt.date, *, library: Optional[Library] = None) -> int:
+    """Record an award, deferral or refusal; returns the decision id (append-only).
+
+    The readiness is evaluated as of ``today``; an award takes effect on ``today`` (stored as
+    ``evaluated_on`` in the snapshot) and expires ``validity_months`` later. ``decided_at`` is
+    the actual time of recording.
+
+    ``library`` supplies the rater-certification policy for the evidence snapshot (default:
+    the configured content).
+    """
+    if not reviewer.has("admin"):
+        raise ReviewError("Only an administrator of the training body can record a credential decision.")
+    if decision not in DECISIONS:
+        raise ReviewError("Choose a decision: award, defer or refuse.")
+    if int(trainee_id) == reviewer.id:
+        raise ReviewError("You cannot decide on your own credential; ask another reviewer.")
+    person = get_user(db, trainee_id)
+    if person is None:
+        raise ReviewError("This person does not exist; choose another.")
+    reasons = (reasons or "").strip()
+    if decision in ("defer", "refuse") and not reasons:
+        raise ReviewError(f"Give the reasons for the decision to {decision}: the trainee reads them to know what to do next.")
+    if len(reasons) > 5000:
+        raise ReviewError("Keep the reasons under 5000 characters.")
+    if library is None:
+        from ..fidelity import default_library
+
+        library = default_library()
+    readiness, ev = readiness_for(db, library, person.id, standard, today)
+    if decision == "award" and not readiness.ready and not reasons:
+        unmet = readiness.total - readiness.met_count
+        raise ReviewError(f"{unmet} requirement(s) are not met yet. To award anyway, give the reasons the body "
+                          "accepts the evidence; otherwise defer or refuse.")
+    expires = add_months(today, standard.validity_months).isoformat() if decision == "award" else None
+    snapshot = {
+        "standard": {"id": standard.id, "name": standard.name, "version": standard.version,
+                     "issuing_body": standard.issuing_body, "certifies": standard.certifies,
+                     "validity_months": standard.validity_months, "content_hash": standard.content_hash},
+        "holder": {"id": person.id, "username": person.username, "display_name": person.display_name},
+        "evaluated_on": today.isoformat(),
+        "count_uncertified_ratings": calibration.count_uncertified_ratings(db, library),
+        "readiness": _jsonable(readiness_to_dict(readiness)),
+        "evidence": _jsonable(ev),
+    }
+    return _insert_decision(db, reviewer.id, person.id, standard, decision, reasons, now_iso(), expires, snapshot)
+
+
+def _decision_state(d: dict, standing: dict[str, dict], today: _dt.date) -> str:
+    if d["decision"] != "award":
+        return ""
+    held = standing.get(d["standard_id"])
+    if held is None or held["id"] != d["id"]:
+        return "superseded by a later decision"
+    if d["expires_on"] and _dt.date.fromisoformat(d["expires_on"]) < today:
+        return f"expired on {d['expires_on']}"
+    return f"valid until {d['expires_on']}" if d["expires_on"] else "valid"
+
+
+def decisions_for(db: Database, trainee_id: int, standard_id: Optional[str] = None, *,
+                  viewer: Optional[User] = None, today: Optional[_dt.date] = None) -> list[dict]:
+    """A person's decisions, newest first: id, standard_id, standard_name, standard_version,
+    standard_hash, decision, reasons, reviewer, decided_at, expires_on and ``state`` (for awards:
+    'valid until ...', 'expired on ...' or 'superseded by a later decision').
+
+    ``viewer``: when given, they must be the person, an administrator or a linked supervisor.
+    """
+    if viewer is not None and not (viewer.has("admin") or viewer.id == int(trainee_id)
+                                   or int(trainee_id) in visible_trainee_ids(db, viewer)):
+        raise ReviewError("You may see only your own credential decisions or your supervisees'.")
+    today = today or _dt.date.today()
+    names = _reviewer_names(db)
+    standing = standing_awards(db, trainee_id)
+    sql = "SELECT * FROM credential_decisions WHERE trainee_id = ?"
+    params: tuple = (int(trainee_id),)
+    if standard_id:
+        sql += " AND standard_id = ?"
+        params += (standard_id,)
+    out = []
+    for d in rows(db, sql + " ORDER BY decided_at DESC, id DESC", params):
+        snap = json.loads(d.pop("evidence_snapshot") or "{}")
+        d["reviewer"] = names.get(d["reviewer_id"], "")
+        d["standard_name"] = snap.get("standard", {}).get("name", d["standard_id"])
+        d["state"] = _decision_state(d, standing, today)
+        out.append(d)
+    return out
+
+
+def decision_snapshot(db: Database, decision_id: int) -> dict:
+    """The readiness and evidence a decision was made on (the stored JSON)."""
+    d = one(db, "SELECT evidence_snapshot FROM credential_decisions WHERE id = ?", (int(decision_id),))
+    if d is None:
+        raise ReviewError("This decision does not exist.")
+    return json.loads(d["evidence_snapshot"])
+
+
+def awards_held(db: Database, trainee_id: int, today: _dt.date) -> list[dict]:
+    """The awards a person holds (expired ones too), each with ``expired`` and ``state``."""
+    out = []
+    names = _reviewer_names(db)
+    for d in standing_awards(db, trainee_id).values():
+        snap = json.loads(d["evidence_snapshot"] or "{}")
+        expired = bool(d["expires_on"]) and _dt.date.fromisoformat(d["expires_on"]) < today
+        out.append({"decision_id": d["id"], "standard_id": d["standard_id"],
+                    "standard_name": snap.get("standard", {}).get("name", d["standard_id"]),
+                    "standard_version": d["standard_version"], "awarded_on": award_day(d).isoformat(),
+                    "expires_on": d["expires_on"], "expired": expired, "reviewer": names.get(d["reviewer_id"], ""),
+                    "state": f"expired on {d['expires_on']}" if expired else f"valid until {d['expires_on']}"})
+    return sorted(out, key=lambda a: a["awarded_on"], reverse=True)
+
+
+def renewal_reminders(db: Database, library: Library, today: _dt.date, within_days: int = 90) -> list[dict]:
+    """Held awards that expire within ``within_days`` of ``today`` or have expired, soonest first.
+
+    An award superseded by a later award (a renewal) or withdrawn by a refusal is not listed.
+    """
+    horizon = today + _dt.timedelta(days=int(within_days))
+    names = {r["id"]: r for r in rows(db, "SELECT id, username, display_name FROM users")}
+    out = []
+    for t in rows(db, "SELECT DISTINCT trainee_id FROM credential_decisions WHERE decision = 'award'"):
+        for d in standing_awards(db, t["trainee_id"]).values():
+            if not d["expires_on"]:
+                continue
+            expires = _dt.date.fromisoformat(d["expires_on"])
+            if expires > horizon:
+                continue
+            days = (expires - today).days
+            std = library.standards.get(d["standard_id"])
+            person = names.get(d["trainee_id"], {})
+            out.append({
+                "trainee_id": d["trainee_id"], "trainee": person.get("display_name", ""),
+                "username": person.get("username", ""), "standard_id": d["standard_id"],
+                "standard": std.name if std else d["standard_id"], "decision_id": d["id"],
+                "awarded_on": award_day(d).isoformat(), "expires_on": d["expires_on"], "days_left": days,
+                "status": (f"expired {-days} day(s) ago" if days < 0 else
+                           "expires today" if days == 0 else f"expires in {days} day(s)"),
+            })
+    return sorted(out, key=lambda r: (r["expires_on"], r["trainee"]))

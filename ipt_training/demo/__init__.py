@@ -1,0 +1,48 @@
+"""Demo data: one account per role and enough records that every page has something real.
+
+One loader, :func:`load_demo`, creates the accounts (:mod:`.accounts`) and then calls each
+domain's demo function in turn: vignette attempts (:mod:`.vignettes`), recorded sessions with
+ratings and gold standards (:mod:`.fidelity`), and the training log, evidence and decisions
+(:mod:`.credentials`). The domain modules import only the domain packages, never this one, so
+there is no import circle.
+
+The accounts and passwords are printed on the first-run screen and in the README. They are for
+trying the platform only; never load demo data into a real training body's database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from sqlite_utils import Database
+
+from .. import auth
+from ..config import get_settings
+from ..content import Library
+from . import credentials, fidelity, vignettes
+from .accounts import DEMO_ACCOUNTS, EXTRA_ACCOUNTS, DemoAccount, DemoError
+
+__all__ = ["DEMO_ACCOUNTS", "EXTRA_ACCOUNTS", "DemoAccount", "DemoError", "load_demo"]
+
+
+def load_demo(db: Database, library: Library, data_dir: Optional[Path] = None, force: bool = False) -> dict:
+    """Create the demo accounts and records. Refuses a DB with real accounts unless ``force``."""
+    if auth.has_real_accounts(db) and not force:
+        raise DemoError("This database holds real accounts; demo data was not loaded. Use --force to load it anyway.")
+    if auth.find_user(db, "admin") and auth.find_user(db, "trainee"):
+        raise DemoError("Demo data is already loaded.")
+    data_dir = Path(data_dir) if data_dir else get_settings().data_dir
+    ids = {}
+    for acc in DEMO_ACCOUNTS + EXTRA_ACCOUNTS:
+        u = auth.create_user(db, acc.username, acc.password, acc.roles, acc.display_name, is_demo=True)
+        ids[acc.username] = u.id
+    cohort = auth.create_cohort(db, "Demo cohort 2026", ids["admin"])
+    trainees = [ids["trainee"], ids["trainee.ready"], ids["trainee.near"]]
+    auth.set_cohort_members(db, cohort, trainees, ids["admin"])
+    for t in trainees:
+        auth.link_supervisor(db, ids["supervisor"], t, ids["admin"])
+    # each domain adds its records, in this order (fidelity's ratings feed the credential evidence)
+    for domain in (vignettes, fidelity, credentials):
+        domain.load(db, library, ids, cohort, data_dir)
+    return ids

@@ -1,0 +1,171 @@
+"""Assigning sessions to raters (first, second and calibration ratings), the random second-rating draw, and each rater's queue.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import random
+from typing import Any, Optional
+from sqlite_utils import Database
+from ..auth import User, get_user, supervisee_ids
+from ..store import audit, now_iso, one, rows, transaction
+from .base import FidelityError, PURPOSES
+from .recordings import _session, accessible_sessions, session_label
+
+
+def _due(due_date: Any) -> Optional[str]:
+    if due_date in (None, ""):
+        return None
+    if isinstance(due_date, _dt.datetime):
+        return due_date.date().isoformat()
+    if isinstance(due_date, _dt.date):
+        return due_date.isoformat()
+    try:
+        return _dt.date.fromisoformat(str(due_date).strip()[:10]).isoformat()
+    except ValueError:
+        raise FidelityError(f"{due_date!r} is not a date; give the due date as YYYY-MM-DD.") from None
+
+
+def raters(db: Database) -> list[dict]:
+    """People who can be assigned to rate: rater or supervisor role, active."""
+    return rows(db, """SELECT DISTINCT u.id, u.username, u.display_name FROM users u JOIN user_roles r ON r.user_id = u.id
+                       WHERE r.role IN ('rater', 'supervisor') AND u.active = 1 ORDER BY u.display_name""")
+
+
+def assignable_sessions(db: Database, actor: User) -> list[dict]:
+    """Sessions ``actor`` may assign: all (admin) or their supervisees' (supervisor); not deleted."""
+    if actor.has("admin"):
+        return accessible_sessions(db, actor, include_deleted=False)
+    if not actor.has("supervisor"):
+        return []
+    mine = set(supervisee_ids(db, actor.id))
+    return [s for s in accessible_sessions(db, actor, include_deleted=False) if s["trainee_id"] in mine]
+
+
+def assign(db: Database, actor: User, session_id: int, rater_id: int, due_date: Any = None,
+           purpose: str = "rating") -> int:
+    """Assign a session to a rater; returns the assignment id."""
+    if not actor.has("supervisor", "admin"):
+        raise FidelityError("Only a supervisor or an administrator can assign sessions.")
+    if purpose not in PURPOSES:
+        raise FidelityError(f"Choose the purpose of the assignment: {', '.join(PURPOSES)}.")
+    s = _session(db, session_id)
+    if s["deleted_at"]:
+        raise FidelityError("The recording of this session was deleted; it cannot be assigned.")
+    if not actor.has("admin") and s["trainee_id"] not in supervisee_ids(db, actor.id):
+        raise FidelityError("You can assign only your supervisees' sessions; ask an administrator for others.")
+    if purpose == "calibration" and not s["is_gold_standard"]:
+        raise FidelityError("Only a gold-standard session can be assigned for calibration; mark it first.")
+    rater = get_user(db, int(rater_id))
+    if rater is None or not rater.active or not rater.has("rater", "supervisor"):
+        raise FidelityError("Choose a rater: the person must hold the rater or supervisor role.")
+    if rater.id == s["trainee_id"]:
+        raise FidelityError("A trainee cannot rate their own session as a rater; the self-rating is for that.")
+    if one(db, "SELECT 1 AS x FROM assignments WHERE session_id = ? AND rater_id = ?", (s["id"], rater.id)):
+        raise FidelityError(f"{rater.display_name} is already assigned to this session.")
+    due = _due(due_date)
+    with transaction(db):
+        aid = db.conn.execute(
+            "INSERT INTO assignments (session_id, rater_id, assigned_by, due_date, purpose, created_at) VALUES (?,?,?,?,?,?)",
+            (s["id"], rater.id, actor.id, due, purpose, now_iso()),
+        ).lastrowid
+        audit(db, actor.id, "assign_rating", "recorded_session", s["id"],
+              {"rater_id": rater.id, "due_date": due, "purpose": purpose})
+    return aid
+
+
+def assign_random_second_ratings(db: Database, actor: User, cohort_id: int, share: float = 0.20,
+                                 rng_seed: Optional[int] = None, due_date: Any = None) -> list[dict]:
+    """Pick a random ``share`` of the cohort's sessions that have exactly one rater and assign
+    each to a different rater for an independent second rating.
+
+    The number picked is ``ceil(share * eligible)``; the second rater is the eligible rater
+    (not the first rater, not the trainee) with the fewest open assignments, ties broken at
+    random. Returns the new assignments ``[{assignment_id, session_id, rater_id}]``.
+    """
+    if not actor.has("supervisor", "admin"):
+        raise FidelityError("Only a supervisor or an administrator can ask for second ratings.")
+    if not (0 < float(share) <= 1):
+        raise FidelityError("The share of sessions to double-rate must be between 1 % and 100 %.")
+    allowed = {s["id"] for s in assignable_sessions(db, actor)}
+    eligible = rows(db, """
+        SELECT s.id, s.trainee_id, MIN(a.rater_id) AS first_rater FROM recorded_sessions s
+        JOIN assignments a ON a.session_id = s.id
+        WHERE s.deleted_at IS NULL AND s.is_gold_standard = 0
+          AND s.trainee_id IN (SELECT user_id FROM cohort_members WHERE cohort_id = ?)
+        GROUP BY s.id HAVING COUNT(DISTINCT a.rater_id) = 1 ORDER BY s.id""", (int(cohort_id),))
+    eligible = [e for e in eligible if e["id"] in allowed]
+    if not eligible:
+        raise FidelityError("No session of this cohort has exactly one rater yet; assign first ratings first.")
+    rng = random.Random(rng_seed)
+    k = min(len(eligible), math.ceil(float(share) * len(eligible) - 1e-9))
+    picked = rng.sample(eligible, k)
+    pool = raters(db)
+    load = {r["rater_id"]: r["n"] for r in rows(db, """
+        SELECT a.rater_id, COUNT(*) AS n FROM assignments a WHERE NOT EXISTS (SELECT 1 FROM ratings r
+        WHERE r.session_id = a.session_id AND r.rater_id = a.rater_id AND r.kind = 'rater' AND r.status = 'submitted')
+        GROUP BY a.rater_id""")}
+    due = _due(due_date)
+    made = []
+    with transaction(db):
+        for s in sorted(picked, key=lambda e: e["id"]):
+            options = [p for p in pool if p["id"] not in (s["first_rater"], s["trainee_id"])]
+            if not options:
+                continue
+            rng.shuffle(options)
+            chosen = min(options, key=lambda p: load.get(p["id"], 0))
+            aid = db.conn.execute(
+                "INSERT INTO assignments (session_id, rater_id, assigned_by, due_date, purpose, created_at) VALUES (?,?,?,?,?,?)",
+                (s["id"], chosen["id"], actor.id, due, "second_rating", now_iso()),
+            ).lastrowid
+            load[chosen["id"]] = load.get(chosen["id"], 0) + 1
+            made.append({"assignment_id": aid, "session_id": s["id"], "rater_id": chosen["id"]})
+        audit(db, actor.id, "assign_second_ratings", "cohort", cohort_id,
+              {"share": share, "eligible": len(eligible), "assigned": [m["session_id"] for m in made], "seed": rng_seed})
+    if not made:
+        raise FidelityError("No other rater is available for a second rating; add raters first.")
+    return made
+
+
+def _status_of(rating_status: Optional[str]) -> str:
+    return rating_status or "not started"
+
+
+def rater_queue(db: Database, rater: User) -> list[dict]:
+    """The sessions assigned to ``rater``: open ones first by due date, then submitted ones."""
+    out = rows(db, """
+        SELECT a.id AS assignment_id, a.session_id, a.due_date, a.purpose, a.created_at AS assigned_at,
+               s.case_pseudonym, s.session_number, s.phase, s.problem_area, s.deleted_at, s.is_gold_standard,
+               t.display_name AS trainee_name, r.id AS rating_id, r.status AS rating_status, r.submitted_at
+        FROM assignments a JOIN recorded_sessions s ON s.id = a.session_id JOIN users t ON t.id = s.trainee_id
+        LEFT JOIN ratings r ON r.session_id = a.session_id AND r.rater_id = a.rater_id AND r.kind = 'rater'
+        WHERE a.rater_id = ?""", (rater.id,))
+    today = _dt.date.today().isoformat()
+    for q in out:
+        q["status"] = _status_of(q["rating_status"])
+        q["label"] = session_label(q)
+        q["overdue"] = bool(q["due_date"] and q["due_date"] < today and q["status"] != "submitted")
+    out.sort(key=lambda q: (q["status"] == "submitted", q["due_date"] or "9999-12-31", q["session_id"]))
+    return out
+
+
+def list_assignments(db: Database, actor: User) -> list[dict]:
+    """Assignments ``actor`` may see: all (admin); supervisees' sessions and own (supervisor)."""
+    if not actor.has("supervisor", "admin"):
+        raise FidelityError("Only a supervisor or an administrator can list assignments.")
+    out = rows(db, """
+        SELECT a.id, a.session_id, a.rater_id, u.display_name AS rater, a.due_date, a.purpose, a.created_at,
+               s.trainee_id, t.display_name AS trainee, s.case_pseudonym, s.session_number, s.phase, s.problem_area,
+               s.deleted_at, r.status AS rating_status
+        FROM assignments a JOIN recorded_sessions s ON s.id = a.session_id JOIN users u ON u.id = a.rater_id
+        JOIN users t ON t.id = s.trainee_id
+        LEFT JOIN ratings r ON r.session_id = a.session_id AND r.rater_id = a.rater_id AND r.kind = 'rater'
+        ORDER BY a.created_at DESC, a.id DESC""")
+    if not actor.has("admin"):
+        mine = set(supervisee_ids(db, actor.id))
+        out = [a for a in out if a["trainee_id"] in mine or a["rater_id"] == actor.id]
+    for a in out:
+        a["status"] = _status_of(a["rating_status"])
+        a["label"] = session_label(a)
+    return out

@@ -1,0 +1,120 @@
+"""What the fidelity pages need, assembled from the modules above: workspace choices, the item catalogue, a session's results and a trainee's own sessions.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+from sqlite_utils import Database
+from ..auth import User
+from ..content import Library
+from ..store import one, rows
+from .assignments import _status_of, rater_queue
+from .base import default_instrument_id, default_library, instrument_of, pass_rule_text
+from .blind import blind_reason, ratings_visible_to
+from .ratings import _applicable, _short, can_reopen
+from .recordings import _session, accessible_sessions, get_session, session_label
+
+
+def workspace_choices(db: Database, user: User) -> list[dict]:
+    """What the rating workspace offers this user: (session, kind) pairs with labels.
+
+    kind 'rater' for assigned sessions, 'self' for own sessions, 'gold' for gold-standard
+    sessions (admins), 'view' for sessions a supervisor or admin may look at without rating.
+    """
+    out, seen = [], set()
+
+    def add(sid: int, kind: str, label: str) -> None:
+        if (sid, kind) not in seen:
+            seen.add((sid, kind))
+            out.append({"session_id": sid, "kind": kind, "label": label})
+
+    for q in rater_queue(db, user) if user.has("rater", "supervisor", "admin") else []:
+        add(q["session_id"], "rater", f"Rate: {q['label']} [{q['status']}]")
+    for s in accessible_sessions(db, user):
+        if s["trainee_id"] == user.id:
+            add(s["id"], "self", f"Self-rate: {s['label']}")
+    if user.has("admin"):
+        for s in accessible_sessions(db, user):
+            if s["is_gold_standard"]:
+                add(s["id"], "gold", f"Gold standard: {s['label']}")
+    if user.has("admin", "supervisor"):
+        for s in accessible_sessions(db, user):
+            if s["trainee_id"] != user.id and (s["id"], "rater") not in seen:
+                add(s["id"], "view", f"View: {s['trainee_name']}, {s['label']}")
+    return out
+
+
+def item_catalogue(library: Library, instrument_id: str, session: dict) -> list[dict]:
+    """The applicable items of a session with their anchors, in instrument order."""
+    inst = instrument_of(library, instrument_id)
+    scale = library.scales[inst.scale]
+    return [{"id": it.id, "section": it.section, "text": " ".join(it.text.split()),
+             "anchors": [{"score": p, "label": scale.labels[p], "text": " ".join(it.anchors[p].split())} for p in scale.points]}
+            for it in _applicable(inst, session)]
+
+
+def _cell(entry: Optional[dict]) -> str:
+    if not entry:
+        return ""
+    if entry["not_applicable"]:
+        return "N/A"
+    return "" if entry["score"] is None else str(entry["score"])
+
+
+def session_results(db: Database, user: User, session_id: int, *, library: Optional[Library] = None) -> dict:
+    """Per item, the score of each rating the user may see, with its evidence marks; the mean
+    against the pass rule; comments; and, when something is hidden, why."""
+    library = library or default_library()
+    s = get_session(db, user, session_id)
+    visible = ratings_visible_to(db, user, session_id)
+    inst_id = next((r["instrument_id"] for r in visible), None) or default_instrument_id(db, library)
+    inst = instrument_of(library, inst_id)
+    items = item_catalogue(library, inst.id, s)
+    shown = [r for r in visible if r["status"] == "submitted" or r["is_own"]]
+    hidden = None
+    reason = blind_reason(db, user, _session(db, session_id))
+    if reason:
+        others = one(db, "SELECT COUNT(*) AS n FROM ratings WHERE session_id = ? AND rater_id <> ? AND status = 'submitted'",
+                     (s["id"], user.id))["n"]
+        hidden = reason if others else None
+    table = []
+    for it in items:
+        row = {"item": it["id"]}
+        for r in shown:
+            row[r["label"]] = _cell(r["scores"].get(it["id"]))
+        row.update({"section": it["section"], "text": _short(it["text"], 90)})
+        table.append(row)
+    summaries = []
+    for r in shown:
+        summaries.append({
+            "rating_id": r["id"], "label": r["label"], "kind": r["kind"], "status": r["status"], "is_own": r["is_own"],
+            "mean": r["mean"], "passed": None if r["passed"] is None else bool(r["passed"]),
+            "comment": r["comment"], "submitted_at": r["submitted_at"], "marks": r["marks"],
+            "reasons": {k: v["reason"] for k, v in r["scores"].items() if v.get("reason")},
+            "can_reopen": can_reopen(db, user, r),
+        })
+    return {
+        "session": s,
+        "deleted": bool(s["deleted_at"]),
+        "instrument": {"id": inst.id, "name": inst.name, "version": inst.version},
+        "pass_rule": pass_rule_text(inst),
+        "items": items,
+        "table": table,
+        "ratings": summaries,
+        "hidden": hidden,
+    }
+
+
+def my_sessions(db: Database, trainee: User) -> list[dict]:
+    """A trainee's own sessions with the status of their self-rating and of the raters' ratings."""
+    out = rows(db, """
+        SELECT s.id, s.case_pseudonym, s.session_number, s.phase, s.problem_area, s.created_at, s.deleted_at,
+               s.is_gold_standard,
+               (SELECT status FROM ratings r WHERE r.session_id = s.id AND r.rater_id = s.trainee_id AND r.kind = 'self') AS self_status,
+               (SELECT COUNT(*) FROM ratings r WHERE r.session_id = s.id AND r.kind = 'rater' AND r.status = 'submitted') AS rater_submitted,
+               (SELECT COUNT(*) FROM assignments a WHERE a.session_id = s.id) AS raters_assigned
+        FROM recorded_sessions s WHERE s.trainee_id = ? ORDER BY s.case_pseudonym, s.session_number""", (trainee.id,))
+    for s in out:
+        s["label"] = session_label(s)
+        s["self_status"] = _status_of(s["self_status"])
+    return out

@@ -1,0 +1,427 @@
+"""Rater calibration against gold-standard sessions, certification and drift (issue 5).
+
+Store layer over :mod:`ipt_training.reliability`: it reads raters' submitted ratings of
+gold-standard sessions and the expert (``kind='gold'``) rating of the same session, and hands
+plain numbers to ``calibration_agreement``, ``certification_status`` and
+``drift``. The thresholds come from the rater-certification policy in
+``training/rater_certification.yaml`` (``content.RaterCertificationPolicy``).
+
+Blind rule (DESIGN.md, "rater" row): a rater sees the gold rating of a calibration session and
+the expert's reasons only after submitting their own rating of that session. Every function
+that returns gold scores or reasons to a rater only looks at the rater's *submitted* ratings,
+and :func:`calibration_feedback` refuses before submission.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+from typing import Any, Iterable, Optional
+
+import pandas as pd
+from sqlite_utils import Database
+
+from .certification import calibration_agreement, certification_status, drift
+from .long_data import ReliabilityError
+from ..auth import User
+from ..content import Library, RaterCertificationPolicy
+from .report_data import item_labels
+from ..store import audit, get_setting, rows, set_setting, transaction
+
+SETTING_COUNT_UNCERTIFIED = "count_uncertified_ratings"
+
+
+class CalibrationError(Exception):
+    """A calibration request the user can fix or must wait for; the message says what to do."""
+
+
+# --- policy ------------------------------------------------------------------------------
+
+
+def policy(library: Library) -> RaterCertificationPolicy:
+    """The rater-certification policy in force (the first valid one under ``training/``)."""
+    pol = library.certification_policy
+    if pol is None:
+        raise CalibrationError(
+            "No rater-certification policy is loaded. An administrator must add a valid "
+            "training/rater_certification.yaml (see Content status for rejected files)."
+        )
+    return pol
+
+
+def policy_thresholds(pol: RaterCertificationPolicy) -> dict[str, Any]:
+    """The policy as the plain dict ``certification_status`` takes."""
+    return {
+        "min_sessions": pol.min_sessions,
+        "min_icc": pol.min_icc,
+        "min_within_one": pol.min_within_one,
+        "valid_months": pol.valid_months,
+    }
+
+
+def _policies(library: Library) -> list[RaterCertificationPolicy]:
+    return list(library.policies.values())
+
+
+# --- reading calibration ratings ---------------------------------------------------------
+
+
+def _in(ids: Iterable[int]) -> str:
+    return ",".join(str(int(i)) for i in ids) or "NULL"
+
+
+def _item_scores(db: Database, rating_ids: Iterable[int]) -> dict[int, dict[str, dict]]:
+    """rating_id -> item_id -> {score, not_applicable, reason}."""
+    ids = sorted(set(rating_ids))
+    out: dict[int, dict[str, dict]] = defaultdict(dict)
+    if not ids:
+        return out
+    for r in rows(db, f"""SELECT rating_id, item_id, score, not_applicable, reason FROM item_scores
+                          WHERE rating_id IN ({_in(ids)})"""):
+        out[r["rating_id"]][r["item_id"]] = r
+    return out
+
+
+def _gold_ratings(db: Database, instrument_id: str, session_ids: Iterable[int]) -> dict[int, dict]:
+    """The latest submitted gold rating of each session on this instrument."""
+    ids = sorted(set(session_ids))
+    if not ids:
+        return {}
+    out: dict[int, dict] = {}
+    for r in rows(db, f"""SELECT g.id, g.session_id, g.rater_id, g.instrument_id, g.submitted_at, g.comment,
+                                 u.display_name AS expert
+                          FROM ratings g LEFT JOIN users u ON u.id = g.rater_id
+                          WHERE g.kind = 'gold' AND g.status = 'submitted' AND g.instrument_id = ?
+                            AND g.session_id IN ({_in(ids)})
+                          ORDER BY g.submitted_at, g.id""", (instrument_id,)):
+        out[r["session_id"]] = r  # later rows win: the latest gold rating
+    return out
+
+
+def _submitted_calibration_ratings(db: Database, instrument_id: str, rater_id: Optional[int] = None) -> list[dict]:
+    """Submitted rater ratings of (non-deleted) gold-standard sessions on the instrument."""
+    where = "AND r.rater_id = ?" if rater_id is not None else ""
+    params: tuple = (instrument_id,) + ((int(rater_id),) if rater_id is not None else ())
+    return rows(db, f"""SELECT r.id, r.session_id, r.rater_id, r.instrument_id, r.submitted_at, r.updated_at,
+                              s.case_pseudonym, s.session_number, s.phase, s.problem_area
+                       FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
+                       WHERE r.kind = 'rater' AND r.status = 'submitted' AND r.instrument_id = ?
+                         AND s.is_gold_standard = 1 AND s.deleted_at IS NULL {where}
+                       ORDER BY r.submitted_at, r.id""", params)
+
+
+def _score(entry: Optional[dict]) -> Optional[float]:
+    if entry is None or entry.get("not_applicable") or entry.get("score") is None:
+        return None
+    return float(entry["score"])
+
+
+def _compare(library: Library, instrument_id: str, rating: dict, gold: dict,
+             scores: dict[str, dict], gold_scores: dict[str, dict]) -> dict:
+    """One calibration: agreement of a rater's item scores with the gold rating, item by item."""
+    agreement = calibration_agreement(
+        {k: _score(v) for k, v in scores.items()}, {k: _score(v) for k, v in gold_scores.items()}
+    )
+    labels = item_labels(library, instrument_id)
+    order = {item_id: n for n, item_id in enumerate(labels)}
+    items = []
+    for item_id in sorted(set(scores) | set(gold_scores), key=lambda i: (order.get(i, len(order)), i)):
+        mine, expert = scores.get(item_id), gold_scores.get(item_id)
+        s, g = _score(mine), _score(expert)
+        section, text = labels.get(item_id, ("", item_id))
+        items.append({
+            "item_id": item_id,
+            "section": section,
+            "item": text,
+            "score": s,
+            "gold": g,
+            "difference": (s - g) if s is not None and g is not None else None,
+            "within_one": (abs(s - g) <= 1) if s is not None and g is not None else None,
+            "rater_not_applicable": bool(mine and mine.get("not_applicable")),
+            "gold_not_applicable": bool(expert and expert.get("not_applicable")),
+            "reason": (expert or {}).get("reason") or "",
+        })
+    return {
+        "session_id": rating["session_id"],
+        "rating_id": rating["id"],
+        "date": (rating["submitted_at"] or rating["updated_at"])[:10],
+        "instrument_id": instrument_id,
+        "session": f"{rating['case_pseudonym']}, session {rating['session_number']} ({rating['phase']})",
+        "phase": rating["phase"],
+        "problem_area": rating["problem_area"],
+        "expert": gold.get("expert") or "",
+        "icc": agreement["icc"],
+        "icc_ci95": agreement["icc_ci95"],
+        "icc_reason": agreement["icc_reason"],
+        "exact": agreement["exact"],
+        "within_one": agreement["within_one"],
+        "n_items": agreement["n_items"],
+        "unscored_items": agreement["unscored_items"],
+        "items": items,
+    }
+
+
+def _calibrations_by_rater(db: Database, library: Library, instrument_id: str,
+                           rater_id: Optional[int] = None) -> dict[int, list[dict]]:
+    ratings = _submitted_calibration_ratings(db, instrument_id, rater_id)
+    golds = _gold_ratings(db, instrument_id, (r["session_id"] for r in ratings))
+    scores = _item_scores(db, [r["id"] for r in ratings] + [g["id"] for g in golds.values()])
+    out: dict[int, list[dict]] = defaultdict(list)
+    for r in ratings:
+        gold = golds.get(r["session_id"])
+        if gold is None or gold["rater_id"] == r["rater_id"]:
+            continue  # no expert rating yet, or the expert's own practice rating
+        try:
+            out[r["rater_id"]].append(_compare(library, instrument_id, r, gold, scores.get(r["id"], {}),
+                                               scores.get(gold["id"], {})))
+        except ReliabilityError:
+            continue  # no item scored by both: nothing to compare (shown as such in the queue)
+    return out
+
+
+def rater_calibrations(db: Database, library: Library, rater_id: int,
+                       instrument_id: Optional[str] = None) -> list[dict]:
+    """Each submitted calibration of ``rater_id`` compared with the session's gold rating.
+
+    Only SUBMITTED rater ratings of gold-standard sessions that have a submitted gold rating
+    count, oldest first. Each entry: session_id, date (ISO day of submission), icc (ICC(2,1)
+    over items with the gold rating as second rater, or None with icc_reason), exact,
+    within_one, and ``items``: per item the rater's score, the gold score, the difference
+    (rater - gold) and the expert's reason. ``instrument_id`` defaults to the policy's.
+    """
+    instrument_id = instrument_id or policy(library).instrument
+    return _calibrations_by_rater(db, library, instrument_id, rater_id).get(int(rater_id), [])
+
+
+def calibration_feedback(db: Database, library: Library, viewer: User, session_id: int) -> dict:
+    """The viewer's own calibration on one gold-standard session (blind rule enforced).
+
+    Raises CalibrationError until the viewer has submitted their own rating of the session,
+    and while the expert rating is still missing.
+    """
+    submitted = rows(db, """SELECT 1 FROM ratings WHERE session_id = ? AND rater_id = ? AND kind = 'rater'
+                            AND status = 'submitted'""", (int(session_id), viewer.id))
+    if not submitted:
+        raise CalibrationError(
+            "Submit your own rating of this calibration session first; the expert's scores and "
+            "reasons are shown only after that, so your rating stays independent."
+        )
+    for cal in rater_calibrations(db, library, viewer.id):
+        if cal["session_id"] == int(session_id):
+            return cal
+    raise CalibrationError(
+        "The expert (gold-standard) rating of this session is not available yet; check again "
+        "once an administrator has submitted it."
+    )
+
+
+def calibration_queue(db: Database, library: Library, rater_id: int) -> list[dict]:
+    """The gold-standard sessions assigned to (or rated by) this rater, with their status.
+
+    status: 'not started', 'draft' or 'submitted'; ``feedback_available`` is True once the
+    rater has submitted and the expert rating exists (the blind rule).
+    """
+    instrument_id = policy(library).instrument if library.certification_policy else None
+    sessions = rows(db, """
+        SELECT s.id AS session_id, s.case_pseudonym, s.session_number, s.phase, s.problem_area,
+               a.due_date, a.created_at AS assigned_at,
+               r.status AS rating_status, r.submitted_at
+        FROM recorded_sessions s
+        LEFT JOIN assignments a ON a.session_id = s.id AND a.rater_id = :rid
+        LEFT JOIN ratings r ON r.session_id = s.id AND r.rater_id = :rid AND r.kind = 'rater'
+        WHERE s.is_gold_standard = 1 AND s.deleted_at IS NULL
+          AND (a.id IS NOT NULL OR r.id IS NOT NULL)
+        ORDER BY COALESCE(a.due_date, '9999'), s.id""", {"rid": int(rater_id)})
+    golds = _gold_ratings(db, instrument_id, (s["session_id"] for s in sessions)) if instrument_id else {}
+    out = []
+    for s in sessions:
+        status = s["rating_status"] or "not started"
+        out.append({
+            "session_id": s["session_id"],
+            "session": f"{s['case_pseudonym']}, session {s['session_number']}",
+            "phase": s["phase"],
+            "problem_area": s["problem_area"],
+            "due_date": s["due_date"],
+            "status": status,
+            "submitted_on": (s["submitted_at"] or "")[:10] or None,
+            "feedback_available": status == "submitted" and s["session_id"] in golds,
+        })
+    return out
+
+
+# --- certification ------------------------------------------------------------------------
+
+
+def _status_text(result: dict, today: _dt.date) -> str:
+    if result["certified"]:
+        return f"certified until {result['expires_on'].isoformat()}"
+    if result["expires_on"] is not None and today >= result["expires_on"]:
+        return f"certification expired on {result['expires_on'].isoformat()}"
+    return "not certified"
+
+
+def _certify(calibrations: list[dict], pol: RaterCertificationPolicy, today: _dt.date) -> dict:
+    result = certification_status(
+        [{"date": c["date"], "icc": c["icc"], "within_one": c["within_one"]} for c in calibrations],
+        policy_thresholds(pol), today,
+    )
+    result["status"] = _status_text(result, today)
+    result["instrument_id"] = pol.instrument
+    result["n_sessions"] = len(calibrations)
+    result["policy"] = {"id": pol.id, "name": pol.name, **policy_thresholds(pol)}
+    return result
+
+
+def certification(db: Database, library: Library, rater_id: int, today: _dt.date) -> dict:
+    """Whether ``rater_id`` is certified on the policy's instrument on ``today``.
+
+    The result of ``certification_status`` (certified, certified_on, expires_on,
+    reasons) plus status (a sentence), instrument_id, n_sessions, policy and calibrations.
+    """
+    pol = policy(library)
+    cals = rater_calibrations(db, library, rater_id, pol.instrument)
+    result = _certify(cals, pol, today)
+    result["calibrations"] = cals
+    return result
+
+
+def _rater_people(db: Database, extra_ids: Iterable[int] = ()) -> list[dict]:
+    """Everyone who rates: users holding the rater or supervisor role, plus anyone with calibrations."""
+    return rows(db, f"""SELECT DISTINCT u.id, u.username, u.display_name FROM users u
+                        LEFT JOIN user_roles r ON r.user_id = u.id
+                        WHERE r.role IN ('rater', 'supervisor') OR u.id IN ({_in(extra_ids)})
+                        ORDER BY u.display_name, u.id""")
+
+
+def certified_raters(db: Database, library: Library, today: _dt.date) -> dict[int, dict[str, bool]]:
+    """rater_id -> {instrument_id: certified on ``today``} for every rater and every policy.
+
+    Used by credential readiness: a rating counts toward a credential only when its rater is
+    certified on the instrument (unless :func:`count_uncertified_ratings` says otherwise).
+    Without a policy the result is empty (nobody is certified).
+    """
+    out: dict[int, dict[str, bool]] = {}
+    for pol in _policies(library):
+        by_rater = _calibrations_by_rater(db, library, pol.instrument)
+        for person in _rater_people(db, by_rater):
+            out.setdefault(person["id"], {})[pol.instrument] = bool(
+                _certify(by_rater.get(person["id"], []), pol, today)["certified"]
+            )
+    return out
+
+
+def count_uncertified_ratings(db: Database, library: Library) -> bool:
+    """Whether ratings by uncertified raters count toward credentials.
+
+    The settings-table key ``count_uncertified_ratings`` (set by an admin) overrides the
+    policy YAML's ``count_uncertified_ratings``; without either the answer is False.
+    """
+    pol = library.certification_policy
+    default = bool(pol.count_uncertified_ratings) if pol is not None else False
+    value = get_setting(db, SETTING_COUNT_UNCERTIFIED, "")
+    if value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes")
+
+
+def set_count_uncertified_ratings(db: Database, admin: User, value: bool) -> None:
+    """Admin setting: do uncertified raters' ratings count toward credentials? (audited)"""
+    if not admin.has("admin"):
+        raise CalibrationError("Only an administrator can change whether uncertified raters' ratings count.")
+    with transaction(db):
+        set_setting(db, SETTING_COUNT_UNCERTIFIED, "1" if value else "0")
+        audit(db, admin.id, "set_count_uncertified_ratings", "setting", SETTING_COUNT_UNCERTIFIED,
+              {"value": bool(value)})
+
+
+# --- drift -------------------------------------------------------------------------------
+
+
+def drift_view(db: Database, library: Library, today: _dt.date, viewer: Optional[User] = None) -> dict:
+    """Every rater's calibration agreement over time, certification and drift flag.
+
+    A rater is flagged when the mean agreement of their most recent calibration sessions
+    (a window of the policy's ``min_sessions``) falls below the policy threshold for ICC or for
+    within-one agreement (``drift``). ``viewer``: admins and supervisors see every
+    rater; anyone else only themselves.
+
+    Returns
+    -------
+    dict
+        policy (thresholds), raters (one summary row per rater), series (one row per rater,
+        calibration session and metric: rater_id, rater, date, session_id, metric, value).
+    """
+    pol = policy(library)
+    thresholds = policy_thresholds(pol)
+    window = max(1, int(pol.min_sessions))
+    only_self = viewer is not None and not viewer.has("admin", "supervisor")
+    by_rater = _calibrations_by_rater(db, library, pol.instrument, viewer.id if only_self else None)
+    people = _rater_people(db, by_rater)
+    if only_self:
+        people = [p for p in people if p["id"] == viewer.id]
+    raters, series = [], []
+    for person in people:
+        cals = by_rater.get(person["id"], [])
+        cert = _certify(cals, pol, today)
+        flags = drift(
+            [{"date": c["date"], "icc": c["icc"], "within_one": c["within_one"]} for c in cals], thresholds, window
+        ) if cals else []
+        last_day = cals[-1]["date"] if cals else None
+        recent = [f for f in flags if f["date"].isoformat() == last_day]
+        names = {"icc": "ICC", "within_one": "within-one agreement"}
+        raters.append({
+            "rater_id": person["id"],
+            "rater": person["display_name"],
+            "n_sessions": len(cals),
+            "last_calibration": last_day,
+            "latest_icc": cals[-1]["icc"] if cals else None,
+            "latest_within_one": cals[-1]["within_one"] if cals else None,
+            "certified": bool(cert["certified"]),
+            "status": cert["status"],
+            "expires_on": cert["expires_on"].isoformat() if cert["expires_on"] else None,
+            "drift_flag": bool(recent),
+            "drift_detail": "; ".join(
+                f"recent {names[f['metric']]} {f['rolling_mean']:.2f} is below {f['threshold']:.2f}" for f in recent
+            ),
+        })
+        for c in cals:
+            for metric in ("icc", "within_one"):
+                if c[metric] is not None:
+                    series.append({"rater_id": person["id"], "rater": person["display_name"], "date": c["date"],
+                                   "session_id": c["session_id"], "metric": metric, "value": c[metric]})
+    return {"policy": {"instrument": pol.instrument, **thresholds}, "raters": raters, "series": series}
+
+
+# --- display tables ----------------------------------------------------------------------
+
+
+def _fmt_score(value: Optional[float], na: bool) -> str:
+    if value is None:
+        return "N/A" if na else "not scored"
+    return f"{value:g}"
+
+
+def calibration_items_table(cal: dict) -> pd.DataFrame:
+    """One calibration item by item: your score, the expert's, the difference and the reason."""
+    return pd.DataFrame([{
+        "Item": it["item_id"],
+        "Section": it["section"],
+        "Your score": _fmt_score(it["score"], it["rater_not_applicable"]),
+        "Expert score": _fmt_score(it["gold"], it["gold_not_applicable"]),
+        "Difference": "" if it["difference"] is None else ("0" if it["difference"] == 0 else f"{it['difference']:+g}"),
+        "Within one point": "" if it["within_one"] is None else ("yes" if it["within_one"] else "no"),
+        "Expert's reason": it["reason"],
+    } for it in cal["items"]])
+
+
+def raters_table(view: dict) -> pd.DataFrame:
+    """All raters' certification and drift flags (from :func:`drift_view`)."""
+    return pd.DataFrame([{
+        "Rater": r["rater"],
+        "Calibration sessions": r["n_sessions"],
+        "Last calibration": r["last_calibration"] or "",
+        "Latest ICC": None if r["latest_icc"] is None else round(r["latest_icc"], 2),
+        "Latest within one": None if r["latest_within_one"] is None else round(r["latest_within_one"], 2),
+        "Certification": r["status"],
+        "Drift": ("flagged: " + r["drift_detail"]) if r["drift_flag"] else "",
+    } for r in view["raters"]])

@@ -1,0 +1,171 @@
+"""The ``reliability`` command: reads a ratings CSV (one row per rating) and prints the summary as a table or JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from typing import Sequence
+import pandas as pd
+from .long_data import ReliabilityError, _MISSING_TOKENS, _validate_long
+from .summary import format_summary_table, summarize
+
+
+class _CsvProblem(Exception):
+    pass
+
+
+def _read_ratings_csv(path: str, target: str, rater: str, rating: str) -> pd.DataFrame:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise _CsvProblem(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise _CsvProblem(f"{path} is a directory, not a CSV file") from None
+    except PermissionError:
+        raise _CsvProblem(f"cannot read {path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise _CsvProblem(f"{path} is not UTF-8 text; save it as CSV (UTF-8)") from None
+    except OSError as exc:
+        raise _CsvProblem(f"cannot read {path}: {exc.strerror or exc}") from None
+    if "\x00" in text:
+        raise _CsvProblem(f"{path} contains binary data; it is not a CSV file")
+    if not text.strip():
+        raise _CsvProblem(f"{path} is empty; it needs a header row and one row per rating")
+
+    first_line = text.lstrip("\r\n").splitlines()[0]
+    delimiter = ","
+    if "," not in first_line:
+        if ";" in first_line:
+            delimiter = ";"
+        elif "\t" in first_line:
+            delimiter = "\t"
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header: list[str] | None = None
+    cols: list[int] = []
+    targets: list[str] = []
+    raters: list[str] = []
+    ratings: list[str] = []
+    lines: list[int] = []
+    data_row = 0
+    prev_end = 0
+    try:
+        for row in reader:
+            start = prev_end + 1
+            prev_end = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+                missing = [c for c in (target, rater, rating) if c not in header]
+                if missing:
+                    plural = "s" if len(missing) > 1 else ""
+                    raise _CsvProblem(
+                        f"{path} has no column{plural} {', '.join(repr(c) for c in missing)} "
+                        f"(its columns: {', '.join(header)}); name the columns with "
+                        "--target, --rater and --rating"
+                    )
+                for c in (target, rater, rating):
+                    if header.count(c) > 1:
+                        raise _CsvProblem(f"column {c!r} appears twice in the header of {path}")
+                cols = [header.index(c) for c in (target, rater, rating)]
+                continue
+            data_row += 1
+            where = f"line {start} (data row {data_row})"
+            if len(row) != len(header):
+                extra = row[len(header):]
+                extra_empty = len(row) > len(header) and all(not c.strip() for c in extra)
+                if not extra_empty:
+                    raise _CsvProblem(
+                        f"{where} of {path} has {len(row)} field(s) but the header has "
+                        f"{len(header)}; fix or delete that row"
+                    )
+            t, r, v = (row[i].strip() for i in cols)
+            if v.lower() in _MISSING_TOKENS:
+                continue  # a missing rating is simply absent
+            if not t:
+                raise _CsvProblem(
+                    f"{where} of {path} has a rating but no {target!r}; "
+                    "fill it in or delete the row"
+                )
+            if not r:
+                raise _CsvProblem(
+                    f"{where} of {path} has a rating but no {rater!r}; fill it in or delete the row"
+                )
+            targets.append(t)
+            raters.append(r)
+            ratings.append(v)
+            lines.append(start)
+    except csv.Error as exc:
+        raise _CsvProblem(
+            f"line {reader.line_num} of {path} cannot be parsed as CSV: {exc}"
+        ) from None
+    if header is None:
+        raise _CsvProblem(f"{path} has no header row")
+    if not ratings:
+        raise _CsvProblem(f"{path} has no ratings (no data rows with a rating)")
+    raw = pd.DataFrame({"target": targets, "rater": raters, "rating": ratings})
+
+    def where_line(pos: int) -> str:
+        return f"line {lines[pos]} of {path}"
+
+    try:
+        return _validate_long(raw, "target", "rater", "rating", where=where_line)
+    except ReliabilityError as exc:
+        raise _CsvProblem(str(exc)) from None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ipt_training reliability",
+        description=(
+            "Inter-rater reliability of ratings in a long-format CSV file (one row per "
+            "rating: target, rater, rating). Prints ICC(1,1)...ICC(3,k), Krippendorff's "
+            "alpha, Fleiss' and Cohen's kappa, Gwet's AC1 and exact agreement, with 95% "
+            "CIs and interpretations."
+        ),
+        epilog=(
+            "A missing rating is an absent row or an empty rating cell. Exit status: 0 on "
+            "success, 2 if the file cannot be read or its rows are invalid."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+    parser.add_argument("--target", default="target", metavar="COL",
+                        help="column naming the rated item, e.g. the session (default: target)")
+    parser.add_argument("--rater", default="rater", metavar="COL",
+                        help="column naming the rater (default: rater)")
+    parser.add_argument("--rating", default="rating", metavar="COL",
+                        help="column holding the rating (default: rating)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the full-precision summary as JSON instead of a table")
+    return parser
+
+
+def cli_reliability(argv: Sequence[str] | None = None) -> int:
+    """Command ``reliability FILE.csv [--target COL] [--rater COL] [--rating COL] [--json]``.
+
+    Prints a table (or JSON with ``--json``) of :func:`summarize`; returns the
+    exit status: 0 on success, 2 when the file is missing or unreadable, lacks
+    the named columns, or contains an invalid row (reported with its line).
+    """
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help or a usage error; argparse already printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        data = _read_ratings_csv(args.file, args.target, args.rater, args.rating)
+        summary = summarize(data)
+    except (_CsvProblem, ReliabilityError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"reliability: error: {message}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary, allow_nan=False))
+    else:
+        print(format_summary_table(summary))
+    return 0

@@ -1,0 +1,268 @@
+"""Fidelity rating pages through AppTest (issue 4): role rules, the blind rule on the page, the
+rating workspace end to end (cue -> player time, scores, evidence mark, submit), upload refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ipt_training import auth, fidelity
+from ipt_training.store import open_store, rows
+
+from apphelp import APP, app_as, texts
+
+ROOT = Path(__file__).resolve().parents[2]
+SESSIONS = ROOT / "ipt_training" / "demo_data" / "sessions"
+WORKSPACE = "ipt_training/app_pages/rating_workspace.py"
+
+
+def _user(path, username):
+    return auth.find_user(open_store(path), username)
+
+
+def _session_id(path, case, number):
+    return rows(open_store(path), "SELECT id FROM recorded_sessions WHERE case_pseudonym = ? AND session_number = ?",
+                (case, number))[0]["id"]
+
+
+def _workspace(user_id: int, session_id: int, kind: str) -> AppTest:
+    """The workspace as a queue button leaves it: the session and kind in the session state."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user_id"] = user_id
+    at.session_state["rating_session_id"] = session_id
+    at.session_state["rating_kind"] = kind
+    at.run()
+    at.switch_page(WORKSPACE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _start_time(at) -> int:
+    players = at.get("audio")
+    assert len(players) == 1
+    return players[0].proto.start_time
+
+
+def test_trainee_cannot_reach_the_rating_queue(app_demo):
+    trainee = _user(app_demo, "trainee")
+    at = app_as(trainee.id)
+    with pytest.raises(Exception):
+        at.switch_page("ipt_training/app_pages/rating_queue.py")
+        at.run()
+
+
+def test_trainee_workspace_offers_only_self_rating_of_own_sessions(app_demo):
+    trainee = _user(app_demo, "trainee")
+    at = app_as(trainee.id, "rating_workspace.py")
+    assert not at.exception
+    own = {s["id"] for s in fidelity.accessible_sessions(open_store(app_demo), trainee)}
+    options = at.selectbox(key="ws_choice").options
+    assert options and all(o.startswith("Self-rate:") for o in options)
+    assert len(options) == len(own)
+
+
+def test_rater_sees_only_assigned_sessions(app_demo):
+    db = open_store(app_demo)
+    rater = _user(app_demo, "rater2")
+    assigned = {r["session_id"] for r in rows(db, "SELECT session_id FROM assignments WHERE rater_id = ?", (rater.id,))}
+    others = {r["id"] for r in rows(db, "SELECT id FROM recorded_sessions")} - assigned
+    assert others  # the demo has sessions not assigned to this rater
+    at = app_as(rater.id, "rating_queue.py")
+    assert not at.exception
+    opened = {b.key for b in at.button if b.key and b.key.startswith(("rq_open_", "rq_view_"))}
+    assert len(opened) == len(assigned)
+    at = app_as(rater.id, "rating_workspace.py")
+    keys = at.selectbox(key="ws_choice").options
+    assert len(keys) == len(assigned) and all(k.startswith("Rate:") for k in keys)
+    # the session of another trainee that is not assigned cannot be forced through the session state
+    stranger = sorted(others)[0]
+    at = _workspace(rater.id, stranger, "rater")
+    assert at.session_state["rating_session_id"] != stranger
+
+
+def test_blind_rule_in_the_page(app_demo):
+    """rater2 is assigned Case R2 session 14, which 'rater' has rated: nothing of it shows until
+    rater2 submits; then the other rating and its comment are on the page."""
+    db = open_store(app_demo)
+    rater2, rater = _user(app_demo, "rater2"), _user(app_demo, "rater")
+    sid = _session_id(app_demo, "Case R2", 14)
+    other = rows(db, "SELECT comment FROM ratings WHERE session_id = ? AND rater_id = ?", (sid, rater.id))[0]["comment"]
+    assert other
+    at = _workspace(rater2.id, sid, "rater")
+    shown = texts(at)
+    assert "until you submit your own" in shown
+    assert "Rater: Ravi Rater" not in shown and other not in shown
+    # rater2 scores everything (core calls, to keep the test short) and submits in the page
+    rating = fidelity.own_rating(db, rater2, sid, "rater")
+    session = fidelity.get_session(db, rater2, sid)
+    for item in fidelity.item_catalogue(fidelity.default_library(), rating["instrument_id"], session):
+        fidelity.save_item(db, rater2, rating["id"], item["id"], 4, False)
+    at.run()
+    at.button(key=f"ws_{sid}_submit").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Rater: Ravi Rater" in shown and other in shown
+    assert "until you submit your own" not in shown
+
+
+def test_workspace_journey_cue_scores_evidence_submit_then_trainee_sees_it(app_demo):
+    rater, trainee = _user(app_demo, "rater"), _user(app_demo, "trainee")
+    sid = _session_id(app_demo, "Case T1", 2)  # assigned to 'rater', not rated yet
+    at = _workspace(rater.id, sid, "rater")
+    assert at.selectbox(key="ws_choice").value == f"{sid}:rater"
+    assert _start_time(at) == 0
+    cues = fidelity.get_session(open_store(app_demo), rater, sid)["cues"]
+    at.button(key=f"ws_{sid}_cue_5").click().run()
+    assert _start_time(at) == int(cues[5]["start_s"]) > 0
+    assert at.number_input(key=f"ws_{sid}_mark_time").value == pytest.approx(round(cues[5]["start_s"], 1))
+    # submitting with items missing is refused with the list
+    at.button(key=f"ws_{sid}_submit").click().run()
+    assert any("Score or mark N/A every item" in e.value for e in at.error)
+    # score every item in the page: segmented controls save on change
+    scorers = [s for s in at.segmented_control if s.key and s.key.startswith("score_")]
+    assert scorers
+    for n, sc in enumerate(scorers):
+        sc.set_value("N/A" if n == 0 else 4)
+    at.run()
+    assert not at.exception
+    # an evidence mark at the chosen cue, tied to an item
+    first_item = scorers[1].key.split("_draft_")[1]
+    at.selectbox(key=f"ws_{sid}_mark_item").set_value(first_item)
+    at.text_input(key=f"ws_{sid}_mark_note").input("names the depression as an illness")
+    submit_mark = next(b for b in at.button if getattr(b, "label", "") == "Add evidence mark")
+    submit_mark.click().run()
+    assert not at.exception
+    at.text_area(key=next(t.key for t in at.text_area if t.key.startswith("comment_"))).input("Clear sick role.").run()
+    at.button(key=f"ws_{sid}_submit").click().run()
+    assert not at.exception
+    db = open_store(app_demo)
+    mine = fidelity.own_rating(db, rater, sid, "rater")
+    assert mine["status"] == "submitted" and mine["comment"] == "Clear sick role."
+    assert [(m["time_s"], m["item_id"]) for m in mine["marks"]] == [(round(cues[5]["start_s"], 1), first_item)]
+    assert mine["mean"] == pytest.approx(4.0)
+    assert "Submitted on" in texts(at)
+    # the trainee, whose self-rating was already submitted, now sees the rater's result beside it
+    results = fidelity.session_results(db, trainee, sid)
+    assert {r["label"] for r in results["ratings"]} == {"Rater: Ravi Rater", "Self-rating: Tara Trainee"}
+    at = app_as(trainee.id, "my_sessions.py")
+    assert not at.exception
+    assert "Clear sick role." in texts(at) and "names the depression as an illness" in texts(at)
+
+
+def test_draft_in_the_page_survives_a_new_browser_session(app_demo):
+    rater = _user(app_demo, "rater")
+    sid = _session_id(app_demo, "Case T1", 2)
+    at = _workspace(rater.id, sid, "rater")
+    scorer = next(s for s in at.segmented_control if s.key and s.key.startswith("score_"))
+    scorer.set_value(2).run()
+    import streamlit as st
+
+    st.cache_resource.clear()  # a new browser session: new connection, empty session state
+    at2 = _workspace(rater.id, sid, "rater")
+    assert at2.segmented_control(key=scorer.key).value == 2
+
+
+def test_supervisor_reopens_with_a_reason_in_the_page(app_demo):
+    sup = _user(app_demo, "supervisor")
+    sid = _session_id(app_demo, "Case R3", 8)  # rated by 'rater' only; supervisor supervises the trainee
+    at = _workspace(sup.id, sid, "view")
+    forms = [b for b in at.button if getattr(b, "label", "") == "Reopen with reason"]
+    assert len(forms) == 1
+    forms[0].click().run()
+    assert any("reason" in e.value for e in at.error)
+    key = next(t.key for t in at.text_input if t.key.startswith(f"ws_{sid}_reopen_reason_"))
+    at.text_input(key=key).input("scored against the wrong phase")
+    next(b for b in at.button if getattr(b, "label", "") == "Reopen with reason").click().run()
+    assert not at.exception
+    db = open_store(app_demo)
+    assert rows(db, "SELECT status FROM ratings WHERE session_id = ? AND kind = 'rater'", (sid,))[0]["status"] == "draft"
+    assert "wrong phase" in rows(db, "SELECT detail FROM audit_log WHERE action = 'reopen_rating'")[0]["detail"]
+
+
+def _add_page(user_id):
+    at = app_as(user_id, "add_session.py")
+    assert not at.exception
+    at.text_input(key="add_case_0").input("Case Z")
+    return at
+
+
+def _submit(at):
+    next(b for b in at.button if getattr(b, "label", "") == "Add session").click().run()
+    assert not at.exception
+    return " ".join(e.value for e in at.error)
+
+
+def test_add_session_page_refusals_are_sentences(app_demo):
+    trainee = _user(app_demo, "trainee")
+    ogg = (SESSIONS / "initial-grief-ruth.ogg").read_bytes()
+    before = rows(open_store(app_demo), "SELECT COUNT(*) AS n FROM recorded_sessions")[0]["n"]
+
+    at = _add_page(trainee.id)
+    assert "Choose the recording file" in _submit(at)
+
+    at = _add_page(trainee.id)
+    at.file_uploader(key="add_recording_0").upload("session.mp3", b"%PDF-1.4 not audio at all" * 20, "audio/mpeg")
+    at.checkbox(key="add_consent_0").check()
+    assert "named .mp3 but does not hold audio" in _submit(at)
+
+    at = _add_page(trainee.id)
+    at.file_uploader(key="add_recording_0").upload("session.ogg", ogg, "audio/ogg")
+    assert "Tick the box confirming that the client consented" in _submit(at)
+
+    at = _add_page(trainee.id)
+    at.file_uploader(key="add_recording_0").upload("session.ogg", ogg, "audio/ogg")
+    at.file_uploader(key="add_transcript_0").upload("session.vtt", b"WEBVTT\n\n00:00:01.000 --> soon\nhi\n", "text/vtt")
+    at.checkbox(key="add_consent_0").check()
+    assert "timing line cannot be read" in _submit(at)
+
+    assert rows(open_store(app_demo), "SELECT COUNT(*) AS n FROM recorded_sessions")[0]["n"] == before
+    assert not at.exception
+
+    at = _add_page(trainee.id)
+    at.file_uploader(key="add_recording_0").upload("../../my session.ogg", ogg, "audio/ogg")
+    at.file_uploader(key="add_transcript_0").upload("s.vtt", (SESSIONS / "initial-grief-ruth.vtt").read_bytes(), "text/vtt")
+    at.checkbox(key="add_consent_0").check()
+    assert _submit(at) == ""
+    assert "Session added: Case Z" in texts(at)
+    assert at.text_input(key="add_case_1").value == ""  # a fresh, empty form for the next one
+    assert rows(open_store(app_demo), "SELECT COUNT(*) AS n FROM recorded_sessions")[0]["n"] == before + 1
+
+
+def test_admin_pages_gold_standard_and_recordings(app_demo):
+    admin = _user(app_demo, "admin")
+    at = app_as(admin.id, "gold_standard.py")
+    assert not at.exception
+    assert "Grace T., session 5" in texts(at)
+    at = app_as(admin.id, "recordings_admin.py")
+    assert not at.exception
+    sid = _session_id(app_demo, "Case N2", 5)
+    at.selectbox(key="ra_session").set_value(sid)
+    next(b for b in at.button if getattr(b, "label", "") == "Delete the recording").click().run()
+    assert any("Tick the confirmation box" in e.value for e in at.error)
+    at.checkbox(key="ra_confirm").check()
+    next(b for b in at.button if getattr(b, "label", "") == "Delete the recording").click().run()
+    assert not at.exception
+    assert "is deleted; its ratings remain" in texts(at)
+    db = open_store(app_demo)
+    assert rows(db, "SELECT deleted_at FROM recorded_sessions WHERE id = ?", (sid,))[0]["deleted_at"]
+    assert rows(db, "SELECT COUNT(*) AS n FROM ratings WHERE session_id = ?", (sid,))[0]["n"] >= 2
+    # the rater's submitted rating stays, shown as a rating of a deleted recording, without a player
+    at = _workspace(_user(app_demo, "rater").id, sid, "rater")
+    shown = texts(at)
+    assert "deleted by an administrator" in shown and "ratings are of a deleted recording" in shown
+    assert len(at.get("audio")) == 0 and "Submitted on" in shown
+
+
+def test_assignments_page_assigns_and_picks_second_ratings(app_demo):
+    sup = _user(app_demo, "supervisor")
+    at = app_as(sup.id, "assignments.py")
+    assert not at.exception
+    n_before = len(at.dataframe[0].value)
+    next(b for b in at.button if getattr(b, "label", "") == "Pick and assign").click().run()
+    assert not at.exception
+    assert any("assigned for a second rating" in s.value for s in at.success)
+    at = app_as(sup.id, "assignments.py")
+    assert len(at.dataframe[0].value) > n_before
