@@ -99,3 +99,15 @@ def test_the_old_flat_modules_are_gone():
                 "vignettes.py", "credentials.py", "evidence.py", "credential_review.py", "demo.py",
                 "demo_vignettes.py", "demo_fidelity.py", "demo_credentials.py"):
         assert not (PKG / old).exists(), old
+
+
+def test_architecture_doc_says_where_every_page_lives_and_is_linked_from_the_readme():
+    from ipt_training.access import PAGES
+
+    root = PKG.parent
+    doc = (root / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    missing = [p.file for p in PAGES if f"`{p.file}`" not in doc]
+    assert missing == []
+    for package in DOMAINS:
+        assert f"`{package}/`" in doc
+    assert "docs/ARCHITECTURE.md" in (root / "README.md").read_text(encoding="utf-8")
