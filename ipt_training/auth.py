@@ -255,6 +255,38 @@ def sign_in(db: Database, username: str, password: str, now: Optional[datetime] 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+# --- institutional sign-in (OIDC through st.login; issue 15, finding 20) -----------------
+
+
+def _claim_true(value) -> bool:
+    # OIDC Core 5.1 makes email_verified a JSON boolean; some providers send the string "true"
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def institutional_sign_in(db: Database, claims: dict) -> User:
+    """The active account whose e-mail the identity provider vouches for, or :class:`AuthError`.
+
+    ``claims`` are the ID token's claims (``st.user``). The e-mail counts only with
+    ``email_verified`` true (OIDC Core 1.0, 5.1): an unverified address could be anyone's.
+    Every attempt, accepted or refused, is written to the audit log with the issuer and subject.
+    """
+    email = str(claims.get("email") or "").strip()
+    verified = _claim_true(claims.get("email_verified"))
+    user = find_user_by_email(db, email) if email else None
+    detail = {"email": email, "email_verified": verified, "issuer": claims.get("iss"), "subject": claims.get("sub")}
+    ok = verified and user is not None and user.active
+    with transaction(db):
+        audit(db, user.id if user else None, "institutional_sign_in" if ok else "institutional_sign_in_refused",
+              "user", user.id if user else "", detail)
+    if not verified:
+        raise AuthError("Your institution did not confirm that this e-mail address is yours (no verified e-mail in "
+                        "its answer), so it cannot sign you in here. Sign in with your password, or ask your "
+                        "institution's IT to verify the address.")
+    if not ok:
+        raise AuthError("No active account uses the e-mail of your institutional sign-in. Ask an administrator to add it.")
+    return user
+
+
 def set_active(db: Database, user_id: int, active: bool, actor_id: int) -> None:
     if not active and user_id == actor_id:
         raise AuthError("You cannot deactivate your own account; ask another administrator.")

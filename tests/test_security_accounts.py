@@ -455,3 +455,72 @@ def test_the_sign_in_page_shows_the_same_sentence_for_a_deactivated_account(demo
         at.button[0].click().run()
         shown.append([e.value for e in at.error])
     assert shown[0] == shown[1] == [auth.SIGN_IN_FAILED]
+
+
+# --- 20: institutional sign-in needs a verified e-mail, and is audited -------------------------
+
+
+def _oidc_claims(**over):
+    return {"is_logged_in": True, "email": "ana@uni.example", "email_verified": True,
+            "iss": "https://idp.uni.example", "sub": "ana-123"} | over
+
+
+@pytest.fixture
+def ana_with_email(db):
+    return auth.create_user(db, "ana", RIGHT, ["trainee"], "Ana Example", email="ana@uni.example")
+
+
+def _audit(db, action):
+    import json
+
+    return [json.loads(r[0]) for r in db.conn.execute("SELECT detail FROM audit_log WHERE action = ?", (action,))]
+
+
+def test_a_verified_institutional_e_mail_signs_in_and_is_audited(db, ana_with_email):
+    assert auth.institutional_sign_in(db, _oidc_claims()).id == ana_with_email.id
+    assert auth.institutional_sign_in(db, _oidc_claims(email_verified="true")).id == ana_with_email.id
+    entries = _audit(db, "institutional_sign_in")
+    assert len(entries) == 2 and entries[0]["issuer"] == "https://idp.uni.example" and entries[0]["subject"] == "ana-123"
+
+
+@pytest.mark.parametrize("verified", [False, None, "false", "yes", 1])
+def test_an_unverified_institutional_e_mail_is_refused_and_audited(db, ana_with_email, verified):
+    claims = _oidc_claims(email_verified=verified) if verified is not None else \
+        {k: v for k, v in _oidc_claims().items() if k != "email_verified"}
+    with pytest.raises(auth.AuthError, match="did not confirm"):
+        auth.institutional_sign_in(db, claims)
+    assert _audit(db, "institutional_sign_in") == []
+    refused = _audit(db, "institutional_sign_in_refused")
+    assert len(refused) == 1 and refused[0]["email"] == "ana@uni.example" and refused[0]["email_verified"] is False
+
+
+def test_an_institutional_sign_in_without_an_active_account_is_refused_and_audited(db, ana_with_email):
+    admin = auth.create_user(db, "boss", "Ledger-Compass-Orchid-7", ["admin"])
+    with pytest.raises(auth.AuthError, match="No active account"):
+        auth.institutional_sign_in(db, _oidc_claims(email="stranger@uni.example"))
+    auth.set_active(db, ana_with_email.id, False, admin.id)
+    with pytest.raises(auth.AuthError, match="No active account"):
+        auth.institutional_sign_in(db, _oidc_claims())
+    assert len(_audit(db, "institutional_sign_in_refused")) == 2
+
+
+def test_the_sign_in_page_refuses_an_unverified_institutional_e_mail(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from apphelp import APP
+    from ipt_training.config import get_settings
+
+    db = open_store(get_settings().db_path)
+    user = auth.create_user(db, "ana", RIGHT, ["trainee"], "Ana Example", email="ana@uni.example")
+    secrets = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                        "client_id": "id", "client_secret": "secret",
+                        "server_metadata_url": "https://idp.uni.example/.well-known/openid-configuration"}}
+    for verified, signed_in in ((False, False), (True, True)):
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.secrets = secrets
+        at.user = _oidc_claims(email_verified=verified)
+        at.run()
+        assert not at.exception
+        assert (at.session_state["user_id"] == user.id) if signed_in else ("user_id" not in at.session_state)
+        if not signed_in:
+            assert any("did not confirm" in e.value for e in at.error)

@@ -33,8 +33,10 @@ if oidc_configured:
         if st.button("Sign in with your institution", key="oidc_login"):
             st.login()
     else:
-        match = auth.find_user_by_email(db, st.user.email or "")
-        if match and match.active:
+        try:  # a verified e-mail only; every attempt is audited
+            match = auth.institutional_sign_in(db, st.user.to_dict())
+        except auth.AuthError as exc:
+            st.error(str(exc))
+        else:
             st.session_state["user_id"] = match.id
             st.rerun()
-        st.error("No active account uses the e-mail of your institutional sign-in. Ask an administrator to add it.")
