@@ -1,17 +1,51 @@
 """The shipped vignette set covers what a training body needs (issue 3's content rules)."""
 
+import re
 from collections import Counter
 
-from ipt_training.content import DISPUTE_STAGES, POPULATIONS, PROBLEM_AREAS, TECHNIQUES
+from ipt_training.content import DIFFICULTIES, DISPUTE_STAGES, POPULATIONS, PROBLEM_AREAS, TECHNIQUES
 
 AREA_WORDS = ("grief", "dispute", "transition", "deficit", "impasse", "renegotiation", "dissolution")
 
 
-def test_at_least_16_vignettes_each_area_primary_three_times(library):
-    assert len(library.vignettes) >= 16
+def test_at_least_31_vignettes_each_area_primary_and_each_difficulty_six_times(library):
+    # issue 12: each problem area is the expert's first focus in >= 6 cases, each difficulty has >= 6
+    assert len(library.vignettes) >= 31
     primaries = Counter(v.primary_area for v in library.vignettes.values())
     for area in PROBLEM_AREAS:
-        assert primaries[area] >= 3, (area, primaries)
+        assert primaries[area] >= 6, (area, primaries)
+    levels = Counter(v.difficulty for v in library.vignettes.values())
+    for level in DIFFICULTIES:
+        assert levels[level] >= 6, (level, levels)
+
+
+def test_focus_is_committed_before_the_middle_stage(library):
+    for v in library.vignettes.values():
+        ids = [s.id for s in v.stages]
+        assert v.focus_commit_after is not None, v.id
+        assert ids.index(v.focus_commit_after) < ids.index("middle"), v.id
+
+
+def test_safety_moments_are_critical(library):
+    # the reviewed safety cases: a07 (domestic abuse and the children), c08 (suicidal thoughts)
+    critical = {(v.id, m.id) for v in library.vignettes.values() for m in v.moments if m.critical}
+    assert {("case-a07", "inventory-after-a-few"), ("case-c08", "referral-not-waking"),
+            ("case-c08", "middle-sunday-night")} <= critical
+
+
+def test_client_names_are_unique_across_cases(library):
+    # the referral introduces the client as "Name, age," (optionally with a surname); no other
+    # case may use that first name for anyone
+    clients = {}
+    for v in library.vignettes.values():
+        m = re.search(r"\b([A-Z][^\W\d_]+)(?: [A-Z][^\W\d_]+)?, (\d+),", v.stages[0].text)
+        assert m, (v.id, "the referral does not introduce the client as 'Name, age,'")
+        clients[v.id] = m.group(1)
+    assert len(set(clients.values())) == len(clients), Counter(clients.values()).most_common(3)
+    texts = {v.id: v.model_dump_json() for v in library.vignettes.values()}
+    for vid, name in clients.items():
+        elsewhere = [o for o, text in texts.items() if o != vid and re.search(rf"\b{name}\b", text)]
+        assert not elsewhere, (vid, name, elsewhere)
 
 
 def test_every_dispute_stage_and_population_is_represented(library):
