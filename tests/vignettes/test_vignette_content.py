@@ -24,6 +24,8 @@ def test_focus_is_committed_before_the_middle_stage(library):
         ids = [s.id for s in v.stages]
         assert v.focus_commit_after is not None, v.id
         assert ids.index(v.focus_commit_after) < ids.index("middle"), v.id
+        # some moments are answered on the stages revealed after the lock
+        assert any(ids.index(m.stage) > ids.index(v.focus_commit_after) for m in v.moments), v.id
 
 
 def test_safety_moments_are_critical(library):
@@ -79,3 +81,11 @@ def test_what_trainees_see_before_submitting_does_not_name_the_answer(library):
                            + [r.description for s in v.stages for r in s.relationships]).lower()
         for word in AREA_WORDS:
             assert word not in visible, (v.id, word)
+
+
+def test_critical_moments_exist_and_their_key_asks_directly(library):
+    # a safety response (suicidal thoughts, a child at risk, violence) starts by asking directly
+    critical = [(v, m) for v in library.vignettes.values() for m in v.moments if m.critical]
+    assert len({v.id for v, _ in critical}) >= 4
+    for v, m in critical:
+        assert "direct_elicitation" in v.key.moments[m.id].techniques, (v.id, m.id)
