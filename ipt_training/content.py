@@ -18,7 +18,7 @@ from typing import Annotated, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from .content_errors import ContentError, NoDuplicateKeysLoader, field_name, friendly, line_of
+from .content_errors import ContentError, YAMLProblem, field_name, friendly, line_of, parse_yaml
 
 # --- vocabularies from the field (see IPT_PRIMER.md) -------------------------------------
 
@@ -566,17 +566,9 @@ def load_file(path: Path, root: Path, allowed_kinds: tuple[str, ...]) -> tuple[O
     except UnicodeDecodeError as exc:
         return None, [ContentError(rel, None, "(file)", f"is not UTF-8 text ({exc.reason}); save it as UTF-8")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=NoDuplicateKeysLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or "invalid YAML"
-        if "python/" in str(problem) or "could not determine a constructor" in str(problem):
-            problem = f"{problem}; only plain YAML is accepted (no !!python tags)"
-        return None, [ContentError(rel, line, "(yaml)", f"YAML syntax error: {problem}")]
-    except yaml.YAMLError as exc:
-        return None, [ContentError(rel, None, "(yaml)", f"YAML syntax error: {exc}")]
+        node, data = parse_yaml(text)
+    except YAMLProblem as exc:
+        return None, [ContentError(rel, exc.line, "(yaml)", exc.message)]
     if not isinstance(data, dict):
         return None, [ContentError(rel, 1, "(file)", "must be a YAML mapping of fields (key: value)")]
     kind = data.get("kind", "vignette" if allowed_kinds == ("vignette",) else None)

@@ -38,6 +38,48 @@ class NoDuplicateKeysLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+MAX_NESTING = 50  # the deepest shipped content nests 6 levels
+
+
+class YAMLProblem(Exception):
+    """A file that is not acceptable YAML: ``line`` (or None) and a one-line ``message``."""
+
+    def __init__(self, line: Optional[int], message: str):
+        super().__init__(message)
+        self.line, self.message = line, " ".join(message.split())
+
+
+def parse_yaml(text: str) -> tuple[yaml.Node, object]:
+    """The composed node tree (for line numbers) and the data of one YAML document.
+
+    Refused with :class:`YAMLProblem` (issue 15, finding 13), each as one line: syntax errors;
+    ``!!python`` tags; duplicate keys; a character YAML does not allow, such as NUL, at its
+    line; and lists/mappings nested more than :data:`MAX_NESTING` deep. Nesting is measured on
+    PyYAML's event stream, which is iterative, before composing: the composer recurses once per
+    level and raises RecursionError near 1,000.
+    """
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+            if depth > MAX_NESTING:
+                raise YAMLProblem(event.start_mark.line + 1,
+                                  f"lists/mappings nest more than {MAX_NESTING} levels deep here; flatten the file")
+        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.load(text, Loader=NoDuplicateKeysLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        if "python/" in str(problem) or "could not determine a constructor" in str(problem):
+            problem = f"{problem}; only plain YAML is accepted (no !!python tags)"
+        raise YAMLProblem(mark.line + 1 if mark else None, f"YAML syntax error: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # e.g. a NUL byte; PyYAML gives the character's code point
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise YAMLProblem(text.count("\n", 0, exc.position) + 1, f"YAML syntax error: {exc.reason} "
+                          f"(character #x{code:04x}); remove it") from None
+    except yaml.YAMLError as exc:
+        raise YAMLProblem(None, f"YAML syntax error: {exc}") from None
+
+
 def line_of(root: Optional[yaml.Node], loc: tuple, tags: frozenset = frozenset()) -> Optional[int]:
     """Follow a pydantic error location through the composed YAML node tree to a line.
 

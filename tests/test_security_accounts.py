@@ -524,3 +524,54 @@ def test_the_sign_in_page_refuses_an_unverified_institutional_e_mail(app_env):
         assert (at.session_state["user_id"] == user.id) if signed_in else ("user_id" not in at.session_state)
         if not signed_in:
             assert any("did not confirm" in e.value for e in at.error)
+
+
+# --- 13: hostile YAML: 20,000-deep nesting, NUL bytes ------------------------------------------
+
+DEEP = "kind: vignette\nid: deep\ntitle: Deep\nsummary: " + "[" * 20_000 + "]" * 20_000 + "\n"
+DEEP_BLOCK = "kind: vignette\nid: deep\nstages:\n" + "".join("  " * i + "- \n" for i in range(1, 2_000))
+
+
+@pytest.fixture
+def hostile_content(tmp_path):
+    import shutil
+
+    root = tmp_path / "content"
+    for folder in ("vignettes", "rubrics", "training"):
+        shutil.copytree(ROOT / folder, root / folder)
+    (root / "vignettes" / "zz_deep.yaml").write_text(DEEP)
+    (root / "vignettes" / "zz_deep_block.yaml").write_text(DEEP_BLOCK)
+    (root / "vignettes" / "zz_nul.yaml").write_bytes(b"kind: vignette\nid: nul\ntitle: a\x00b\n")
+    return root
+
+
+def test_validate_refuses_deep_nesting_and_nul_bytes_one_line_each(hostile_content):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ipt_training", "validate", "--content-dir", str(hostile_content)],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr and "RecursionError" not in out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert "vignettes/zz_deep.yaml:4: (yaml): lists/mappings nest more than 50 levels deep here; flatten the file" in lines
+    deep_block = [line for line in lines if line.startswith("vignettes/zz_deep_block.yaml:")]
+    assert deep_block and "nest more than 50 levels" in deep_block[0]
+    nul = [line for line in lines if line.startswith("vignettes/zz_nul.yaml")]
+    assert nul == ["vignettes/zz_nul.yaml:3: (yaml): YAML syntax error: special characters are not allowed "
+                   "(character #x0000); remove it"]
+    assert all(line.count(": ") >= 2 for line in lines)  # every error is path:line: field: message on one line
+
+
+def test_pages_that_load_content_serve_the_valid_files_beside_hostile_ones(hostile_content, demo_db_path, app_demo,
+                                                                           monkeypatch):
+    from apphelp import app_as, texts
+
+    monkeypatch.setenv("IPT_TRAINING_CONTENT_DIR", str(hostile_content))
+    db = open_store(demo_db_path)
+    at = app_as(auth.find_user(db, "admin").id, "content_status.py")
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "zz_deep.yaml" in shown and "zz_nul.yaml" in shown
+    at = app_as(auth.find_user(db, "trainee").id, "vignette_library.py")
+    assert not at.exception, at.exception
