@@ -16,7 +16,7 @@ from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, 
 from .certification import DEFAULT_CERTIFICATION_POLICY, calibration_agreement, certification_status, drift
 from .command import cli_reliability
 from .gstudy import G_COMPONENTS, d_study, g_study
-from .icc import ICC_FORMS, icc, icc_2_1, icc_complete_targets
+from .icc import ICC_FORMS, icc, icc_2_1, icc_complete_targets, icc_crossed, icc_oneway
 from .interpretation import interpret_alpha, interpret_icc, interpret_kappa
 from .long_data import ReliabilityError, validate_long
 from .raters import bland_altman, rater_pair_matrix, rater_severity
@@ -24,6 +24,7 @@ from .summary import format_summary_table, summarize
 
 __all__ = [
     "ReliabilityError", "validate_long", "ICC_FORMS", "icc", "icc_2_1", "icc_complete_targets",
+    "icc_oneway", "icc_crossed",
     "cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1", "percent_agreement",
     "interpret_icc", "interpret_kappa", "interpret_alpha", "summarize", "format_summary_table",
     "cli_reliability", "rater_severity", "rater_pair_matrix", "bland_altman",

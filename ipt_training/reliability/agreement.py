@@ -1,19 +1,11 @@
-"""Agreement statistics: Cohen's (weighted) and Fleiss' kappa (statsmodels), Krippendorff's alpha (the ``krippendorff`` package; Krippendorff 2011), Gwet's AC1 (Gwet 2008) and percent agreement.
+"""Agreement statistics: Cohen's (weighted) and Fleiss' kappa (statsmodels), Krippendorff's alpha (from the coincidence matrix, Krippendorff 2011; the ``krippendorff`` package is the tests' reference), Gwet's AC1 (Gwet 2008, 2014) and percent agreement.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from .long_data import ReliabilityError, _count_table, _ensure, _finite_or_none, _is_numeric, _require_numeric, _require_raters, _sorted_categories
-
-
-# Above this many distinct values Krippendorff's coincidence matrix (V x V)
-# gets large; interval alpha then uses the closed form instead.
-_PACKAGE_INTERVAL_VALUES = 20
-
-
-_MAX_ALPHA_VALUES = 2000
+from .long_data import ReliabilityError, _count_table, _ensure, _finite_or_none, _is_numeric, _require_numeric, _require_raters, _require_squarable, _show, _sorted_categories
 
 
 def _two_rater_wide(d: pd.DataFrame, what: str) -> tuple[pd.DataFrame, list[str]]:
@@ -32,7 +24,7 @@ def _two_rater_wide(d: pd.DataFrame, what: str) -> tuple[pd.DataFrame, list[str]
     return wide, raters
 
 
-def cohen_kappa(df: pd.DataFrame, scores: str = "values") -> dict[str, float | None]:
+def cohen_kappa(df: pd.DataFrame, scores: str = "values", categories: list | None = None) -> dict[str, float | None]:
     """Cohen's kappa, unweighted and weighted, for two raters.
 
     kappa = (p_o - p_e) / (1 - p_e) on the targets both raters rated (Cohen 1960).
@@ -50,6 +42,8 @@ def cohen_kappa(df: pd.DataFrame, scores: str = "values") -> dict[str, float | N
         category among those observed, as R ``irr::kappa2`` and scikit-learn do.
         The two agree whenever no scale point between the lowest and highest
         observed rating is unused.
+    categories : list, optional
+        The scale's categories (e.g. 1..5); by default the categories observed.
 
     Returns
     -------
@@ -64,10 +58,10 @@ def cohen_kappa(df: pd.DataFrame, scores: str = "values") -> dict[str, float | N
     """
     if scores not in ("values", "ranks"):
         raise ReliabilityError(f"scores must be 'values' or 'ranks', not {scores!r}.")
-    return _cohen_kappa(_ensure(df), scores)
+    return _cohen_kappa(_ensure(df), scores, categories)
 
 
-def _cohen_kappa(d: pd.DataFrame, scores: str = "values") -> dict[str, float | None]:
+def _cohen_kappa(d: pd.DataFrame, scores: str = "values", categories: list | None = None) -> dict[str, float | None]:
     from statsmodels.stats.inter_rater import cohens_kappa as _sm_kappa
 
     wide, raters = _two_rater_wide(d, "Cohen's kappa")
@@ -78,7 +72,7 @@ def _cohen_kappa(d: pd.DataFrame, scores: str = "values") -> dict[str, float | N
         )
     numeric = _is_numeric(d)
     a, b = wide[raters[0]].to_numpy(), wide[raters[1]].to_numpy()
-    cats = _sorted_categories(np.concatenate([a, b]), numeric)
+    cats = list(categories) if categories is not None else _sorted_categories(np.concatenate([a, b]), numeric)
     index = {c: i for i, c in enumerate(cats)}
     table = np.zeros((len(cats), len(cats)))
     np.add.at(table, ([index[x] for x in a], [index[x] for x in b]), 1)
@@ -87,7 +81,7 @@ def _cohen_kappa(d: pd.DataFrame, scores: str = "values") -> dict[str, float | N
     if unweighted is None:
         raise ReliabilityError(
             f"Cohen's kappa is undefined: both raters gave every target the same rating "
-            f"({cats[0]!r}), so chance agreement is 100%; kappa needs varied ratings."
+            f"({_show(a[0])}), so chance agreement is 100%; kappa needs varied ratings."
         )
     out: dict[str, float | None] = {"unweighted": unweighted, "linear": None, "quadratic": None}
     if numeric:
@@ -100,7 +94,7 @@ def _cohen_kappa(d: pd.DataFrame, scores: str = "values") -> dict[str, float | N
     return out
 
 
-def fleiss_kappa(df: pd.DataFrame) -> float:
+def fleiss_kappa(df: pd.DataFrame, categories: list | None = None) -> float:
     """Fleiss' kappa for two or more raters on nominal categories.
 
     kappa = (P_bar - P_e) / (1 - P_e), with P_bar the mean proportion of
@@ -123,10 +117,10 @@ def fleiss_kappa(df: pd.DataFrame) -> float:
     Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
     Psychological Bulletin, 76, 378-382.
     """
-    return _fleiss_kappa(_ensure(df))
+    return _fleiss_kappa(_ensure(df), categories)
 
 
-def _fleiss_kappa(d: pd.DataFrame) -> float:
+def _fleiss_kappa(d: pd.DataFrame, categories: list | None = None) -> float:
     from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss
 
     _require_raters(d, "Fleiss' kappa")
@@ -147,37 +141,74 @@ def _fleiss_kappa(d: pd.DataFrame) -> float:
         raise ReliabilityError(
             "Fleiss' kappa needs at least 2 targets, but the data has 1; rate more targets."
         )
-    counts = _count_table(d)
+    counts = _category_counts(d, categories)
     with np.errstate(all="ignore"):
         value = _finite_or_none(_sm_fleiss(counts, method="fleiss"))
     if value is None:
         raise ReliabilityError(
             "Fleiss' kappa is undefined because every rating falls in one category "
-            f"({d['rating'].iloc[0]!r}); kappa needs at least two categories in use."
+            f"({_show(d['rating'].iloc[0])}); kappa needs at least two categories in use."
         )
     return value
 
 
-def _alpha_interval_closed_form(d: pd.DataFrame) -> float:
-    """Interval alpha = 1 - D_o / D_e from sums of squares (Krippendorff 2011)."""
-    m = d.groupby("target")["rating"].transform("size").to_numpy()
-    p = d[m >= 2]
-    m = m[m >= 2]
-    x = p["rating"].to_numpy(float)
+def _pairable_values(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Target codes and ratings of the targets with at least two ratings."""
+    t_codes = pd.factorize(d["target"])[0]
+    m = np.bincount(t_codes)[t_codes]
+    keep = m >= 2
+    return pd.factorize(t_codes[keep])[0], d["rating"].to_numpy()[keep]
+
+
+def _alpha_squared(t: np.ndarray, x: np.ndarray) -> float:
+    """1 - D_o / D_e for the squared-difference metric (Krippendorff 2011), from sums of squares.
+
+    Within a unit of m values the ordered pairs give sum (x_i - x_j)^2 = 2 m SS_u, so
+    D_o = (1/n) sum_u 2 m_u SS_u / (m_u - 1) and D_e = 2 SS_total / (n - 1)."""
+    m = np.bincount(t).astype(float)
+    unit_mean = np.bincount(t, weights=x) / m
     n = len(x)
-    unit_mean = p.groupby("target")["rating"].transform("mean").to_numpy()
-    # Within unit u the ordered pairs give sum (x_i - x_j)^2 = 2 m_u SS_u, so
-    # D_o = (1/n) sum_u 2 m_u SS_u / (m_u - 1) and D_e = 2 SS_total / (n - 1).
-    d_o = np.sum(2.0 * m * (x - unit_mean) ** 2 / (m - 1)) / n
+    d_o = np.sum(2.0 * m[t] * (x - unit_mean[t]) ** 2 / (m[t] - 1)) / n
     d_e = 2.0 * np.sum((x - x.mean()) ** 2) / (n - 1)
     return float(1.0 - d_o / d_e)
+
+
+def _alpha_from_coincidences(t: np.ndarray, x: np.ndarray, level: str) -> float:
+    """Krippendorff's alpha from the coincidence matrix's margins and sums, never a units x values array.
+
+    Nominal: with n_uc the count of value c in unit u and n_c = sum_u n_uc,
+    sum_{c != k} o_ck = sum_u (m_u^2 - sum_c n_uc^2) / (m_u - 1) and the expected
+    sum_{c != k} n_c n_k = n^2 - sum_c n_c^2, so alpha = 1 - (n - 1) D_o / D_e.
+    Ordinal: delta_ck = (sum_{g=c..k} n_g - (n_c + n_k) / 2)^2 = (a_k - a_c)^2 with
+    a_g = (n_1 + ... + n_g) - n_g / 2, so ordinal alpha is the squared-difference alpha of the
+    values mapped to a_g. Interval: the squared-difference alpha of the values.
+    """
+    if level == "interval":
+        return _alpha_squared(t, x.astype(float))
+    v_codes, _ = pd.factorize(x, sort=True)
+    n_c = np.bincount(v_codes).astype(float)
+    if level == "ordinal":
+        a = np.cumsum(n_c) - n_c / 2.0
+        return _alpha_squared(t, a[v_codes])
+    n = float(len(x))
+    m = np.bincount(t).astype(float)
+    pair = pd.factorize(t.astype(np.int64) * (int(v_codes.max()) + 1) + v_codes)[0]
+    n_uc = np.bincount(pair).astype(float)
+    unit_of_pair = np.zeros(len(n_uc), dtype=np.int64)
+    unit_of_pair[pair] = t
+    sum_sq = np.bincount(unit_of_pair, weights=n_uc ** 2, minlength=len(m))
+    disagree = np.sum((m ** 2 - sum_sq) / (m - 1))
+    expected = n ** 2 - np.sum(n_c ** 2)
+    return float(1.0 - (n - 1) * disagree / expected)
 
 
 def krippendorff_alpha(df: pd.DataFrame, level: str = "nominal") -> float:
     """Krippendorff's alpha = 1 - D_o / D_e, allowing missing ratings.
 
-    Uses every target with at least two ratings (Krippendorff 2011), via
-    ``krippendorff.alpha``; ordinal alpha orders categories by rating value.
+    Uses every target with at least two ratings (Krippendorff 2011), computed from the
+    coincidence matrix's margins and within-unit sums (see :func:`_alpha_from_coincidences`;
+    the same value as the ``krippendorff`` package to 1e-12, in O(n log n) time and O(n)
+    memory); ordinal alpha orders categories by rating value.
 
     Parameters
     ----------
@@ -190,6 +221,12 @@ def krippendorff_alpha(df: pd.DataFrame, level: str = "nominal") -> float:
     -------
     float
 
+    Raises
+    ------
+    ReliabilityError
+        Fewer than 2 raters, fewer than 2 targets with two or more ratings (with one target
+        alpha is 0 by construction), no variation, or non-numeric ratings for ordinal/interval.
+
     References
     ----------
     Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability.
@@ -199,8 +236,6 @@ def krippendorff_alpha(df: pd.DataFrame, level: str = "nominal") -> float:
 
 
 def _krippendorff_alpha(d: pd.DataFrame, level: str) -> float:
-    import krippendorff
-
     if level not in ("nominal", "ordinal", "interval"):
         raise ReliabilityError(
             f"level must be 'nominal', 'ordinal' or 'interval', not {level!r}."
@@ -208,80 +243,76 @@ def _krippendorff_alpha(d: pd.DataFrame, level: str) -> float:
     _require_raters(d, "Krippendorff's alpha")
     if level != "nominal":
         _require_numeric(d, f"{level.capitalize()} Krippendorff's alpha")
-    per_target = d.groupby("target", sort=False).size()
-    if int(per_target.max()) < 2:
+    t, x = _pairable_values(d)
+    n_units = int(t.max()) + 1 if len(t) else 0
+    if n_units == 0:
         raise ReliabilityError(
             "Krippendorff's alpha needs targets rated by at least two raters, but no "
             "target has more than one rating; have raters rate the same targets."
         )
-    pairable = d[d["target"].isin(per_target.index[per_target.to_numpy() >= 2])]
-    n_values = pairable["rating"].nunique()
-    if n_values < 2:
+    if n_units < 2:
+        raise ReliabilityError(
+            "Krippendorff's alpha needs at least 2 targets rated by two or more raters, but there "
+            "is 1; with one target alpha is 0 by construction, whatever the ratings. Rate more targets."
+        )
+    if level == "interval":
+        _require_squarable(x.astype(float), "Interval Krippendorff's alpha")
+    if len(pd.unique(x)) < 2:
         raise ReliabilityError(
             "Krippendorff's alpha is undefined because every rating of a multiply rated "
-            f"target is the same value ({pairable['rating'].iloc[0]!r}); it needs variation."
+            f"target is the same value ({_show(x[0])}); it needs variation."
         )
-    if level == "interval" and n_values > _PACKAGE_INTERVAL_VALUES:
-        # the package's coincidence matrix is units x values x values: for a continuous total
-        # score the closed form (same value, tested against the package) is far cheaper
-        return _alpha_interval_closed_form(d)
-    if n_values > _MAX_ALPHA_VALUES:
-        raise ReliabilityError(
-            f"{level} Krippendorff's alpha is not computed for {n_values} distinct rating "
-            f"values (more than {_MAX_ALPHA_VALUES}); use interval alpha for continuous scores."
-        )
-    if _is_numeric(d):
-        values = d["rating"].to_numpy(float)
-        domain = np.sort(pd.unique(values))
-    else:
-        codes, uniques = pd.factorize(d["rating"], sort=True)
-        values = codes.astype(float)
-        domain = np.arange(len(uniques), dtype=float)
-    raters, r_idx = np.unique(d["rater"].to_numpy(), return_inverse=True)
-    targets, t_idx = np.unique(d["target"].to_numpy(), return_inverse=True)
-    matrix = np.full((len(raters), len(targets)), np.nan)
-    matrix[r_idx, t_idx] = values
-    with np.errstate(all="ignore"):
-        value = krippendorff.alpha(
-            reliability_data=matrix, value_domain=domain, level_of_measurement=level
-        )
-    result = _finite_or_none(value)
-    if result is None:  # pragma: no cover - guarded above
-        raise ReliabilityError("Krippendorff's alpha is undefined for these ratings.")
-    return result
+    return _alpha_from_coincidences(t, x, level)
 
 
-def gwet_ac1(df: pd.DataFrame) -> float:
+def gwet_ac1(df: pd.DataFrame, categories: list | None = None) -> float:
     """Gwet's AC1 agreement coefficient for any number of raters, missing allowed.
 
     AC1 = (p_a - p_e) / (1 - p_e), where p_a is the mean over targets with
     r_i >= 2 ratings of sum_k r_ik (r_ik - 1) / (r_i (r_i - 1)), and
     p_e = 1/(q-1) sum_k pi_k (1 - pi_k) with pi_k the mean over targets of
-    r_ik / r_i and q the number of categories used (Gwet 2008; missing-data
-    form from Gwet 2014). For two raters and two categories p_e = 2 pi (1 - pi).
-    Unlike kappa, AC1 stays stable when one category dominates.
+    r_ik / r_i and q the number of categories of the rating scale (Gwet 2014, who defines q as
+    the scale's categories, not those used; give ``categories`` for a scale such as 1..5,
+    otherwise the categories used stand in). For two raters and two categories
+    p_e = 2 pi (1 - pi). Unlike kappa, AC1 stays stable when one category dominates.
 
-    Returns
-    -------
-    float
+    Raises
+    ------
+    ReliabilityError
+        Fewer than 2 raters, fewer than 2 targets with two or more ratings (with one target AC1
+        is fixed by the number of categories, not by agreement), or fewer than 2 categories.
 
     References
     ----------
     Gwet, K. L. (2008). Computing inter-rater reliability and its variance in
     the presence of high agreement. Br. J. Math. Stat. Psychol., 61, 29-48.
-    Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+    Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.), ch. 2 and 5.
     """
-    return _gwet_ac1(_ensure(df))
+    return _gwet_ac1(_ensure(df), categories)
 
 
-def _gwet_ac1(d: pd.DataFrame) -> float:
+def _category_counts(d: pd.DataFrame, categories: list | None) -> np.ndarray:
+    """targets x categories counts; with ``categories`` one column per scale category."""
+    if categories is None:
+        return _count_table(d)
+    t_codes, t_uniques = pd.factorize(d["target"])
+    index = pd.Index(list(categories))
+    c_codes = index.get_indexer(d["rating"])
+    if (c_codes < 0).any():
+        bad = d["rating"].to_numpy()[np.flatnonzero(c_codes < 0)[0]]
+        raise ReliabilityError(f"rating {_show(bad)} is not one of the scale's categories.")
+    counts = np.bincount(t_codes * len(index) + c_codes, minlength=len(t_uniques) * len(index))
+    return counts.reshape(len(t_uniques), len(index)).astype(float)
+
+
+def _gwet_ac1(d: pd.DataFrame, categories: list | None = None) -> float:
     _require_raters(d, "Gwet's AC1")
-    counts = _count_table(d)
+    counts = _category_counts(d, categories)
     q = counts.shape[1]
-    if q < 2:
+    if q < 2 or (categories is None and counts.shape[1] < 2):
         raise ReliabilityError(
             f"Gwet's AC1 is undefined because every rating is the same category "
-            f"({d['rating'].iloc[0]!r}); it needs at least two categories in use."
+            f"({_show(d['rating'].iloc[0])}); it needs at least two categories in use or a rating scale."
         )
     r_i = counts.sum(axis=1)
     multi = r_i >= 2
@@ -289,6 +320,12 @@ def _gwet_ac1(d: pd.DataFrame) -> float:
         raise ReliabilityError(
             "Gwet's AC1 needs targets rated by at least two raters, but no target has "
             "more than one rating; have raters rate the same targets."
+        )
+    if int(multi.sum()) < 2:
+        raise ReliabilityError(
+            "Gwet's AC1 needs at least 2 targets rated by two or more raters, but there is 1; "
+            "with one target its value is set by the number of categories, not by agreement. "
+            "Rate more targets."
         )
     c, r = counts[multi], r_i[multi]
     p_a = float(np.mean((c * (c - 1)).sum(axis=1) / (r * (r - 1))))
@@ -313,6 +350,12 @@ def percent_agreement(df: pd.DataFrame) -> dict[str, float | None]:
 
 def _percent_agreement(d: pd.DataFrame) -> dict[str, float | None]:
     wide, raters = _two_rater_wide(d, "Percent agreement")
+    if len(wide) < 2:
+        raise ReliabilityError(
+            f"percent agreement needs at least 2 targets rated by both raters, but {raters[0]!r} "
+            f"and {raters[1]!r} share 1; one shared target says nothing about agreement. Have both "
+            "rate more of the same targets."
+        )
     a, b = wide[raters[0]].to_numpy(), wide[raters[1]].to_numpy()
     exact = float(np.mean(a == b))
     within = None

@@ -124,7 +124,8 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="python -m ipt_training reliability",
         description=(
             "Inter-rater reliability of ratings in a long-format CSV file (one row per "
-            "rating: target, rater, rating). Prints ICC(1,1)...ICC(3,k), Krippendorff's "
+            "rating: target, rater, rating). Prints ICC(1,1)...ICC(3,k), the one-way ICC(1,1) and "
+            "crossed ICC(A,1) on every target with two or more ratings, Krippendorff's "
             "alpha, Fleiss' and Cohen's kappa, Gwet's AC1 and exact agreement, with 95% "
             "CIs and interpretations."
         ),
@@ -140,13 +141,17 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="column naming the rater (default: rater)")
     parser.add_argument("--rating", default="rating", metavar="COL",
                         help="column holding the rating (default: rating)")
+    parser.add_argument("--scale", nargs=2, type=int, metavar=("MIN", "MAX"), default=None,
+                        help="the rating scale's lowest and highest point (integers), e.g. 1 5: Gwet's AC1 "
+                             "then uses MAX-MIN+1 categories (Gwet 2014) and the kappas that category set; "
+                             "a rating off the scale is an error")
     parser.add_argument("--json", action="store_true",
                         help="print the full-precision summary as JSON instead of a table")
     return parser
 
 
 def cli_reliability(argv: Sequence[str] | None = None) -> int:
-    """Command ``reliability FILE.csv [--target COL] [--rater COL] [--rating COL] [--json]``.
+    """Command ``reliability FILE.csv [--target COL] [--rater COL] [--rating COL] [--scale MIN MAX] [--json]``.
 
     Prints a table (or JSON with ``--json``) of :func:`summarize`; returns the
     exit status: 0 on success, 2 when the file is missing or unreadable, lacks
@@ -159,7 +164,7 @@ def cli_reliability(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
         data = _read_ratings_csv(args.file, args.target, args.rater, args.rating)
-        summary = summarize(data)
+        summary = summarize(data, scale=args.scale)
     except (_CsvProblem, ReliabilityError) as exc:
         message = " ".join(str(exc).split())
         print(f"reliability: error: {message}", file=sys.stderr)

@@ -1,48 +1,34 @@
-"""Intraclass correlations (Shrout & Fleiss 1979; McGraw & Wong 1996) through :func:`pingouin.intraclass_corr`, behind stable names.
+"""Intraclass correlations: the six Shrout & Fleiss (1979) forms on fully crossed data, and the
+forms for rotating raters (one-way ICC(1,1) with k0 for unbalanced groups; ICC(A,1) from a crossed
+random-effects model by Henderson's Method III) on every target with two or more ratings.
+
+The two-way forms reproduce :func:`pingouin.intraclass_corr` (the tests compare with it) from a
+vectorised ANOVA, so a report over many items costs milliseconds rather than one pingouin call each.
 """
 
 from __future__ import annotations
 
-import threading
-import warnings
 from typing import Any
 import numpy as np
 import pandas as pd
-from .long_data import ReliabilityError, _ensure, _finite_or_none, _require_numeric, _require_raters
+from scipy import sparse
+from scipy.stats import f as f_dist
+from .long_data import ReliabilityError, _ensure, _finite_or_none, _require_numeric, _require_raters, _require_squarable, _show
 
 
 ICC_FORMS = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)")
 
 
-# pingouin's "Type" column -> Shrout & Fleiss (1979) names.  pingouin 0.7 uses
-# the McGraw & Wong labels (A = absolute agreement, C = consistency); older
-# releases used ICC1, ICC2, ... Both spellings are accepted.
-_PINGOUIN_TYPES = {
-    "ICC(1,1)": "ICC(1,1)",
-    "ICC1": "ICC(1,1)",
-    "ICC(A,1)": "ICC(2,1)",
-    "ICC2": "ICC(2,1)",
-    "ICC(C,1)": "ICC(3,1)",
-    "ICC3": "ICC(3,1)",
-    "ICC(1,k)": "ICC(1,k)",
-    "ICC1k": "ICC(1,k)",
-    "ICC(A,k)": "ICC(2,k)",
-    "ICC2k": "ICC(2,k)",
-    "ICC(C,k)": "ICC(3,k)",
-    "ICC3k": "ICC(3,k)",
-}
+ONE_WAY_CI = ("Searle (1971) F-based interval for the unbalanced one-way model, k replaced by k0 "
+              "(Donner 1986)")
 
 
-_PINGOUIN_LOCK = threading.Lock()
+CROSSED_METHOD = ("Henderson (1953) Method III (fitting constants) moment estimates of the crossed "
+                  "random-effects model rating = target + rater + residual; negative components set to 0")
 
 
 def icc_complete_targets(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Keep only targets rated by every rater (listwise deletion for the ICC).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long-format ratings (target, rater, rating).
+    """Keep only targets rated by every rater (listwise deletion for the two-way ICC forms).
 
     Returns
     -------
@@ -51,8 +37,7 @@ def icc_complete_targets(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     n_dropped : int
         Number of targets left out because some rater did not rate them.
     """
-    d = _ensure(df)
-    return _complete_targets(d)
+    return _complete_targets(_ensure(df))
 
 
 def _complete_targets(d: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -63,108 +48,152 @@ def _complete_targets(d: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return kept, int(len(counts) - len(complete))
 
 
-def _icc(d: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    import pingouin
+def _valid(name: str, value: float | None, ci: list, problems: dict[str, str]) -> tuple[float | None, list]:
+    """Null an estimate outside [-1, 1] (with its CI), and a CI that does not contain the estimate.
 
+    CI bounds below -1 (possible for the average-measure forms) are shown as -1."""
+    if value is not None and not (-1.0 - 1e-12 <= value <= 1.0 + 1e-12):
+        problems[name] = (f"the estimate {value:.3g} lies outside [-1, 1], which no correlation can; the "
+                          "mean squares do not fit the model (e.g. raters whose ratings run against each "
+                          "other, or too few targets)")
+        return None, [None, None]
+    if value is None:
+        problems.setdefault(name, "it is undefined for these data (a mean square it divides by is zero)")
+        return None, [None, None]
+    if None in ci:
+        problems.setdefault(f"{name} CI", "its 95% CI is undefined for these data")
+        return value, [None, None]
+    if not (ci[0] <= value <= ci[1]):
+        problems[f"{name} CI"] = ("its 95% CI approximation does not contain the estimate (it breaks "
+                                  "down with very few targets)")
+        return value, [None, None]
+    return value, [float(max(-1.0, ci[0])), float(min(1.0, ci[1]))]
+
+
+def _two_way_table(complete: pd.DataFrame) -> np.ndarray:
+    wide = complete.pivot(index="target", columns="rater", values="rating")
+    return wide.to_numpy(float)
+
+
+def _icc(d: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The six Shrout & Fleiss forms on the complete targets; ``problems`` says what was nulled."""
     _require_raters(d, "The ICC")
     _require_numeric(d, "The ICC")
-    complete, dropped = _complete_targets(d)
+    complete, _ = _complete_targets(d)
     n_targets = d["target"].nunique()
-    n_complete = complete["target"].nunique()
-    k = d["rater"].nunique()
-    if n_complete < 3:
+    y = _two_way_table(complete) if len(complete) else np.empty((0, d["rater"].nunique()))
+    n, k = y.shape
+    _require_squarable(y.ravel(), "The ICC")
+    if n < 3:
         raise ReliabilityError(
-            f"the ICC needs at least 3 targets rated by all {k} raters, but only "
-            f"{n_complete} of {n_targets} targets are; have every rater rate the same "
-            "targets (or compare fewer raters)."
+            f"the ICC needs at least 3 targets rated by all {k} raters, but only {n} of {n_targets} "
+            "targets are; have every rater rate the same targets (or compare fewer raters)."
         )
-    if complete["rating"].nunique() < 2:
+    if np.ptp(y) == 0:
         raise ReliabilityError(
-            "the ICC is undefined because every rating is the same value "
-            f"({complete['rating'].iloc[0]:g}); the ratings must vary across targets."
+            f"the ICC is undefined because every rating is the same value ({_show(y[0, 0])}); "
+            "the ratings must vary across targets."
         )
-    with _PINGOUIN_LOCK:
-        saved = {key: pingouin.options.get(key) for key in ("round", "round.column.CI95")}
-        pingouin.options["round"] = None
-        pingouin.options["round.column.CI95"] = None
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore", RuntimeWarning)
-                table = pingouin.intraclass_corr(
-                    data=complete, targets="target", raters="rater", ratings="rating"
-                )
-        finally:
-            pingouin.options.update(saved)
-    out: dict[str, dict[str, Any]] = {}
-    for _, row in table.iterrows():
-        name = _PINGOUIN_TYPES.get(str(row["Type"]))
-        if name is None:
-            continue
-        value = _finite_or_none(row["ICC"])
-        ci = [_finite_or_none(c) for c in np.asarray(row["CI95"], dtype=float)]
-        if None in ci or value is None or not (ci[0] <= value <= ci[1]):
-            # The F-based (Satterthwaite) interval breaks down with very few
-            # targets, e.g. a lower bound above the estimate: report no CI.
-            ci = [None, None]
-        out[name] = {
-            "value": value,
-            "ci95": ci,
-            "F": _finite_or_none(row["F"]),
-            "df1": float(row["df1"]),
-            "df2": float(row["df2"]),
-            "p": _finite_or_none(row["pval"]),
+    grand = y.mean()
+    ss_total = float(((y - grand) ** 2).sum())
+    ss_rows = float(k * ((y.mean(axis=1) - grand) ** 2).sum())
+    ss_cols = float(n * ((y.mean(axis=0) - grand) ** 2).sum())
+    ss_err = max(ss_total - ss_rows - ss_cols, 0.0)
+    msb, msj = ss_rows / (n - 1), ss_cols / (k - 1)
+    mse = ss_err / ((n - 1) * (k - 1))
+    msw = (ss_cols + ss_err) / (n * (k - 1))
+    return _forms(msb, msw, msj, mse, n, k, ss_total)
+
+
+def _forms(msb: float, msw: float, msj: float, mse: float, n: int, k: int, ss_total: float) -> dict:
+    """McGraw & Wong (1996) estimates, F tests and CIs, as pingouin 0.7 computes them."""
+    msb, msw, msj, mse = (np.float64(x) for x in (msb, msw, msj, mse))
+    tiny = 1e-12 * max(ss_total, 1e-300)
+    problems: dict[str, str] = {}
+    df1, df1kd, df2kd = n - 1, n * (k - 1), (n - 1) * (k - 1)
+    with np.errstate(all="ignore"):
+        icc1 = (msb - msw) / (msb + (k - 1) * msw)
+        icc2 = (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
+        icc3 = (msb - mse) / (msb + (k - 1) * mse)
+        icc1k = (msb - msw) / msb
+        icc2k = (msb - mse) / (msb + (msj - mse) / n)
+        icc3k = (msb - mse) / msb
+        f1 = msb / msw if msw * df1kd > tiny else np.inf
+        f2 = msb / mse if mse * df2kd > tiny else np.inf
+        q = 0.975
+        f1l, f1u = f1 / f_dist.ppf(q, df1, df1kd), f1 * f_dist.ppf(q, df1kd, df1)
+        f3l, f3u = f2 / f_dist.ppf(q, df1, df2kd), f2 * f_dist.ppf(q, df2kd, df1)
+        ci1 = [(f1l - 1) / (f1l + k - 1), (f1u - 1) / (f1u + k - 1)]
+        ci3 = [(f3l - 1) / (f3l + k - 1), (f3u - 1) / (f3u + k - 1)]
+        fj = msj / mse
+        vn = df2kd * (k * icc2 * fj + n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+        vd = df1 * k ** 2 * icc2 ** 2 * fj ** 2 + (n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+        v = vn / vd
+        f2u, f2l = f_dist.ppf(q, n - 1, v), f_dist.ppf(q, v, n - 1)
+        l2 = n * (msb - f2u * mse) / (f2u * (k * msj + (k * n - k - n) * mse) + n * msb)
+        u2 = n * (f2l * msb - mse) / (k * msj + (k * n - k - n) * mse + n * f2l * msb)
+        ci = {
+            "ICC(1,1)": ci1, "ICC(2,1)": [l2, u2], "ICC(3,1)": ci3,
+            "ICC(1,k)": [1 - 1 / f1l, 1 - 1 / f1u],
+            "ICC(2,k)": [l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))],
+            "ICC(3,k)": [1 - 1 / f3l, 1 - 1 / f3u],
         }
-    missing = [name for name in ICC_FORMS if name not in out]
-    if missing:  # pragma: no cover - guards against a pingouin relabelling
-        raise RuntimeError(f"pingouin returned no rows for {missing}; check its Type labels")
-    return {name: out[name] for name in ICC_FORMS}
+        p1, p2 = f_dist.sf(f1, df1, df1kd), f_dist.sf(f2, df1, df2kd)
+    values = {"ICC(1,1)": icc1, "ICC(2,1)": icc2, "ICC(3,1)": icc3,
+              "ICC(1,k)": icc1k, "ICC(2,k)": icc2k, "ICC(3,k)": icc3k}
+    out: dict[str, dict[str, Any]] = {}
+    for name in ICC_FORMS:
+        one_way = name.startswith("ICC(1")
+        fval = f1 if one_way else f2
+        if not np.isfinite(fval):
+            problems[f"{name} CI"] = ("the residual mean square is zero (the raters agree perfectly, or "
+                                      "differ only by a constant), so F, p and the 95% CI are undefined")
+        value, interval = _valid(name, _finite_or_none(values[name]),
+                                 [_finite_or_none(c) if np.isfinite(fval) else None for c in ci[name]], problems)
+        out[name] = {
+            "value": value, "ci95": interval, "F": _finite_or_none(fval),
+            "df1": float(df1), "df2": float(df1kd if one_way else df2kd),
+            "p": _finite_or_none(p1 if one_way else p2),
+        }
+    out["problems"] = problems
+    return out
 
 
 def icc(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Intraclass correlations ICC(1,1) ... ICC(3,k) of Shrout & Fleiss (1979).
 
-    Two-way ANOVA on the targets rated by every rater (see
-    :func:`icc_complete_targets`), via :func:`pingouin.intraclass_corr`.
-    ICC(2,1) = (MSR - MSE) / (MSR + (k-1) MSE + k (MSC - MSE) / n) is the
-    absolute-agreement form (McGraw & Wong's ICC(A,1)); ICC(3,1) is the
-    consistency form ICC(C,1); ICC(1,1) is the one-way model.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long-format numeric ratings (target, rater, rating).
+    Two-way ANOVA on the targets rated by every rater (see :func:`icc_complete_targets`), with the
+    estimates, F tests and confidence intervals of McGraw & Wong (1996) as
+    :func:`pingouin.intraclass_corr` computes them. ICC(2,1) = (MSR - MSE) / (MSR + (k-1) MSE +
+    k (MSC - MSE) / n) is absolute agreement (McGraw & Wong's ICC(A,1)); ICC(3,1) is consistency.
+    For raters who rotate across targets use :func:`icc_oneway` and :func:`icc_crossed`, which use
+    every target with two or more ratings.
 
     Returns
     -------
     dict
-        Keys "ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)",
-        "ICC(3,k)"; each ``{"value", "ci95": [lo, hi], "F", "df1", "df2", "p"}``
-        as plain floats at full precision. A quantity that is undefined is None:
-        F and the CI when all raters agree perfectly, and the CI when its
-        approximation fails (bounds that do not contain the estimate, which
-        happens with very few targets).
+        Keys "ICC(1,1)", ..., "ICC(3,k)"; each ``{"value", "ci95": [lo, hi], "F", "df1", "df2",
+        "p"}`` as plain floats. An estimate outside [-1, 1] is None with its CI; a CI that does
+        not contain its estimate is [None, None]; F, p and the CI are None when the residual mean
+        square is zero (:func:`summarize` says why in its warnings).
 
     Raises
     ------
     ReliabilityError
-        Fewer than 2 raters, fewer than 3 complete targets, zero variance or
-        non-numeric ratings.
+        Fewer than 2 raters, fewer than 3 complete targets, zero variance or non-numeric ratings.
 
     References
     ----------
-    Shrout, P. E., & Fleiss, J. L. (1979). Intraclass correlations: uses in
-    assessing rater reliability. Psychological Bulletin, 86, 420-428.
-    McGraw, K. O., & Wong, S. P. (1996). Forming inferences about some
-    intraclass correlation coefficients. Psychological Methods, 1, 30-46.
+    Shrout, P. E., & Fleiss, J. L. (1979). Psychological Bulletin, 86, 420-428.
+    McGraw, K. O., & Wong, S. P. (1996). Psychological Methods, 1, 30-46.
     """
-    return _icc(_ensure(df))
+    out = _icc(_ensure(df))
+    out.pop("problems")
+    return out
 
 
 def icc_2_1(df: pd.DataFrame) -> dict[str, Any]:
-    """ICC(2,1): two-way random effects, absolute agreement, single rater.
-
-    The default form for fidelity ratings, where any trained rater may score a
-    session and systematic rater differences count as error (Koo & Li 2016).
+    """ICC(2,1): two-way random effects, absolute agreement, single rater (fully crossed data).
 
     Returns
     -------
@@ -172,3 +201,214 @@ def icc_2_1(df: pd.DataFrame) -> dict[str, Any]:
         ``{"value", "ci95", "F", "df1", "df2", "p"}``; see :func:`icc`.
     """
     return icc(df)["ICC(2,1)"]
+
+
+# --- every target with two or more ratings ---------------------------------------------------
+
+
+def oneway_groups(group: np.ndarray, target: np.ndarray, y: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+    """One-way random-effects ICC(1,1) and ICC(1,k) for many groups at once (e.g. every item).
+
+    ``group`` (0..n_groups-1) and ``target`` are integer codes per rating (a target code is unique
+    across groups); targets with fewer than two ratings must already be left out. ANOVA estimator
+    for unbalanced groups: MSB = SSB / (a - 1), MSW = SSW / (N - a),
+    k0 = (N - sum n_i^2 / N) / (a - 1), ICC(1,1) = (MSB - MSW) / (MSB + (k0 - 1) MSW);
+    95 % CI from F = MSB / MSW with F_L = F / F_.975(a-1, N-a), F_U = F F_.975(N-a, a-1),
+    bounds (F_x - 1) / (F_x + k0 - 1) (Searle 1971; Donner 1986). ICC(1,k0) = 1 - 1/F.
+
+    Returns
+    -------
+    dict of arrays (length n_groups)
+        icc, lo, hi, icc_k, lo_k, hi_k, F, a (targets), N (ratings), k0, msb, msw.
+
+    References
+    ----------
+    Searle, S. R. (1971). Linear Models. Wiley, ch. 9.
+    Donner, A. (1986). A review of inference procedures for the intraclass correlation coefficient
+    in the one-way random effects model. International Statistical Review, 54, 67-82.
+    """
+    n_t = int(target.max()) + 1 if len(target) else 0
+    n_i = np.bincount(target, minlength=n_t).astype(float)
+    s_i = np.bincount(target, weights=y, minlength=n_t)
+    has = n_i > 0
+    mean_i = np.divide(s_i, n_i, out=np.zeros_like(s_i), where=has)
+    t_group = np.zeros(n_t, dtype=np.int64)
+    t_group[target] = group
+    N = np.bincount(group, minlength=n_groups).astype(float)
+    a = np.bincount(t_group[has], minlength=n_groups).astype(float)
+    grand = np.divide(np.bincount(group, weights=y, minlength=n_groups), N, out=np.zeros(n_groups), where=N > 0)
+    ssw = np.bincount(group, weights=(y - mean_i[target]) ** 2, minlength=n_groups)
+    ssb = np.bincount(t_group[has], weights=n_i[has] * (mean_i[has] - grand[t_group[has]]) ** 2,
+                      minlength=n_groups)
+    sum_n2 = np.bincount(t_group[has], weights=n_i[has] ** 2, minlength=n_groups)
+    with np.errstate(all="ignore"):
+        msb = ssb / (a - 1)
+        msw = ssw / (N - a)
+        k0 = (N - sum_n2 / N) / (a - 1)
+        icc1 = (msb - msw) / (msb + (k0 - 1) * msw)
+        fval = np.where(msw > 1e-12 * (ssb + ssw) / np.maximum(N - a, 1), msb / msw, np.inf)
+        fl = fval / f_dist.ppf(0.975, a - 1, N - a)
+        fu = fval * f_dist.ppf(0.975, N - a, a - 1)
+        out = {"icc": icc1, "lo": (fl - 1) / (fl + k0 - 1), "hi": (fu - 1) / (fu + k0 - 1),
+               "icc_k": (msb - msw) / msb, "lo_k": 1 - 1 / fl, "hi_k": 1 - 1 / fu,
+               "F": fval, "a": a, "N": N, "k0": k0, "msb": msb, "msw": msw}
+    return out
+
+
+def crossed_components(target: np.ndarray, rater: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Variance components of rating = mu + target + rater + residual on unbalanced crossed data.
+
+    Henderson's Method III (fitting constants): with R(.) the reductions in sums of squares,
+    sigma2_e = SSE / (N - rank[1 Zt Zr]),
+    sigma2_r = (R(r | mu, t) - df_r sigma2_e) / (N - sum_i sum_j n_ij^2 / n_i.),
+    sigma2_t = (R(t | mu, r) - df_t sigma2_e) / (N - sum_j sum_i n_ij^2 / n_.j),
+    each unbiased whatever the pattern of missing ratings. The rater effects are absorbed
+    through the sparse rater-by-rater matrix C = diag(n_.j) - N' diag(1/n_i.) N, so the cost is
+    that of one eigen-decomposition of a raters x raters matrix.
+
+    ``target`` and ``rater`` are integer codes 0..a-1 and 0..b-1, one pair per rating.
+
+    Returns
+    -------
+    dict
+        target, rater, residual (variances, negative estimates kept), df_e, a, b, N.
+
+    References
+    ----------
+    Henderson, C. R. (1953). Estimation of variance and covariance components. Biometrics, 9, 226-252.
+    Searle, S. R., Casella, G., & McCulloch, C. E. (1992). Variance Components. Wiley, ch. 5.
+    """
+    a, b, n = int(target.max()) + 1, int(rater.max()) + 1, len(y)
+    yc = y - y.mean()
+    n_i = np.bincount(target, minlength=a).astype(float)
+    n_j = np.bincount(rater, minlength=b).astype(float)
+    t_sum = np.bincount(target, weights=yc, minlength=a)
+    r_sum = np.bincount(rater, weights=yc, minlength=b)
+    inc = sparse.csr_matrix((np.ones(n), (target, rater)), shape=(a, b))
+    c = np.diag(n_j) - (inc.T @ sparse.diags(1.0 / n_i) @ inc).toarray()
+    rhs = r_sum - inc.T @ (t_sum / n_i)
+    w, vecs = np.linalg.eigh((c + c.T) / 2)
+    keep = w > max(w.max(), 1.0) * 1e-10 * b
+    df_r = int(keep.sum())
+    proj = vecs[:, keep].T @ rhs
+    r_rater = float(np.sum(proj ** 2 / w[keep]))           # R(r | mu, t)
+    ss_t = float(np.sum(t_sum ** 2 / n_i))                   # R(t | mu)
+    ss_r = float(np.sum(r_sum ** 2 / n_j))                   # R(r | mu)
+    ss_full = ss_t + r_rater
+    df_e = n - a - df_r
+    df_t = a + df_r - b
+    if df_e <= 0 or df_t <= 0 or df_r <= 0:
+        raise ReliabilityError(
+            "the crossed model cannot separate target, rater and residual variance with these "
+            f"ratings ({a} targets, {b} raters, {n} ratings); more targets rated by overlapping "
+            "raters are needed."
+        )
+    sse = max(float(np.sum(yc ** 2)) - ss_full, 0.0)
+    se2 = sse / df_e
+    sr2 = (r_rater - df_r * se2) / (n - a)
+    st2 = ((ss_full - ss_r) - df_t * se2) / (n - b)
+    return {"target": st2, "rater": sr2, "residual": se2, "df_e": float(df_e), "a": a, "b": b, "N": n}
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    return pd.factorize(values)[0].astype(np.int64)
+
+
+def _pairable(d: pd.DataFrame) -> pd.DataFrame:
+    n = d.groupby("target", sort=False)["rater"].transform("size").to_numpy()
+    return d[n >= 2]
+
+
+def icc_oneway(df: pd.DataFrame) -> dict[str, Any]:
+    """One-way ICC(1,1) and ICC(1,k) on every target with two or more ratings (raters may rotate).
+
+    See :func:`oneway_groups` for the estimator (ANOVA with k0 for unbalanced groups) and the CI.
+
+    Returns
+    -------
+    dict
+        ``{"ICC(1,1)": {"value", "ci95", "F", "df1", "df2", "p"}, "ICC(1,k)": {...}, "k0",
+        "n_targets", "n_ratings", "ci_method", "problems"}``; ICC(1,k) is ICC(1,k0).
+    """
+    d = _ensure(df)
+    _require_numeric(d, "The ICC")
+    return _icc_oneway(d)
+
+
+def _icc_oneway(d: pd.DataFrame) -> dict[str, Any]:
+    p = _pairable(d)
+    n_targets = int(p["target"].nunique())
+    if n_targets < 3:
+        raise ReliabilityError(
+            f"the one-way ICC needs at least 3 targets with two or more ratings, but there "
+            f"{'is' if n_targets == 1 else 'are'} {n_targets}; have more targets rated twice."
+        )
+    y = p["rating"].to_numpy(float)
+    _require_squarable(y, "The ICC")
+    if np.ptp(y) == 0:
+        raise ReliabilityError(
+            f"the ICC is undefined because every rating is the same value ({_show(y[0])}); "
+            "the ratings must vary across targets."
+        )
+    r = oneway_groups(np.zeros(len(y), dtype=np.int64), _codes(p["target"]), y, 1)
+    problems: dict[str, str] = {}
+    if not np.isfinite(r["F"][0]):
+        problems["ICC(1,1) CI"] = problems["ICC(1,k) CI"] = (
+            "the within-target mean square is zero (every target's ratings agree), so the 95% CI "
+            "is undefined")
+    out: dict[str, Any] = {}
+    a, n = float(r["a"][0]), float(r["N"][0])
+    fval = _finite_or_none(r["F"][0])
+    p_value = _finite_or_none(f_dist.sf(fval, a - 1, n - a)) if fval is not None else None
+    for name, v, lo, hi in (("ICC(1,1)", "icc", "lo", "hi"), ("ICC(1,k)", "icc_k", "lo_k", "hi_k")):
+        value, ci = _valid(name, _finite_or_none(r[v][0]),
+                           [_finite_or_none(r[lo][0]), _finite_or_none(r[hi][0])], problems)
+        out[name] = {"value": value, "ci95": ci, "F": fval, "df1": a - 1, "df2": n - a, "p": p_value}
+    out.update(k0=float(r["k0"][0]), n_targets=n_targets, n_ratings=int(len(y)), ci_method=ONE_WAY_CI,
+               problems=problems)
+    return out
+
+
+def icc_crossed(df: pd.DataFrame) -> dict[str, Any]:
+    """Absolute-agreement ICC(A,1) = s2_t / (s2_t + s2_r + s2_e) from the crossed random-effects
+    model fitted to every target with two or more ratings (raters may rotate).
+
+    Components by Henderson's Method III (:func:`crossed_components`); negative estimates are set
+    to 0 before the ratio, as a REML fit would put them on the boundary. Tested against lme4 REML
+    (``lmer(rating ~ 1 + (1|target) + (1|rater))``) on a rotating design.
+
+    Returns
+    -------
+    dict
+        ``{"value", "method", "components": {target, rater, residual}, "n_targets", "problems"}``.
+    """
+    d = _ensure(df)
+    _require_numeric(d, "The ICC")
+    return _icc_crossed(d)
+
+
+def _icc_crossed(d: pd.DataFrame) -> dict[str, Any]:
+    p = _pairable(d)
+    n_targets = int(p["target"].nunique())
+    if n_targets < 3:
+        raise ReliabilityError(
+            f"ICC(A,1) needs at least 3 targets with two or more ratings, but there "
+            f"{'is' if n_targets == 1 else 'are'} {n_targets}; have more targets rated twice."
+        )
+    y = p["rating"].to_numpy(float)
+    _require_squarable(y, "ICC(A,1)")
+    comps = crossed_components(_codes(p["target"]), _codes(p["rater"]), y)
+    return _crossed_result(comps, n_targets)
+
+
+def _crossed_result(comps: dict[str, float], n_targets: int) -> dict[str, Any]:
+    problems: dict[str, str] = {}
+    parts = {k: comps[k] for k in ("target", "rater", "residual")}
+    for k, v in parts.items():
+        if v < 0:
+            problems[f"{k} variance"] = f"the {k} variance estimate was negative ({v:.3g}) and is set to 0"
+    pos = {k: max(v, 0.0) for k, v in parts.items()}
+    total = sum(pos.values())
+    value = pos["target"] / total if total > 0 else None
+    return {"value": value, "method": CROSSED_METHOD, "components": parts, "n_targets": n_targets,
+            "problems": problems}

@@ -1,4 +1,4 @@
-"""Plain-words bands for reliability figures: Koo & Li (2016) for ICCs, Landis & Koch (1977) for kappas, Krippendorff (2004) for alpha.
+"""Plain-words bands for reliability figures: Koo & Li (2016) for ICCs, Landis & Koch (1977) for unweighted kappas, Krippendorff (2004) for alpha.
 """
 
 from __future__ import annotations
@@ -43,8 +43,15 @@ def interpret_icc(value: float | None, ci95: Sequence[float | None] | None = Non
     return f"{_koo_li_band(v)} (Koo & Li 2016, point estimate; no CI)"
 
 
+# Landis & Koch's bands were set for unweighted kappa; weighted kappas and AC1 behave differently
+# (quadratic kappa is close to an ICC; AC1 sits higher when one category dominates), so no band.
+NO_BENCHMARK = "no benchmark scale (Landis & Koch's bands are for unweighted kappa)"
+
+
 def interpret_kappa(value: float | None) -> str:
-    """Describe a kappa-type coefficient with the Landis & Koch (1977) bands.
+    """Describe an unweighted (Cohen's or Fleiss') kappa with the Landis & Koch (1977) bands.
+
+    Not for weighted kappas or Gwet's AC1: use :data:`NO_BENCHMARK` for those.
 
     < 0 poor, 0-.20 slight, .21-.40 fair, .41-.60 moderate, .61-.80
     substantial, .81-1 almost perfect.

@@ -132,7 +132,7 @@ def _validate_long(
         bad = np.flatnonzero(~np.isfinite(values.to_numpy()))
         if bad.size:
             raise ReliabilityError(
-                f"{where(int(keep[bad[0]]))}: rating {values.iloc[bad[0]]!r} is not a finite "
+                f"{where(int(keep[bad[0]]))}: rating {_show(values.iloc[bad[0]])} is not a finite "
                 "number; correct it or leave it empty."
             )
 
@@ -226,6 +226,25 @@ def _count_table(d: pd.DataFrame) -> np.ndarray:
         t_codes * len(c_uniques) + c_codes, minlength=len(t_uniques) * len(c_uniques)
     )
     return counts.reshape(len(t_uniques), len(c_uniques)).astype(float)
+
+
+def _require_squarable(x: np.ndarray, what: str) -> None:
+    """Sums of squares of ratings near 1e308 overflow to inf; say so instead of returning nonsense."""
+    big = float(np.max(np.abs(x))) if len(x) else 0.0
+    if big > 1e150:
+        raise ReliabilityError(
+            f"{what} cannot be computed: ratings as large as {big:g} overflow when squared in "
+            "floating point; rescale the ratings (e.g. to the instrument's scale points)."
+        )
+
+
+def _show(value: Any) -> str:
+    """A rating as a user wrote it: numbers as 4 or 2.5 (never np.float64(...)), text quoted."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{float(value):g}"
+    return repr(str(value))
 
 
 def _finite_or_none(x: Any) -> float | None:

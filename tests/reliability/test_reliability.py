@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from ipt_training import reliability as R
-from ipt_training.reliability.agreement import _alpha_interval_closed_form
 from ipt_training.reliability import ReliabilityError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -128,24 +127,37 @@ def test_krippendorff_2011_alpha(level, published):
     assert R.krippendorff_alpha(df, level) == pytest.approx(published, abs=5e-4)
 
 
-def test_krippendorff_interval_closed_form_matches_package():
-    """The closed form used for very many distinct values agrees with the package."""
-    df = load("krippendorff_2011_reliability_data.csv")
+def _package_alpha(df: pd.DataFrame, level: str) -> float:
+    """The krippendorff package on the raters x targets matrix (the independent reference)."""
+    import krippendorff
+
     d = R.validate_long(df)
-    assert _alpha_interval_closed_form(d) == pytest.approx(
-        R.krippendorff_alpha(df, "interval"), abs=1e-12
-    )
-    rng = np.random.default_rng(7)
-    cont = pd.DataFrame(
-        {
-            "target": np.repeat(np.arange(30), 3),
-            "rater": np.tile(["a", "b", "c"], 30),
-            "rating": rng.normal(size=90).round(3),
-        }
-    ).sample(75, random_state=2)
-    assert _alpha_interval_closed_form(R.validate_long(cont)) == pytest.approx(
-        R.krippendorff_alpha(cont, "interval"), abs=1e-12
-    )
+    wide = d.pivot(index="rater", columns="target", values="rating")
+    values = wide.to_numpy(float)
+    domain = np.sort(pd.unique(d["rating"].to_numpy(float)))
+    return krippendorff.alpha(reliability_data=values, value_domain=domain, level_of_measurement=level)
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval"])
+@pytest.mark.parametrize("seed", range(6))
+def test_krippendorff_alpha_from_coincidences_matches_package(level, seed):
+    """Issue 11.4: alpha from the coincidence matrix's margins equals the package to 1e-12,
+    on ordinal and continuous ratings with missing values."""
+    rng = np.random.default_rng(seed)
+    n_t, n_r = 40, 4
+    truth = rng.integers(1, 6, n_t)
+    ratings = np.clip(truth[:, None] + rng.integers(-1, 2, (n_t, n_r)), 1, 5).astype(float)
+    if seed % 2:  # continuous scores
+        ratings = ratings + rng.normal(0, 0.3, ratings.shape).round(2)
+    df = pd.DataFrame({"target": np.repeat(np.arange(n_t), n_r), "rater": np.tile(list("abcd"), n_t),
+                       "rating": ratings.ravel()}).sample(frac=0.8, random_state=seed)
+    assert R.krippendorff_alpha(df, level) == pytest.approx(_package_alpha(df, level), abs=1e-12)
+
+
+def test_krippendorff_alpha_categories_match_package():
+    df = two_rater_long(list("aabbcab"), list("abbbcac"))
+    assert R.krippendorff_alpha(df) == pytest.approx(
+        _package_alpha(df.assign(rating=df["rating"].map({"a": 1, "b": 2, "c": 3})), "nominal"), abs=1e-12)
 
 
 def test_krippendorff_data_icc_drops_incomplete_targets():
@@ -405,7 +417,7 @@ def test_perfect_agreement_reports_null_ci_with_warning():
     walk_no_nan(summary)
     assert summary["icc"]["ICC(2,1)"]["value"] == pytest.approx(1.0)
     assert summary["icc"]["ICC(2,1)"]["ci95"] == [None, None]
-    assert any("95% CI of ICC(2,1)" in w and "agree perfectly" in w for w in summary["warnings"])
+    assert any("ICC(2,1) CI" in w and "agree perfectly" in w for w in summary["warnings"])
     json.dumps(summary, allow_nan=False)
 
 
@@ -420,7 +432,7 @@ def test_icc_ci_that_excludes_its_estimate_is_dropped():
     assert result["ICC(2,k)"]["ci95"] == [None, None]
     assert result["ICC(2,1)"]["ci95"][0] is not None
     summary = R.summarize(df)
-    assert any("95% CI of ICC(2,k)" in w for w in summary["warnings"])
+    assert any("ICC(2,k) CI" in w and "does not contain" in w for w in summary["warnings"])
 
 
 def test_non_numeric_ratings():
@@ -454,9 +466,9 @@ def test_summarize_contract_on_reference_sets(name):
     summary = R.summarize(load(name))
     walk_no_nan(summary)
     assert list(summary) == [
-        "n_targets", "n_raters", "n_ratings", "icc", "icc_targets_dropped",
+        "n_targets", "n_raters", "n_ratings", "icc", "icc_targets_dropped", "icc_all_targets",
         "krippendorff_alpha", "fleiss_kappa", "cohen_kappa", "gwet_ac1",
-        "percent_agreement", "warnings",
+        "percent_agreement", "scale", "warnings",
     ]
     assert set(summary["krippendorff_alpha"]) == {"nominal", "ordinal", "interval"}
     json.dumps(summary, allow_nan=False)
