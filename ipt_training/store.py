@@ -416,9 +416,10 @@ def backup(db: Database, target: Path | str) -> None:
 
 
 def audit_entries(db: Database, action: str = "", limit: int = 200) -> list[dict]:
-    """The latest audit-log lines, newest first, optionally filtered by action text."""
+    """The latest audit-log lines, newest first, optionally filtered by action text (matched
+    literally, ignoring case: ``%`` and ``_`` are characters, not wildcards)."""
     action = action.strip()
     return rows(db, """SELECT a.at, COALESCE(u.username, '') AS who, a.action, a.object_type, a.object_id, a.detail
                        FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-                       WHERE (? = '' OR a.action LIKE ?) ORDER BY a.id DESC LIMIT ?""",
-                (action, f"%{action}%", int(limit)))
+                       WHERE instr(lower(a.action), lower(?)) > 0 ORDER BY a.id DESC LIMIT ?""",
+                (action, int(limit)))

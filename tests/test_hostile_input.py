@@ -17,7 +17,6 @@ Not repeated here (already covered where the feature lives):
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ import streamlit as st
 from ipt_training import auth, fidelity, vignettes
 from ipt_training.config import get_settings
 from ipt_training.content import load_library, validate
-from ipt_training.store import one, open_store, rows
+from ipt_training.store import one, open_store
 
 from apphelp import ROOT, app_as
 
@@ -296,11 +295,19 @@ def test_sign_in_name_and_audit_filter(app, text):
     assert_users_table_intact(app)
 
 
-@pytest.mark.parametrize("wildcard", ["%", "_"])
-def test_audit_filter_wildcards_are_harmless(app, wildcard):
+@pytest.mark.parametrize("typed, matches", [("d%a", "odd%action"), ("t_a", "set_at_ax"), ("%", "odd%action")])
+def test_audit_filter_wildcards_are_harmless(app, typed, matches):
+    """``%`` and ``_`` in the filter match themselves: as LIKE wildcards 'd%a' would also match
+    'record_case' and 't_a' 'record_training_event', both in the demo's log."""
+    from ipt_training.store import audit, transaction
+
+    with transaction(app):
+        for action in ("odd%action", "set_at_ax", "plain"):
+            audit(app, None, action)
     at = _open(_user(app, "admin").id, "audit_log")
-    at.text_input(key="al_action").input(wildcard).run()
+    at.text_input(key="al_action").input(typed).run()
     assert not at.exception
+    assert set(at.dataframe[0].value["action"]) == {matches}
 
 
 # --- YAML with Python tags -----------------------------------------------------------------
@@ -343,12 +350,19 @@ def test_other_python_tags_are_refused_in_an_instrument(tmp_path, tag):
     assert errors and "no !!python tags" in errors[0].message
 
 
-def test_the_database_file_is_never_inside_the_static_folder(app):
-    """Recordings and the DB live under the data directory, away from anything Streamlit serves."""
+def test_the_database_file_is_never_inside_the_static_folder(monkeypatch):
+    """Run as the README says (project root, no settings): the database, recordings and files
+    default to ./data, outside Streamlit's static folder and outside ./static, which is not served
+    because static serving stays off in .streamlit/config.toml."""
+    import tomllib
+
+    for var in ("IPT_TRAINING_DATA_DIR", "IPT_TRAINING_DB"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(ROOT)
     settings = get_settings()
-    static = Path(st.__file__).parent / "static"
-    assert not settings.recordings_dir.resolve().is_relative_to(static)
-    assert not settings.db_path.resolve().is_relative_to(static)
-    assert not (ROOT / "static").exists() or not any((ROOT / "static").rglob("*.ogg"))
-    assert sqlite3.connect(settings.db_path).execute("SELECT COUNT(*) FROM users").fetchone()[0] >= 7
-    assert rows(app, "SELECT 1 AS x")
+    assert settings.db_path == (ROOT / "data" / "ipt_training.db").resolve()
+    for served in (Path(st.__file__).parent / "static", ROOT / "static"):
+        for path in (settings.db_path, settings.recordings_dir, settings.files_dir):
+            assert not path.resolve().is_relative_to(served.resolve()), (path, served)
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text("utf-8"))
+    assert config.get("server", {}).get("enableStaticServing", False) is False

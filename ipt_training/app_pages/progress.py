@@ -50,6 +50,10 @@ choice = st.selectbox("Read the feedback on", [a["attempt_id"] for a in mine], i
                       key="prog_attempt", placeholder="Choose an attempt")
 if choice:
     view = attempt_view_for(db, lib, user, choice)
+    if view["feedback_hidden"]:
+        st.info("Feedback on this vignette's earlier attempts is hidden while your retake of it is in progress; "
+                "submit the retake to read it again.")
+        st.stop()
     if view["withdrawn"]:
         st.caption("This vignette is no longer offered; the feedback below is the version you were scored against.")
     score_card(view["result"], key=f"prog_card_{choice}")

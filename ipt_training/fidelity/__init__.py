@@ -62,6 +62,7 @@ from .ratings import (  # noqa: F401
     submit_rating,
 )
 from .blind import (  # noqa: F401
+    audit_entries_for,
     blind_reason,
     blind_session_ids,
     own_rating,

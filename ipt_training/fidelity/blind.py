@@ -5,14 +5,17 @@
 * An administrator who is not rating the session sees every submitted rating.
 * A trainee sees the raters' and the gold rating of their own session once those are submitted and their own self-rating is submitted.
 * Nobody ever sees another person's draft.
+* The audit log follows the same rule: the details of a session's lines (a submitted rating's mean)
+  are withheld from an administrator who is still blind to that session.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Optional
 from sqlite_utils import Database
 from ..auth import User, supervisee_ids
-from ..store import one, rows
+from ..store import audit_entries, one, rows
 from .base import FidelityError
 from .ratings import _marks, _scores
 from .recordings import _is_participant, _session, can_access_session
@@ -103,3 +106,25 @@ def own_rating(db: Database, user: User, session_id: int, kind: str) -> Optional
     r["scores"] = _scores(db, r["id"])
     r["marks"] = _marks(db, r["id"])
     return r
+
+
+BLIND_DETAIL = "(withheld: you are still to submit your own rating of this session)"
+
+
+def audit_entries_for(db: Database, user: User, action: str = "", limit: int = 200) -> list[dict]:
+    """:func:`store.audit_entries` as ``user`` may read them: the detail of every line about a
+    session they are still blind to (:func:`blind_session_ids`) is withheld."""
+    hidden = blind_session_ids(db, user)
+    out = []
+    for e in audit_entries(db, action, limit):
+        try:
+            detail = json.loads(e["detail"]) if e["detail"] else None
+        except ValueError:
+            detail = None
+        sid = detail.get("session_id") if isinstance(detail, dict) else None
+        if e["object_type"] == "recorded_session" and str(e["object_id"]).isdigit():
+            sid = sid if sid is not None else int(e["object_id"])
+        if isinstance(sid, int) and sid in hidden:
+            e = {**e, "detail": BLIND_DETAIL}
+        out.append(e)
+    return out

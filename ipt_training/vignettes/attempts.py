@@ -279,6 +279,8 @@ def attempt_view_for(db: Database, library: Library, user: User, attempt_id: int
     admin. A draft's view has the revealed case stages and the answers, never the key: the
     key, rationales, model responses and score breakdown appear only once submitted, and are
     then read from the attempt's own snapshot, so they stay readable if the file is withdrawn.
+    While the trainee has a retake of the vignette open, their earlier attempts' views carry no
+    result and no key (``feedback_hidden``), so the retake is practice rather than copying.
     """
     att = get_attempt(db, attempt_id)
     if att is None:
@@ -293,7 +295,12 @@ def attempt_view_for(db: Database, library: Library, user: User, attempt_id: int
             "rubric_id": att["rubric_id"], "rubric_hash": att["rubric_hash"], "vignette_hash": att["vignette_hash"],
             "created_at": att["created_at"], "submitted_at": att["submitted_at"], "graded_at": att["graded_at"],
             "grader": grader["display_name"] if grader else None, "withdrawn": False,
-            "case": None, "result": None, "key": None, "rubric": None, "graded_criteria": []}
+            "case": None, "result": None, "key": None, "rubric": None, "graded_criteria": [], "feedback_hidden": False}
+    if att["status"] != "draft" and user.id == att["trainee_id"] and current_draft(db, user.id, att["vignette_id"]):
+        # a retake is open: the earlier attempts' feedback (with the key) stays hidden until it is submitted
+        view["title"] = att["auto_scores"]["result"]["vignette_title"]
+        view["feedback_hidden"] = True
+        return view
     if att["status"] == "draft":
         v = library.vignettes.get(att["vignette_id"])
         if v is None or v.rubric not in library.rubrics:
