@@ -279,8 +279,8 @@ def attempt_view_for(db: Database, library: Library, user: User, attempt_id: int
     admin. A draft's view has the revealed case stages and the answers, never the key: the
     key, rationales, model responses and score breakdown appear only once submitted, and are
     then read from the attempt's own snapshot, so they stay readable if the file is withdrawn.
-    While the trainee has a retake of the vignette open, their earlier attempts' views carry no
-    result and no key (``feedback_hidden``), so the retake is practice rather than copying.
+    While the trainee has a retake of an offered vignette open, their earlier attempts' views carry
+    no result and no key (``feedback_hidden``), so the retake is practice rather than copying.
     """
     att = get_attempt(db, attempt_id)
     if att is None:
@@ -296,8 +296,9 @@ def attempt_view_for(db: Database, library: Library, user: User, attempt_id: int
             "created_at": att["created_at"], "submitted_at": att["submitted_at"], "graded_at": att["graded_at"],
             "grader": grader["display_name"] if grader else None, "withdrawn": False,
             "case": None, "result": None, "key": None, "rubric": None, "graded_criteria": [], "feedback_hidden": False}
-    if att["status"] != "draft" and user.id == att["trainee_id"] and current_draft(db, user.id, att["vignette_id"]):
-        # a retake is open: the earlier attempts' feedback (with the key) stays hidden until it is submitted
+    if (att["status"] != "draft" and user.id == att["trainee_id"] and att["vignette_id"] in library.vignettes
+            and current_draft(db, user.id, att["vignette_id"])):
+        # a retake is open (and can be finished): earlier feedback with the key stays hidden until it is in
         view["title"] = att["auto_scores"]["result"]["vignette_title"]
         view["feedback_hidden"] = True
         return view
