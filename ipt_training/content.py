@@ -455,20 +455,9 @@ class Prerequisite(_Req):
     credential: Text
 
 
-Requirement = Annotated[
-    Union[
-        TrainingHours,
-        SupervisedClinicalHours,
-        SupervisedCases,
-        SupervisionHours,
-        RatedSessions,
-        VignetteMastery,
-        OutcomeMonitoring,
-        RaterCalibration,
-        Prerequisite,
-    ],
-    Field(discriminator="type"),
-]
+Requirement = Annotated[Union[TrainingHours, SupervisedClinicalHours, SupervisedCases, SupervisionHours, RatedSessions,
+                              VignetteMastery, OutcomeMonitoring, RaterCalibration, Prerequisite],
+                        Field(discriminator="type")]
 
 
 class CredentialStandard(Model):
@@ -481,14 +470,18 @@ class CredentialStandard(Model):
     validity_months: Annotated[int, Field(ge=1)]
     description: Text
     requirements: list[Requirement] = Field(min_length=1)
+    # a holder renews on these, counting only evidence dated from the day of the current award
+    # (issue 14); without them a renewal asks for the full requirements again
+    renewal_requirements: list[Requirement] = []
+    renewal_window_days: Annotated[int, Field(ge=0, le=366)] = 90  # renewal is due this long before expiry
     content_hash: str = ""
     source_path: str = ""
 
     @model_validator(mode="after")
     def _unique(self):
-        ids = [r.id for r in self.requirements]
-        if len(set(ids)) != len(ids):
-            raise ValueError("requirement ids must be unique within the standard")
+        for reqs in (self.requirements, self.renewal_requirements):
+            if len({r.id for r in reqs}) != len(reqs):
+                raise ValueError("requirement ids must be unique within the standard and within its renewal")
         return self
 
 

@@ -49,10 +49,20 @@ except credentials.ReviewError as exc:
     st.stop()
 
 st.subheader("Cohort")
-st.caption('Sorted with "ready for review" first, then by progress. Progress counts only confirmed evidence.')
+st.caption('Candidates, sorted with "ready for review" first, then by progress. Progress counts only confirmed '
+           "evidence. People who hold this credential are listed apart, with their renewal.")
 if people:
-    st.dataframe(table[["trainee", "cohort", "status", "requirements met", "progress %", "latest decision"]],
-                 hide_index=True, width="stretch", key="cr_table")
+    held_mask = table["held"] != ""
+    if (~held_mask).any():
+        st.dataframe(table.loc[~held_mask, ["trainee", "cohort", "status", "requirements met", "progress %",
+                                            "latest decision"]], hide_index=True, width="stretch", key="cr_table")
+    else:
+        st.caption("Everyone in this selection holds this credential.")
+    if held_mask.any():
+        st.markdown("**Holding this credential**")
+        st.dataframe(table.loc[held_mask, ["trainee", "cohort", "status", "held", "requirements met"]].rename(
+            columns={"requirements met": "renewal requirements met"}), hide_index=True, width="stretch",
+            key="cr_held_table")
     st.download_button("Download the cohort as CSV", table_csv,
                        file_name=f"readiness-{standard_id}-{today.isoformat()}.csv", mime="text/csv",
                        key="cr_csv", icon=":material/download:")
@@ -67,13 +77,18 @@ if chosen is not None:
     person = by_id[chosen]
     st.markdown(f"### {person['trainee']}")
     st.caption(f"{person['username']} · {person['cohort'] or 'no cohort'} · {standard.name}, version {standard.version}")
+    holding = person["holding"]
+    if holding:
+        st.success(f"Holds this credential ({person['status']}): award {holding['decision_id']}, {holding['text']}. "
+                   "The checklist below is the renewal, on evidence dated since that award.",
+                   icon=":material/workspace_premium:")
     # bytes built before the button is drawn: a deferred (callable) download can fail silently
     st.download_button(
         "Readiness report (PDF)",
         credentials.readiness_pdf(db, library, chosen, standard, today, viewer=user),
         file_name=f"readiness-{person['username']}-{standard_id}-{today.isoformat()}.pdf", mime="application/pdf",
         key="cr_readiness_pdf", icon=":material/picture_as_pdf:")
-    readiness_checklist(person["readiness"], key=f"cr_{chosen}", links=evidence_links(user))
+    readiness_checklist(person["readiness"], key=f"cr_{chosen}", links=evidence_links(user), status=person["status"])
 
     st.markdown("#### Decision")
     k = st.session_state.get("cr_form_n", 0)  # a fresh form after each decision recorded
@@ -83,11 +98,18 @@ if chosen is not None:
                                          "refuse": "Refuse (give reasons)"}.get)
         reasons = st.text_area("Reasons (required to defer or refuse, and to award while requirements are unmet)",
                                key=f"cr_reasons_{k}")
+        supersede = False
+        if holding and holding["phase"] != "expired":
+            supersede = st.checkbox(f"I confirm that an award or a refusal supersedes award {holding['decision_id']} "
+                                    f"({holding['text']})", key=f"cr_supersede_{k}")
         st.caption(f"The decision is stored with your name, the time, version {standard.version} of the standard and a "
-                   "snapshot of the evidence shown above. It cannot be edited or deleted; a later decision follows it.")
+                   "snapshot of the evidence shown above. It cannot be edited or deleted; a later decision follows it. "
+                   "Submitting the same decision twice records it once.")
         if st.form_submit_button("Record decision", key="cr_decide", type="primary", icon=":material/gavel:"):
             try:
-                did = credentials.record_decision(db, user, chosen, standard, decision, reasons, today, library=library)
+                did = credentials.record_decision(
+                    db, user, chosen, standard, decision, reasons, today, library=library,
+                    supersedes=holding["decision_id"] if (holding and supersede) else None)
                 st.session_state["cr_form_n"] = k + 1
                 st.session_state["cr_flash"] = (f"Decision {did} recorded: {decision} for {person['trainee']} "
                                                 f"({standard.name}).")

@@ -44,11 +44,14 @@ st.subheader("Where I stand")
 st.dataframe(pd.DataFrame([{
     "standard": r["standard"].name, "status": r["status"],
     "requirements met": f"{r['readiness'].met_count} of {r['readiness'].total}",
-    "progress %": round(r["readiness"].progress * 100)} for r in results]), hide_index=True, width="stretch",
+    "progress %": round(r["readiness"].progress * 100),
+    "held": r["holding"]["text"] if r["holding"] else ""} for r in results]), hide_index=True, width="stretch",
     key="mr_overview")
+st.caption("For a credential you hold, the requirements are those of its renewal, counted from the day of the award.")
 
 ids = [r["standard"].id for r in results]
-default = ids.index("ipt-therapist-example") if "ipt-therapist-example" in ids else 0
+mine = credentials.default_standard_id(library, user)
+default = ids.index(mine) if mine in ids else 0
 chosen = st.selectbox("Standard", ids, index=default, key="mr_standard",
                       format_func=lambda i: next(r["standard"].name for r in results if r["standard"].id == i))
 res = next(r for r in results if r["standard"].id == chosen)
@@ -56,15 +59,19 @@ std, readiness = res["standard"], res["readiness"]
 st.markdown(f"**{std.name}**, version {std.version}, issued by {std.issuing_body}. "
             f"Valid for {std.validity_months} months once awarded.")
 st.caption(std.description)
+if res["holding"]:
+    h = res["holding"]
+    st.success(f"**Held** ({res['status']}): {h['text']}. Below: what renewing it asks for, counting evidence "
+               "dated since the award.", icon=":material/workspace_premium:")
 if res["next_steps"]:
     with st.container(border=True, key="mr_next"):
         st.markdown("**Next steps**")
         for step in res["next_steps"]:
             st.markdown(f"- {step}")
-elif res["status"] == "ready for review":
+elif res["status"] in ("ready for review", "ready for renewal review"):
     st.success("You meet every requirement of this standard. The training body reviews your evidence and "
                "records its decision.")
-readiness_checklist(readiness, key=f"mr_{std.id}", links=evidence_links(user))
+readiness_checklist(readiness, key=f"mr_{std.id}", links=evidence_links(user), status=res["status"])
 st.page_link("ipt_training/app_pages/my_evidence.py", label="Log training, clinical hours, cases and supervision",
              icon=":material/fact_check:")
 st.subheader("Decisions on this credential")

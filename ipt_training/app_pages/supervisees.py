@@ -31,7 +31,7 @@ if not people:
             "Cohorts and supervision.")
     st.stop()
 table = credentials.cohort_table(people)
-st.dataframe(table[["trainee", "cohort", "status", "requirements met", "progress %", "latest decision"]],
+st.dataframe(table[["trainee", "cohort", "status", "requirements met", "progress %", "held", "latest decision"]],
              hide_index=True, width="stretch", key="sv_table")
 
 by_id = {p["trainee_id"]: p for p in people}
@@ -64,7 +64,11 @@ if len(pending) > 1 and st.button(f"Confirm all {len(pending)} entries", key="sv
         st.error(str(exc))
 
 st.subheader(f"{person['trainee']}: readiness for {library.standards[standard_id].name}")
-readiness_checklist(person["readiness"], key=f"sv_{chosen}", links=evidence_links(user))
+if person["holding"]:
+    st.success(f"**Held** ({person['status']}): {person['holding']['text']}. The checklist is the renewal, on "
+               "evidence dated since the award.", icon=":material/workspace_premium:")
+readiness_checklist(person["readiness"], key=f"sv_{chosen}", links=evidence_links(user),
+                    status=person["status"])
 
 with st.expander("Everything logged", key="sv_all_exp"):
     entries = evidence.list_entries(db, user, chosen)

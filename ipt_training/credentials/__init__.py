@@ -4,7 +4,7 @@ Owns the readiness engine (pure, :mod:`.readiness`: ``evaluate(standard, evidenc
 one rule per requirement type and plain-words next steps), the evidence in the store (training
 log, clinical hours, cases, supervision, certificates, and the rated sessions and vignette
 results drawn from the other domains: :mod:`.evidence`), the review of candidates and the
-append-only decisions (:mod:`.review`), the readiness report and certificate PDFs
+append-only decisions (:mod:`.review`), held awards and their renewal (:mod:`.holding`, pure), the readiness report and certificate PDFs
 (:mod:`.certificates`) and the ``readiness`` command (:mod:`.command`).
 """
 
@@ -63,8 +63,21 @@ from .evidence import (  # noqa: F401
     vignette_results,
     vignette_results_many,
 )
+from .holding import (  # noqa: F401
+    Holding,
+    assess,
+    evidence_since,
+    holding_of,
+    renewal_standard,
+    role_standard_id,
+)
 from .review import (  # noqa: F401
     CANDIDATE_ROLES,
+    ConfirmationNeeded,
+    assess_for,
+    default_standard_id,
+    evidence_fingerprint,
+    holding_dict,
     DECISIONS,
     ReviewError,
     STATUS_ORDER,

@@ -10,11 +10,10 @@ from fpdf.enums import XPos, YPos
 from sqlite_utils import Database
 from ..auth import User, get_user, visible_trainee_ids
 from ..content import CredentialStandard, Library
-from .readiness import status_label
 from .evidence import award_day, standing_awards
 from ..reports import Report, _latin1
 from ..store import one
-from .review import ReviewError, decisions_for, readiness_for
+from .review import ReviewError, assess_for, decisions_for
 
 
 def readiness_pdf(db: Database, library: Library, trainee_id: int, standard: CredentialStandard, today: _dt.date,
@@ -27,11 +26,14 @@ def readiness_pdf(db: Database, library: Library, trainee_id: int, standard: Cre
     if viewer is not None and not (viewer.has("admin") or viewer.id == person.id
                                    or person.id in visible_trainee_ids(db, viewer)):
         raise ReviewError("You may print only your own readiness or your supervisees'.")
-    r, _ = readiness_for(db, library, person.id, standard, today, viewer=viewer)
+    r, holding, status, _ = assess_for(db, library, person.id, standard, today, viewer=viewer)
     pdf = Report(f"Credential readiness: {person.display_name}",
                  f"{standard.name}, version {standard.version} ({standard.issuing_body}). Evaluated on "
                  f"{today.isoformat()}.")
-    pdf.paragraph(f"Status: {status_label(r)} - {r.met_count} of {r.total} requirements met, "
+    if holding is not None:
+        pdf.paragraph(f"Held: award {holding.decision_id}, {holding.text()}. The requirements below are those of "
+                      "the renewal, counting evidence dated since the award.")
+    pdf.paragraph(f"Status: {status} - {r.met_count} of {r.total} requirements met, "
                   f"overall progress {round(r.progress * 100)} %.")
     pdf.table(["Requirement", "Met", "Progress", "Where it stands"],
               [[q.requirement_id, "yes" if q.met else "no", f"{round(q.progress * 100)} %", q.current]

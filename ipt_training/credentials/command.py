@@ -42,7 +42,8 @@ def _format_table(std: CredentialStandard, rows_: list[dict]) -> str:
                            [[r["trainee"], r["username"], r["cohort"], r["status"], f"{r['met']}/{r['total']}",
                              f"{round(r['progress'] * 100)} %", r["latest_decision"] or "-"] for r in rows_]))
     for r in rows_:
-        out.append(f"\n{r['trainee']} ({r['username']}): {r['status']}")
+        out.append(f"\n{r['trainee']} ({r['username']}): {r['status']}"
+                   + (f" (held: {r['holding']['text']}; requirements below are the renewal)" if r.get("holding") else ""))
         for q in r["readiness"].requirements:
             out.append(f"  [{'x' if q.met else ' '}] {q.requirement_id}: {q.current}")
             out.extend(f"        - {m}" for m in q.missing)

@@ -626,7 +626,7 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
                                      tuple(scores.get(c["id"], ()))) for c in cases),
             rated_sessions=tuple(rated),
             vignette_results=tuple(vignettes[tid]),
-            credentials_held=tuple(HeldCredential(d["standard_id"], award_day(d), _day(d["expires_on"]))
+            credentials_held=tuple(HeldCredential(d["standard_id"], award_day(d), _day(d["expires_on"]), str(d["id"]))
                                    for d in _standing(decisions[tid]).values()),
             rater_certified=dict(certified.get(tid, {})))
     return evidence

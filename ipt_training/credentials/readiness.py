@@ -116,6 +116,7 @@ class HeldCredential:
     standard_id: str
     awarded_on: date
     expires_on: Optional[date]
+    decision_id: str = ""
 
 
 @dataclass(frozen=True)

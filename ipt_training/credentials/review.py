@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as _dt
+import hashlib
 import json
 from typing import Any, Optional, Sequence
 import pandas as pd
@@ -13,7 +14,8 @@ from sqlite_utils import Database
 from ..reliability import calibration, report_data as reliability_data
 from ..auth import User, get_user, visible_trainee_ids
 from ..content import CredentialStandard, Library
-from .readiness import evaluate, format_missing, readiness_to_dict, status_label
+from .holding import HELD, Holding, assess, holding_from, role_standard_id
+from .readiness import HeldCredential, format_missing, readiness_to_dict
 from .evidence import award_day, build_evidence, build_evidence_many, standing_awards
 from ..fidelity.blind import blind_session_ids
 from ..reports import dataframe_to_csv
@@ -23,7 +25,8 @@ from ..store import audit, get_setting, now_iso, one, rows, transaction
 DECISIONS = ("award", "defer", "refuse")
 
 
-STATUS_ORDER = {"ready for review": 0, "nearly ready": 1, "in progress": 2}
+STATUS_ORDER = {"ready for review": 0, "ready for renewal review": 1, "nearly ready": 2, "in progress": 3,
+                "renewal due": 4, "expired": 5, "held": 6}
 
 
 CANDIDATE_ROLES = {"therapist": ("trainee",), "supervisor": ("trainee", "supervisor"),
@@ -32,6 +35,15 @@ CANDIDATE_ROLES = {"therapist": ("trainee",), "supervisor": ("trainee", "supervi
 
 class ReviewError(Exception):
     """A review request the user can fix; the message says what to do."""
+
+
+class ConfirmationNeeded(ReviewError):
+    """The decision would supersede an award in force; ``supersedes`` names it. Record it again
+    with ``supersedes=`` that id to confirm."""
+
+    def __init__(self, message: str, supersedes: int):
+        super().__init__(message)
+        self.supersedes = supersedes
 
 
 def add_months(day: _dt.date, months: int) -> _dt.date:
@@ -108,23 +120,52 @@ def readiness_for(db: Database, library: Library, trainee_id: int, standard: Cre
                   certified: Optional[dict] = None, viewer: Optional[User] = None):
     """(Readiness, Evidence) of one person for one standard, with the body's setting on
     uncertified raters' ratings (:func:`calibration.count_uncertified_ratings`); ratings the
-    ``viewer`` is still blind to are left out."""
+    ``viewer`` is still blind to are left out. For a holder of the standard the readiness is
+    the renewal readiness (:func:`holding.assess`)."""
+    r, _, _, ev = assess_for(db, library, trainee_id, standard, today, certified=certified, viewer=viewer)
+    return r, ev
+
+
+def assess_for(db: Database, library: Library, trainee_id: int, standard: CredentialStandard, today: _dt.date,
+               certified: Optional[dict] = None, viewer: Optional[User] = None):
+    """(Readiness, Holding or None, status, Evidence) of one person for one standard (see
+    :func:`readiness_for` and :func:`holding.assess`)."""
     hidden = frozenset(blind_session_ids(db, viewer)) if viewer is not None else frozenset()
     ev = build_evidence(db, library, trainee_id, today, certified=certified, hide_sessions=hidden)
-    return evaluate(standard, ev, today, calibration.count_uncertified_ratings(db, library)), ev
+    r, holding, status = assess(standard, ev, today, calibration.count_uncertified_ratings(db, library))
+    return r, holding, status, ev
+
+
+def holding_dict(holding: Optional[Holding]) -> Optional[dict]:
+    """A held award as plain data for pages and exports (None when nothing is held)."""
+    if holding is None:
+        return None
+    return {"decision_id": int(holding.decision_id) if holding.decision_id else None, "phase": holding.phase,
+            "certified_on": holding.certified_on.isoformat(),
+            "valid_until": holding.valid_until.isoformat() if holding.valid_until else None,
+            "renewal_due": holding.renewal_due.isoformat() if holding.renewal_due else None, "text": holding.text()}
+
+
+def default_standard_id(library: Library, user: User) -> Optional[str]:
+    """The standard a person's readiness opens on: the one of their own role (rater: the
+    fidelity rater standard; supervisor: the supervisor standard; otherwise the therapist one)."""
+    return role_standard_id(library.standards, user.roles)
 
 
 def my_readiness(db: Database, library: Library, viewer: User, person_id: int, today: _dt.date) -> list[dict]:
     """One person's readiness for every loaded standard (evidence read once): a list of
-    {standard, readiness, status, next_steps}, in the order of the standards' names."""
+    {standard, readiness, status, next_steps, holding}, in the order of the standards' names.
+    ``holding`` (a dict, see :func:`holding_dict`) is set for a standard the person holds; its
+    readiness is then the renewal readiness."""
     if not (viewer.has("admin") or viewer.id == int(person_id) or int(person_id) in visible_trainee_ids(db, viewer)):
         raise ReviewError("You may see only your own readiness or your supervisees'.")
     ev = build_evidence(db, library, person_id, today, hide_sessions=frozenset(blind_session_ids(db, viewer)))
     count = calibration.count_uncertified_ratings(db, library)
     out = []
     for std in sorted(library.standards.values(), key=lambda s: s.name):
-        r = evaluate(std, ev, today, count)
-        out.append({"standard": std, "readiness": r, "status": status_label(r), "next_steps": format_missing(r)})
+        r, holding, status = assess(std, ev, today, count)
+        out.append({"standard": std, "readiness": r, "status": status, "next_steps": format_missing(r),
+                    "holding": holding_dict(holding)})
     return out
 
 
@@ -152,11 +193,14 @@ def evidence_stamp(db: Database) -> str:
 
 def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id: Optional[int], today: _dt.date,
                      *, viewer: Optional[User] = None, certified: Optional[dict] = None) -> list[dict]:
-    """Every candidate's readiness for ``standard_id``: "ready for review" first, then by progress.
+    """Every candidate's readiness for ``standard_id``: "ready for review" first, then by progress,
+    holders of the credential last.
 
     Each row: trainee_id, username, trainee, cohort, progress (0..1), status, met, total,
-    latest_decision (text), latest_decision_id, next_steps (list) and ``readiness`` (the
-    Readiness itself). ``viewer``: when given and not an administrator, only the people they
+    latest_decision (text), latest_decision_id, next_steps (list), ``readiness`` (the
+    Readiness itself) and ``holding`` (:func:`holding_dict`, None for a candidate who holds no
+    award; for a holder the readiness is the renewal readiness and the status 'held',
+    'renewal due', 'expired' or 'ready for renewal review'). ``viewer``: when given and not an administrator, only the people they
     may see (their supervisees, themselves). Unknown standard or cohort: ReviewError.
     """
     standard = standard_of(library, standard_id)
@@ -176,14 +220,14 @@ def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id
                                    hide_sessions=hidden)
     out = []
     for p in people:
-        r = evaluate(standard, evidence[p["id"]], today, count_uncertified)
+        r, holding, status = assess(standard, evidence[p["id"]], today, count_uncertified)
         d = latest.get(p["id"])
         out.append({
             "trainee_id": p["id"], "username": p["username"], "trainee": p["display_name"],
             "cohort": cohorts.get(p["id"], ""), "standard_id": standard.id, "standard_version": standard.version,
-            "progress": r.progress, "status": status_label(r), "met": r.met_count, "total": r.total,
+            "progress": r.progress, "status": status, "met": r.met_count, "total": r.total,
             "latest_decision": decision_text(d), "latest_decision_id": d["id"] if d else None,
-            "next_steps": format_missing(r), "readiness": r,
+            "next_steps": format_missing(r), "readiness": r, "holding": holding_dict(holding),
         })
     out.sort(key=lambda row: (STATUS_ORDER.get(row["status"], 9), -row["progress"], row["trainee"].lower()))
     return out
@@ -203,7 +247,7 @@ def cohort_table(rows_: Sequence[dict]) -> pd.DataFrame:
         row = {"trainee": r["trainee"], "username": r["username"], "cohort": r["cohort"],
                "standard": r["standard_id"], "version": r["standard_version"], "status": r["status"],
                "requirements met": f"{r['met']} of {r['total']}", "progress %": round(r["progress"] * 100),
-               "latest decision": r["latest_decision"]}
+               "held": r["holding"]["text"] if r.get("holding") else "", "latest decision": r["latest_decision"]}
         for req in r["readiness"].requirements:
             row[req.requirement_id] = ("met: " if req.met else "not met: ") + req.current
         row["next steps"] = "; ".join(r["next_steps"])
@@ -228,9 +272,28 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def evidence_fingerprint(standard: CredentialStandard, ev: Any, today: _dt.date) -> str:
+    """SHA-256 of the standard (id, content hash), the day evaluated and the evidence a decision is
+    made on, less the person's awards of this same standard (which the decision itself changes).
+    Two submissions of one decision on the same day and unchanged evidence have the same
+    fingerprint (issue 14); a renewal weeks later on the same evidence does not."""
+    data = _jsonable(ev)
+    data["credentials_held"] = [h for h in data.get("credentials_held", []) if h.get("standard_id") != standard.id]
+    text = json.dumps({"standard": [standard.id, standard.content_hash], "evaluated_on": today.isoformat(),
+                       "evidence": data}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _insert_decision(db: Database, reviewer_id: int, trainee_id: int, standard: CredentialStandard, decision: str,
                      reasons: str, decided_at: str, expires_on: Optional[str], snapshot: dict) -> int:
+    """Insert one decision; when the latest decision on this person and standard is the same
+    decision on the same evidence fingerprint (``snapshot['fingerprint']``), return its id
+    instead (checked inside the write transaction, so two racing submissions record one)."""
     with transaction(db):
+        if snapshot.get("fingerprint"):
+            same = _same_as_latest(db, trainee_id, standard, decision, snapshot["fingerprint"])
+            if same is not None:
+                return same
         did = db.conn.execute(
             """INSERT INTO credential_decisions (trainee_id, standard_id, standard_version, standard_hash, decision,
                    reasons, reviewer_id, decided_at, expires_on, evidence_snapshot) VALUES (?,?,?,?,?,?,?,?,?,?)""",
@@ -242,13 +305,50 @@ def _insert_decision(db: Database, reviewer_id: int, trainee_id: int, standard: 
     return did
 
 
+def decision_snapshot_of(db: Database, library: Library, person: User, standard: CredentialStandard,
+                         today: _dt.date, extra: Optional[dict] = None) -> dict:
+    """The snapshot stored with a decision: standard, holder, day, readiness (the renewal
+    readiness for a holder), evidence and its :func:`evidence_fingerprint`."""
+    readiness, ev = readiness_for(db, library, person.id, standard, today)
+    return {
+        "standard": {"id": standard.id, "name": standard.name, "version": standard.version,
+                     "issuing_body": standard.issuing_body, "certifies": standard.certifies,
+                     "validity_months": standard.validity_months, "content_hash": standard.content_hash,
+                     "description": standard.description},
+        "holder": {"id": person.id, "username": person.username, "display_name": person.display_name},
+        "evaluated_on": today.isoformat(),
+        "count_uncertified_ratings": calibration.count_uncertified_ratings(db, library),
+        "readiness": _jsonable(readiness_to_dict(readiness)),
+        "evidence": _jsonable(ev),
+        "fingerprint": evidence_fingerprint(standard, ev, today),
+        **(extra or {}),
+    }
+
+
+def _standing_holding(db: Database, person_id: int, standard: CredentialStandard, today: _dt.date
+                      ) -> Optional[Holding]:
+    d = standing_awards(db, person_id).get(standard.id)
+    if d is None:
+        return None
+    held = HeldCredential(standard.id, award_day(d), _dt.date.fromisoformat(d["expires_on"]) if d["expires_on"] else None,
+                          str(d["id"]))
+    return holding_from(held, standard.renewal_window_days, today)
+
+
 def record_decision(db: Database, reviewer: User, trainee_id: int, standard: CredentialStandard, decision: str,
-                    reasons: str, today: _dt.date, *, library: Optional[Library] = None) -> int:
+                    reasons: str, today: _dt.date, *, library: Optional[Library] = None,
+                    supersedes: Optional[int] = None) -> int:
     """Record an award, deferral or refusal; returns the decision id (append-only).
 
     The readiness is evaluated as of ``today``; an award takes effect on ``today`` (stored as
     ``evaluated_on`` in the snapshot) and expires ``validity_months`` later. ``decided_at`` is
     the actual time of recording.
+
+    Issue 14: the same decision submitted again on unchanged evidence returns the first one's id
+    and records nothing (:func:`evidence_fingerprint`). Awarding a credential the person holds
+    and that is not yet due for renewal is refused. A renewal award, or a refusal that withdraws
+    an award in force, supersedes that award: it raises :class:`ConfirmationNeeded` naming the
+    award unless ``supersedes`` is its id.
 
     ``library`` supplies the rater-certification policy for the evidence snapshot (default:
     the configured content).
@@ -271,23 +371,41 @@ def record_decision(db: Database, reviewer: User, trainee_id: int, standard: Cre
         from ..fidelity import default_library
 
         library = default_library()
-    readiness, ev = readiness_for(db, library, person.id, standard, today)
-    if decision == "award" and not readiness.ready and not reasons:
-        unmet = readiness.total - readiness.met_count
+    snapshot = decision_snapshot_of(db, library, person, standard, today)
+    duplicate = _same_as_latest(db, person.id, standard, decision, snapshot["fingerprint"])
+    if duplicate is not None:
+        return duplicate
+    holding = _standing_holding(db, person.id, standard, today)
+    in_force = holding is not None and holding.phase != "expired"
+    if decision == "award" and in_force and holding.phase == HELD:
+        raise ReviewError(f"{person.display_name} already holds {standard.name} (award {holding.decision_id}, "
+                          f"{holding.text()}); a renewal can be recorded from {holding.renewal_due.isoformat()}."
+                          if holding.renewal_due else
+                          f"{person.display_name} already holds {standard.name} (award {holding.decision_id}, "
+                          f"{holding.text()}); it does not expire, so there is nothing to renew.")
+    if in_force and decision in ("award", "refuse") and str(supersedes or "") != holding.decision_id:
+        what = "This renewal replaces" if decision == "award" else "This refusal withdraws"
+        raise ConfirmationNeeded(f"{what} award {holding.decision_id} of {standard.name} to {person.display_name} "
+                                 f"({holding.text()}). Confirm that it supersedes award {holding.decision_id} to "
+                                 "record it.", int(holding.decision_id))
+    readiness = snapshot["readiness"]
+    if decision == "award" and not readiness["ready"] and not reasons:
+        unmet = readiness["total"] - readiness["met_count"]
         raise ReviewError(f"{unmet} requirement(s) are not met yet. To award anyway, give the reasons the body "
                           "accepts the evidence; otherwise defer or refuse.")
     expires = add_months(today, standard.validity_months).isoformat() if decision == "award" else None
-    snapshot = {
-        "standard": {"id": standard.id, "name": standard.name, "version": standard.version,
-                     "issuing_body": standard.issuing_body, "certifies": standard.certifies,
-                     "validity_months": standard.validity_months, "content_hash": standard.content_hash},
-        "holder": {"id": person.id, "username": person.username, "display_name": person.display_name},
-        "evaluated_on": today.isoformat(),
-        "count_uncertified_ratings": calibration.count_uncertified_ratings(db, library),
-        "readiness": _jsonable(readiness_to_dict(readiness)),
-        "evidence": _jsonable(ev),
-    }
     return _insert_decision(db, reviewer.id, person.id, standard, decision, reasons, now_iso(), expires, snapshot)
+
+
+def _same_as_latest(db: Database, person_id: int, standard: CredentialStandard, decision: str,
+                    fingerprint: str) -> Optional[int]:
+    last = one(db, """SELECT id, decision, evidence_snapshot FROM credential_decisions
+                      WHERE trainee_id = ? AND standard_id = ? ORDER BY decided_at DESC, id DESC LIMIT 1""",
+               (int(person_id), standard.id))
+    if last and last["decision"] == decision and \
+            json.loads(last["evidence_snapshot"] or "{}").get("fingerprint") == fingerprint:
+        return last["id"]
+    return None
 
 
 def _decision_state(d: dict, standing: dict[str, dict], today: _dt.date) -> str:

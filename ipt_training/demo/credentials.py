@@ -28,8 +28,7 @@ from ..credentials import evidence
 from ..auth import get_user
 from ..config import get_settings
 from ..content import Library
-from ..credentials.review import _insert_decision, _jsonable, add_months, readiness_for
-from ..credentials.readiness import readiness_to_dict
+from ..credentials.review import _insert_decision, add_months, decision_snapshot_of
 from ..store import transaction
 
 THERAPIST = "ipt-therapist-example"
@@ -134,13 +133,7 @@ def load(db: Database, library: Library, ids: dict, cohort_id: int, data_dir) ->
 
     def decide(username: str, decision: str, reasons: str, decided: _dt.date) -> None:
         person = get_user(db, ids[username])
-        readiness, ev = readiness_for(db, library, person.id, std, decided)
-        snapshot = {"standard": {"id": std.id, "name": std.name, "version": std.version,
-                                 "issuing_body": std.issuing_body, "certifies": std.certifies,
-                                 "validity_months": std.validity_months, "content_hash": std.content_hash},
-                    "holder": {"id": person.id, "username": person.username, "display_name": person.display_name},
-                    "evaluated_on": decided.isoformat(), "demo": True,
-                    "readiness": _jsonable(readiness_to_dict(readiness)), "evidence": _jsonable(ev)}
+        snapshot = decision_snapshot_of(db, library, person, std, decided, {"demo": True})
         expires = add_months(decided, std.validity_months).isoformat() if decision == "award" else None
         _insert_decision(db, admin.id, person.id, std, decision, reasons, f"{decided.isoformat()}T11:00:00+00:00",
                          expires, snapshot)

@@ -18,7 +18,8 @@ from ..content import PROBLEM_AREAS
 from ..credentials import Readiness, status_label
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "app_pages"
-STATUS_COLOURS = {"ready for review": "green", "nearly ready": "orange", "in progress": "gray"}
+STATUS_COLOURS = {"ready for review": "green", "nearly ready": "orange", "in progress": "gray", "held": "blue",
+                  "ready for renewal review": "green", "renewal due": "orange", "expired": "red"}
 KIND_WORDS = {
     "training_event": "training events", "clinical_hours": "clinical hours", "supervision": "supervision sessions",
     "case": "cases", "rated_session": "rated sessions", "vignette_result": "vignette attempts",
@@ -53,21 +54,21 @@ def status_badge(status: str) -> str:
     return f":{STATUS_COLOURS.get(status, 'gray')}-badge[{status}]"
 
 
-def readiness_summary(readiness: Readiness, key: str) -> None:
-    status = status_label(readiness)
+def readiness_summary(readiness: Readiness, key: str, status: Optional[str] = None) -> None:
+    status = status or status_label(readiness)
     with st.container(key=f"{key}_summary"):
         st.markdown(f"{status_badge(status)} **{readiness.met_count} of {readiness.total} requirements met**")
         st.progress(readiness.progress, text=f"Overall progress {round(readiness.progress * 100)} %")
 
 
 def readiness_checklist(readiness: Readiness, key: str, links: Optional[dict[str, tuple[str, str]]] = None,
-                        show_summary: bool = True) -> None:
+                        show_summary: bool = True, status: Optional[str] = None) -> None:
     """Each requirement: met or not, progress bar, where it stands, next steps, and its evidence
     one click away (an expander listing what counts and what is shown but not counted, with a
     link to the page that holds it)."""
     links = links or {}
     if show_summary:
-        readiness_summary(readiness, key)
+        readiness_summary(readiness, key, status)
     for n, req in enumerate(readiness.requirements):
         with st.container(border=True, key=f"{key}_req_{n}"):
             icon = ":material/check_circle:" if req.met else ":material/radio_button_unchecked:"

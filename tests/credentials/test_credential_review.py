@@ -59,8 +59,12 @@ def test_decisions_are_append_only_and_a_new_decision_follows(db, library, peopl
     assert rows(db, "SELECT decision, expires_on FROM credential_decisions") == [
         {"decision": "award", "expires_on": "2029-06-01"}]
 
+    with pytest.raises(credentials.ConfirmationNeeded, match=f"withdraws award {did} ") as asked:
+        credentials.record_decision(db, admin, t.id, std, "refuse", "Awarded in error: cases not confirmed.", TODAY,
+                                    library=library)
+    assert asked.value.supersedes == did
     later = credentials.record_decision(db, admin, t.id, std, "refuse", "Awarded in error: cases not confirmed.", TODAY,
-                                   library=library)
+                                        library=library, supersedes=asked.value.supersedes)
     log = credentials.decisions_for(db, t.id, THERAPIST, today=TODAY)
     assert [d["id"] for d in log] == [later, did]
     assert log[1]["state"] == "superseded by a later decision" and log[0]["state"] == ""
@@ -132,10 +136,22 @@ def test_certificate_only_for_an_award_in_force(db, library, people):
         credentials.certificate_pdf(db, award, TODAY, viewer=people["other"])
     with pytest.raises(credentials.ReviewError, match="expired on 2029-06-01"):
         credentials.certificate_pdf(db, award, _dt.date(2029, 6, 2))
-    renewed = credentials.record_decision(db, admin, t.id, std, "award", "Renewed.", TODAY, library=library)
+    # a second submission of the same award is the same decision (issue 14: no double recording)
+    assert credentials.record_decision(db, admin, t.id, std, "award", "Accepted on the paper portfolio.", TODAY,
+                                       library=library) == award
+    assert len(credentials.decisions_for(db, t.id, THERAPIST)) == 2
+    # on new evidence, awarding a credential held and not yet due for renewal is refused with a sentence
+    evidence.record_clinical_hours(db, t, t.id, "2026-05-10", 5, "Clinic", today=TODAY)
+    with pytest.raises(credentials.ReviewError, match="already holds .* renewal can be recorded from 2029-03-03"):
+        credentials.record_decision(db, admin, t.id, std, "award", "Renewed.", TODAY, library=library)
+    with pytest.raises(credentials.ConfirmationNeeded, match=f"renewal replaces award {award} "):
+        credentials.record_decision(db, admin, t.id, std, "award", "Renewed.", _dt.date(2029, 4, 1), library=library)
+    due = _dt.date(2029, 4, 1)
+    renewed = credentials.record_decision(db, admin, t.id, std, "award", "Renewed.", due, library=library,
+                                          supersedes=award)
     with pytest.raises(credentials.ReviewError, match="superseded"):
-        credentials.certificate_pdf(db, award, TODAY)
-    assert credentials.certificate_pdf(db, renewed, TODAY).startswith(b"%PDF")
+        credentials.certificate_pdf(db, award, due)
+    assert credentials.certificate_pdf(db, renewed, due).startswith(b"%PDF")
 
 
 def test_readiness_pdf_lists_requirements_and_decisions(db, library, people):
@@ -162,7 +178,8 @@ def test_renewal_reminders(db, library, people):
     assert got[0]["status"] == "expired 31 day(s) ago" and got[1]["status"] == "expires in 30 day(s)"
     assert [r["decision_id"] for r in credentials.renewal_reminders(db, library, TODAY, within_days=10)] == [b]
     # renewing (a new award) or refusing takes a person off the list
-    credentials.record_decision(db, admin, t.id, std, "award", "Renewed.", TODAY, library=library)
+    credentials.record_decision(db, admin, t.id, std, "award", "Renewed.", TODAY, library=library, supersedes=a)
+    # an expired award is no longer in force: refusing it supersedes nothing, so no confirmation is asked
     credentials.record_decision(db, admin, o.id, std, "refuse", "Lapsed; apply again.", TODAY, library=library)
     assert credentials.renewal_reminders(db, library, TODAY, within_days=90) == []
 

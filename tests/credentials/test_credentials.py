@@ -444,7 +444,7 @@ def test_shipped_training_files_validate():
     assert {"ipt-therapist-example", "ipt-supervisor-example", "fidelity-rater-example", "rater-certification"} <= set(ids)
     for sid in ("ipt-therapist-example", "ipt-supervisor-example", "fidelity-rater-example"):
         m = ids[sid]
-        assert "EXAMPLE" in m.name and "EXAMPLE" in m.description and m.issuing_body == "Example Training Body (edit me)"
+        assert "EXAMPLE" in m.name and "EXAMPLE" in m.description and m.issuing_body == "IPT Training Body"
     assert [ids[s].validity_months for s in ("ipt-therapist-example", "ipt-supervisor-example", "fidelity-rater-example")] == [36, 60, 12]
     pol = ids["rater-certification"]
     assert (pol.instrument, pol.min_sessions, pol.min_icc, pol.min_within_one, pol.valid_months,

@@ -219,12 +219,13 @@ def test_rated_sessions_by_uncertified_raters_are_not_counted(db, library, peopl
 def test_held_credentials_follow_the_latest_award_unless_refused(db, library, people):
     t, admin = people["trainee"], people["admin"]
     std = library.standards[THERAPIST]
-    record_decision(db, admin, t.id, std, "award", "Demo: evidence on paper.", TODAY, library=library)
+    award = record_decision(db, admin, t.id, std, "award", "Demo: evidence on paper.", TODAY, library=library)
     held = evidence.build_evidence(db, library, t.id, TODAY).credentials_held
     assert [(h.standard_id, h.expires_on) for h in held] == [(THERAPIST, _dt.date(2029, 6, 1))]
     record_decision(db, admin, t.id, std, "defer", "Renewal evidence incomplete.", TODAY, library=library)
     assert len(evidence.build_evidence(db, library, t.id, TODAY).credentials_held) == 1  # a deferral does not withdraw
-    record_decision(db, admin, t.id, std, "refuse", "The award was made in error.", TODAY, library=library)
+    record_decision(db, admin, t.id, std, "refuse", "The award was made in error.", TODAY, library=library,
+                    supersedes=award)
     assert evidence.build_evidence(db, library, t.id, TODAY).credentials_held == ()
 
 
