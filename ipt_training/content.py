@@ -220,12 +220,23 @@ class Level(Model):
 
 class MachineCriterion(Model):
     id: Text
-    type: Literal["area_identification", "area_ranking", "technique_choice"]
+    # dispute_stage: the stage the trainee names for a role dispute (renegotiation, impasse,
+    # dissolution); not applicable to a vignette whose key has no role dispute (issue 12)
+    type: Literal["area_identification", "area_ranking", "technique_choice", "dispute_stage"]
     title: Text
     weight: Annotated[float, Field(gt=0)]
     description: Text
     # area_ranking: credit for the trainee's primary focus by its distance from expert rank 1
     rank_distance_credit: list[Annotated[float, Field(ge=0, le=1)]] = [1.0, 0.5, 0.25]
+    # accepted only to refuse it with a sentence: a gate needs a supervisor's judgement
+    min_level: Optional[int] = None
+
+    @model_validator(mode="after")
+    def _no_gate(self):
+        if self.min_level is not None:
+            raise ValueError(f"min_level (a pass gate) is allowed only on supervisor_graded criteria; "
+                             f"'{self.id}' is machine-scored ({self.type}). Remove min_level or make it supervisor_graded")
+        return self
 
 
 class GradedCriterion(Model):
@@ -236,12 +247,18 @@ class GradedCriterion(Model):
     description: Text
     applies_to: Literal["formulation", "responses"]
     levels: list[Level] = Field(min_length=2)
+    # a gate (issue 12): an attempt graded below this level on this criterion does not pass,
+    # whatever its total
+    min_level: Optional[int] = None
 
     @model_validator(mode="after")
     def _levels(self):
         scores = [lv.score for lv in self.levels]
         if sorted(scores) != list(range(0, len(scores))):
             raise ValueError("levels must score 0, 1, 2, ... each once")
+        if self.min_level is not None and not 0 < self.min_level <= max(scores):
+            raise ValueError(f"min_level {self.min_level} of '{self.id}' must be one of its levels above 0 "
+                             f"(1 to {max(scores)})")
         return self
 
     @property

@@ -320,6 +320,11 @@ MIGRATIONS: list[tuple[int, str]] = [
     (22, """
     CREATE INDEX idx_attempts_updated ON vignette_attempts(updated_at);
     """),
+    # issue 12: the problem areas, ranking and formulation are committed (locked) before the
+    # later stages of the case are revealed
+    (30, """
+    ALTER TABLE vignette_attempts ADD COLUMN focus_committed_at TEXT;
+    """),
 ]
 
 

@@ -52,7 +52,7 @@ BROKEN = {
         "rubrics/bad.yaml", 4, "pass_mark", "required but missing",
     ),
     "wrong_type": (
-        {"rubrics/bad.yaml": RUBRIC_OK.replace("weight: 20\n    description: >-\n      Which", "weight: lots\n    description: >-\n      Which", 1)},
+        {"rubrics/bad.yaml": RUBRIC_OK.replace("weight: 12\n    description: >-\n      Which", "weight: lots\n    description: >-\n      Which", 1)},
         "rubrics/bad.yaml", 13, "criteria[0].weight", "valid number",
     ),
     "duplicate_id": (
@@ -121,7 +121,7 @@ def test_load_file_refuses_wrong_kind_for_folder(tmp_path):
 
 
 def test_a_numeric_version_is_read_as_text(tmp_path):
-    root = _tree(tmp_path, {"rubrics/r.yaml": RUBRIC_OK.replace('version: "1.0"', "version: 2")})
+    root = _tree(tmp_path, {"rubrics/r.yaml": RUBRIC_OK.replace('version: "2.0"', "version: 2")})
     lib = load_library(root)
     assert lib.rubrics["vignette-core"].version == "2"
 
@@ -193,3 +193,18 @@ def test_instrument_with_critical_and_proscribed_items_loads(tmp_path):
     assert risk.critical and risk.na_allowed and not risk.proscribed
     assert cbt.proscribed and not cbt.na_allowed and lib.instruments["i"].scale_of(cbt) == "occurrence-1to5"
     assert lib.instruments["i"].pass_rule.critical_min == 3
+
+
+def test_a_rubric_gate_on_a_machine_criterion_or_an_unknown_type_is_refused_with_path_line(tmp_path):
+    """Issue 12: `min_level` belongs to supervisor-graded criteria; criterion types are a closed set."""
+    gated = RUBRIC_OK.replace("    type: area_identification\n", "    type: area_identification\n    min_level: 1\n", 1)
+    unknown = RUBRIC_OK.replace("    type: dispute_stage\n", "    type: empathy_meter\n", 1)
+    for text, needle in ((gated, "allowed only on supervisor_graded"), (unknown, "empathy_meter")):
+        root = _tree(tmp_path / needle[:8], {"rubrics/bad.yaml": text})
+        [err] = [e for e in validate(root) if e.path == "rubrics/bad.yaml"]
+        assert err.line > 1 and err.field.startswith("criteria[") and needle in str(err), str(err)
+        assert str(err).startswith(f"rubrics/bad.yaml:{err.line}: criteria[")
+    shipped = load_library(ROOT).rubrics["vignette-core"]
+    gates = {c.id: c.min_level for c in shipped.criteria if getattr(c, "min_level", None)}
+    assert gates == {"formulation": 2, "responses": 2}
+    assert "dispute_stage" in {c.type for c in shipped.criteria}

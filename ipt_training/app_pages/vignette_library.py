@@ -17,8 +17,9 @@ from ipt_training.vignettes import filter_options, library_rows
 user = require_user("trainee")
 db, lib = get_db(), get_library()
 st.title("Vignette library")
-st.caption("Expert-keyed IPT cases. Each unfolds in stages; you choose the problem areas, write a formulation "
-           "and respond at key moments. The expert key is shown only after you submit.")
+st.caption("Expert-keyed IPT cases, listed in the suggested order from introductory to advanced. Each unfolds in "
+           "stages; you choose the problem areas and write a formulation, commit to them before the later stages "
+           "are revealed, and respond at key moments. The expert key is shown only after you submit.")
 
 opts = filter_options()
 
@@ -45,7 +46,7 @@ if not items:
 for row in items:
     with st.container(border=True, key=f"lib_card_{row['vignette_id']}"):
         left, right = st.columns([5, 1])
-        left.markdown(f"**{row['title']}**")
+        left.markdown(f"**{row['order']}. {row['title']}**")
         best = f" · best {pct(row['best_score'])}" if row["best_score"] is not None else ""
         left.caption(f"{row['population_label']} · {row['difficulty']} · **{row['status']}**"
                      f" · {row['attempts']} submitted{best}" + (" · passed" if row["passed"] else "")

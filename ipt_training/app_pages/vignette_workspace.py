@@ -8,7 +8,7 @@ practice rather than copying.
 
 import streamlit as st
 
-from ipt_training.content import PROBLEM_AREAS, TECHNIQUES
+from ipt_training.content import DISPUTE_STAGES, PROBLEM_AREAS, TECHNIQUES
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.vignette_widgets import attempts_table, expert_key, score_card
 from ipt_training.vignettes import (
@@ -16,6 +16,7 @@ from ipt_training.vignettes import (
     area_label,
     attempt_view_for,
     attempts_for,
+    commit_focus,
     library_rows,
     missing_parts,
     offered_vignette,
@@ -70,7 +71,8 @@ def _answers_from_state(prefix: str, view: dict) -> dict:
         old = moments.get(mid, {})
         moments[mid] = {"technique": ss.get(f"{prefix}tech_{mid}", old.get("technique")),
                         "response": ss.get(f"{prefix}resp_{mid}", old.get("response", ""))}
-    return {"areas": areas, "ranking": {a: r for a, r in ranking.items() if r},
+    stage = ss.get(f"{prefix}dispute_stage", stored.get("dispute_stage")) if "role_dispute" in areas else None
+    return {"areas": areas, "ranking": {a: r for a, r in ranking.items() if r}, "dispute_stage": stage,
             "formulation": ss.get(f"{prefix}formulation", stored.get("formulation", "")), "moments": moments}
 
 
@@ -88,6 +90,7 @@ def _draft(attempt_id: int):
     # seed each widget from the stored draft once; afterwards the widget holds the value
     ss.setdefault(f"{prefix}areas", list(stored.get("areas", [])))
     ss.setdefault(f"{prefix}formulation", stored.get("formulation", ""))
+    ss.setdefault(f"{prefix}dispute_stage", stored.get("dispute_stage"))
     for a in PROBLEM_AREAS:
         ss.setdefault(f"{prefix}rank_{a}", stored.get("ranking", {}).get(a))
     for mid in case["revealed_moment_ids"]:
@@ -95,8 +98,11 @@ def _draft(attempt_id: int):
         ss.setdefault(f"{prefix}resp_{mid}", stored.get("moments", {}).get(mid, {}).get("response", ""))
     on_change = dict(on_change=_save, args=(attempt_id, prefix, view))
 
+    commit_at = case["focus_commit_stage"]
+    locked = bool(view["focus_committed_at"])
     st.caption(f"Attempt {view['number']} · draft saved as you go · stage {case['stages_revealed']} of {case['n_stages']}")
-    for n, stage in enumerate(case["stages"], start=1):
+
+    def _stage(n: int, stage: dict) -> None:
         st.subheader(f"Stage {n}: {stage['title']}")
         st.write(stage["text"])
         for rel in stage["relationships"]:
@@ -104,26 +110,62 @@ def _draft(attempt_id: int):
         for m in stage["moments"]:
             with st.container(border=True, key=f"{prefix}moment_{m['id']}"):
                 st.markdown(f"**Moment** · the client says:\n\n> {m['client_statement']}")
-                st.selectbox("Technique you would use", list(TECHNIQUES), index=None, format_func=technique_label,
-                             key=f"{prefix}tech_{m['id']}", placeholder="Choose a technique", **on_change)
-                st.text_area("What you would say", key=f"{prefix}resp_{m['id']}", **on_change)
-    if case["stages_revealed"] < case["n_stages"]:
+                k = case["all_moment_ids"].index(m["id"]) + 1
+                st.selectbox(f"Technique you would use at moment {k}", list(TECHNIQUES), index=None,
+                             format_func=technique_label, key=f"{prefix}tech_{m['id']}",
+                             placeholder="Choose a technique", label_visibility="visible", **on_change)
+                st.text_area(f"What you would say at moment {k}", key=f"{prefix}resp_{m['id']}", **on_change)
+
+    def _assessment() -> None:
+        st.subheader("Your assessment")
+        if locked:
+            st.caption(f"Committed on {view['focus_committed_at'][:16].replace('T', ' ')}: the problem areas, ranking "
+                       "and formulation can no longer change.")
+        selected = st.multiselect("Problem areas that apply", list(PROBLEM_AREAS), format_func=area_label,
+                                  key=f"{prefix}areas", disabled=locked, **on_change)
+        if len(selected) > 1:
+            st.caption("Rank the areas you selected: 1 is the focus you would work on.")
+            cols = st.columns(len(selected))
+            for col, a in zip(cols, selected):
+                col.selectbox(f"Rank of {area_label(a)}", list(range(1, len(PROBLEM_AREAS) + 1)), index=None,
+                              key=f"{prefix}rank_{a}", placeholder="rank", disabled=locked, **on_change)
+        if "role_dispute" in selected:
+            st.selectbox("Stage of the role dispute", list(DISPUTE_STAGES), index=None, key=f"{prefix}dispute_stage",
+                         format_func=str.capitalize, placeholder="Choose the stage", disabled=locked, **on_change)
+        st.text_area("Interpersonal formulation (as you would say it to the client)", key=f"{prefix}formulation",
+                     height=160, disabled=locked, **on_change)
+
+    stages = list(enumerate(case["stages"], start=1))
+    before = stages if commit_at is None else stages[:commit_at]
+    after = [] if commit_at is None else stages[commit_at:]
+    for n, stage in before:
+        _stage(n, stage)
+    if commit_at is not None:
+        _assessment()
+        if not locked:
+            st.info("Commit your problem areas, ranking and formulation to reveal the rest of the case. Once "
+                    "committed they cannot change: in practice the focus is agreed before the middle phase.")
+            if case["stages_revealed"] >= commit_at and st.button("Commit my focus", key=f"{prefix}commit",
+                                                                  icon=":material/lock:"):
+                try:
+                    _save(attempt_id, prefix, view)
+                    commit_focus(db, lib, user, attempt_id)
+                    st.rerun()
+                except VignetteError as exc:
+                    st.error(str(exc))
+    for n, stage in after:
+        _stage(n, stage)
+    may_reveal = commit_at is None or locked or case["stages_revealed"] < commit_at
+    if case["stages_revealed"] < case["n_stages"] and may_reveal:
         if st.button("Reveal the next stage", key=f"{prefix}reveal", icon=":material/expand_more:"):
             _save(attempt_id, prefix, view)
-            reveal_next_stage(db, lib, user, attempt_id)
-            st.rerun()
-
-    st.subheader("Your assessment")
-    selected = st.multiselect("Problem areas that apply", list(PROBLEM_AREAS), format_func=area_label,
-                              key=f"{prefix}areas", **on_change)
-    if len(selected) > 1:
-        st.caption("Rank the areas you selected: 1 is the focus you would work on.")
-        cols = st.columns(len(selected))
-        for col, a in zip(cols, selected):
-            col.selectbox(f"Rank of {area_label(a)}", list(range(1, len(PROBLEM_AREAS) + 1)), index=None,
-                          key=f"{prefix}rank_{a}", placeholder="rank", **on_change)
-    st.text_area("Interpersonal formulation (as you would say it to the client)", key=f"{prefix}formulation",
-                 height=160, **on_change)
+            try:
+                reveal_next_stage(db, lib, user, attempt_id)
+                st.rerun()
+            except VignetteError as exc:
+                st.error(str(exc))
+    if commit_at is None:
+        _assessment()
 
     current = _answers_from_state(prefix, view)
     try:
@@ -136,7 +178,7 @@ def _draft(attempt_id: int):
     elif todo:
         st.warning("Not answered yet (unanswered parts score zero): " + "; ".join(todo) + ".")
     if st.button("Submit for scoring", key=f"{prefix}submit", type="primary",
-                 disabled=case["stages_revealed"] < case["n_stages"]):
+                 disabled=case["stages_revealed"] < case["n_stages"] or (commit_at is not None and not locked)):
         try:
             save_draft(db, lib, user, attempt_id, current)
             submit_attempt(db, lib, user, attempt_id)

@@ -18,7 +18,15 @@ from typing import Optional
 from .. import auth
 from ..content import GradedCriterion, Library, Vignette
 from ..store import transaction
-from ..vignettes import grade_attempt, reveal_next_stage, save_draft, start_attempt, submit_attempt
+from ..vignettes import (
+    commit_focus,
+    focus_commit_stage,
+    grade_attempt,
+    reveal_next_stage,
+    save_draft,
+    start_attempt,
+    submit_attempt,
+)
 
 FORMULATIONS = {
     "grief": ("From what you have told me, you have major depression, a common illness that can be treated. "
@@ -74,7 +82,9 @@ def _answers(v: Vignette, *, primary: Optional[str] = None, extra_area: Optional
             accepted = set(mk.techniques) | {a.technique for a in mk.alternatives}
             tech = next(t for t in RESPONSES if t not in accepted)
         moments[m.id] = {"technique": tech, "response": RESPONSES[tech] if written else ""}
+    stage = next((a.dispute_stage for a in v.key.problem_areas if a.area == "role_dispute"), None)
     return {"areas": areas, "ranking": {a: i + 1 for i, a in enumerate(areas)},
+            "dispute_stage": (stage or "renegotiation") if "role_dispute" in areas else None,
             "formulation": FORMULATIONS[areas[0]].format(who="someone close to you") if written else "",
             "moments": moments}
 
@@ -82,7 +92,11 @@ def _answers(v: Vignette, *, primary: Optional[str] = None, extra_area: Optional
 def _attempt(db, library, trainee, v: Vignette, answers: dict, days_ago: float, grader=None,
              levels: Optional[dict] = None, comments: Optional[dict] = None) -> int:
     att = start_attempt(db, library, trainee, v.id)
-    for _ in v.stages[1:]:
+    commit_at = focus_commit_stage(v)
+    for n in range(2, len(v.stages) + 1):
+        if commit_at is not None and n == commit_at + 1:  # the focus is committed before the later stages
+            save_draft(db, library, trainee, att["id"], answers)
+            commit_focus(db, library, trainee, att["id"])
         reveal_next_stage(db, library, trainee, att["id"])
     save_draft(db, library, trainee, att["id"], answers)
     submit_attempt(db, library, trainee, att["id"])

@@ -26,6 +26,8 @@ def score_card(result: dict, key: str) -> None:
             c2.markdown(f"**{verdict}** (pass mark {pct(result['pass_mark'])}).")
         else:
             c2.markdown(f"**Awaiting grading.** {result['score_label']} Pass mark {pct(result['pass_mark'])}.")
+        for reason in result.get("fails") or []:
+            st.error(reason, icon=":material/block:")
         table = pd.DataFrame([{
             "criterion": e["title"], "weight": e["weight"],
             "credit": pct(e["credit"]), "points": "—" if e["points"] is None else f"{e['points']:.1f}",
@@ -42,6 +44,8 @@ def score_card(result: dict, key: str) -> None:
 
 def expert_key(view: dict, key: str) -> None:
     """The expert key beside the trainee's answers. Only ever called for submitted attempts."""
+    if view.get("feedback_hidden") or view.get("key") is None:
+        return
     k, ans = view["key"], view["answers"]
     st.subheader("Expert key")
     st.markdown("**Problem areas that apply**, in the expert's order")
@@ -50,6 +54,8 @@ def expert_key(view: dict, key: str) -> None:
         mine = (f"you ranked it {yours}" if yours else
                 "you selected it" if a["area"] in ans.get("areas", []) else "you did not select it")
         stage = f", stage: {a['dispute_stage']}" if a["dispute_stage"] else ""
+        if a["dispute_stage"] and ans.get("dispute_stage"):
+            stage += f" (you named: {ans['dispute_stage']})"
         st.markdown(f"{a['rank']}. **{area_label(a['area'])}**{stage} ({mine}): {a['reason']}")
     if k["alternatives"]:
         st.markdown("**Acceptable alternative focus** (partial credit where experts could disagree)")
@@ -60,7 +66,7 @@ def expert_key(view: dict, key: str) -> None:
         for a in k["not_applicable"]:
             st.markdown(f"- {area_label(a['area'])}: {a['reason']}")
     if k["tempting_but_wrong"]:
-        st.warning(f"Tempting but wrong: {k['tempting_but_wrong']}")
+        st.warning(f"A tempting choice: {k['tempting_but_wrong']}")
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Your formulation**")
@@ -75,6 +81,8 @@ def expert_key(view: dict, key: str) -> None:
         mine = ans.get("moments", {}).get(m["id"], {})
         with st.container(border=True, key=f"{key}_m_{m['id']}"):
             st.markdown(f"> {m['client_statement']}")
+            if m.get("critical"):
+                st.caption("Critical moment: a risk is disclosed here, and a safety response comes first.")
             c1, c2 = st.columns(2)
             with c1:
                 earned = f" (credit {pct(credit[m['id']])})" if m["id"] in credit else ""

@@ -23,6 +23,10 @@ fails validation.
 """
 
 from .scoring import (  # noqa: F401
+    FOCUS_PARTS,
+    focus_commit_stage,
+    safety_check,
+    score_dispute_stage,
     AnswerError,
     AttemptAccessError,
     GradeError,
@@ -48,6 +52,7 @@ from .scoring import (  # noqa: F401
     technique_label,
 )
 from .attempts import (  # noqa: F401
+    commit_focus,
     attempt_view_for,
     attempts_for,
     current_draft,
@@ -63,6 +68,8 @@ from .attempts import (  # noqa: F401
     submit_attempt,
 )
 from .recommendation import (  # noqa: F401
+    PASSES_TO_MOVE_ON,
+    suggested_order,
     filter_options,
     library_rows,
     progress,

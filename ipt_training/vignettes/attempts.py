@@ -14,7 +14,7 @@ from ..content import (
     VignetteRubric,
 )
 from ..store import audit, now_iso, one, rows, transaction
-from .scoring import AttemptAccessError, GradeError, STATUS_LABELS, VignetteError, _drop_stale_moments, apply_grades, clean_answers, clean_grades, empty_answers, expert_key, public_case, score_attempt
+from .scoring import FOCUS_PARTS, focus_commit_stage, primary_choice, _check_ranking, AttemptAccessError, GradeError, STATUS_LABELS, VignetteError, _drop_stale_moments, apply_grades, clean_answers, clean_grades, empty_answers, expert_key, public_case, score_attempt
 
 
 def _load(row: dict) -> dict:
@@ -84,20 +84,75 @@ def start_attempt(db: Database, library: Library, user: User, vignette_id: str) 
 
 
 def save_draft(db: Database, library: Library, user: User, attempt_id: int, answers: dict) -> dict:
-    """Store the draft's answers as they are now (called on every change in the workspace)."""
+    """Store the draft's answers as they are now (called on every change in the workspace).
+
+    Once the focus is committed, the problem areas, ranking, dispute stage and formulation can
+    no longer change; an attempt to change them is refused with a sentence.
+    """
     att = _own_draft(db, user, attempt_id)
     vignette, _ = offered_vignette(library, att["vignette_id"])
     cleaned = clean_answers(vignette, answers)
+    if att.get("focus_committed_at"):
+        stored = clean_answers(vignette, _drop_stale_moments(vignette, att["answers"]))
+        changed = [p for p in FOCUS_PARTS if cleaned[p] != stored[p]]
+        if changed:
+            raise VignetteError("Your problem areas, ranking and formulation were committed before the later stages "
+                                "were revealed, so they can no longer change. Answer the moments of the later stages.")
     with transaction(db):
         db.conn.execute("UPDATE vignette_attempts SET answers = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
                         (json.dumps(cleaned), now_iso(), attempt_id))
     return cleaned
 
 
-def reveal_next_stage(db: Database, library: Library, user: User, attempt_id: int) -> int:
-    """Reveal the next stage of the case (stages unfold in order); returns how many are shown."""
+def commit_focus(db: Database, library: Library, user: User, attempt_id: int) -> str:
+    """Commit (and lock) the problem areas, ranking, dispute stage and formulation of a draft.
+
+    Allowed once the stages up to the vignette's ``focus_commit_after`` are shown and those
+    parts are answered; the later stages (middle and ending of the treatment, which would give
+    the answer away in hindsight) are revealed only after it. Returns the commit time.
+    """
     att = _own_draft(db, user, attempt_id)
     vignette, _ = offered_vignette(library, att["vignette_id"])
+    at = focus_commit_stage(vignette)
+    if at is None:
+        raise VignetteError("This vignette has no commit step; answer it and submit.")
+    if att.get("focus_committed_at"):
+        return att["focus_committed_at"]
+    if att["stages_revealed"] < at:
+        raise VignetteError("Read the assessment stages first: reveal the stages before the commit step.")
+    answers = clean_answers(vignette, _drop_stale_moments(vignette, att["answers"]))
+    todo = []
+    if not answers["areas"]:
+        todo.append("select the problem areas that apply")
+    elif primary_choice(answers) is None:
+        todo.append("rank the selected areas (1 = the focus)")
+    if "role_dispute" in answers["areas"] and not answers["dispute_stage"]:
+        todo.append("name the stage of the role dispute")
+    if not answers["formulation"].strip():
+        todo.append("write the interpersonal formulation")
+    if todo:
+        raise VignetteError("Before you commit: " + "; ".join(todo) + ".")
+    _check_ranking(answers)
+    now = now_iso()
+    with transaction(db):
+        db.conn.execute("UPDATE vignette_attempts SET focus_committed_at = ?, updated_at = ? "
+                        "WHERE id = ? AND status = 'draft' AND focus_committed_at IS NULL", (now, now, attempt_id))
+        audit(db, user.id, "commit_vignette_focus", "vignette_attempt", attempt_id,
+              {"vignette_id": vignette.id, "areas": answers["areas"]})
+    return now
+
+
+def reveal_next_stage(db: Database, library: Library, user: User, attempt_id: int) -> int:
+    """Reveal the next stage of the case (stages unfold in order); returns how many are shown.
+
+    The stages after the vignette's commit step stay hidden until the focus is committed.
+    """
+    att = _own_draft(db, user, attempt_id)
+    vignette, _ = offered_vignette(library, att["vignette_id"])
+    at = focus_commit_stage(vignette)
+    if at is not None and att["stages_revealed"] >= at and not att.get("focus_committed_at"):
+        raise VignetteError("Commit your problem areas, ranking and formulation first: the later stages are "
+                            "revealed only after you have committed to a focus.")
     n = min(att["stages_revealed"] + 1, len(vignette.stages))
     with transaction(db):
         db.conn.execute("UPDATE vignette_attempts SET stages_revealed = ?, updated_at = ? WHERE id = ?",
@@ -117,6 +172,8 @@ def submit_attempt(db: Database, library: Library, user: User, attempt_id: int) 
     if att["stages_revealed"] < len(vignette.stages):
         raise VignetteError("Reveal all stages of the case before you submit: the later stages hold moments "
                             "you have not answered yet.")
+    if focus_commit_stage(vignette) is not None and not att.get("focus_committed_at"):
+        raise VignetteError("Commit your problem areas, ranking and formulation before you submit.")
     answers = clean_answers(vignette, _drop_stale_moments(vignette, att["answers"]), for_submit=True)
     result = score_attempt(vignette, rubric, answers)
     status = "graded" if result["final"] else "submitted"
@@ -295,6 +352,7 @@ def attempt_view_for(db: Database, library: Library, user: User, attempt_id: int
             "rubric_id": att["rubric_id"], "rubric_hash": att["rubric_hash"], "vignette_hash": att["vignette_hash"],
             "created_at": att["created_at"], "submitted_at": att["submitted_at"], "graded_at": att["graded_at"],
             "grader": grader["display_name"] if grader else None, "withdrawn": False,
+            "focus_committed_at": att.get("focus_committed_at"),
             "case": None, "result": None, "key": None, "rubric": None, "graded_criteria": [], "feedback_hidden": False}
     if (att["status"] != "draft" and user.id == att["trainee_id"] and att["vignette_id"] in library.vignettes
             and current_draft(db, user.id, att["vignette_id"])):

@@ -13,13 +13,14 @@ from ..content import (
     Vignette,
 )
 from .attempts import _attempts_of, _title
-from .scoring import LIBRARY_STATUSES, MASTERY_WINDOW, STATUS_LABELS, _TOL, _pct, area_label, technique_label
+from .scoring import LIBRARY_STATUSES, MASTERY_WINDOW, STATUS_LABELS, _pct, area_label, technique_label
 
 
 def library_rows(db: Database, library: Library, trainee_id: int, *, population: Optional[str] = None,
                  difficulty: Optional[str] = None, status: Optional[str] = None,
                  area: Optional[str] = None) -> list[dict]:
-    """One row per offered vignette with the trainee's status: new, in progress, awaiting grading, graded.
+    """One row per offered vignette, in the suggested order, with the trainee's status: new, in
+    progress, awaiting grading, graded.
 
     Problem areas are part of the answer, so a vignette is tagged with its areas only once the
     trainee has submitted an attempt on it (``areas`` is empty before). Filtering by ``area``
@@ -29,9 +30,7 @@ def library_rows(db: Database, library: Library, trainee_id: int, *, population:
     for att in _attempts_of(db, trainee_id):
         by_vignette.setdefault(att["vignette_id"], []).append(att)
     out = []
-    for v in sorted(library.vignettes.values(), key=lambda v: v.id):
-        if v.rubric not in library.rubrics:
-            continue
+    for order, v in enumerate(suggested_order(library), start=1):
         atts = by_vignette.get(v.id, [])
         done = [a for a in atts if a["status"] != "draft"]
         if any(a["status"] == "draft" for a in atts):
@@ -40,13 +39,16 @@ def library_rows(db: Database, library: Library, trainee_id: int, *, population:
             state = STATUS_LABELS[done[-1]["status"]]
         else:
             state = "new"
-        areas = [a.area for a in sorted(v.key.problem_areas, key=lambda a: a.rank)] if done else []
+        # the key's areas are shown once submitted, but not while a retake is open (issue 12)
+        shown = done and state != "in progress"
+        areas = [a.area for a in sorted(v.key.problem_areas, key=lambda a: a.rank)] if shown else []
         finals = [a for a in done if a["status"] == "graded"]
-        row = {"vignette_id": v.id, "title": v.title, "summary": v.summary, "population": v.population,
+        row = {"order": order, "vignette_id": v.id, "title": v.title, "summary": v.summary, "population": v.population,
                "population_label": POPULATIONS[v.population], "difficulty": v.difficulty, "status": state,
                "attempts": len(done), "best_score": max((a["score"] for a in done if a["score"] is not None), default=None),
                "passed": any(a["passed"] for a in finals),
-               "areas": areas, "areas_label": ", ".join(area_label(a) for a in areas) if done else "(shown after you submit)"}
+               "areas": areas, "areas_label": (", ".join(area_label(a) for a in areas) if shown else
+                                               "(hidden while your retake is open)" if done else "(shown after you submit)")}
         if population and v.population != population:
             continue
         if difficulty and v.difficulty != difficulty:
@@ -75,11 +77,14 @@ def progress(db: Database, library: Library, trainee_id: int) -> dict:
     with their provisional value (the charts say so).
     """
     attempts = _attempts_of(db, trainee_id)
+    retaking = {a["vignette_id"] for a in attempts if a["status"] == "draft"}
     submitted = sorted([a for a in attempts if a["status"] != "draft"], key=lambda a: (a["submitted_at"], a["id"]))
     area_series, tech_series = [], []
     area_hist: dict[str, list[float]] = {}
     tech_hist: dict[str, list[float]] = {}
     for a in submitted:
+        if a["vignette_id"] in retaking:
+            continue  # the series are drawn from the key: none of a case whose retake is open
         result = a["auto_scores"]["result"]
         area = a["primary_area"] or result["primary_area"]
         if a["score"] is not None:
@@ -124,62 +129,76 @@ def progress(db: Database, library: Library, trainee_id: int) -> dict:
     return data
 
 
+def suggested_order(library: Library) -> list[Vignette]:
+    """The offered vignettes from introductory to advanced (then by id): the order the library
+    suggests and the recommendation follows."""
+    offered = [v for v in library.vignettes.values() if v.rubric in library.rubrics]
+    return sorted(offered, key=lambda v: (_DIFFICULTY_ORDER[v.difficulty], v.id))
+
+
 _DIFFICULTY_ORDER = {d: n for n, d in enumerate(DIFFICULTIES)}
 
 
-def recommend_next(library: Library, progress_data: dict) -> Optional[dict]:
-    """The next vignette to practise: one that exercises the weakest area or technique.
+# cases to pass at a difficulty before the recommendation moves on to the next one
+PASSES_TO_MOVE_ON = 2
 
-    Areas never practised count as weakest. The technique is targeted instead when its
-    mastery is lower than the weakest area's. Among vignettes not yet passed that exercise
-    the target (an area the key lists as applying or as an acceptable alternative; a
-    technique the key uses at a moment), one with a draft in progress comes first, then
-    untried ones, then the lowest score, then the easier. The reason names the target but not the vignette's primary focus.
+
+def recommend_next(library: Library, progress_data: dict) -> Optional[dict]:
+    """The next vignette to practise, chosen without the answer key (issue 12).
+
+    Only what a trainee may know before starting is used: the suggested order (difficulty,
+    then id), the vignette's population, and the trainee's own record. A case in progress comes
+    first; otherwise the level is the easiest difficulty at which fewer than
+    ``PASSES_TO_MOVE_ON`` cases are passed, and among that level's cases not yet passed, an
+    untried one of the population practised least comes first, then the lowest latest score.
+    The reason names the level, the population and, as advice from the trainee's own results,
+    their weakest technique; never a problem area or a technique of the recommended case.
     """
-    offered = [v for v in library.vignettes.values() if v.rubric in library.rubrics]
-    if not offered:
+    ordered = suggested_order(library)
+    if not ordered:
         return None
     status = {r["vignette_id"]: r for r in progress_data["vignettes"]}
-    open_ = [v for v in offered if status.get(v.id, {}).get("pass_status") != "passed"]
 
-    def order(v: Vignette, weight: float = 0.0):
-        r = status.get(v.id)
-        drafting = bool(r and r["pass_status"] == "in progress")  # finish what was started first
-        tried = bool(r and r["attempts"])
-        return (not drafting, tried, -weight, (r or {}).get("latest_score") or 0.0, _DIFFICULTY_ORDER[v.difficulty], v.id)
+    def pack(v: Vignette, kind: str, reason: str) -> dict:
+        return {"vignette_id": v.id, "title": v.title, "kind": kind, "target": None, "difficulty": v.difficulty,
+                "population": v.population, "reason": reason}
 
-    def pack(v: Vignette, kind: str, target: Optional[str], reason: str) -> dict:
-        return {"vignette_id": v.id, "title": v.title, "kind": kind, "target": target, "reason": reason}
-
-    if progress_data["n_submitted"] == 0:
-        first = min(open_ or offered, key=order)
-        return pack(first, "start", None, "A good first case: start with an introductory vignette."
-                    if first.difficulty == "introductory" else "A good first case to start with.")
+    drafting = [v for v in ordered if status.get(v.id, {}).get("pass_status") == "in progress"]
+    if drafting:
+        return pack(drafting[0], "continue", "Finish the case you have started.")
+    passed = {vid for vid, r in status.items() if r["pass_status"] == "passed"}
+    open_ = [v for v in ordered if v.id not in passed]
     if not open_:
-        v = min(offered, key=lambda v: (status.get(v.id, {}).get("best_final_score") or 0.0, v.id))
-        return pack(v, "review", None, "You have passed every vignette; revisit your lowest-scoring one.")
-    area_mastery = progress_data["area_mastery"]
-    untried = [a for a in PROBLEM_AREAS if area_mastery.get(a) is None]
-    weak_area = untried[0] if untried else min(PROBLEM_AREAS, key=lambda a: area_mastery[a])
-    weak_area_m = 0.0 if untried else area_mastery[weak_area]
-    techs = progress_data["technique_mastery"]
-    weak_tech = min(techs, key=lambda t: (techs[t], t)) if techs else None
-    if weak_tech is not None and techs[weak_tech] < weak_area_m - _TOL:
-        cands = [(v, sum(1 for mk in v.key.moments.values() if weak_tech in mk.techniques)) for v in open_]
-        cands = [(v, n) for v, n in cands if n]
-        if cands:
-            v, _ = min(cands, key=lambda c: order(c[0], c[1]))
-            return pack(v, "technique", weak_tech,
-                        f"Your lowest mastery is in {technique_label(weak_tech)} ({_pct(techs[weak_tech])}); "
-                        "this case has moments that call for it.")
-    cands = [v for v in open_ if weak_area in {a.area for a in v.key.problem_areas} | {a.area for a in v.key.alternatives}]
-    if cands:
-        v = min(cands, key=order)
-        why = (f"You have not yet practised a case involving {area_label(weak_area)}"
-               if untried else f"Your lowest area mastery is {area_label(weak_area)} ({_pct(weak_area_m)})")
-        return pack(v, "area", weak_area, f"{why}; this case will exercise that judgement.")
-    v = min(open_, key=order)
-    return pack(v, "open", None, "A vignette you have not passed yet.")
+        v = min(ordered, key=lambda v: (status.get(v.id, {}).get("best_final_score") or 0.0, v.id))
+        return pack(v, "review", "You have passed every vignette; revisit your lowest-scoring one.")
+    level = next((d for d in DIFFICULTIES
+                  if any(v.difficulty == d for v in open_)
+                  and sum(1 for v in ordered if v.difficulty == d and v.id in passed) < PASSES_TO_MOVE_ON),
+                 open_[0].difficulty)
+    practised: dict[str, int] = {}
+    for v in ordered:
+        practised[v.population] = practised.get(v.population, 0) + (status.get(v.id, {}).get("attempts") or 0)
+
+    def rank(v: Vignette):
+        r = status.get(v.id) or {}
+        return (bool(r.get("attempts")), practised.get(v.population, 0), r.get("latest_score") or 0.0,
+                ordered.index(v))
+
+    v = min((v for v in open_ if v.difficulty == level), key=rank)
+    n_passed = sum(1 for x in ordered if x.difficulty == level and x.id in passed)
+    parts = [f"Next in the suggested order: {'an' if level[0] in 'aeiou' else 'a'} {level} case "
+             f"({POPULATIONS[v.population]})."]
+    if progress_data["n_submitted"] == 0:
+        parts.append("A good first case.")
+    else:
+        parts.append(f"You have passed {n_passed} {level} case{'s' if n_passed != 1 else ''}; "
+                     f"passing {PASSES_TO_MOVE_ON} moves you on to the next level.")
+    techs = progress_data.get("technique_mastery") or {}
+    if techs:
+        weak = min(techs, key=lambda t: (techs[t], t))
+        parts.append(f"From your results so far, your weakest technique is {technique_label(weak)} "
+                     f"({_pct(techs[weak])}).")
+    return pack(v, "level", " ".join(parts))
 
 
 def filter_options() -> dict[str, Any]:

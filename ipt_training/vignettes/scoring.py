@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 from ..content import (
+    DISPUTE_STAGES,
     PROBLEM_AREAS,
     TECHNIQUES,
     GradedCriterion,
@@ -68,7 +69,11 @@ def _ordinal(n: int) -> str:
 
 
 def empty_answers() -> dict:
-    return {"areas": [], "ranking": {}, "formulation": "", "moments": {}}
+    return {"areas": [], "ranking": {}, "dispute_stage": None, "formulation": "", "moments": {}}
+
+
+# the parts of an answer committed (and locked) before the later stages are revealed (issue 12)
+FOCUS_PARTS = ("areas", "ranking", "dispute_stage", "formulation")
 
 
 def clean_answers(vignette: Vignette, answers: Optional[dict], for_submit: bool = False) -> dict:
@@ -81,10 +86,13 @@ def clean_answers(vignette: Vignette, answers: Optional[dict], for_submit: bool 
     answers = answers or {}
     if not isinstance(answers, dict):
         raise AnswerError("The answers must be a mapping of areas, ranking, formulation and moments.")
-    unknown = set(answers) - {"areas", "ranking", "formulation", "moments"}
+    unknown = set(answers) - {"areas", "ranking", "dispute_stage", "formulation", "moments"}
     if unknown:
         raise AnswerError(f"Unknown part(s) of an answer: {', '.join(sorted(unknown))}. "
-                          "Answers hold only areas, ranking, formulation and moments.")
+                          "Answers hold only areas, ranking, dispute stage, formulation and moments.")
+    stage = answers.get("dispute_stage") or None
+    if stage is not None and stage not in DISPUTE_STAGES:
+        raise AnswerError(f"'{stage}' is not a stage of a role dispute. Choose from: {', '.join(DISPUTE_STAGES)}.")
     areas: list[str] = []
     for a in answers.get("areas") or []:
         if a not in PROBLEM_AREAS:
@@ -111,8 +119,8 @@ def clean_answers(vignette: Vignette, answers: Optional[dict], for_submit: bool 
         if tech is not None and tech not in TECHNIQUES:
             raise AnswerError(f"'{tech}' is not an IPT technique. Choose from: {', '.join(TECHNIQUES)}.")
         moments[mid] = {"technique": tech, "response": str(ans.get("response") or "")}
-    out = {"areas": areas, "ranking": ranking, "formulation": str(answers.get("formulation") or ""),
-           "moments": moments}
+    out = {"areas": areas, "ranking": ranking, "dispute_stage": stage,
+           "formulation": str(answers.get("formulation") or ""), "moments": moments}
     if for_submit:
         _check_ranking(out)
     return out
@@ -161,6 +169,8 @@ def missing_parts(vignette: Vignette, answers: dict) -> list[str]:
         out.append("select the problem areas that apply")
     elif primary_choice(answers) is None:
         out.append("rank the selected areas (1 = the focus)")
+    if "role_dispute" in answers["areas"] and not answers["dispute_stage"]:
+        out.append("name the stage of the role dispute")
     if not answers["formulation"].strip():
         out.append("write the interpersonal formulation")
     for m in vignette.moments:
@@ -173,25 +183,34 @@ def missing_parts(vignette: Vignette, answers: dict) -> list[str]:
 
 
 def score_area_identification(vignette: Vignette, answers: dict, criterion=None) -> dict:
-    """F1 of precision (selected areas the key lists) and recall (key areas selected)."""
+    """F1 of precision (selected areas the key lists) and recall (key areas selected).
+
+    An area the key names as an acceptable alternative focus is neither a hit nor a false
+    positive: some experts would pick it, so selecting it costs nothing (issue 12).
+    """
     answers = clean_answers(vignette, answers)
     key = {a.area for a in vignette.key.problem_areas}
+    alternatives = {a.area for a in vignette.key.alternatives} - key
     chosen = set(answers["areas"])
     hits = chosen & key
-    details = [{"area": a, "selected": a in chosen, "applies": a in key} for a in PROBLEM_AREAS]
+    judged = chosen - alternatives
+    details = [{"area": a, "selected": a in chosen, "applies": a in key, "alternative": a in alternatives}
+               for a in PROBLEM_AREAS]
     if not chosen:
         return {"credit": 0.0, "details": details,
                 "explanation": f"You selected no problem area. The key lists {_list_areas(key)}."}
-    precision = len(hits) / len(chosen)
+    precision = len(hits) / len(judged) if judged else 0.0
     recall = len(hits) / len(key)
     f1 = 0.0 if not hits else 2 * precision * recall / (precision + recall)
-    extra, missed = chosen - key, key - chosen
+    extra, missed, alt = judged - key, key - chosen, chosen & alternatives
     parts = [f"You selected {_list_areas(chosen)}; the key lists {_list_areas(key)}."]
+    if alt:
+        parts.append(f"Also acceptable as an alternative focus, so not counted against you: {_list_areas(alt)}.")
     if extra:
         parts.append(f"Not applicable here: {_list_areas(extra)}.")
     if missed:
         parts.append(f"Missed: {_list_areas(missed)}.")
-    parts.append(f"Precision {len(hits)}/{len(chosen)}, recall {len(hits)}/{len(key)}, F1 {_pct(f1)}.")
+    parts.append(f"Precision {len(hits)}/{len(judged)}, recall {len(hits)}/{len(key)}, F1 {_pct(f1)}.")
     return {"credit": f1, "details": details, "explanation": " ".join(parts)}
 
 
@@ -268,11 +287,62 @@ def score_technique_choice(vignette: Vignette, answers: dict, criterion=None) ->
     return {"credit": credit, "details": details, "explanation": text}
 
 
+def score_dispute_stage(vignette: Vignette, answers: dict, criterion=None) -> dict:
+    """Credit 1 when the trainee identified the role dispute and named the key's stage
+    (renegotiation, impasse, dissolution), else 0; not applicable (credit None) to a vignette
+    whose key has no role dispute."""
+    answers = clean_answers(vignette, answers)
+    dispute = next((a for a in vignette.key.problem_areas if a.area == "role_dispute"), None)
+    if dispute is None:
+        return {"credit": None, "applicable": False, "details": {},
+                "explanation": "Not applicable: the key has no role dispute in this case."}
+    named = answers["dispute_stage"] if "role_dispute" in answers["areas"] else None
+    details = {"named": named, "expert": dispute.dispute_stage}
+    if "role_dispute" not in answers["areas"]:
+        text = f"You did not identify the role dispute, so no stage was named; the expert stages it as {dispute.dispute_stage}."
+    elif named is None:
+        text = f"You did not name the stage of the role dispute; the expert stages it as {dispute.dispute_stage}."
+    elif named == dispute.dispute_stage:
+        text = f"You staged the role dispute as {named}, as the expert does."
+    else:
+        text = f"You staged the role dispute as {named}; the expert stages it as {dispute.dispute_stage}."
+    credit = 1.0 if named == dispute.dispute_stage else 0.0
+    return {"credit": credit, "details": details, "explanation": f"{text} Credit {_pct(credit)}."}
+
+
 MACHINE_SCORERS = {
     "area_identification": score_area_identification,
     "area_ranking": score_area_ranking,
     "technique_choice": score_technique_choice,
+    "dispute_stage": score_dispute_stage,
 }
+
+
+def safety_check(vignette: Vignette, answers: dict) -> list[dict]:
+    """The critical moments (a disclosure of suicidal thoughts, risk to a child, violence) where
+    the trainee did not choose a safety response: a technique the key accepts there, fully or
+    as an alternative. Any entry fails the attempt, whatever its total (issue 12)."""
+    answers = clean_answers(vignette, answers)
+    missed = []
+    for m in vignette.moments:
+        if not m.critical:
+            continue
+        mk = vignette.key.moments[m.id]
+        accepted = set(mk.techniques) | {a.technique for a in mk.alternatives}
+        chosen = answers["moments"].get(m.id, {}).get("technique")
+        if chosen not in accepted:
+            said = f"you chose {technique_label(chosen)}" if chosen else "you chose no technique"
+            missed.append({"moment": m.id, "chosen": chosen, "accepted": sorted(accepted), "reason": (
+                f"At the moment where the client says \"{_excerpt(m.client_statement)}\", safety comes first: "
+                f"the response needed was {' or '.join(technique_label(t) for t in mk.techniques)} to ask directly "
+                f"about the risk and agree what keeps everyone safe, but {said}. Missing a safety response fails "
+                "the attempt, whatever the total.")})
+    return missed
+
+
+def _excerpt(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def clean_grades(rubric: VignetteRubric, grades: Optional[dict]) -> dict:
@@ -309,23 +379,25 @@ def score_graded(criterion: GradedCriterion, grade: Optional[dict]) -> dict:
 
 def _entry(criterion, scored: dict) -> dict:
     credit = scored["credit"]
+    applicable = scored.get("applicable", True)
     return {
         "id": criterion.id, "title": criterion.title, "type": criterion.type,
         "machine": isinstance(criterion, MachineCriterion), "weight": criterion.weight,
         "credit": None if credit is None else round(credit, 6),
         "points": None if credit is None else round(credit * criterion.weight, 6),
-        "status": "awaiting grading" if credit is None else "scored",
+        "status": "not applicable" if not applicable else "awaiting grading" if credit is None else "scored",
         "explanation": scored["explanation"], "details": scored["details"],
     }
 
 
 def _with_totals(rubric: VignetteRubric, entries: list[dict], head: dict) -> dict:
-    total_weight = sum(e["weight"] for e in entries)
-    machine = [e for e in entries if e["machine"]]
+    counted = [e for e in entries if e["status"] != "not applicable"]
+    total_weight = sum(e["weight"] for e in counted)
+    machine = [e for e in counted if e["machine"]]
     machine_weight = sum(e["weight"] for e in machine)
-    final = all(e["status"] == "scored" for e in entries)
+    final = all(e["status"] == "scored" for e in counted)
     if final:
-        score = sum(e["points"] for e in entries) / total_weight
+        score = sum(e["points"] for e in counted) / total_weight
         label = "Final score"
     elif machine_weight:
         score = sum(e["points"] for e in machine) / machine_weight
@@ -333,11 +405,29 @@ def _with_totals(rubric: VignetteRubric, entries: list[dict], head: dict) -> dic
                  "It becomes final when a supervisor has graded the written parts.")
     else:
         score, label = None, "No score yet: every criterion awaits a supervisor's grading."
-    passed = None if not final else score >= rubric.pass_mark - _TOL
+    fails = _failed_requirements(rubric, entries, head.get("safety_missed", []))
+    passed = None if not final else (score >= rubric.pass_mark - _TOL and not fails)
     return {**head, "criteria": entries, "total_weight": total_weight, "machine_weight": machine_weight,
             "score": None if score is None else round(score, 6), "final": final, "provisional": not final,
-            "score_label": label, "pass_mark": rubric.pass_mark, "passed": passed,
+            "score_label": label, "pass_mark": rubric.pass_mark, "passed": passed, "fails": fails,
             "rubric_id": rubric.id, "rubric_version": rubric.version, "rubric_hash": rubric.content_hash}
+
+
+def _failed_requirements(rubric: VignetteRubric, entries: list[dict], safety_missed: list[dict]) -> list[str]:
+    """Why the attempt cannot pass whatever its total: a missed safety response, or a gated
+    criterion graded below its ``min_level`` (issue 12)."""
+    out = [m["reason"] for m in safety_missed]
+    gates = {c.id: c for c in rubric.criteria if isinstance(c, GradedCriterion) and c.min_level is not None}
+    for e in entries:
+        c = gates.get(e["id"])
+        if c is None or not isinstance(e.get("details"), dict):
+            continue
+        level = e["details"].get("level")
+        if level is not None and level < c.min_level:
+            need = next(lv.label for lv in c.levels if lv.score == c.min_level)
+            out.append(f"{c.title} was graded level {level} of {c.max_level}; an attempt passes only from level "
+                       f"{c.min_level} ({need}) on this criterion, whatever its total.")
+    return out
 
 
 def score_attempt(vignette: Vignette, rubric: VignetteRubric, answers: dict, grades: Optional[dict] = None) -> dict:
@@ -345,7 +435,10 @@ def score_attempt(vignette: Vignette, rubric: VignetteRubric, answers: dict, gra
 
     Before every supervisor-graded criterion has a level, ``score`` is provisional: the share
     of the machine-scored criteria only (``provisional`` True, ``passed`` None). Once all are
-    graded it is final and ``passed`` compares it with the rubric's pass mark.
+    graded it is final and ``passed`` needs the pass mark, every gated criterion at or above its
+    ``min_level`` and a safety response at every critical moment (``fails`` says what failed).
+    A criterion that does not apply to the vignette (``dispute_stage`` without a role dispute)
+    is left out of the weights.
     """
     answers = clean_answers(vignette, answers, for_submit=True)
     grades = clean_grades(rubric, grades)
@@ -356,7 +449,7 @@ def score_attempt(vignette: Vignette, rubric: VignetteRubric, answers: dict, gra
         else:
             entries.append(_entry(c, score_graded(c, grades.get(c.id))))
     head = {"vignette_id": vignette.id, "vignette_title": vignette.title, "vignette_hash": vignette.content_hash,
-            "primary_area": vignette.primary_area}
+            "primary_area": vignette.primary_area, "safety_missed": safety_check(vignette, answers)}
     return _with_totals(rubric, entries, head)
 
 
@@ -372,7 +465,15 @@ def apply_grades(result: dict, rubric: VignetteRubric, grades: Optional[dict]) -
         else:
             entries.append(e)
     head = {k: result[k] for k in ("vignette_id", "vignette_title", "vignette_hash", "primary_area")}
+    head["safety_missed"] = result.get("safety_missed", [])
     return _with_totals(rubric, entries, head)
+
+
+def focus_commit_stage(vignette: Vignette) -> Optional[int]:
+    """How many stages are shown before the trainee commits the focus (None: no commit step)."""
+    if vignette.focus_commit_after is None:
+        return None
+    return [st.id for st in vignette.stages].index(vignette.focus_commit_after) + 1
 
 
 def public_case(vignette: Vignette, stages_revealed: int) -> dict:
@@ -384,6 +485,8 @@ def public_case(vignette: Vignette, stages_revealed: int) -> dict:
         "id": vignette.id, "title": vignette.title, "summary": vignette.summary,
         "population": vignette.population, "difficulty": vignette.difficulty,
         "n_stages": len(vignette.stages), "stages_revealed": n,
+        # how many stages are shown before the focus must be committed (None: no commit step)
+        "focus_commit_stage": focus_commit_stage(vignette),
         "stages": [{"id": s.id, "title": s.title, "text": s.text,
                     "relationships": [{"person": r.person, "description": r.description} for r in s.relationships],
                     "moments": [{"id": m.id, "client_statement": m.client_statement}
@@ -404,7 +507,7 @@ def expert_key(vignette: Vignette) -> dict:
         "alternatives": [{"area": a.area, "credit": a.credit, "reason": a.reason} for a in k.alternatives],
         "tempting_but_wrong": k.tempting_but_wrong,
         "formulation": k.formulation,
-        "moments": [{"id": m.id, "stage": m.stage, "client_statement": m.client_statement,
+        "moments": [{"id": m.id, "stage": m.stage, "client_statement": m.client_statement, "critical": m.critical,
                      "techniques": list(k.moments[m.id].techniques),
                      "alternatives": [{"technique": a.technique, "credit": a.credit} for a in k.moments[m.id].alternatives],
                      "model_response": k.moments[m.id].model_response,

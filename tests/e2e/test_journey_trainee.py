@@ -94,18 +94,22 @@ def test_trainee_attempts_a_vignette_and_sees_feedback(demo_server, page):
     submit = page.get_by_role("button", name="Submit for scoring")
     assert submit.is_disabled()  # every stage must be revealed first
 
-    for n in (2, 3, 4):
+    def reveal(n: int) -> None:
         page.get_by_role("button", name="Reveal the next stage").click()
         page.get_by_role("heading", name=re.compile(f"^Stage {n}:")).wait_for()
         settle(page)
+
+    def answer(moments) -> None:
+        for moment in moments:
+            technique, response = MOMENTS[moment]
+            box = page.locator(f"[class*='st-key-ws'][class*='_moment_{moment}']")
+            choose(page, box, "Technique you would use", technique)
+            fill_text(page, box.get_by_label("What you would say"), response)
+
+    reveal(2)
+    # the assessment stages are shown; the middle phase stays hidden until the focus is committed
     assert page.get_by_role("button", name="Reveal the next stage").count() == 0
-    assert KEY_PHRASE not in page.locator("[data-testid='stMain']").inner_text()
-
-    for moment, (technique, response) in MOMENTS.items():
-        box = page.locator(f"[class*='st-key-ws'][class*='_moment_{moment}']")
-        choose(page, box, "Technique you would use", technique)
-        fill_text(page, box.get_by_label("What you would say"), response)
-
+    answer(["inventory-karen"])
     areas = page.get_by_role("combobox", name="Problem areas that apply")
     for label in ("Grief (complicated bereavement)", "Role transition"):
         open_dropdown(page, areas)
@@ -115,6 +119,14 @@ def test_trainee_attempts_a_vignette_and_sees_feedback(demo_server, page):
     choose(page, page, "Rank of Grief (complicated bereavement)", "1")
     choose(page, page, "Rank of Role transition", "2")
     fill_text(page, page.get_by_label("Interpersonal formulation (as you would say it to the client)"), FORMULATION)
+    page.get_by_role("button", name="Commit my focus").click()
+    settle(page)
+    expect(page.get_by_label("Interpersonal formulation (as you would say it to the client)")).to_be_disabled()
+    for n in (3, 4):
+        reveal(n)
+    assert page.get_by_role("button", name="Reveal the next stage").count() == 0
+    assert KEY_PHRASE not in page.locator("[data-testid='stMain']").inner_text()
+    answer([m for m in MOMENTS if m != "inventory-karen"])
 
     main = page.locator("[data-testid='stMain']")
     expect(main).not_to_contain_text("Not answered yet")

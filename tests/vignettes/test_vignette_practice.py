@@ -9,16 +9,20 @@ import sqlite3
 import pytest
 
 from ipt_training import auth
-from ipt_training.content import Library, load_library
+from ipt_training.content import PROBLEM_AREAS, Library, load_library
 from ipt_training.store import open_store, rows
 from ipt_training.vignettes import (
     AnswerError,
     AttemptAccessError,
     GradeError,
+    PASSES_TO_MOVE_ON,
     VignetteError,
+    area_label,
     attempt_view_for,
     attempts_for,
+    commit_focus,
     current_draft,
+    focus_commit_stage,
     get_attempt,
     grade_attempt,
     grading_queue,
@@ -29,6 +33,8 @@ from ipt_training.vignettes import (
     save_draft,
     start_attempt,
     submit_attempt,
+    suggested_order,
+    technique_label,
 )
 from ipt_training.credentials import vignette_results
 
@@ -70,6 +76,27 @@ def _full_attempt(db, lib, trainee, answers=None):
     save_draft(db, lib, trainee, att["id"], answers or _answers())
     submit_attempt(db, lib, trainee, att["id"])
     return att["id"]
+
+
+def _walk_through(db, library, trainee, v, answers) -> dict:
+    """Start an attempt, commit the focus at the vignette's commit step, reveal every stage and
+    save ``answers``; returns the attempt (still a draft)."""
+    att = start_attempt(db, library, trainee, v.id)
+    at = focus_commit_stage(v)
+    for n in range(2, len(v.stages) + 1):
+        if at is not None and n == at + 1:
+            save_draft(db, library, trainee, att["id"], answers)
+            commit_focus(db, library, trainee, att["id"])
+        reveal_next_stage(db, library, trainee, att["id"])
+    save_draft(db, library, trainee, att["id"], answers)
+    return att
+
+
+def _key_answers(v) -> dict:
+    dispute = next((a.dispute_stage for a in v.key.problem_areas if a.area == "role_dispute"), None)
+    return {"areas": [a.area for a in v.key.problem_areas], "ranking": {a.area: a.rank for a in v.key.problem_areas},
+            "dispute_stage": dispute, "formulation": "A formulation.",
+            "moments": {m: {"technique": k.techniques[0], "response": "r"} for m, k in v.key.moments.items()}}
 
 
 def test_draft_survives_a_new_connection_and_is_resumed(tmp_path, lib):
@@ -222,7 +249,6 @@ def test_views_enforce_visibility_and_hide_the_key_in_drafts(db, lib, people):
 def test_withdrawn_vignette_is_not_offered_but_earlier_attempts_stay_readable(db, lib, people):
     t = people["t1"]
     aid = _full_attempt(db, lib, t)
-    start_attempt(db, lib, t, "t-move")  # a retake in progress when the file breaks
     broken = Library(vignettes={}, rubrics=lib.rubrics)
     assert library_rows(db, broken, t.id) == []
     with pytest.raises(VignetteError, match="not offered"):
@@ -257,15 +283,13 @@ def test_library_status_and_the_area_filter_only_knows_submitted_cases(db, lib, 
 
 def test_progress_mastery_and_recommendation(db, library, people):
     t = people["t1"]
-    grief = next(v for v in library.vignettes.values() if v.primary_area == "grief")
-    assert recommend_next(library, progress(db, library, t.id))["kind"] == "start"
-    att = start_attempt(db, library, t, grief.id)
-    for _ in grief.stages[1:]:
-        reveal_next_stage(db, library, t, att["id"])
-    key_answers = {"areas": [a.area for a in grief.key.problem_areas],
-                   "ranking": {a.area: a.rank for a in grief.key.problem_areas},
-                   "moments": {m: {"technique": k.techniques[0], "response": "r"} for m, k in grief.key.moments.items()}}
-    save_draft(db, library, t, att["id"], key_answers)
+    first = recommend_next(library, progress(db, library, t.id))
+    ordered = suggested_order(library)
+    # a first case: the first introductory case in the suggested order (none practised yet)
+    assert first["kind"] == "level" and first["vignette_id"] == ordered[0].id
+    assert ordered[0].difficulty == "introductory" and "introductory" in first["reason"]
+    grief = next(v for v in ordered if v.primary_area == "grief")
+    att = _walk_through(db, library, t, grief, _key_answers(grief))
     submit_attempt(db, library, t, att["id"])
     data = progress(db, library, t.id)
     assert data["area_mastery"]["grief"] == 1.0 and data["area_mastery"]["role_dispute"] is None
@@ -273,13 +297,82 @@ def test_progress_mastery_and_recommendation(db, library, people):
     assert all(m == 1.0 for m in data["technique_mastery"].values())
     assert data["vignettes"][0]["pass_status"] == "awaiting grading"
     rec = data["recommendation"]
-    # the first area never practised, and a vignette that exercises it
-    assert rec["kind"] == "area" and rec["target"] == "role_dispute"
     target = library.vignettes[rec["vignette_id"]]
-    assert "role_dispute" in {a.area for a in target.key.problem_areas} | {a.area for a in target.key.alternatives}
+    # not passed yet, so still an introductory case, another one than the case just tried
+    assert rec["kind"] == "level" and target.difficulty == "introductory" and target.id != grief.id
     [res] = vignette_results(db, t.id)  # evidence for credential readiness: not final until graded
     assert (res.attempt_id, res.vignette_id, res.problem_area, res.score, res.final) == (str(att["id"]), grief.id, "grief", 1.0, False)
     assert res.submitted_on.isoformat() == get_attempt(db, att["id"])["submitted_at"][:10]
+
+
+def test_the_recommendation_never_names_the_key_of_the_case_it_recommends(db, library, people):
+    """Issue 12: recommended by level and population only; the words shown name no problem area
+    and no technique that the recommended case's key uses."""
+    t = people["t1"]
+    seen = 0
+    for v in suggested_order(library)[:6]:
+        rec = recommend_next(library, progress(db, library, t.id))
+        target = library.vignettes[rec["vignette_id"]]
+        words = f"{rec['title']} {rec['reason']} {rec['kind']} {rec['target']}".lower()
+        for area in PROBLEM_AREAS:
+            assert area_label(area).lower() not in words and area not in words
+        key_techs = {tech for mk in target.key.moments.values() for tech in mk.techniques}
+        for tech in key_techs:
+            # a technique may be named only as the trainee's own weakest, never as the case's
+            assert technique_label(tech).lower() not in words.split("your weakest technique is")[0]
+        att = _walk_through(db, library, t, v, _key_answers(v))
+        submit_attempt(db, library, t, att["id"])
+        grade_attempt(db, people["sup"], att["id"], {c.id: {"level": c.max_level} for c in
+                                                     library.rubrics[v.rubric].criteria if c.type == "supervisor_graded"})
+        seen += 1
+    # after passing two introductory cases the recommendation moves on to intermediate
+    passed_intro = [v for v in suggested_order(library)[:6] if v.difficulty == "introductory"]
+    if len(passed_intro) >= PASSES_TO_MOVE_ON:
+        rec = recommend_next(library, progress(db, library, t.id))
+        assert library.vignettes[rec["vignette_id"]].difficulty != "introductory"
+    assert seen == 6
+
+
+def test_focus_is_committed_before_the_later_stages_and_cannot_change(db, library, people):
+    t = people["t1"]
+    v = next(v for v in suggested_order(library) if focus_commit_stage(v) is not None)
+    at = focus_commit_stage(v)
+    att = start_attempt(db, library, t, v.id)
+    for _ in range(at - 1):
+        reveal_next_stage(db, library, t, att["id"])
+    with pytest.raises(VignetteError, match="Commit your problem areas"):
+        reveal_next_stage(db, library, t, att["id"])  # the middle phase stays hidden before the commit
+    assert attempt_view_for(db, library, t, att["id"])["case"]["stages_revealed"] == at
+    with pytest.raises(VignetteError, match="write the interpersonal formulation"):
+        commit_focus(db, library, t, att["id"])  # nothing answered yet
+    answers = _key_answers(v)
+    save_draft(db, library, t, att["id"], answers)
+    commit_focus(db, library, t, att["id"])
+    changed = {**answers, "areas": ["grief", "role_dispute", "role_transition", "interpersonal_deficits"]}
+    with pytest.raises(VignetteError, match="can no longer change"):
+        save_draft(db, library, t, att["id"], changed)
+    with pytest.raises(VignetteError, match="can no longer change"):
+        save_draft(db, library, t, att["id"], {**answers, "formulation": "Hindsight."})
+    assert get_attempt(db, att["id"])["answers"]["formulation"] == "A formulation."
+    reveal_next_stage(db, library, t, att["id"])  # now the later stages open
+    # moments of the later stages can still be answered
+    moments = {**answers["moments"], v.moments[-1].id: {"technique": "clarification", "response": "later"}}
+    save_draft(db, library, t, att["id"], {**answers, "moments": moments})
+    assert get_attempt(db, att["id"])["answers"]["moments"][v.moments[-1].id]["response"] == "later"
+
+
+def test_earlier_feedback_is_hidden_while_a_retake_is_open(db, lib, people):
+    t = people["t1"]
+    aid = _full_attempt(db, lib, t)
+    assert "KEYFORMULATIONMARK" in attempt_view_for(db, lib, t, aid)["key"]["formulation"]
+    start_attempt(db, lib, t, "t-move")  # the retake
+    view = attempt_view_for(db, lib, t, aid)
+    assert view["feedback_hidden"] and view["key"] is None and view["result"] is None
+    assert "KEYFORMULATIONMARK" not in json.dumps(view)
+    assert library_rows(db, lib, t.id)[0]["areas"] == []  # the key's areas are hidden too
+    assert progress(db, lib, t.id)["area_series"] == []
+    # a supervisor still sees it (they are not retaking)
+    assert attempt_view_for(db, lib, people["sup"], aid)["key"] is not None
 
 
 # --- demo data ---------------------------------------------------------------------------
@@ -353,6 +446,22 @@ def _new_vignette_for(path, library, username):
     return next(library.vignettes[r["vignette_id"]] for r in library_rows(db, library, uid) if r["status"] == "new"), db, uid
 
 
+def _commit_in_workspace(at, aid, v, areas=None, ranks=None):
+    """Answer the assessment in the workspace and press "Commit my focus"."""
+    p = f"ws{aid}_"
+    areas = areas or [v.primary_area]
+    at.multiselect(key=p + "areas").set_value(areas).run()
+    for a, r in (ranks or {}).items():
+        at.selectbox(key=p + f"rank_{a}").set_value(r).run()
+    if "role_dispute" in areas:
+        stage = next((a.dispute_stage for a in v.key.problem_areas if a.area == "role_dispute"), "impasse")
+        at.selectbox(key=p + "dispute_stage").set_value(stage).run()
+    at.text_area(key=p + "formulation").input("Your depression began when things changed between you and others.").run()
+    at.button(key=p + "commit").click().run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key=p + "areas").disabled  # locked from now on
+
+
 def test_key_is_absent_until_submit_and_present_after(app_demo, library):
     v, db, uid = _new_vignette_for(app_demo, library, "trainee")
     secrets = _secret_phrases(v)
@@ -360,13 +469,15 @@ def test_key_is_absent_until_submit_and_present_after(app_demo, library):
     assert all(s not in _everything(at) for s in secrets)
     at.button(key="ws_start").click().run()
     aid = current_draft(db, uid, v.id)["id"]
-    for _ in v.stages[1:]:
+    for n in range(2, len(v.stages) + 1):
+        if n == focus_commit_stage(v) + 1:
+            assert not [b for b in at.button if b.key == f"ws{aid}_reveal"]  # no hindsight before the commit
+            _commit_in_workspace(at, aid, v)
         at.button(key=f"ws{aid}_reveal").click().run()
         page = _everything(at)
         assert "Technique you would use" in page  # the walker does see the page's widgets
         assert all(s not in page for s in secrets), [s for s in secrets if s in page]
     assert v.stages[-1].title in texts(at)  # the whole case is on the page, the key is not
-    at.multiselect(key=f"ws{aid}_areas").set_value([v.primary_area]).run()
     assert all(s not in _everything(at) for s in secrets)
     at.button(key=f"ws{aid}_submit").click().run()
     assert not at.exception, at.exception
@@ -384,18 +495,19 @@ def test_a_whole_attempt_through_the_workspace(app_demo, library):
     at.button(key="ws_start").click().run()
     aid = current_draft(db, uid, v.id)["id"]
     p = f"ws{aid}_"
-    for _ in v.stages[1:]:
-        at.button(key=p + "reveal").click().run()
-    assert at.button(key=p + "submit").disabled is False
     key_areas = [a.area for a in sorted(v.key.problem_areas, key=lambda a: a.rank)]
-    wrong = next(a for a in ("grief", "role_dispute", "role_transition", "interpersonal_deficits") if a not in key_areas)
+    others = {a.area for a in v.key.alternatives} | {"role_dispute"}
+    wrong = next(a for a in PROBLEM_AREAS if a not in key_areas and a not in others)
     chosen = [key_areas[0], wrong]
-    at.multiselect(key=p + "areas").set_value(chosen).run()
-    at.selectbox(key=p + f"rank_{key_areas[0]}").set_value(1).run()
-    at.selectbox(key=p + f"rank_{wrong}").set_value(2).run()
-    at.text_area(key=p + "formulation").input("Your depression began when things changed between you and others.").run()
+    for _ in range(focus_commit_stage(v) - 1):
+        at.button(key=p + "reveal").click().run()
+    assert at.button(key=p + "submit").disabled is True  # not before the focus is committed
+    _commit_in_workspace(at, aid, v, chosen, {key_areas[0]: 1, wrong: 2})
     # every change is saved at once: a refresh or a new session would find it
     assert current_draft(db, uid, v.id)["answers"]["formulation"].startswith("Your depression began")
+    while len(v.stages) > get_attempt(db, aid)["stages_revealed"]:
+        at.button(key=p + "reveal").click().run()
+    assert at.button(key=p + "submit").disabled is False
     for m in v.moments:
         at.selectbox(key=p + f"tech_{m.id}").set_value(v.key.moments[m.id].techniques[0]).run()
         at.text_area(key=p + f"resp_{m.id}").input("Could you tell me more about that?").run()
@@ -406,10 +518,14 @@ def test_a_whole_attempt_through_the_workspace(app_demo, library):
     assert not at.exception, at.exception
     att = get_attempt(db, aid)
     assert att["status"] == "submitted"
-    # F1: one right of two selected, one of n key areas found; focus right; techniques all right
+    # F1: one right of two selected, one of n key areas found; focus right; techniques all right;
+    # a role dispute in the key scores its stage only when identified and staged as the key
+    # does (the commit helper names the key's stage); weights 12/15/8/15
     n = len(key_areas)
     f1 = 2 * 0.5 * (1 / n) / (0.5 + 1 / n)
-    assert att["score"] == pytest.approx((20 * f1 + 20 + 30) / 70, abs=1e-5)
+    dispute = "role_dispute" in key_areas
+    staged = 8 if key_areas[0] == "role_dispute" else 0
+    assert att["score"] == pytest.approx((12 * f1 + 15 + staged + 15) / (42 + 8 * dispute), abs=1e-5)
     shown = texts(at)
     assert "Submitted. Your score and the expert feedback are below." in shown
     assert "Awaiting grading." in shown and "Problem areas identified" in shown and "Expert key" in shown
@@ -528,3 +644,30 @@ def test_demo_vignette_results_meet_the_vignette_mastery_requirement(demo_db, li
     assert mastery("trainee.ready").met
     near = mastery("trainee.near")
     assert not near.met and any("awaiting grading" in n.reason for n in near.not_counted)
+
+
+def test_no_page_a_trainee_can_open_shows_the_key_while_a_retake_is_open(app_demo, library):
+    """Issue 12 / 15.10: with a retake open, the earlier attempt's feedback and key appear nowhere."""
+    from ipt_training.access import pages_for
+
+    db = open_store(app_demo)
+    tara = _uid(app_demo, "trainee")
+    graded = rows(db, "SELECT * FROM vignette_attempts WHERE trainee_id = ? AND status = 'graded' ORDER BY id",
+                  (tara,))[-1]
+    v = library.vignettes[graded["vignette_id"]]
+    secrets = _secret_phrases(v)
+    at = _open_workspace(app_as(tara), v.id)
+    assert all(s in texts(at) for s in secrets[:1])  # before the retake the feedback is there
+    at.button(key="ws_start").click().run()
+    assert current_draft(db, tara, v.id) is not None
+    for page in pages_for({"trainee"}):
+        at = app_as(tara, page.file)
+        if page.file == "vignette_workspace.py":
+            at = _open_workspace(at, v.id)
+        if page.file == "progress.py":
+            at.selectbox(key="prog_attempt").set_value(graded["id"]).run()
+            assert "hidden while your retake" in texts(at)
+        assert not at.exception, (page.file, at.exception)
+        page_text = _everything(at)
+        leaked = [s for s in secrets if s in page_text]
+        assert leaked == [], (page.file, leaked)

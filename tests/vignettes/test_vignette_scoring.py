@@ -263,3 +263,116 @@ def test_public_case_carries_nothing_from_the_key():
     assert case["revealed_moment_ids"] == ["m1"]
     for secret in ("KEYFORMULATIONMARK", "Tell me about it.", "Opening up the inventory", "Onset follows the move"):
         assert secret not in text
+
+
+# --- issue 12: gates, dispute stage, alternatives, critical moments ---------------------------
+
+
+def _core_rubric(**gate) -> VignetteRubric:
+    """The shape of the shipped core rubric: machine parts 50 of 100, clinical writing gated."""
+    criteria = [
+        {"id": "ident", "type": "area_identification", "title": "Areas", "weight": 12, "description": "d"},
+        {"id": "rank", "type": "area_ranking", "title": "Focus", "weight": 15, "description": "d"},
+        {"id": "stage", "type": "dispute_stage", "title": "Stage", "weight": 8, "description": "d"},
+        {"id": "tech", "type": "technique_choice", "title": "Techniques", "weight": 15, "description": "d"},
+        {"id": "form", "type": "supervisor_graded", "applies_to": "formulation", "title": "Formulation",
+         "weight": 25, "description": "d", "levels": LEVELS, "min_level": gate.get("form", 2)},
+        {"id": "resp", "type": "supervisor_graded", "applies_to": "responses", "title": "Responses",
+         "weight": 25, "description": "d", "levels": LEVELS, "min_level": gate.get("resp", 2)},
+    ]
+    return VignetteRubric.model_validate({"kind": "vignette_rubric", "id": "r-test", "name": "Core", "version": "2",
+                                          "pass_mark": 0.7, "criteria": criteria, "content_hash": "c" * 64})
+
+
+def test_perfect_machine_answers_with_an_off_model_formulation_do_not_pass():
+    core = _core_rubric()
+    answers = {**_answers(), "dispute_stage": "impasse"}
+    result = score_attempt(V, core, answers, {"form": {"level": 0}, "resp": {"level": 3}})
+    # total (12 + 15 + 8 + 15 + 0 + 25) / 100 = 0.75 is above the pass mark, but the gate holds
+    assert result["final"] and result["score"] == pytest.approx(0.75)
+    assert result["passed"] is False
+    assert len(result["fails"]) == 1 and "Formulation was graded level 0 of 3" in result["fails"][0]
+    assert "from level 2 (L2)" in result["fails"][0]
+    ok = score_attempt(V, core, answers, {"form": {"level": 2}, "resp": {"level": 2}})
+    assert ok["passed"] is True and ok["fails"] == []
+    # machine-scored parts alone can never reach the pass mark: they carry 50 of 100
+    assert sum(c.weight for c in core.criteria if c.type != "supervisor_graded") / 100 < core.pass_mark
+
+
+def test_a_gate_is_refused_on_a_machine_scored_criterion_and_outside_the_levels():
+    crit = {"id": "ident", "type": "area_identification", "title": "A", "weight": 1, "description": "d", "min_level": 2}
+    with pytest.raises(ValueError, match="allowed only on supervisor_graded"):
+        VignetteRubric.model_validate({"kind": "vignette_rubric", "id": "x", "name": "x", "version": "1",
+                                       "pass_mark": 0.7, "criteria": [crit]})
+    graded = {"id": "f", "type": "supervisor_graded", "applies_to": "formulation", "title": "F", "weight": 1,
+              "description": "d", "levels": LEVELS, "min_level": 4}
+    with pytest.raises(ValueError, match="min_level 4 of 'f' must be one of its levels"):
+        VignetteRubric.model_validate({"kind": "vignette_rubric", "id": "x", "name": "x", "version": "1",
+                                       "pass_mark": 0.7, "criteria": [graded]})
+
+
+def test_dispute_stage_is_scored_when_the_key_has_a_dispute_and_left_out_otherwise():
+    core = _core_rubric()
+    right = score_attempt(V, core, {**_answers(), "dispute_stage": "impasse"})
+    wrong = score_attempt(V, core, {**_answers(), "dispute_stage": "renegotiation"})
+    unnamed = score_attempt(V, core, _answers(areas=("role_transition",)))
+    assert _credits(right)["stage"] == 1.0 and _credits(wrong)["stage"] == 0.0 and _credits(unnamed)["stage"] == 0.0
+    assert "the expert stages it as impasse" in next(e for e in wrong["criteria"] if e["id"] == "stage")["explanation"]
+    # provisional score over the machine parts: (12 + 15 + 8 + 15) / 50 and (12 + 15 + 0 + 15) / 50
+    assert right["score"] == pytest.approx(1.0) and wrong["score"] == pytest.approx(42 / 50)
+    no_dispute = _vignette(problem_areas=[{"area": "role_transition", "rank": 1, "reason": "The move."}],
+                           alternatives=[])
+    res = score_attempt(no_dispute, core, _answers(areas=("role_transition",)))
+    stage = next(e for e in res["criteria"] if e["id"] == "stage")
+    assert stage["status"] == "not applicable" and stage["credit"] is None
+    assert res["machine_weight"] == 42 and res["total_weight"] == 92
+
+
+def test_an_unknown_dispute_stage_is_refused():
+    with pytest.raises(AnswerError, match="not a stage of a role dispute"):
+        clean_answers(V, {**_answers(), "dispute_stage": "truce"})
+
+
+def test_an_acceptable_alternative_is_not_a_false_positive_in_the_f1():
+    # key areas: role_transition, role_dispute; interpersonal_deficits is an acceptable alternative
+    with_alt = score_area_identification(V, _answers(areas=("role_transition", "role_dispute", "interpersonal_deficits")))
+    assert with_alt["credit"] == pytest.approx(1.0)
+    assert "not counted against you: Interpersonal deficits" in with_alt["explanation"]
+    # grief is not listed at all: precision 2/3, recall 2/2, F1 = 2 * (2/3) / (5/3) = 0.8
+    with_wrong = score_area_identification(V, _answers(areas=("role_transition", "role_dispute", "grief")))
+    assert with_wrong["credit"] == pytest.approx(0.8)
+    # an alternative alone finds nothing of the key
+    assert score_area_identification(V, _answers(areas=("interpersonal_deficits",)))["credit"] == 0.0
+
+
+def _critical_vignette() -> Vignette:
+    data = _vignette().model_dump(mode="json")
+    data["moments"][1]["critical"] = True  # m2: a disclosure of risk
+    data["key"]["moments"]["m2"] = {"techniques": ["direct_elicitation"],
+                                    "alternatives": [{"technique": "directive_techniques", "credit": 0.5}],
+                                    "model_response": "Are you having thoughts of ending your life?",
+                                    "rationale": "Safety first."}
+    return Vignette.model_validate(data)
+
+
+def test_a_missed_safety_response_at_a_critical_moment_fails_the_attempt():
+    v, core = _critical_vignette(), _core_rubric()
+    grades = {"form": {"level": 3}, "resp": {"level": 3}}
+    missed = score_attempt(v, core, {**_answers(techniques={"m1": "non_directive_exploration",
+                                                            "m2": "communication_analysis",
+                                                            "m3": "decision_analysis"}),
+                                     "dispute_stage": "impasse"}, grades)
+    assert missed["score"] > core.pass_mark and missed["passed"] is False
+    [why] = missed["fails"]
+    assert "We fought again." in why and "safety comes first" in why and "Communication analysis" in why
+    # the safety response (the key's technique or its alternative) passes
+    for tech in ("direct_elicitation", "directive_techniques"):
+        safe = score_attempt(v, core, {**_answers(techniques={"m1": "non_directive_exploration", "m2": tech,
+                                                              "m3": "decision_analysis"}),
+                                       "dispute_stage": "impasse"}, grades)
+        assert safe["passed"] is True and safe["fails"] == []
+    # the failure is known before grading, and grading keeps it
+    provisional = score_attempt(v, core, {**_answers(techniques={"m1": "non_directive_exploration"}),
+                                          "dispute_stage": "impasse"})
+    assert provisional["passed"] is None and provisional["fails"]
+    assert apply_grades(provisional, core, grades)["passed"] is False
