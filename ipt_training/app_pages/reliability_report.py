@@ -88,11 +88,14 @@ m1, m2, m3, m4 = st.columns(4)
 m1.metric("Sessions rated", report["n_sessions"])
 m2.metric("Double-rated sessions", report["n_double_rated"])
 m3.metric("Raters", len(report["raters"]))
-m4.metric("ICC(2,1), total score", "n/a" if total["icc"] is None else f"{total['icc']:.2f}",
+m4.metric("ICC(1,1), total score", "n/a" if total["icc"] is None else f"{total['icc']:.2f}",
           help=total["band"])
 if total["icc"] is not None:
-    st.markdown(f"**Total score ICC(2,1) = {total['icc']:.2f}** (95% CI {total['ci_low']:.2f} to "
-                f"{total['ci_high']:.2f}, {total['n_icc_sessions']} sessions): {total['band']}.")
+    ci = (f"95% CI {total['ci_low']:.2f} to {total['ci_high']:.2f}, " if total["ci_low"] is not None else "")
+    st.markdown(f"**Total score ICC(1,1) = {total['icc']:.2f}** ({ci}{total['n_icc_sessions']} double-rated "
+                f"sessions): {total['band']}.")
+if total["icc_a1"] is not None:
+    st.markdown(f"**Total score ICC(A,1) = {total['icc_a1']:.2f}** (crossed random-effects model, same sessions).")
 st.caption(report["model"]["statement"])
 for warning in report["warnings"]:
     st.warning(warning)

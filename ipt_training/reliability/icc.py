@@ -12,8 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from threadpoolctl import ThreadpoolController
 from scipy.stats import f as f_dist
 from .long_data import ReliabilityError, _ensure, _finite_or_none, _require_numeric, _require_raters, _require_squarable, _show
+
+
+_BLAS = ThreadpoolController()
 
 
 ICC_FORMS = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)")
@@ -94,6 +99,12 @@ def _icc(d: pd.DataFrame) -> dict[str, dict[str, Any]]:
             f"the ICC is undefined because every rating is the same value ({_show(y[0, 0])}); "
             "the ratings must vary across targets."
         )
+    return _icc_table(y)
+
+
+def _icc_table(y: np.ndarray) -> dict[str, Any]:
+    """The six forms from a complete targets x raters table (at least 3 rows, not constant)."""
+    n, k = y.shape
     grand = y.mean()
     ss_total = float(((y - grand) ** 2).sum())
     ss_rows = float(k * ((y.mean(axis=1) - grand) ** 2).sum())
@@ -264,7 +275,7 @@ def crossed_components(target: np.ndarray, rater: np.ndarray, y: np.ndarray) -> 
     sigma2_t = (R(t | mu, r) - df_t sigma2_e) / (N - sum_j sum_i n_ij^2 / n_.j),
     each unbiased whatever the pattern of missing ratings. The rater effects are absorbed
     through the sparse rater-by-rater matrix C = diag(n_.j) - N' diag(1/n_i.) N, so the cost is
-    that of one eigen-decomposition of a raters x raters matrix.
+    that of one raters x raters linear solve (one rater per connected block fixed).
 
     ``target`` and ``rater`` are integer codes 0..a-1 and 0..b-1, one pair per rating.
 
@@ -287,11 +298,19 @@ def crossed_components(target: np.ndarray, rater: np.ndarray, y: np.ndarray) -> 
     inc = sparse.csr_matrix((np.ones(n), (target, rater)), shape=(a, b))
     c = np.diag(n_j) - (inc.T @ sparse.diags(1.0 / n_i) @ inc).toarray()
     rhs = r_sum - inc.T @ (t_sum / n_i)
-    w, vecs = np.linalg.eigh((c + c.T) / 2)
-    keep = w > max(w.max(), 1.0) * 1e-10 * b
-    df_r = int(keep.sum())
-    proj = vecs[:, keep].T @ rhs
-    r_rater = float(np.sum(proj ** 2 / w[keep]))           # R(r | mu, t)
+    # C is singular once per connected block of raters (linked through shared targets): fixing
+    # one rater of each block makes it positive definite, and rhs sums to 0 within each block
+    graph = sparse.bmat([[None, inc], [inc.T, None]], format="csr")
+    n_blocks, labels = connected_components(graph, directed=False)
+    rater_block = labels[a:]
+    _, first = np.unique(rater_block, return_index=True)
+    free = np.setdiff1d(np.arange(b), first)
+    df_r = len(free)
+    if df_r:
+        with _BLAS.limit(limits=1, user_api="blas"):  # threaded BLAS on a busy machine: 100x slower
+            r_rater = float(rhs[free] @ np.linalg.solve(c[np.ix_(free, free)], rhs[free]))  # R(r | mu, t)
+    else:
+        r_rater = 0.0
     ss_t = float(np.sum(t_sum ** 2 / n_i))                   # R(t | mu)
     ss_r = float(np.sum(r_sum ** 2 / n_j))                   # R(r | mu)
     ss_full = ss_t + r_rater
@@ -337,20 +356,24 @@ def icc_oneway(df: pd.DataFrame) -> dict[str, Any]:
 
 def _icc_oneway(d: pd.DataFrame) -> dict[str, Any]:
     p = _pairable(d)
-    n_targets = int(p["target"].nunique())
+    return oneway_from_codes(_codes(p["target"]), p["rating"].to_numpy(float))
+
+
+def oneway_from_codes(target: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """:func:`icc_oneway` on integer target codes and ratings (targets with 2+ ratings only)."""
+    n_targets = len(np.unique(target))
     if n_targets < 3:
         raise ReliabilityError(
             f"the one-way ICC needs at least 3 targets with two or more ratings, but there "
             f"{'is' if n_targets == 1 else 'are'} {n_targets}; have more targets rated twice."
         )
-    y = p["rating"].to_numpy(float)
     _require_squarable(y, "The ICC")
     if np.ptp(y) == 0:
         raise ReliabilityError(
             f"the ICC is undefined because every rating is the same value ({_show(y[0])}); "
             "the ratings must vary across targets."
         )
-    r = oneway_groups(np.zeros(len(y), dtype=np.int64), _codes(p["target"]), y, 1)
+    r = oneway_groups(np.zeros(len(y), dtype=np.int64), target, y, 1)
     problems: dict[str, str] = {}
     if not np.isfinite(r["F"][0]):
         problems["ICC(1,1) CI"] = problems["ICC(1,k) CI"] = (
@@ -389,16 +412,19 @@ def icc_crossed(df: pd.DataFrame) -> dict[str, Any]:
 
 def _icc_crossed(d: pd.DataFrame) -> dict[str, Any]:
     p = _pairable(d)
-    n_targets = int(p["target"].nunique())
+    return crossed_from_codes(_codes(p["target"]), _codes(p["rater"]), p["rating"].to_numpy(float))
+
+
+def crossed_from_codes(target: np.ndarray, rater: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """:func:`icc_crossed` on contiguous integer codes (targets with 2+ ratings only)."""
+    n_targets = int(target.max()) + 1 if len(target) else 0
     if n_targets < 3:
         raise ReliabilityError(
             f"ICC(A,1) needs at least 3 targets with two or more ratings, but there "
             f"{'is' if n_targets == 1 else 'are'} {n_targets}; have more targets rated twice."
         )
-    y = p["rating"].to_numpy(float)
     _require_squarable(y, "ICC(A,1)")
-    comps = crossed_components(_codes(p["target"]), _codes(p["rater"]), y)
-    return _crossed_result(comps, n_targets)
+    return _crossed_result(crossed_components(target, rater, y), n_targets)
 
 
 def _crossed_result(comps: dict[str, float], n_targets: int) -> dict[str, Any]:

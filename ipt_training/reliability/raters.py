@@ -26,26 +26,23 @@ def rater_severity(df: pd.DataFrame) -> pd.DataFrame:
     """
     d = _ensure(df)
     _require_numeric(d, "Rater severity")
-    wide = d.pivot(index="target", columns="rater", values="rating")
-    total = wide.sum(axis=1, skipna=True)
-    count = wide.count(axis=1)
-    rows = []
-    for rater in sorted(wide.columns):
-        own = wide[rater]
-        shared = own.notna() & (count >= 2)
-        others = (total - own) / (count - 1)
-        diffs = (own - others)[shared]
-        rows.append(
-            {
-                "rater": rater,
-                "n_ratings": int(own.notna().sum()),
-                "mean_rating": float(own.mean()),
-                "n_shared_targets": int(shared.sum()),
-                "mean_difference": float(diffs.mean()) if len(diffs) else None,
-            }
-        )
+    return _rater_severity(d)
+
+
+def _rater_severity(d: pd.DataFrame) -> pd.DataFrame:
+    x = d["rating"].to_numpy(float)
+    t_codes = pd.factorize(d["target"])[0]
+    total = np.bincount(t_codes, weights=x)[t_codes]
+    count = np.bincount(t_codes)[t_codes]
+    shared = count >= 2
+    diff = np.where(shared, x - (total - x) / np.maximum(count - 1, 1), np.nan)
+    g = pd.DataFrame({"rater": d["rater"].to_numpy(), "x": x, "shared": shared, "diff": diff}).groupby("rater")
+    out = pd.DataFrame({"n_ratings": g.size(), "mean_rating": g["x"].mean(), "n_shared_targets": g["shared"].sum(),
+                        "mean_difference": g["diff"].mean()}).sort_index().reset_index()
+    out["n_ratings"] = out["n_ratings"].astype(int)
+    out["n_shared_targets"] = out["n_shared_targets"].astype(int)
     columns = ["rater", "n_ratings", "mean_rating", "n_shared_targets", "mean_difference"]
-    out = pd.DataFrame(rows, columns=columns)
+    out = out[columns]
     diff = out["mean_difference"].astype(object)
     out["mean_difference"] = diff.where(diff.notna(), None)
     return out

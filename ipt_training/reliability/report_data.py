@@ -2,31 +2,28 @@
 
 Reads submitted ratings by raters (``ratings.kind = 'rater'``; gold-standard and self-ratings
 are left out), turns them into the long format of :mod:`ipt_training.reliability` (target =
-recorded session, rater, rating) and builds the reliability report of issue 5: per item and
-for the session total score, ICC(2,1) with its 95 % CI and Koo & Li band, Krippendorff's
-alpha, Cohen's kappa for each pair of raters, the number of double-rated sessions behind
-every figure, a rater-by-rater matrix, rater severity, and a generalizability (G/D) study.
-
-The ICC model is stated the way Koo & Li (2016) ask a report to state it: two-way random
-effects, absolute agreement, single rater (Shrout & Fleiss ICC(2,1), McGraw & Wong ICC(A,1)).
+recorded session, rater, rating) and builds the reliability report of issues 5 and 11: per item
+and for the session total score, on every double-rated session (raters rotate), the one-way
+ICC(1,1) with its 95 % CI and Koo & Li band and the crossed random-effects ICC(A,1),
+Krippendorff's alpha, Cohen's kappa for each pair of raters, the number of double-rated
+sessions behind every figure, a rater-by-rater matrix, rater severity, and a G/D study.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import platform
 from importlib import metadata
 from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 from sqlite_utils import Database
-from .agreement import cohen_kappa, krippendorff_alpha, percent_agreement
+from .agreement import _alpha_from_coincidences
 from .gstudy import d_study, g_study
-from .icc import icc_2_1
+from .icc import _icc_table, crossed_from_codes, oneway_from_codes
 from .interpretation import interpret_alpha, interpret_icc, interpret_kappa
 from .long_data import ReliabilityError
-from .raters import bland_altman, rater_pair_matrix, rater_severity
+from .raters import _rater_severity, bland_altman
 from ..content import Library
 from ..store import one
 
@@ -47,18 +44,22 @@ MAX_PAIRS = 30
 
 
 MODEL = {
-    "form": "ICC(2,1)",
-    "model": "two-way random effects",
+    "form": "ICC(1,1) and ICC(A,1)",
+    "model": "one-way random effects (ICC(1,1)); crossed random effects sessions x raters (ICC(A,1))",
     "type": "absolute agreement",
     "unit": "single rater",
 }
 
 
 MODEL_STATEMENT = (
-    "ICC model: two-way random effects; type: absolute agreement; unit: single rater "
-    "(ICC(2,1) of Shrout & Fleiss 1979, ICC(A,1) of McGraw & Wong 1996), reported with its "
-    "95% confidence interval. Bands after Koo & Li (2016), judged on the confidence interval: "
-    "below 0.50 poor, 0.50-0.75 moderate, 0.75-0.90 good, above 0.90 excellent."
+    "Raters rotate across sessions, so every figure uses every session rated by two or more raters. "
+    "ICC(1,1): one-way random effects model; single rater; ANOVA estimator for unbalanced groups "
+    "(k0 = (N - sum n_i^2 / N) / (a - 1)), with the F-based 95% confidence interval (Searle 1971; "
+    "Donner 1986); with rotating raters, rater differences count as error, so it measures absolute "
+    "agreement. ICC(A,1): absolute agreement; single rater; crossed random-effects model of "
+    "session + rater + residual, variance components by Henderson's Method III (McGraw & Wong 1996). "
+    "Bands after Koo & Li (2016), judged on the confidence interval: below 0.50 poor, 0.50-0.75 "
+    "moderate, 0.75-0.90 good, above 0.90 excellent."
 )
 
 
@@ -94,6 +95,16 @@ def item_labels(library: Library, instrument_id: str) -> dict[str, tuple[str, st
     if inst is None:
         return {}
     return {it.id: (it.section, _short(it.text)) for it in inst.items}
+
+
+def scale_points(library: Library, inst: Any) -> Optional[list]:
+    """The points of the rating scales the instrument's items use (its scale and proscribed scale)."""
+    points: set[float] = set()
+    for scale_id in (inst.scale, getattr(inst, "proscribed_scale", None)):
+        scale = library.scales.get(scale_id) if scale_id else None
+        if scale is not None:
+            points |= {float(p) for p in scale.points}
+    return sorted(points) or None
 
 
 def data_stamp(db: Database) -> str:
@@ -204,121 +215,185 @@ def long_ratings(db: Database, instrument_id: str, cohort_id: Optional[int] = No
     return _double_rated(long) if double_rated_only else long
 
 
-def _best_icc_raters(d: pd.DataFrame) -> tuple[list[str], int]:
-    """The raters whose common sessions give the ICC the most data.
-
-    ``pingouin`` (and any two-way ICC) needs every rater to have rated every session, so with
-    rotating rater pairs the ICC over *all* raters may have no complete session at all. We
-    take the set of at least two raters with the most sessions rated by all of them (ties:
-    more raters), and say in a warning which double-rated sessions that leaves out.
-    """
-    wide = d.pivot(index="target", columns="rater", values="rating").notna()
-    raters = list(wide.columns)
-    present = wide.to_numpy()
-    if len(raters) <= 2:
-        return sorted(raters), int(present.all(axis=1).sum())
-    if len(raters) <= 10:
-        index = {r: n for n, r in enumerate(raters)}
-        best, best_key = None, (-1, -1)
-        for k in range(2, len(raters) + 1):
-            for subset in itertools.combinations(raters, k):
-                n_complete = int(present[:, [index[r] for r in subset]].all(axis=1).sum())
-                if (n_complete, k) > best_key:
-                    best, best_key = subset, (n_complete, k)
-        return sorted(best), best_key[0]
-    # many raters: the best pair (sessions shared, from one matrix product) or everyone
-    as_float = present.astype(np.float64)  # float product: BLAS, exact for these small counts
-    counts = np.rint(as_float.T @ as_float).astype(np.int64)
-    np.fill_diagonal(counts, -1)
-    i, j = np.unravel_index(int(np.argmax(counts)), counts.shape)
-    everyone = int(present.all(axis=1).sum())
-    if everyone >= counts[i, j]:
-        return sorted(raters), everyone
-    return sorted([raters[i], raters[j]]), int(counts[i, j])
-
-
 def _figure(long: pd.DataFrame, level: str) -> dict[str, Any]:
-    """ICC(2,1) and alpha for one item or the total, with the counts behind them."""
-    d = _double_rated(long)
+    """ICC(1,1) with its CI, crossed ICC(A,1) and alpha for one item or the total (long format)."""
+    if long.empty:
+        return _figure_codes(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.array([]), level)
+    r_codes, names = pd.factorize(long["rater"])
+    return _figure_codes(pd.factorize(long["target"])[0], r_codes, long["rating"].to_numpy(float),
+                         np.asarray(names), level)
+
+
+def _figure_codes(t: np.ndarray, r: np.ndarray, y: np.ndarray, names: np.ndarray, level: str) -> dict[str, Any]:
+    """The figures of one item or the total from integer codes (session ``t``, rater ``r`` indexing
+    ``names``) on every double-rated session; numpy only, so the whole report costs milliseconds."""
+    counts = np.bincount(t) if len(t) else np.zeros(0, np.int64)
+    keep = counts[t] >= 2 if len(t) else np.zeros(0, bool)
+    tt = np.unique(t[keep], return_inverse=True)[1].astype(np.int64)
+    used, rr = np.unique(r[keep], return_inverse=True)
+    rr = rr.astype(np.int64)
+    yy = y[keep]
     out: dict[str, Any] = {
-        "n_sessions": int(long["target"].nunique()) if not long.empty else 0,
-        "n_double_rated": int(d["target"].nunique()) if not d.empty else 0,
-        "n_raters": int(d["rater"].nunique()) if not d.empty else 0,
+        "n_sessions": int((counts > 0).sum()),
+        "n_double_rated": int(tt.max()) + 1 if len(tt) else 0,
+        "n_raters": int(len(used)),
         "icc": None, "ci_low": None, "ci_high": None, "p": None, "band": "not available",
+        "icc_a1": None, "icc_a1_band": "not available",
         "icc_raters": [], "n_icc_sessions": 0,
         "alpha": None, "alpha_level": level, "alpha_band": "not available",
         "notes": [],
     }
-    if d.empty:
+    if not len(tt):
         out["notes"].append("no session was rated by two raters")
         return out
-    subset, n_complete = _best_icc_raters(d)
-    if n_complete < 3:
-        out["notes"].append(f"ICC(2,1) not computed: it needs at least 3 sessions rated by the same raters, and "
-                            f"there {'is' if n_complete == 1 else 'are'} {n_complete}; double-rate more sessions")
-    else:
-        out["icc_raters"], out["n_icc_sessions"] = subset, n_complete
-        try:
-            entry = icc_2_1(d[d["rater"].isin(subset)])
-            lo, hi = entry["ci95"]
-            out.update(icc=entry["value"], ci_low=lo, ci_high=hi, p=entry["p"],
-                       band=interpret_icc(entry["value"], entry["ci95"]))
-        except ReliabilityError as exc:
-            out["notes"].append(f"ICC(2,1) not computed: {exc}")
-            out["icc_raters"], out["n_icc_sessions"] = [], 0
-    left_out = out["n_double_rated"] - out["n_icc_sessions"]
-    if out["icc"] is not None and left_out > 0:
-        out["notes"].append(
-            f"ICC(2,1) uses the {n_complete} sessions rated by all of {', '.join(subset)}; "
-            f"{left_out} other double-rated session(s) are in Krippendorff's alpha only"
-        )
     try:
-        out["alpha"] = krippendorff_alpha(d, level)
-        out["alpha_band"] = interpret_alpha(out["alpha"])
+        one = oneway_from_codes(tt, yy)
+        entry = one["ICC(1,1)"]
+        lo, hi = entry["ci95"]
+        out.update(icc=entry["value"], ci_low=lo, ci_high=hi, p=entry["p"],
+                   band=interpret_icc(entry["value"], entry["ci95"]) if entry["value"] is not None else "not available",
+                   icc_raters=sorted(str(x) for x in names[used]), n_icc_sessions=one["n_targets"])
+        out["notes"] += [f"ICC(1,1): {why}" for form, why in one["problems"].items() if "(1,1)" in form]
     except ReliabilityError as exc:
-        out["notes"].append(f"alpha not computed: {exc}")
+        out["notes"].append(f"ICC(1,1) not computed: {exc}")
+    try:
+        crossed = crossed_from_codes(tt, rr, yy)
+        out["icc_a1"] = crossed["value"]
+        if crossed["value"] is not None:
+            out["icc_a1_band"] = interpret_icc(crossed["value"], None)
+        out["notes"] += [f"ICC(A,1): {why}" for why in crossed["problems"].values()]
+    except ReliabilityError as exc:
+        out["notes"].append(f"ICC(A,1) not computed: {exc}")
+    if out["n_double_rated"] < 2:
+        out["notes"].append("alpha not computed: it needs at least 2 double-rated sessions")
+    elif np.ptp(yy) == 0:
+        out["notes"].append("alpha not computed: every rating of a double-rated session is the same value")
+    else:
+        out["alpha"] = _alpha_from_coincidences(tt, yy, level)
+        out["alpha_band"] = interpret_alpha(out["alpha"])
     return out
 
 
-def _pairs(frame: pd.DataFrame, matrix: pd.DataFrame, limit: int) -> tuple[list[dict[str, Any]], int]:
+def _same_key_pairs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (i, j) of every two rows sharing ``key`` (sessions have 2-3 ratings, so a few
+    shifted comparisons of the sorted keys find them all, without a merge)."""
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    left, right = [], []
+    for off in range(1, len(k)):
+        same = k[:-off] == k[off:]
+        if not same.any():
+            break
+        left.append(order[:-off][same])
+        right.append(order[off:][same])
+    if not left:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(left), np.concatenate(right)
+
+
+def _pair_tables(frame: pd.DataFrame, pairs: list[tuple[str, str]], categories: list) -> np.ndarray:
+    """pairs x categories x categories tables of item scores two raters gave the same session item."""
+    q = len(categories)
+    if not pairs:
+        return np.zeros((0, q, q))
+    r_codes, ids = pd.factorize(frame["rater_id"])
+    n_r = len(ids)
+    label = dict(zip(frame["rater_id"].to_numpy(), frame["rater"].to_numpy()))
+    where = {label[x]: n for n, x in enumerate(ids)}
+    lookup = np.full(n_r * n_r, -1, np.int64)
+    for n, (a, b) in enumerate(pairs):
+        lookup[where[a] * n_r + where[b]] = lookup[where[b] * n_r + where[a]] = n
+    item_codes = pd.factorize(frame["item_id"])[0]
+    key = frame["session_id"].to_numpy(np.int64) * (int(item_codes.max()) + 1) + item_codes
+    i, j = _same_key_pairs(key)
+    pair = lookup[r_codes[i] * n_r + r_codes[j]]
+    c_idx = pd.Index(categories).get_indexer(frame["score"].to_numpy(float))
+    ci, cj = c_idx[i], c_idx[j]
+    # orient each score pair as (rater_a, rater_b) of its pair
+    first = np.asarray([where[a] for a, _ in pairs] + [-1], dtype=np.int64)
+    flip = r_codes[i] != first[pair]  # pair -1 picks the sentinel; those rows are dropped below
+    ca, cb = np.where(flip, cj, ci), np.where(flip, ci, cj)
+    ok = (pair >= 0) & (ca >= 0) & (cb >= 0)
+    flat = (pair[ok] * q + ca[ok]) * q + cb[ok]
+    return np.bincount(flat, minlength=len(pairs) * q * q).reshape(len(pairs), q, q).astype(float)
+
+
+def _kappas(table: np.ndarray, scores: np.ndarray) -> dict[str, Optional[float]]:
+    """Cohen's kappa, linear and quadratic weighted, of one table (Cohen 1960, 1968); the tests
+    compare it with statsmodels' cohens_kappa."""
+    n = table.sum()
+    p = table / n
+    expected = np.outer(p.sum(axis=1), p.sum(axis=0))
+    dist = np.abs(scores[:, None] - scores[None, :])
+    out: dict[str, Optional[float]] = {}
+    for name, w in (("unweighted", (dist > 0).astype(float)), ("linear", dist), ("quadratic", dist ** 2)):
+        denom = float((w * expected).sum())
+        out[name] = None if denom <= 0 else 1.0 - float((w * p).sum()) / denom
+    return out
+
+
+def _pairs(frame: pd.DataFrame, matrix: pd.DataFrame, limit: int,
+           categories: Optional[list] = None) -> tuple[list[dict[str, Any]], int]:
     """Cohen's kappa (item scores pooled over shared sessions) and agreement for rater pairs.
 
-    The ``limit`` pairs sharing the most sessions are computed (each pair costs a kappa and an
-    agreement table); the total-score ICC of a pair comes from ``matrix``. Returns the rows and
-    how many further pairs were left out.
+    The ``limit`` pairs sharing the most sessions are computed, all at once from one table of
+    score pairs (``categories`` are the instrument's scale points); the total-score ICC of a pair
+    comes from ``matrix``. Returns the rows and how many further pairs were left out.
     """
     if frame.empty:
         return [], 0
-    sessions = frame.groupby("rater")["session_id"].apply(set).to_dict()
-    shared_by_pair = [((a, b), sessions[a] & sessions[b]) for a, b in itertools.combinations(sorted(sessions), 2)]
-    shared_by_pair = [x for x in shared_by_pair if x[1]]
-    shared_by_pair.sort(key=lambda x: (-len(x[1]), x[0]))
-    left_out = max(0, len(shared_by_pair) - limit)
+    sessions = frame[["session_id", "rater"]].drop_duplicates()
+    i, j = _same_key_pairs(sessions["session_id"].to_numpy(np.int64))
+    ra, rb = sessions["rater"].to_numpy()[i], sessions["rater"].to_numpy()[j]
+    shared = pd.DataFrame({"rater_a": np.where(ra < rb, ra, rb), "rater_b": np.where(ra < rb, rb, ra)})
+    counts = shared.groupby(["rater_a", "rater_b"]).size().reset_index(name="n")
+    counts = counts.sort_values(["n", "rater_a", "rater_b"], ascending=[False, True, True])
+    left_out = max(0, len(counts) - limit)
+    top = counts.head(limit)
+    pairs = list(zip(top["rater_a"], top["rater_b"]))
+    cats = sorted(set(categories or []) | set(frame["score"].unique()))
+    tables = _pair_tables(frame, pairs, cats) if pairs else np.zeros((0, 0, 0))
+    scores = np.asarray(cats, dtype=float)
     out = []
-    for (a, b), shared in shared_by_pair[:limit]:
-        part = frame[frame["session_id"].isin(shared) & frame["rater"].isin([a, b])]
-        long = pd.DataFrame({"target": part["session_id"].astype(str) + ":" + part["item_id"],
-                             "rater": part["rater"], "rating": part["score"]})
-        long = long[long.groupby("target")["rater"].transform("nunique") == 2]
-        row = {"rater_a": a, "rater_b": b, "n_sessions": len(shared), "n_item_pairs": int(long["target"].nunique()),
+    for (a, b), n_sessions, table in zip(pairs, top["n"], tables):
+        n_items = int(table.sum())
+        row = {"rater_a": a, "rater_b": b, "n_sessions": int(n_sessions), "n_item_pairs": n_items,
                "kappa": None, "kappa_linear": None, "kappa_quadratic": None, "kappa_band": "not available",
                "exact": None, "within_one": None, "icc_total": None, "note": ""}
-        try:
-            k = cohen_kappa(long)
+        if n_items >= 2:
+            k = _kappas(table, scores)
             row.update(kappa=k["unweighted"], kappa_linear=k["linear"], kappa_quadratic=k["quadratic"],
-                       kappa_band=interpret_kappa(k["quadratic"]))
-        except ReliabilityError as exc:
-            row["note"] = f"kappa not computed: {exc}"
-        try:
-            pa = percent_agreement(long)
-            row.update(exact=pa["exact"], within_one=pa["within_one"])
-        except ReliabilityError:
-            pass
+                       kappa_band=interpret_kappa(k["unweighted"]) if k["unweighted"] is not None else "not available")
+            if k["unweighted"] is None:
+                row["note"] = "kappa not computed: both raters gave every item the same score"
+            dist = np.abs(scores[:, None] - scores[None, :])
+            row.update(exact=float(np.trace(table)) / n_items, within_one=float(table[dist <= 1].sum()) / n_items)
+        else:
+            row["note"] = "kappa not computed: the pair shares fewer than 2 scored items"
         if a in matrix.index and b in matrix.columns:
             value = matrix.at[a, b]
             row["icc_total"] = None if value is None or pd.isna(value) else float(value)
         out.append(row)
     return out, left_out
+
+
+def _pair_icc_matrix(long: pd.DataFrame, raters: list[str]) -> pd.DataFrame:
+    """Total-score ICC(2,1) of every pair of ``raters`` on the sessions both rated (None under 3
+    shared sessions or when undefined): :func:`rater_pair_matrix` without re-validating, from one
+    sessions x raters table."""
+    wide = long[long["rater"].isin(raters)].pivot(index="target", columns="rater", values="rating")
+    wide = wide.reindex(columns=raters)
+    values = wide.to_numpy(float)
+    out = pd.DataFrame(np.full((len(raters), len(raters)), None, dtype=object), index=raters, columns=raters)
+    for a in range(len(raters)):
+        for b in range(a + 1, len(raters)):
+            y = values[:, [a, b]]
+            y = y[~np.isnan(y).any(axis=1)]
+            value = None
+            if len(y) >= 3 and np.ptp(y) > 0:
+                value = _icc_table(y)["ICC(2,1)"]["value"]
+            out.iat[a, b] = out.iat[b, a] = value
+    return out
 
 
 def _shared_counts(long: pd.DataFrame) -> pd.DataFrame:
@@ -353,8 +428,9 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
     """Inter-rater reliability of submitted rater ratings on one instrument.
 
     Returns a dict (plain data and DataFrames): instrument, filters, model (the ICC model
-    statement), counts, ``total`` and ``items`` (ICC(2,1) with CI and Koo & Li band,
-    Krippendorff's alpha, sessions behind each figure), ``pairs`` (Cohen's kappa per pair of
+    statement), counts, ``total`` and ``items`` (on every double-rated session: ICC(1,1) as
+    ``icc`` with CI and Koo & Li band, crossed ICC(A,1) as ``icc_a1``, Krippendorff's alpha,
+    sessions behind each figure), ``pairs`` (Cohen's kappa per pair of
     raters), ``matrix`` (total-score ICC(2,1) per rater pair) and ``matrix_n`` (shared
     sessions), ``severity``, ``long_total`` (the double-rated total scores, for Bland-Altman),
     ``warnings`` and ``software``.
@@ -377,11 +453,24 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
              **_figure(long_all, "interval")}
     labels = item_labels(library, instrument_id)
     items = []
-    used = set(frame["item_id"]) if not frame.empty else set()
+    if not frame.empty:
+        item_codes, item_ids = pd.factorize(frame["item_id"])
+        t_all = pd.factorize(frame["session_id"])[0]
+        r_all, rater_ids = pd.factorize(frame["rater_id"])  # integer ids: factorizing labels is 10x slower
+        label = dict(zip(frame["rater_id"].to_numpy(), frame["rater"].to_numpy()))
+        names = np.asarray([label[x] for x in rater_ids], dtype=object)
+        y_all = frame["score"].to_numpy(float)
+        order = np.argsort(item_codes, kind="stable")
+        bounds = np.searchsorted(item_codes[order], np.arange(len(item_ids) + 1))
+        rows_of = {item: order[bounds[n]:bounds[n + 1]] for n, item in enumerate(item_ids)}
+    else:
+        rows_of = {}
+    used = set(rows_of)
     for item_id in [i for i in labels if i in used] + sorted(used - set(labels)):
-        long_item, _ = _long(frame, item_id)
+        rows = rows_of[item_id]
         section, text = labels.get(item_id, ("", item_id))
-        items.append({"item_id": item_id, "section": section, "item": text, **_figure(long_item, "ordinal")})
+        items.append({"item_id": item_id, "section": section, "item": text,
+                      **_figure_codes(t_all[rows], r_all[rows], y_all[rows], names, "ordinal")})
     if frame.empty:
         warnings.append("No submitted rater ratings match these filters; widen the date range or choose "
                         "another cohort or phase.")
@@ -396,22 +485,22 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
         warnings.append(f"{len(no_double)} item(s) have no double-rated session: {', '.join(no_double)}.")
     uncomputed = [r["item_id"] for r in items if r["n_double_rated"] and r["icc"] is None]
     if uncomputed:
-        warnings.append(f"ICC(2,1) could not be computed for {len(uncomputed)} item(s) "
+        warnings.append(f"ICC(1,1) could not be computed for {len(uncomputed)} item(s) "
                         f"({', '.join(uncomputed)}); see the notes column for why.")
     severity = pd.DataFrame(columns=["rater", "n_ratings", "mean_rating", "n_shared_targets", "mean_difference"])
     matrix = matrix_n = pd.DataFrame()
     if not long_total.empty:
-        severity = rater_severity(long_total)
+        severity = _rater_severity(long_total)
         busiest = long_total["rater"].value_counts()
         shown = sorted(busiest.index[:MAX_MATRIX_RATERS])
         if len(busiest) > MAX_MATRIX_RATERS:
             warnings.append(f"The rater-by-rater matrix shows the {MAX_MATRIX_RATERS} raters with the most "
                             f"double-rated sessions (of {len(busiest)}); rater severity lists everyone.")
         in_matrix = long_total[long_total["rater"].isin(shown)]
-        matrix = rater_pair_matrix(in_matrix, "icc_2_1")
+        matrix = _pair_icc_matrix(in_matrix, shown)
         matrix_n = _shared_counts(in_matrix)
     pairs, pairs_left_out = _pairs(frame[frame["session_id"].astype(str).isin(set(long_total["target"]))]
-                                   if not frame.empty else frame, matrix, MAX_PAIRS)
+                                   if not frame.empty else frame, matrix, MAX_PAIRS, scale_points(library, inst))
     if pairs_left_out:
         warnings.append(f"The rater-pair table lists the {MAX_PAIRS} pairs that share the most sessions; "
                         f"{pairs_left_out} further pair(s) are left out.")
@@ -468,9 +557,10 @@ def figures_table(report: dict[str, Any]) -> pd.DataFrame:
             "Section": r["section"],
             "Double-rated sessions": r["n_double_rated"],
             "Sessions in ICC": r["n_icc_sessions"],
-            "ICC(2,1)": None if r["icc"] is None else round(r["icc"], 3),
+            "ICC(1,1)": None if r["icc"] is None else round(r["icc"], 3),
             "95% CI": _ci_text(r["ci_low"], r["ci_high"]),
             "Band (Koo & Li 2016)": r["band"].split(" (")[0],
+            "ICC(A,1) crossed": None if r["icc_a1"] is None else round(r["icc_a1"], 3),
             "Alpha": None if r["alpha"] is None else round(r["alpha"], 3),
             "Alpha reading (Krippendorff 2004)": r["alpha_band"].split(" (")[0],
             "Notes": "; ".join(r["notes"]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Optional
 import numpy as np
 import pandas as pd
-from .interpretation import interpret_kappa
+from .interpretation import NO_BENCHMARK, interpret_kappa
 from ..reports import Report, dataframe_to_csv
 from .report_data import TOTAL
 
@@ -16,10 +16,13 @@ def _figure_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     for row in [report["total"]] + list(report["items"]):
         common = {"scope": "total" if row["item_id"] == TOTAL else "item", "item_id": row["item_id"],
                   "item": row["item"], "n_sessions": row["n_sessions"], "n_double_rated_sessions": row["n_double_rated"]}
-        out.append({**common, "statistic": "ICC(2,1)", "value": row["icc"], "ci95_low": row["ci_low"],
+        out.append({**common, "statistic": "ICC(1,1)", "value": row["icc"], "ci95_low": row["ci_low"],
                     "ci95_high": row["ci_high"], "interpretation": row["band"],
                     "n_sessions_used": row["n_icc_sessions"], "raters": "; ".join(row["icc_raters"]),
                     "notes": "; ".join(row["notes"])})
+        out.append({**common, "statistic": "ICC(A,1) crossed random effects", "value": row["icc_a1"],
+                    "ci95_low": None, "ci95_high": None, "interpretation": row["icc_a1_band"],
+                    "n_sessions_used": row["n_icc_sessions"], "raters": "; ".join(row["icc_raters"]), "notes": ""})
         out.append({**common, "statistic": f"Krippendorff's alpha ({row['alpha_level']})", "value": row["alpha"],
                     "ci95_low": None, "ci95_high": None, "interpretation": row["alpha_band"],
                     "n_sessions_used": row["n_double_rated"], "raters": "", "notes": ""})
@@ -31,7 +34,8 @@ def _figure_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         for stat, key in (("Cohen's kappa (unweighted)", "kappa"), ("Cohen's kappa (linear)", "kappa_linear"),
                           ("Cohen's kappa (quadratic)", "kappa_quadratic")):
             out.append({**common, "statistic": stat, "value": p[key],
-                        "interpretation": interpret_kappa(p[key])})
+                        "interpretation": interpret_kappa(p[key]) if key == "kappa" else
+                        (NO_BENCHMARK if p[key] is not None else "")})
         out.append({**common, "statistic": "exact agreement (items)", "value": p["exact"], "interpretation": ""})
         out.append({**common, "statistic": "within-one agreement (items)", "value": p["within_one"],
                     "interpretation": ""})
@@ -73,24 +77,25 @@ def report_pdf(report: dict[str, Any], generalizability: Optional[dict[str, Any]
         f"{report['n_double_rated']} sessions were rated by two or more raters "
         f"({len(report['raters'])} raters: {', '.join(report['raters']) or 'none'}). Gold-standard and self-ratings "
         "are not included. Items scored N/A are left out. Krippendorff's alpha (ordinal for items, interval for "
-        "the total score) uses every double-rated session, also those a rater set leaves out of the ICC.")
+        "the total score) uses every double-rated session too. Rater-pair ICC(2,1) is the two-way form on the "
+        "sessions the two raters share.")
     sw = report["software"]
-    pdf.paragraph(f"Software: pingouin {sw['pingouin']} (intraclass_corr), krippendorff {sw['krippendorff']}, "
-                  f"statsmodels {sw['statsmodels']} (Cohen's kappa), Python {sw['python']}.")
+    pdf.paragraph(f"Software: the platform's own vectorised ANOVA and variance components (checked in its tests "
+                  f"against pingouin {sw['pingouin']}, lme4 and the krippendorff package), Python {sw['python']}.")
     pdf.heading("Agreement per item and for the total score")
-    pdf.table(["Item", "Double-rated sessions", "Sessions in ICC", "ICC(2,1)", "95% CI", "Band (Koo & Li 2016)",
+    pdf.table(["Item", "Double-rated sessions", "ICC(1,1)", "95% CI", "Band (Koo & Li 2016)", "ICC(A,1)",
                "Alpha"],
-              [[r["item_id"], r["n_double_rated"], r["n_icc_sessions"], _f(r["icc"]),
-                f"{_f(r['ci_low'])} to {_f(r['ci_high'])}" if r["icc"] is not None else "-",
-                r["band"].split(" (")[0], _f(r["alpha"])] for r in [report["total"]] + report["items"]],
-              widths=[40, 22, 18, 18, 26, 32, 16])
+              [[r["item_id"], r["n_double_rated"], _f(r["icc"]),
+                f"{_f(r['ci_low'])} to {_f(r['ci_high'])}" if r["icc"] is not None and r["ci_low"] is not None else "-",
+                r["band"].split(" (")[0], _f(r["icc_a1"]), _f(r["alpha"])] for r in [report["total"]] + report["items"]],
+              widths=[40, 22, 18, 26, 32, 18, 16])
     if report["pairs"]:
         pdf.heading("Rater pairs (item scores pooled over shared sessions)")
-        pdf.table(["Raters", "Shared sessions", "Kappa (quadratic)", "Landis & Koch 1977", "Exact", "Within one",
-                   "ICC(2,1) total"],
-                  [[f"{p['rater_a']} / {p['rater_b']}", p["n_sessions"], _f(p["kappa_quadratic"]),
-                    p["kappa_band"].split(" (")[0], _f(p["exact"]), _f(p["within_one"]), _f(p["icc_total"])]
-                   for p in report["pairs"]], widths=[48, 20, 22, 30, 16, 18, 18])
+        pdf.table(["Raters", "Shared sessions", "Kappa", "Landis & Koch 1977", "Kappa (quadratic)", "Exact",
+                   "Within one", "ICC(2,1) total"],
+                  [[f"{p['rater_a']} / {p['rater_b']}", p["n_sessions"], _f(p["kappa"]), p["kappa_band"].split(" (")[0],
+                    _f(p["kappa_quadratic"]), _f(p["exact"]), _f(p["within_one"]), _f(p["icc_total"])]
+                   for p in report["pairs"]], widths=[44, 18, 16, 28, 20, 14, 16, 18])
     if len(report["severity"]):
         pdf.heading("Rater severity (mean difference from the other raters of the same sessions)")
         pdf.table(["Rater", "Ratings", "Mean total", "Shared sessions", "Mean difference", "Direction"],

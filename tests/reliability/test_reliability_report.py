@@ -103,17 +103,19 @@ def test_report_counts_double_rated_sessions_per_item(world, library):
 def test_total_icc_equals_the_engine_on_the_same_long_data(world, library):
     report = rd.reliability_report(world["db"], library, INSTRUMENT)
     long = rd.long_ratings(world["db"], INSTRUMENT, double_rated_only=True, min_items=3)
-    expected = reliability.icc_2_1(long)
+    expected = reliability.icc_oneway(long)["ICC(1,1)"]
     total = report["total"]
     assert total["icc"] == pytest.approx(expected["value"], abs=1e-12)
     assert [total["ci_low"], total["ci_high"]] == pytest.approx(expected["ci95"], abs=1e-12)
     assert total["band"] == reliability.interpret_icc(expected["value"], expected["ci95"])
     assert "Koo & Li 2016" in total["band"]
+    assert total["icc_a1"] == pytest.approx(reliability.icc_crossed(long)["value"], abs=1e-12)
     assert total["alpha"] == pytest.approx(reliability.krippendorff_alpha(long, "interval"))
     item = next(r for r in report["items"] if r["item_id"] == "tech_affect")
     item_long = rd.long_ratings(world["db"], INSTRUMENT, item_id="tech_affect", double_rated_only=True)
-    assert item["icc"] == pytest.approx(reliability.icc_2_1(item_long)["value"], abs=1e-12)
-    assert report["model"]["model"] == "two-way random effects"
+    assert item["icc"] == pytest.approx(reliability.icc_oneway(item_long)["ICC(1,1)"]["value"], abs=1e-12)
+    assert item["alpha"] == pytest.approx(reliability.krippendorff_alpha(item_long, "ordinal"), abs=1e-12)
+    assert "one-way random effects" in report["model"]["model"]
     assert report["model"]["type"] == "absolute agreement" and report["model"]["unit"] == "single rater"
 
 
@@ -123,11 +125,21 @@ def test_pairs_severity_matrix_and_bland_altman(world, library):
     assert (pair["rater_a"], pair["rater_b"], pair["n_sessions"]) == ("Alice", "Bob", 5)
     assert pair["n_item_pairs"] == 19  # 5 sessions x 4 items, less Bob's N/A
     assert pair["kappa_quadratic"] is not None and "Landis & Koch" in pair["kappa_band"]
+    pooled = rd._item_frame(world["db"], INSTRUMENT, None, None, None, None)
+    pooled = pd.DataFrame({"target": pooled["session_id"].astype(str) + ":" + pooled["item_id"],
+                           "rater": pooled["rater"], "rating": pooled["score"]})
+    pooled = pooled[pooled.groupby("target")["rater"].transform("size") == 2]
+    ref = reliability.cohen_kappa(pooled, categories=[1.0, 2.0, 3.0, 4.0, 5.0])  # statsmodels
+    assert pair["kappa"] == pytest.approx(ref["unweighted"], abs=1e-12)
+    assert pair["kappa_quadratic"] == pytest.approx(ref["quadratic"], abs=1e-12)
+    assert pair["kappa_band"] == reliability.interpret_kappa(ref["unweighted"])
+    assert pair["exact"] == pytest.approx(reliability.percent_agreement(pooled)["exact"], abs=1e-12)
     sev = report["severity"].set_index("rater")
     assert sev.loc["Alice", "mean_difference"] == pytest.approx(0.2)
     assert sev.loc["Bob", "mean_difference"] == pytest.approx(-0.2)
     assert sev.loc["Alice", "direction"] == "more lenient than the others"
-    assert report["matrix"].loc["Alice", "Bob"] == pytest.approx(report["total"]["icc"])
+    totals = rd.long_ratings(world["db"], INSTRUMENT, double_rated_only=True, min_items=3)
+    assert report["matrix"].loc["Alice", "Bob"] == pytest.approx(reliability.icc_2_1(totals)["value"], abs=1e-12)
     assert report["matrix_n"].loc["Alice", "Bob"] == 5
     ba = rd.bland_altman_pair(report, "Alice", "Bob")
     assert ba["n"] == 5 and ba["bias"] == pytest.approx(0.2)
@@ -135,7 +147,8 @@ def test_pairs_severity_matrix_and_bland_altman(world, library):
     assert rd.rater_pairs_for_plot(report) == [("Alice", "Bob")]
 
 
-def test_rotating_rater_pairs_use_the_best_rater_set_and_say_so(world, library):
+def test_rotating_raters_every_double_rated_session_counts(world, library):
+    """Issue 11.1: the ICC uses all 8 double-rated sessions, not the raters sharing most."""
     b, s = world["b"], world["sessions"]
     carol = world["carol"]
     for n in (7, 8, 9):  # Alice and Carol share three further sessions
@@ -145,9 +158,11 @@ def test_rotating_rater_pairs_use_the_best_rater_set_and_say_so(world, library):
     report = rd.reliability_report(world["db"], library, INSTRUMENT)
     total = report["total"]
     assert total["n_double_rated"] == 8
-    assert total["icc_raters"] == ["Alice", "Bob"] and total["n_icc_sessions"] == 5
-    assert any("3 other double-rated session(s)" in n for n in total["notes"])
-    assert any("Total score" in w and "Krippendorff" in w for w in report["warnings"])
+    assert total["icc_raters"] == ["Alice", "Bob", "Carol"] and total["n_icc_sessions"] == 8
+    long = rd.long_ratings(world["db"], INSTRUMENT, double_rated_only=True, min_items=3)
+    assert long["target"].nunique() == 8
+    assert total["icc"] == pytest.approx(reliability.icc_oneway(long)["ICC(1,1)"]["value"], abs=1e-12)
+    assert total["icc_a1"] == pytest.approx(reliability.icc_crossed(long)["value"], abs=1e-12)
     assert s  # the original sessions are still there
     assert {(p["rater_a"], p["rater_b"]) for p in report["pairs"]} == {("Alice", "Bob"), ("Alice", "Carol")}
 
@@ -177,7 +192,7 @@ def test_csv_has_one_row_per_figure(world, library):
     header = data.decode().splitlines()[0]
     assert header == ",".join(report_export.CSV_COLUMNS)
     table = pd.read_csv(io.BytesIO(data))
-    icc_total = table[(table["scope"] == "total") & (table["statistic"] == "ICC(2,1)")]
+    icc_total = table[(table["scope"] == "total") & (table["statistic"] == "ICC(1,1)")]
     assert icc_total["value"].item() == pytest.approx(report["total"]["icc"])
     assert icc_total["n_double_rated_sessions"].item() == 5
     assert (table["statistic"] == "Cohen's kappa (quadratic)").sum() == 1
@@ -191,7 +206,10 @@ def _pdf_text(data: bytes) -> str:
             out.append(zlib.decompress(stream).decode("latin-1"))
         except zlib.error:
             out.append(stream.decode("latin-1"))
-    return "\n".join(out).replace("\\(", "(").replace("\\)", ")")
+    raw = "\n".join(out)
+    # the text shown, lines joined (a phrase may wrap at the end of a line)
+    shown = " ".join(re.findall(r"\(((?:\\.|[^\\)])*)\) Tj", raw))
+    return (raw + "\n" + shown).replace("\\(", "(").replace("\\)", ")")
 
 
 def test_pdf_states_model_type_unit_and_counts(world, library):
@@ -200,11 +218,11 @@ def test_pdf_states_model_type_unit_and_counts(world, library):
     data = report_export.report_pdf(report, g)
     assert data.startswith(b"%PDF")
     text = _pdf_text(data)
-    for phrase in ("two-way random effects", "absolute agreement", "single rater", "95% confidence interval",
-                   "Koo & Li", f"pingouin {report['software']['pingouin']}", "5 sessions were rated by two",
+    for phrase in ("one-way random effects", "crossed random-effects", "absolute agreement", "single rater",
+                   "95% confidence interval", "Koo & Li", "Henderson", "5 sessions were rated by two",
                    "2 raters"):
         assert phrase in text, phrase
-    assert "ICC(2,1)" in text and "How many ratings are enough" in text
+    assert "ICC(1,1)" in text and "ICC(A,1)" in text and "How many ratings are enough" in text
 
 
 def test_generalizability_study_on_double_rated_totals(world, library):
@@ -263,10 +281,10 @@ def test_report_page_shows_icc_and_band(demo_app, username):
     assert not at.exception, at.exception
     shown = texts(at)
     assert "Reliability report" in shown
-    assert "ICC(2,1)" in shown
+    assert "ICC(1,1)" in shown and "ICC(A,1)" in shown
     assert re.search(r"\b(poor|moderate|good|excellent)\b", shown), shown[:2000]
     assert "Koo & Li 2016" in shown
-    assert "two-way random effects" in shown
+    assert "one-way random effects" in shown
     assert any(b.label == "Download CSV" for b in at.get("download_button"))
     has_toggle = any(t.key == "rr_count_uncertified" for t in at.toggle)
     assert has_toggle is (username == "admin")
