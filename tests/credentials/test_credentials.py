@@ -471,11 +471,13 @@ def test_shipped_training_references_resolve(tmp_path):
 
 def test_shipped_training_files_in_the_project_library():
     lib = load_library(ROOT)
-    errors = [e for e in lib.errors if e.path.startswith("training")]
-    if INSTR in lib.instruments:
-        assert errors == [], [str(e) for e in errors]
-    else:  # the instrument is written separately; until then only that reference may fail
-        assert errors and all(f"'{INSTR}'" in e.message for e in errors), [str(e) for e in errors]
+    errors = [e for e in lib.errors if e.path.startswith(("training", "rubrics"))]
+    assert errors == [], [str(e) for e in errors]
+    assert INSTR in lib.instruments
+    assert len(lib.standards) >= 3
+    for std in lib.standards.values():  # every instrument a standard names is loaded
+        for req in std.requirements:
+            assert getattr(req, "instrument", INSTR) in lib.instruments, (std.id, req.id)
 
 
 def test_shipped_therapist_standard_ready_with_full_evidence():
