@@ -390,10 +390,24 @@ def test_demo_attempts_cover_the_promised_states(demo_db, library):
     assert min(r.score for r in ready) >= 0.75
     near = vignette_results(demo_db, ids["trainee.near"])
     assert near and len({r.problem_area for r in near if r.final}) < 4
-    # every stored score is what the scoring functions give for the stored answers
+    # every stored score is what scoring the stored answers again (with the stored grades, against
+    # the content version the attempt records) gives
+    from ipt_training.content import Vignette, VignetteRubric
+    from ipt_training.vignettes.scoring import score_attempt
+
+    def version(h, cls):
+        return cls.model_validate(json.loads(rows(demo_db, "SELECT body FROM content_versions WHERE hash = ?", (h,))[0]["body"]))
+
+    checked = 0
     for a in rows(demo_db, "SELECT * FROM vignette_attempts WHERE status != 'draft'"):
-        stored = json.loads(a["auto_scores"])["result"]
-        assert stored["score"] == pytest.approx(a["score"])
+        grades = json.loads(a["grades"]) if a["grades"] else None
+        again = score_attempt(version(a["vignette_hash"], Vignette), version(a["rubric_hash"], VignetteRubric),
+                              json.loads(a["answers"]), grades)
+        assert again["score"] == pytest.approx(a["score"]), a["id"]
+        assert again["final"] == (a["status"] == "graded"), a["id"]
+        assert again["passed"] == (None if a["passed"] is None else bool(a["passed"])), a["id"]
+        checked += 1
+    assert checked >= 10
 
 
 # --- pages through AppTest -----------------------------------------------------------------
@@ -555,7 +569,14 @@ def test_supervisor_grades_and_the_trainee_sees_the_comment(app_demo, library):
     assert not at.exception, at.exception
     assert "Grade saved for Tara Trainee" in texts(at)
     att = get_attempt(db, waiting["id"])
-    assert att["status"] == "graded" and att["grader_id"] == sup and att["passed"] in (0, 1)
+    # every written criterion at its top level on top of the stored machine scores: the score is
+    # the weighted share worked out here from the rubric, and it decides the pass
+    result = att["auto_scores"]["result"]
+    machine = {e["id"]: e["points"] for e in result["criteria"] if e["id"] not in {c.id for c in graded}}
+    expected = (sum(machine.values()) + sum(c.weight for c in graded)) / sum(c.weight for c in rubric.criteria)
+    assert att["status"] == "graded" and att["grader_id"] == sup
+    assert att["score"] == pytest.approx(expected, abs=1e-6)
+    assert att["passed"] == int(expected >= rubric.pass_mark - 1e-9)
 
     trainee = _open_workspace(app_as(tara), waiting["vignette_id"])
     shown = texts(trainee)
