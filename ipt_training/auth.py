@@ -25,7 +25,7 @@ from .store import audit, now_iso, one, rows, transaction
 ROLES = ("trainee", "rater", "supervisor", "admin")
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = account_rules.MIN_PASSWORD_LENGTH
 # one answer for every failed sign-in (issue 15, finding 11): a wrong name, a wrong password, a
 # locked and a deactivated account are told apart neither by the words nor by the work done
 SIGN_IN_FAILED = (f"Sign-in failed: the sign-in name or password is wrong, or the account is locked for "
@@ -64,8 +64,12 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def check_password_rules(password: str, user_inputs: Iterable[str] = ()) -> None:
-    if len(password) < 8:
-        raise AuthError("The password must have at least 8 characters; choose a longer one.")
+    """:class:`AuthError` with the reason when the password breaks ``account_rules``
+    (at least 12 characters, not easy to guess; issue 15, finding 18)."""
+    try:
+        account_rules.check_password(password, user_inputs)
+    except account_rules.RuleError as exc:
+        raise AuthError(str(exc)) from None
 
 
 def _check_roles(roles: Iterable[str]) -> tuple[str, ...]:
@@ -115,9 +119,10 @@ def users_with_role(db: Database, role: str) -> list[dict]:
 def create_user(db: Database, username: str, password: str, roles: Iterable[str],
                 display_name: str = "", email: Optional[str] = None,
                 actor_id: Optional[int] = None, is_demo: bool = False) -> User:
-    username = username.strip()
-    if not username or any(c.isspace() for c in username):
-        raise AuthError("The sign-in name must be one word with no spaces.")
+    try:  # normalised (NFKC, case-folded); look-alikes refused
+        username = account_rules.check_username(username)
+    except account_rules.RuleError as exc:
+        raise AuthError(str(exc)) from None
     roles = _check_roles(roles)
     check_password_rules(password, (username, display_name, email or ""))
     if find_user(db, username):
@@ -222,6 +227,12 @@ def sign_in(db: Database, username: str, password: str, now: Optional[datetime] 
     the limit locks it if wrong, and a right password counts only if, in a second write
     transaction, the account is still active and unlocked.
     """
+    return _counted_check(db, username, password, now, client, throttle, "sign_in")
+
+
+def _counted_check(db: Database, username: str, password: str, now: Optional[datetime], client: Optional[str],
+                   throttle: Optional[SignInThrottle], action: str) -> User:
+    """:func:`sign_in`'s check, auditing a success as ``action``."""
     now = now or datetime.now(timezone.utc)
     throttle = throttle or sign_in_throttle()
     throttle.admit(client)
@@ -242,7 +253,7 @@ def sign_in(db: Database, username: str, password: str, now: Optional[datetime] 
             fresh = one(db, "SELECT active, locked_until FROM users WHERE id = ?", (row["id"],))
             if fresh["active"] and not _is_locked(fresh["locked_until"], now):
                 db.conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (row["id"],))
-                audit(db, row["id"], "sign_in", "user", row["id"])
+                audit(db, row["id"], action, "user", row["id"])
                 return get_user(db, row["id"])
         locked = bool(turn) and not right and turn >= MAX_FAILED_SIGN_INS
         if locked:
@@ -253,6 +264,35 @@ def sign_in(db: Database, username: str, password: str, now: Optional[datetime] 
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def change_password(db: Database, user_id: int, current_password: str, new_password: str,
+                    now: Optional[datetime] = None, client: Optional[str] = None,
+                    throttle: Optional[SignInThrottle] = None) -> None:
+    """A signed-in person changes their own password (issue 15, finding 18).
+
+    The new password must meet the rules and differ from the current one; the current one is
+    checked like a sign-in (rate-limited, counted toward the lockout), so a session left open
+    on a shared computer cannot be used to guess it or to take the account over.
+    """
+    user = get_user(db, user_id)
+    if user is None or not user.active:
+        raise AuthError("Sign in again to change your password.")
+    if new_password == current_password:
+        raise AuthError("The new password is the same as the current one; choose a different one.")
+    check_password_rules(new_password, (user.username, user.display_name, user.email or ""))
+    try:
+        _counted_check(db, user.username, current_password, now, client, throttle, "confirm_password")
+    except AuthError as exc:
+        if str(exc) != SIGN_IN_FAILED:
+            raise
+        raise AuthError(f"The current password is wrong; type it again ({MAX_FAILED_SIGN_INS} wrong passwords in a row "
+                        f"lock the account for {int(LOCKOUT.total_seconds() // 60)} minutes).") from None
+    with (throttle or sign_in_throttle()).turn():
+        new_hash = hash_password(new_password)
+    with transaction(db):
+        db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user_id))
+        audit(db, user_id, "change_password", "user", user_id)
 
 
 # --- institutional sign-in (OIDC through st.login; issue 15, finding 20) -----------------

@@ -9,7 +9,7 @@ def test_first_run_offers_admin_creation_and_demo(app_env):
     assert "Welcome to the IPT training" in at.title[0].value
     assert any(b.label == "Load demo data" for b in at.button)
     shown = texts(at)
-    for username, password in (("trainee", "trainee-demo"), ("admin", "admin-demo")):
+    for username, password in (("trainee", "trainee-demo-pass"), ("admin", "admin-demo-pass")):
         assert username in shown and password in shown
 
 
@@ -42,7 +42,7 @@ def test_sign_in_refuses_a_wrong_password_then_signs_in(demo_db_path, app_demo):
     at.text_input(key="si_password").input("nope-nope")
     at.button[0].click().run()
     assert "wrong" in at.error[0].value
-    at.text_input(key="si_password").input("trainee-demo")
+    at.text_input(key="si_password").input("trainee-demo-pass")
     at.button[0].click().run()
     assert not at.exception
     assert "Welcome, Tara Trainee" in texts(at)

@@ -62,17 +62,17 @@ def test_reset_password_unlocks_and_roles_are_checked(db):
         auth.set_roles(db, u.id, ["wizard"], admin.id)
     with pytest.raises(auth.AuthError, match="own admin role"):
         auth.set_roles(db, admin.id, ["trainee"], admin.id)
-    with pytest.raises(auth.AuthError, match="at least 8"):
+    with pytest.raises(auth.AuthError, match="at least 12"):
         auth.create_user(db, "short", "abc", ["trainee"])
     with pytest.raises(auth.AuthError, match="taken"):
-        auth.create_user(db, "ANA", "another-pw-1", ["trainee"])
+        auth.create_user(db, "ANA", "another-Birch-Pylon-9", ["trainee"])
 
 
 def test_supervision_and_visibility(db):
     admin = auth.create_user(db, "boss", "admin-pass-1", ["admin"])
-    sup = auth.create_user(db, "sup", "sup-pass-12", ["supervisor"])
-    t1 = auth.create_user(db, "t1", "t1-pass-123", ["trainee"])
-    t2 = auth.create_user(db, "t2", "t2-pass-123", ["trainee"])
+    sup = auth.create_user(db, "sup", "sup-Velvet-Gorge-12", ["supervisor"])
+    t1 = auth.create_user(db, "t1", "t1-Marble-Thistle-3", ["trainee"])
+    t2 = auth.create_user(db, "t2", "t2-Cobalt-Meadow-5", ["trainee"])
     auth.link_supervisor(db, sup.id, t1.id, admin.id)
     assert auth.visible_trainee_ids(db, sup) == [t1.id]
     assert auth.visible_trainee_ids(db, t2) == [t2.id]

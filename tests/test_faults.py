@@ -39,7 +39,7 @@ def _items(db, library, sid: int) -> list[str]:
 
 
 def _users(db, prefix: str, role: str, n: int) -> list[auth.User]:
-    return [auth.create_user(db, f"{prefix}{k}", "concurrent-1", (role,), f"{prefix.title()} {k}") for k in range(n)]
+    return [auth.create_user(db, f"{prefix}{k}", "Harbour-Quill-Basalt-26", (role,), f"{prefix.title()} {k}") for k in range(n)]
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_rater_draft_survives_sigkill_and_restart(data_dir, library, monkeypatch
 
         def rate_in_browser(page):
             # the rater is mid-rating in the browser: a score goes through the running app
-            sign_in(page, server.url, "rater", "rater-demo")
+            sign_in(page, server.url, "rater", "rater-demo-pass")
             open_from_queue(page, "Case T1, session 3")
             score(item_box(page, by_browser), "2")
             page.wait_for_timeout(300)
@@ -153,7 +153,7 @@ def test_rater_draft_survives_sigkill_and_restart(data_dir, library, monkeypatch
         server = StreamlitServer(data_dir).start()
 
         def check_in_browser(page):
-            sign_in(page, server.url, "rater", "rater-demo")
+            sign_in(page, server.url, "rater", "rater-demo-pass")
             open_from_queue(page, "Case T1, session 3")
             for item, value in ((by_browser, "2"), (by_store, "5")):
                 radio = item_box(page, item).get_by_role("radio", name=value, exact=True)

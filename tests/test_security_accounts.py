@@ -575,3 +575,118 @@ def test_pages_that_load_content_serve_the_valid_files_beside_hostile_ones(hosti
     assert "zz_deep.yaml" in shown and "zz_nul.yaml" in shown
     at = app_as(auth.find_user(db, "trainee").id, "vignette_library.py")
     assert not at.exception, at.exception
+
+
+# --- 18: password rules, changing one's own password, sign-in names ----------------------------
+
+
+@pytest.mark.parametrize("weak, reason", [("password", "at least 12 characters"),
+                                          ("12345678", "at least 12 characters"),
+                                          ("passwordpassword", "too easy to guess: Repeats"),
+                                          ("qwertyuiop123", "too easy to guess"),
+                                          ("anastasia-1990", "too easy to guess")])
+def test_weak_passwords_are_refused_with_a_reason_everywhere(db, weak, reason):
+    with pytest.raises(auth.AuthError, match=reason):
+        auth.create_user(db, "anastasia", weak, ["trainee"], "Anastasia Example")
+    admin = auth.create_user(db, "boss", "Ledger-Compass-Orchid-7", ["admin"])
+    user = auth.create_user(db, "anastasia", RIGHT, ["trainee"], "Anastasia Example")
+    with pytest.raises(auth.AuthError, match=reason):
+        auth.reset_password(db, user.id, weak, admin.id)
+    with pytest.raises(auth.AuthError, match=reason):
+        auth.change_password(db, user.id, RIGHT, weak, throttle=_default_throttle())
+    assert auth.sign_in(db, "anastasia", RIGHT, throttle=_default_throttle()).id == user.id
+
+
+def test_the_command_line_refuses_a_weak_password(tmp_path, monkeypatch, capsys):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("12345678\n"))
+    assert cli.main(["--db", str(tmp_path / "x.db"), "create-user", "chair", "--role", "admin"]) == 1
+    assert "at least 12 characters" in capsys.readouterr().err
+
+
+def test_every_demo_password_meets_the_rules():
+    from ipt_training.demo import accounts
+
+    for acc in accounts.DEMO_ACCOUNTS + accounts.EXTRA_ACCOUNTS:
+        auth.check_password_rules(acc.password, (acc.username, acc.display_name))
+
+
+def test_a_person_changes_their_own_password(db):
+    user = auth.create_user(db, "ana", RIGHT, ["trainee"], "Ana Example")
+    new = "Saffron-Glacier-Piano-84"
+    with pytest.raises(auth.AuthError, match="same as the current"):
+        auth.change_password(db, user.id, RIGHT, RIGHT, throttle=_default_throttle())
+    with pytest.raises(auth.AuthError, match="current password is wrong"):
+        auth.change_password(db, user.id, "not-my-password", new, throttle=_default_throttle())
+    assert db.conn.execute("SELECT failed_logins FROM users WHERE id = ?", (user.id,)).fetchone()[0] == 1
+    auth.change_password(db, user.id, RIGHT, new, throttle=_default_throttle())
+    assert auth.sign_in(db, "ana", new, throttle=_default_throttle()).id == user.id
+    with pytest.raises(auth.AuthError):
+        auth.sign_in(db, "ana", RIGHT, throttle=_default_throttle())
+    actions = [r[0] for r in db.conn.execute("SELECT action FROM audit_log WHERE actor_id = ? ORDER BY id", (user.id,))]
+    assert "change_password" in actions and "confirm_password" in actions
+    dump = "\n".join(db.conn.iterdump())
+    assert new not in dump and RIGHT not in dump
+
+
+def test_guessing_the_current_password_on_the_change_form_locks_the_account(db):
+    user = auth.create_user(db, "ana", RIGHT, ["trainee"], "Ana Example")
+    for _ in range(auth.MAX_FAILED_SIGN_INS):
+        with pytest.raises(auth.AuthError, match="current password is wrong"):
+            auth.change_password(db, user.id, "a-wrong-guess", "Saffron-Glacier-Piano-84", throttle=_default_throttle())
+    with pytest.raises(auth.AuthError, match="current password is wrong"):  # locked now: even the right one fails
+        auth.change_password(db, user.id, RIGHT, "Saffron-Glacier-Piano-84", throttle=_default_throttle())
+
+
+def test_the_account_page_changes_the_password_for_every_role(demo_db_path, app_demo):
+    from apphelp import app_as
+
+    from ipt_training.access import PAGES
+
+    spec = next(p for p in PAGES if p.file == "account.py")
+    assert spec.roles == {"trainee", "rater", "supervisor", "admin"}
+    db = open_store(demo_db_path)
+    rater = auth.find_user(db, "rater")
+    at = app_as(rater.id, "account.py")
+    assert at.title[0].value == "My account"
+    at.text_input(key="acc_current").input("rater-demo-pass")
+    at.text_input(key="acc_new").input("Saffron-Glacier-Piano-84")
+    at.text_input(key="acc_repeat").input("Saffron-Glacier-Piano-84")
+    at.button[0].click().run()
+    assert not at.exception and at.success, [e.value for e in at.error]
+    assert auth.sign_in(db, "rater", "Saffron-Glacier-Piano-84", throttle=_default_throttle()).id == rater.id
+
+
+def test_sign_in_names_are_normalised_nfkc_and_case_folded(db):
+    user = auth.create_user(db, "Ana.Example", RIGHT, ["trainee"])
+    assert user.username == "ana.example"
+    for spelling in ("ana.example", "ANA.EXAMPLE", "\uff21\uff4e\uff41.example", " Ana.Example "):
+        assert auth.sign_in(db, spelling, RIGHT, throttle=_default_throttle()).id == user.id
+    with pytest.raises(auth.AuthError, match="taken"):
+        auth.create_user(db, "\uff21NA.EXAMPLE", RIGHT, ["trainee"])
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("p\u0430ul", "several alphabets"),        # Cyrillic a inside Latin
+    ("\u0440aypal", "several alphabets"),      # Cyrillic er looks like p
+    ("ana\u200b", "invisible"),                # zero-width space
+    ("an\u200da", "invisible"),                # zero-width joiner
+    ("an\u00ada", "invisible"),                # soft hyphen
+    ("ana\u202e", "invisible"),                # right-to-left override
+    ("ana example", "invisible or space"),
+    ("ana/../x", "not '/'"),
+    ("", "Give a sign-in name"),
+])
+def test_look_alike_and_invisible_sign_in_names_are_refused(db, name, reason):
+    auth.create_user(db, "paul", RIGHT, ["trainee"])
+    with pytest.raises(auth.AuthError, match=reason):
+        auth.create_user(db, name, RIGHT, ["trainee"])
+
+
+@pytest.mark.parametrize("name, stored", [("Müller", "müller"), ("Γιώργος", "γιώργοσ"),  # case-folded: final sigma
+                                          ("日本語ひらがな", "日本語ひらがな"), ("김민준", "김민준"),
+                                          ("trainee.ready", "trainee.ready"), ("A_b-c@Uni.example", "a_b-c@uni.example")])
+def test_names_in_one_alphabet_are_accepted(db, name, stored):
+    assert auth.create_user(db, name, RIGHT, ["trainee"]).username == stored

@@ -20,6 +20,7 @@ with left:
         email = st.text_input("E-mail (optional)", key="fr_email")
         pw1 = st.text_input("Password", type="password", key="fr_pw1")
         pw2 = st.text_input("Repeat password", type="password", key="fr_pw2")
+        st.caption(f"At least {auth.MIN_PASSWORD_LENGTH} characters, not easy to guess: several unrelated words work well.")
         if st.form_submit_button("Create administrator", type="primary"):
             if pw1 != pw2:
                 st.error("The two passwords differ; type the same password twice.")

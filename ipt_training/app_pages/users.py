@@ -24,6 +24,8 @@ with tab_new:
         email = st.text_input("E-mail (optional; used for institutional sign-in)", key="cu_email")
         roles = st.multiselect("Roles", auth.ROLES, default=["trainee"], key="cu_roles")
         password = st.text_input("Initial password", type="password", key="cu_password")
+        st.caption(f"Sign-in names are stored in lower case; letters of one alphabet, digits and . _ - @. "
+                   f"Passwords: at least {auth.MIN_PASSWORD_LENGTH} characters, not easy to guess.")
         if st.form_submit_button("Create account", type="primary"):
             try:
                 u = auth.create_user(db, username, password, roles, display, email or None, actor_id=admin.id)

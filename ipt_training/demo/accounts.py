@@ -20,16 +20,16 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = [
-    DemoAccount("trainee", "trainee", "trainee-demo", "Tara Trainee", ("trainee",)),
-    DemoAccount("rater", "rater", "rater-demo", "Ravi Rater", ("rater",)),
-    DemoAccount("supervisor", "supervisor", "supervisor-demo", "Sam Supervisor", ("supervisor", "rater")),
-    DemoAccount("admin", "admin", "admin-demo", "Ada Admin", ("admin",)),
+    DemoAccount("trainee", "trainee", "trainee-demo-pass", "Tara Trainee", ("trainee",)),
+    DemoAccount("rater", "rater", "rater-demo-pass", "Ravi Rater", ("rater",)),
+    DemoAccount("supervisor", "supervisor", "supervisor-demo-pass", "Sam Supervisor", ("supervisor", "rater")),
+    DemoAccount("admin", "admin", "admin-demo-pass", "Ada Admin", ("admin",)),
 ]
 # further people who make the cohort, double rating and readiness meaningful
 EXTRA_ACCOUNTS = [
-    DemoAccount("trainee", "trainee.ready", "trainee-demo", "Rosa Ready", ("trainee",)),
-    DemoAccount("trainee", "trainee.near", "trainee-demo", "Nico Nearly", ("trainee",)),
-    DemoAccount("rater", "rater2", "rater-demo", "Rita Second", ("rater",)),
+    DemoAccount("trainee", "trainee.ready", "trainee-demo-pass", "Rosa Ready", ("trainee",)),
+    DemoAccount("trainee", "trainee.near", "trainee-demo-pass", "Nico Nearly", ("trainee",)),
+    DemoAccount("rater", "rater2", "rater-demo-pass", "Rita Second", ("rater",)),
 ]
 
 

@@ -26,7 +26,7 @@ THERAPIST = "ipt-therapist-example"
 
 @pytest.fixture
 def people(db):
-    mk = lambda name, roles: auth.create_user(db, name, "password-123", roles, name.title())  # noqa: E731
+    mk = lambda name, roles: auth.create_user(db, name, "Lichen-Ferry-Atlas-58", roles, name.title())  # noqa: E731
     return {"trainee": mk("tina", ["trainee"]), "other": mk("otto", ["trainee"]), "admin": mk("ada", ["admin"]),
             "admin2": mk("abe", ["admin", "trainee"]), "sup": mk("sven", ["supervisor"])}
 

@@ -24,7 +24,7 @@ THERAPIST = "ipt-therapist-example"
 
 @pytest.fixture
 def people(db):
-    mk = lambda name, roles: auth.create_user(db, name, "password-123", roles, name.title())  # noqa: E731
+    mk = lambda name, roles: auth.create_user(db, name, "Lichen-Ferry-Atlas-58", roles, name.title())  # noqa: E731
     p = {"trainee": mk("tina", ["trainee"]), "other": mk("otto", ["trainee"]), "sup": mk("sven", ["supervisor", "rater"]),
          "sup2": mk("sara", ["supervisor"]), "admin": mk("ada", ["admin"]), "rater": mk("rolf", ["rater"])}
     auth.link_supervisor(db, p["sup"].id, p["trainee"].id, p["admin"].id)

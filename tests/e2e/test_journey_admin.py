@@ -44,7 +44,7 @@ def _download(page, button_name, server=None):
 
 
 def test_admin_downloads_the_reliability_report(demo_server, page):
-    sign_in(page, demo_server.url, "admin", "admin-demo")
+    sign_in(page, demo_server.url, "admin", "admin-demo-pass")
     nav(page, "Reliability report")
     # the statistics run first; wait for the whole page, so a click is not lost to a redraw
     page.get_by_role("heading", name="Rater certification and drift").wait_for(timeout=60_000)
@@ -65,7 +65,7 @@ def test_admin_downloads_the_reliability_report(demo_server, page):
 
 
 def test_admin_awards_a_credential_and_downloads_the_certificate(demo_server, page):
-    sign_in(page, demo_server.url, "admin", "admin-demo")
+    sign_in(page, demo_server.url, "admin", "admin-demo-pass")
     nav(page, "Credential review")
     main = page.get_by_test_id("stMain")
     choose(page, page, "Person", re.compile(r"^Rosa Ready \(trainee\.ready\): ready for review$"))
@@ -96,6 +96,6 @@ def test_admin_awards_a_credential_and_downloads_the_certificate(demo_server, pa
     # the trainee sees the award
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()
-    sign_in(page, demo_server.url, "trainee.ready", "trainee-demo")
+    sign_in(page, demo_server.url, "trainee.ready", "trainee-demo-pass")
     nav(page, "My credential readiness")
     expect(main).to_contain_text("Awarded: IPT therapist")

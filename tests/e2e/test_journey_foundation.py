@@ -14,7 +14,7 @@ def test_first_run_demo_then_trainee_sign_in_and_out(server, page):
     page.get_by_role("button", name="Load demo data").click()
     page.get_by_role("heading", name="Sign in").wait_for(timeout=120_000)
     page.get_by_label("Sign-in name").fill("trainee")
-    page.get_by_label("Password", exact=True).fill("trainee-demo")
+    page.get_by_label("Password", exact=True).fill("trainee-demo-pass")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Welcome, Tara Trainee").wait_for()
     expect(page.get_by_text("Your practice")).to_be_visible()

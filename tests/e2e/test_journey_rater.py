@@ -41,7 +41,7 @@ def score(item, value: str) -> None:
 
 
 def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
-    sign_in(page, demo_server.url, "rater", "rater-demo")
+    sign_in(page, demo_server.url, "rater", "rater-demo-pass")
     open_from_queue(page, SESSION)
     main = page.locator("[data-testid='stMain']")
     expect(main).to_contain_text(BLIND)
@@ -66,7 +66,7 @@ def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
 
     # a refresh mid-rating: a new browser session, sign in again, the scores are still there
     page.reload()
-    sign_in(page, demo_server.url, "rater", "rater-demo")
+    sign_in(page, demo_server.url, "rater", "rater-demo-pass")
     open_from_queue(page, SESSION)
     items = page.locator("[class*='st-key-item_']")
     assert items.count() == n_items

@@ -20,7 +20,7 @@ SESSION = "Tara Trainee: Case T1, session 2 (initial, Grief (complicated bereave
 
 
 def test_supervisor_grades_an_attempt_and_assigns_a_session(demo_server, page):
-    sign_in(page, demo_server.url, "supervisor", "supervisor-demo")
+    sign_in(page, demo_server.url, "supervisor", "supervisor-demo-pass")
 
     # --- grading: the trainee's answers beside the key; a level and a comment per criterion ---
     nav(page, "Grading queue")
@@ -76,6 +76,6 @@ def test_supervisor_grades_an_attempt_and_assigns_a_session(demo_server, page):
     # the rater finds it in their queue
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()
-    sign_in(page, demo_server.url, "rater2", "rater-demo")
+    sign_in(page, demo_server.url, "rater2", "rater-demo-pass")
     nav(page, "Rating queue")
     expect(page.get_by_test_id("stMain")).to_contain_text("Case T1, session 2 (initial, Grief (complicated bereavement))")

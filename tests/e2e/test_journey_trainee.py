@@ -82,7 +82,7 @@ def choose(page, scope, label: str, option) -> None:
 
 
 def test_trainee_attempts_a_vignette_and_sees_feedback(demo_server, page):
-    sign_in(page, demo_server.url, "trainee", "trainee-demo")
+    sign_in(page, demo_server.url, "trainee", "trainee-demo-pass")
     nav(page, "Vignette library")
     card = page.locator(f".st-key-lib_card_{VIGNETTE}")
     assert "new" in card.inner_text()
