@@ -19,7 +19,7 @@ THERAPIST = "ipt-therapist-example"
 
 @pytest.fixture
 def people(db):
-    mk = lambda name, roles: auth.create_user(db, name, "password-123", roles, name.title())  # noqa: E731
+    mk = lambda name, roles: auth.create_user(db, name, "Lichen-Ferry-Atlas-58", roles, name.title())  # noqa: E731
     p = {"trainee": mk("tina", ["trainee"]), "sup": mk("sven", ["supervisor"]), "admin": mk("ada", ["admin"])}
     auth.link_supervisor(db, p["sup"].id, p["trainee"].id, p["admin"].id)
     return p

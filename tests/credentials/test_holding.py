@@ -45,8 +45,8 @@ def test_double_submit_of_a_decision_records_it_once(demo_db, library):
 
 
 def test_double_submit_of_a_deferral_records_it_once(db, library):
-    t = auth.create_user(db, "tina", "password-123", ["trainee"], "Tina")
-    admin = auth.create_user(db, "ada", "password-123", ["admin"], "Ada")
+    t = auth.create_user(db, "tina", "Lichen-Ferry-Atlas-58", ["trainee"], "Tina")
+    admin = auth.create_user(db, "ada", "Lichen-Ferry-Atlas-58", ["admin"], "Ada")
     std = library.standards[THERAPIST]
     a = credentials.record_decision(db, admin, t.id, std, "defer", "More cases.", TODAY, library=library)
     assert credentials.record_decision(db, admin, t.id, std, "defer", "More cases.", TODAY, library=library) == a
