@@ -8,6 +8,7 @@ from ipt_training import auth
 from ipt_training import credentials
 from ipt_training.reports import dataframe_to_csv
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.errors import pdf_download
 from ipt_training.ui.readiness_widgets import decision_log, evidence_links, readiness_checklist
 
 user = require_user("admin")
@@ -83,11 +84,10 @@ if chosen is not None:
                    "The checklist below is the renewal, on evidence dated since that award.",
                    icon=":material/workspace_premium:")
     # bytes built before the button is drawn: a deferred (callable) download can fail silently
-    st.download_button(
-        "Readiness report (PDF)",
-        credentials.readiness_pdf(db, library, chosen, standard, today, viewer=user),
-        file_name=f"readiness-{person['username']}-{standard_id}-{today.isoformat()}.pdf", mime="application/pdf",
-        key="cr_readiness_pdf", icon=":material/picture_as_pdf:")
+    pdf_download("Readiness report (PDF)", lambda: credentials.readiness_pdf(db, library, chosen, standard, today,
+                                                                              viewer=user),
+                 file_name=f"readiness-{person['username']}-{standard_id}-{today.isoformat()}.pdf",
+                 key="cr_readiness_pdf", expected=(credentials.ReviewError,))
     readiness_checklist(person["readiness"], key=f"cr_{chosen}", links=evidence_links(user), status=person["status"])
 
     st.markdown("#### Decision")
@@ -122,17 +122,10 @@ if chosen is not None:
     decision_log(decisions, key="cr_log")
     current = next((d for d in decisions if d["decision"] == "award" and d["state"].startswith("valid")), None)
     if current:
-        try:
-            certificate = credentials.certificate_pdf(db, current["id"], today, viewer=user)
-        except credentials.ReviewError as exc:
-            st.error(str(exc))
-            certificate = None
-    if current and certificate:
-        st.download_button(
-            f"Certificate for award {current['id']} (PDF)",
-            certificate,
-            file_name=f"certificate-{person['username']}-{standard_id}-{current['id']}.pdf", mime="application/pdf",
-            key="cr_certificate", icon=":material/workspace_premium:")
+        pdf_download(f"Certificate for award {current['id']} (PDF)",
+                     lambda: credentials.certificate_pdf(db, current["id"], today, viewer=user),
+                     file_name=f"certificate-{person['username']}-{standard_id}-{current['id']}.pdf",
+                     key="cr_certificate", icon=":material/workspace_premium:", expected=(credentials.ReviewError,))
     if decisions:
         with st.expander("Evidence snapshot of a decision", key="cr_snapshot_exp"):
             pick = st.selectbox("Decision", [d["id"] for d in decisions], key="cr_snapshot_pick",

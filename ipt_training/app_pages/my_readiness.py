@@ -7,6 +7,7 @@ import streamlit as st
 
 from ipt_training import credentials
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.errors import pdf_download
 from ipt_training.ui.readiness_widgets import decision_log, evidence_links, readiness_checklist
 
 user = require_user("trainee", "rater", "supervisor")
@@ -26,15 +27,12 @@ if awards:
             else:
                 c1.success(f"**Awarded: {a['standard_name']}** (version {a['standard_version']}) on {a['awarded_on']}, "
                            f"{a['state']}.", icon=":material/workspace_premium:")
-                try:  # built before the button is drawn, so a refusal shows as a sentence
-                    certificate = credentials.certificate_pdf(db, a["decision_id"], today, viewer=user)
-                except credentials.ReviewError as exc:
-                    c2.error(str(exc))
-                    continue
-                c2.download_button(
-                    "Download certificate", certificate,
-                    file_name=f"certificate-{a['standard_id']}-{a['decision_id']}.pdf", mime="application/pdf",
-                    key=f"mr_cert_{a['decision_id']}", icon=":material/download:")
+                # built before the button is drawn, so a refusal or a broken PDF shows as a sentence
+                pdf_download("Download certificate",
+                             lambda a=a: credentials.certificate_pdf(db, a["decision_id"], today, viewer=user),
+                             file_name=f"certificate-{a['standard_id']}-{a['decision_id']}.pdf",
+                             key=f"mr_cert_{a['decision_id']}", where=c2, icon=":material/download:",
+                             expected=(credentials.ReviewError,))
 
 results = credentials.my_readiness(db, library, user, user.id, today)
 if not results:

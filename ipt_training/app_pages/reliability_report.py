@@ -11,6 +11,7 @@ from ipt_training.reliability import report_data as rd, report_export
 from ipt_training.content import PHASES
 from ipt_training.ui import charts
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.errors import pdf_download
 
 
 user = require_user("admin", "supervisor")
@@ -156,8 +157,8 @@ stem = f"reliability-{instrument.id}-{date_from.isoformat()}-{date_to.isoformat(
 c1, c2 = st.columns(2)
 c1.download_button("Download CSV", report_export.report_csv(report), file_name=f"{stem}.csv", mime="text/csv",
                    key="rr_csv", icon=":material/table:")
-c2.download_button("Download PDF report", _pdf(*key, db, library), file_name=f"{stem}.pdf",
-                   mime="application/pdf", key="rr_pdf", icon=":material/picture_as_pdf:")
+pdf_download("Download PDF report", lambda: _pdf(*key, db, library), file_name=f"{stem}.pdf", key="rr_pdf",
+             where=c2)
 
 st.divider()
 st.subheader("Rater certification and drift")

@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from typing import Optional
-from fpdf.enums import XPos, YPos
 from sqlite_utils import Database
 from ..auth import User, get_user, visible_trainee_ids
 from ..content import CredentialStandard, Library
 from .evidence import award_day, standing_awards
-from ..reports import Report, _latin1
+from ..reports import Report
 from ..store import one
 from .review import ReviewError, assess_for, decisions_for
 
@@ -91,8 +90,8 @@ def certificate_pdf(db: Database, decision_id: int, today: _dt.date, *, viewer: 
     pdf.ln(8)
     pdf.paragraph(f"{body} certifies that", size=12)
     pdf.ln(2)
-    pdf.set_font("Helvetica", "B", 20)
-    pdf.multi_cell(0, 12, _latin1(holder), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(pdf.FONT, "B", 20)
+    pdf.write_text(holder, 12, align="C")
     pdf.ln(2)
     pdf.paragraph(f"meets the requirements of the credential standard {std.get('name', d['standard_id'])} "
                   f"(id {d['standard_id']}, version {d['standard_version']}).", size=12)

@@ -48,3 +48,28 @@ def run_page(page, reraise: bool | None = None) -> None:
         st.error(f"Something went wrong and this page could not be shown (error {error_id}). Reload the page to "
                  "try again; if it happens again, tell your administrator this error id, which finds the details "
                  "in the server log.", icon=":material/error:")
+
+
+def pdf_download(label: str, build, *, file_name: str, key: str, where=None, icon: str = ":material/picture_as_pdf:",
+                 expected: tuple = ()) -> bool:
+    """A download button for a PDF built now by ``build()``; when it cannot be built, a sentence
+    in its place and the rest of the page carries on (issue 14). Errors in ``expected`` (and
+    :class:`reports.PdfError`) are the user's to fix and are shown as they are; anything else is
+    logged under an id the sentence gives. Returns whether the button was drawn."""
+    from ..reports import PdfError
+
+    where = where if where is not None else st
+    try:
+        data = build()
+    except (PdfError, *expected) as exc:
+        where.error(str(exc), icon=":material/picture_as_pdf:")
+        return False
+    except Exception as exc:  # noqa: BLE001 - a broken PDF must not take the page down
+        error_id = secrets.token_hex(4)
+        LOG.error("error %s building the PDF %r", error_id, file_name, exc_info=exc)
+        where.error(f"The PDF could not be built (error {error_id}); everything else on this page works. Tell your "
+                    "administrator this error id, which finds the details in the server log.",
+                    icon=":material/picture_as_pdf:")
+        return False
+    where.download_button(label, data, file_name=file_name, mime="application/pdf", key=key, icon=icon)
+    return True

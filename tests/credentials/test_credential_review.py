@@ -9,7 +9,6 @@ import io
 import json
 import re
 import sqlite3
-import zlib
 
 import pytest
 
@@ -19,6 +18,7 @@ from ipt_training import credentials
 from ipt_training.store import open_store, rows
 
 from apphelp import app_as, texts
+from pdfhelp import pdf_text
 
 TODAY = _dt.date(2026, 6, 1)
 THERAPIST = "ipt-therapist-example"
@@ -31,15 +31,7 @@ def people(db):
             "admin2": mk("abe", ["admin", "trainee"]), "sup": mk("sven", ["supervisor"])}
 
 
-def _pdf_text(data: bytes) -> str:
-    """Text of the PDF's (deflated) content streams."""
-    out = []
-    for m in re.finditer(rb"stream\r?\n", data):
-        try:
-            out.append(zlib.decompressobj().decompress(data[m.end():]).decode("latin-1"))
-        except zlib.error:
-            continue
-    return "\n".join(out).replace("\\(", "(").replace("\\)", ")")
+_pdf_text = pdf_text  # the PDF's text layer (pypdf)
 
 
 # --- decisions ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ipt_training.reliability import calibration
 from ipt_training.store import rows
 
 from apphelp import app_as, texts
+from pdfhelp import pdf_text
 
 THERAPIST, RATER, SUPERVISOR = "ipt-therapist-example", "fidelity-rater-example", "ipt-supervisor-example"
 TODAY = _dt.date.today()
@@ -125,9 +126,7 @@ def test_holding_phases_and_renewal_readiness(library):
 def test_held_credentials_show_in_pdf_and_cli(demo_db, demo_db_path, library):
     award = _award_rosa(demo_db, library)
     rosa = auth.find_user(demo_db, "trainee.ready")
-    from tests.credentials.test_credential_review import _pdf_text  # the plain content-stream reader
-
-    text = _pdf_text(credentials.readiness_pdf(demo_db, library, rosa.id, library.standards[THERAPIST], TODAY))
+    text = pdf_text(credentials.readiness_pdf(demo_db, library, rosa.id, library.standards[THERAPIST], TODAY))
     assert f"award {award}" in text and "Status: held" in text
     out = io.StringIO()
     with redirect_stdout(out):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-import zlib
 from types import SimpleNamespace
 
 import pytest
@@ -22,6 +21,7 @@ from ipt_training.reliability import report_data as rd, report_export
 from ipt_training.store import rows
 
 from apphelp import app_as, texts
+from pdfhelp import pdf_text
 
 STANDARD = "ipt-therapist-example"
 INSTRUMENT = "ipt-session-fidelity"
@@ -47,14 +47,7 @@ def _rated_refs(readiness) -> set[str]:
     return {e.id for q in readiness.requirements for e in q.evidence + q.not_counted if e.kind == "rated_session"}
 
 
-def _pdf_text(data: bytes) -> str:
-    out = []
-    for m in re.finditer(rb"stream\r?\n", data):
-        try:
-            out.append(zlib.decompressobj().decompress(data[m.end():]).decode("latin-1"))
-        except zlib.error:
-            continue
-    return "\n".join(out).replace("\\(", "(").replace("\\)", ")")
+_pdf_text = pdf_text  # the PDF's text layer (pypdf)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zlib
 
 import pandas as pd
 import pytest
@@ -16,6 +15,7 @@ from ipt_training.store import open_store
 
 from apphelp import app_as, texts
 from test_calibration import Builder
+from pdfhelp import pdf_text
 
 INSTRUMENT = "ipt-session-fidelity"
 ITEMS = ["tech_exploratory", "tech_affect", "tech_clarification", "quality_alliance"]
@@ -199,17 +199,9 @@ def test_csv_has_one_row_per_figure(world, library):
 
 
 def _pdf_text(data: bytes) -> str:
-    """Text of every content stream of a PDF, inflating the compressed ones."""
-    out = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            out.append(zlib.decompress(stream).decode("latin-1"))
-        except zlib.error:
-            out.append(stream.decode("latin-1"))
-    raw = "\n".join(out)
-    # the text shown, lines joined (a phrase may wrap at the end of a line)
-    shown = " ".join(re.findall(r"\(((?:\\.|[^\\)])*)\) Tj", raw))
-    return (raw + "\n" + shown).replace("\\(", "(").replace("\\)", ")")
+    """The PDF's text layer (pypdf), and again with lines joined (a phrase may wrap at a line end)."""
+    raw = pdf_text(data)
+    return raw + "\n" + " ".join(raw.split())
 
 
 def test_pdf_states_model_type_unit_and_counts(world, library):
