@@ -7,10 +7,11 @@ from the scores written in the test.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
-from ipt_training import reliability
 from ipt_training.reliability import calibration
 from ipt_training.auth import User
 from ipt_training.content import Library
@@ -121,8 +122,9 @@ def test_calibration_compares_each_item_with_the_gold_rating(b, people, library)
     assert cal["session_id"] == sid and cal["date"] == "2026-01-10"
     assert cal["exact"] == pytest.approx(3 / 6)
     assert cal["within_one"] == pytest.approx(5 / 6)
-    expected = reliability.calibration_agreement(mine, GOLD)
-    assert cal["icc"] == pytest.approx(expected["icc"])
+    # ICC(2,1) of the six (rater, gold) pairs, from R: psych::ICC (tests/reliability/r/issue18_values.R)
+    ref = json.loads((Path(__file__).parent / "r" / "issue18_values.json").read_text())["calibration"]["icc2"]
+    assert cal["icc"] == pytest.approx(ref["value"], abs=1e-9)
     by_item = {it["item_id"]: it for it in cal["items"]}
     instrument_order = [x.id for x in library.instruments[INSTRUMENT].items if x.id in ITEMS]
     assert [it["item_id"] for it in cal["items"]] == instrument_order
@@ -378,7 +380,7 @@ def test_calibration_page_shows_agreement_item_by_item(app_env, library):
     assert not at.exception, at.exception
     shown = texts(at)
     expires = calibration.certification(db, library, rater, today)["expires_on"]
-    assert f"Certification status: certified as a rater on" in shown
+    assert "Certification status: certified as a rater on" in shown
     assert f"until {expires.isoformat()}" in shown
     assert "expert reason for tech_affect" in shown  # the expert's reasons, after submission
     assert "My agreement over time" in shown

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 import io
 import re
 
@@ -11,9 +13,9 @@ import pytest
 
 from ipt_training import auth, reliability
 from ipt_training.reliability import report_data as rd, report_export
-from ipt_training.store import open_store
+from ipt_training.store import open_store, rows
 
-from apphelp import app_as, texts
+from apphelp import ROOT, app_as, texts
 from test_calibration import Builder
 from pdfhelp import pdf_text
 
@@ -101,19 +103,21 @@ def test_report_counts_double_rated_sessions_per_item(world, library):
 
 
 def test_total_icc_equals_the_engine_on_the_same_long_data(world, library):
+    """The report's figures against R (psych::ICC on the same totals; tests/reliability/r/issue18_values.R)."""
+    ref = json.loads((Path(__file__).parent / "r" / "issue18_values.json").read_text())
     report = rd.reliability_report(world["db"], library, INSTRUMENT)
     long = rd.long_ratings(world["db"], INSTRUMENT, double_rated_only=True, min_items=3)
-    expected = reliability.icc_oneway(long)["ICC(1,1)"]
+    expected = ref["world_total"]["icc1"]
     total = report["total"]
-    assert total["icc"] == pytest.approx(expected["value"], abs=1e-12)
-    assert [total["ci_low"], total["ci_high"]] == pytest.approx(expected["ci95"], abs=1e-12)
-    assert total["band"] == reliability.interpret_icc(expected["value"], expected["ci95"])
+    assert total["icc"] == pytest.approx(expected["value"], abs=1e-9)
+    assert [total["ci_low"], total["ci_high"]] == pytest.approx([expected["lo"], expected["hi"]], abs=1e-6)
+    assert total["band"] == reliability.interpret_icc(expected["value"], (expected["lo"], expected["hi"]))
     assert "Koo & Li 2016" in total["band"]
-    assert total["icc_a1"] == pytest.approx(reliability.icc_crossed(long)["value"], abs=1e-12)
+    assert total["icc_a1"] == pytest.approx(ref["world_total"]["icc_a1"]["value"], abs=1e-6)
     assert total["alpha"] == pytest.approx(reliability.krippendorff_alpha(long, "interval"))
     item = next(r for r in report["items"] if r["item_id"] == "tech_affect")
     item_long = rd.long_ratings(world["db"], INSTRUMENT, item_id="tech_affect", double_rated_only=True)
-    assert item["icc"] == pytest.approx(reliability.icc_oneway(item_long)["ICC(1,1)"]["value"], abs=1e-12)
+    assert item["icc"] == pytest.approx(ref["world_tech_affect"]["icc1"]["value"], abs=1e-9)
     assert item["alpha"] == pytest.approx(reliability.krippendorff_alpha(item_long, "ordinal"), abs=1e-12)
     assert "one-way random effects" in report["model"]["model"]
     assert report["model"]["type"] == "absolute agreement" and report["model"]["unit"] == "single rater"
@@ -277,6 +281,19 @@ def test_report_page_shows_icc_and_band(demo_app, username):
     assert re.search(r"\b(poor|moderate|good|excellent)\b", shown), shown[:2000]
     assert "Koo & Li 2016" in shown
     assert "one-way random effects" in shown
+    # the figures shown are the report's for this viewer (sessions they are blind to left out)
+    from ipt_training import fidelity
+    from ipt_training.content import load_library
+
+    report = rd.reliability_report(demo_app, load_library(ROOT), INSTRUMENT,
+                                   exclude_sessions=frozenset(fidelity.blind_session_ids(demo_app, user)))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Double-rated sessions"] == str(report["n_double_rated"])
+    assert metrics["Raters"] == str(len(report["raters"]))
+    total = report["total"]
+    assert metrics["ICC(1,1), total score"] == f"{total['icc']:.2f}"
+    assert (f"Total score ICC(1,1) = {total['icc']:.2f}** (95% CI {total['ci_low']:.2f} to {total['ci_high']:.2f}, "
+            f"{total['n_icc_sessions']} double-rated sessions): {total['band']}.") in shown
     assert any(b.label == "Download CSV" for b in at.get("download_button"))
     has_toggle = any(t.key == "rr_count_uncertified" for t in at.toggle)
     assert has_toggle is (username == "admin")
@@ -309,7 +326,18 @@ def test_calibration_page_shows_certification_status_for_a_rater(demo_app):
     assert not at.exception, at.exception
     shown = texts(at)
     assert "My calibration" in shown
-    assert "Certification status:" in shown
+    # the demo rater's three calibrations all pass the example policy (2 sessions, ICC >= 0.75, 80 %
+    # within one): certified for 12 months from the latest one, read here from the ratings table
+    latest = rows(demo_app, """SELECT MAX(r.submitted_at) AS at FROM ratings r JOIN recorded_sessions s
+                               ON s.id = r.session_id WHERE r.rater_id = ? AND r.kind = 'rater'
+                               AND s.is_gold_standard = 1 AND r.status = 'submitted'""", (rater.id,))[0]["at"]
+    day = dt.date.fromisoformat(latest[:10])
+    until = day.replace(year=day.year + 1)
+    from ipt_training.content import load_library
+
+    name = load_library(ROOT).instruments[INSTRUMENT].name
+    assert [s.value for s in at.success] == [
+        f"Certification status: certified as a rater on {name} until {until.isoformat()}."]
     assert "All raters" not in shown  # that overview is for supervisors
 
 
@@ -331,11 +359,19 @@ def test_chart_builders_make_valid_altair_specs(world, library):
     assert len(spec["layer"]) == 3
     series = pd.DataFrame({"date": ["2026-01-10", "2026-02-01"], "value": [0.9, 0.6], "rater": ["A", "A"]})
     drift = charts.drift_chart(series, 0.75).to_dict()
-    assert any(layer.get("data", {}).get("values") == [{"threshold": 0.75}] for layer in drift["layer"]) or \
-        "0.75" in str(drift)
+    data = {name: values for name, values in drift["datasets"].items()}
+    line, rule = drift["layer"]
+    assert line["mark"]["type"] == "line" and rule["mark"]["type"] == "rule"
+    assert data[rule["data"]["name"]] == [{"threshold": 0.75}] and rule["encoding"]["y"]["field"] == "threshold"
+    assert [r["value"] for r in data[line["data"]["name"]]] == [0.9, 0.6]
     assert "layer" in charts.mastery_lines(series.rename(columns={"value": "score"}), 0.7, color="rater").to_dict()
     g = rd.generalizability(world["db"], library, INSTRUMENT)
-    charts.variance_components_chart(g["components"]).to_dict()
+    bars = charts.variance_components_chart(g["components"]).to_dict()
+    assert bars["mark"]["type"] == "bar"
+    assert bars["encoding"]["x"]["field"] == "share" and bars["encoding"]["y"]["field"] == "component"
+    shown = bars["datasets"][bars["data"]["name"]]
+    assert [r["component"] for r in shown] == list(g["components"]["component"])
+    assert sum(r["share"] for r in shown) == pytest.approx(1.0)
     html = charts.highlight_at_least(pd.DataFrame({"a": [0.79, 0.8]}), 0.80).to_html()
     assert html.count("background-color") == 1
 
