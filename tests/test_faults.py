@@ -21,6 +21,7 @@ import streamlit as st
 
 from ipt_training import auth, cli, fidelity, store, vignettes
 from ipt_training.store import one, open_store, rows
+from ipt_training.vignettes.scoring import focus_commit_stage
 
 from apphelp import app_as
 from e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, StreamlitServer, sign_in
@@ -187,6 +188,8 @@ def test_twenty_concurrent_writers_lose_nothing(demo_db_path, library):
         fidelity.assign(db, admin, sid, r.id, None, "second_rating")
     items = _items(db, library, sid)
     moments = [m.id for m in library.vignettes[VIGNETTE].moments]
+    commit_at = focus_commit_stage(library.vignettes[VIGNETTE])  # stages shown when the focus is committed
+    assert 1 <= commit_at < 4
     db.conn.close()
     rounds = 6
     barrier = threading.Barrier(20)
@@ -214,10 +217,15 @@ def test_twenty_concurrent_writers_lose_nothing(demo_db_path, library):
         try:
             att = vignettes.start_attempt(conn, library, user, VIGNETTE)
             barrier.wait()
+            formulation = ""
             for k in range(rounds):
+                if k < commit_at:  # the focus can change until it is committed, the moments always
+                    formulation = f"{user.username} round {k}"
                 vignettes.save_draft(conn, library, user, att["id"], {
-                    "areas": ["grief"], "formulation": f"{user.username} round {k}",
+                    "areas": ["grief"], "formulation": formulation,
                     "moments": {m: {"technique": "clarification", "response": f"{m} {k}"} for m in moments}})
+                if k == commit_at - 1:
+                    vignettes.commit_focus(conn, library, user, att["id"])
                 if k < 3:
                     vignettes.reveal_next_stage(conn, library, user, att["id"])
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -242,7 +250,7 @@ def test_twenty_concurrent_writers_lose_nothing(demo_db_path, library):
         assert rating["comment"] == f"done by {r.username}"
     for t in trainees:
         att = vignettes.current_draft(db, t.id, VIGNETTE)
-        assert att["answers"]["formulation"] == f"{t.username} round {last}"
+        assert att["answers"]["formulation"] == f"{t.username} round {commit_at - 1}" and att["focus_committed_at"]
         assert att["answers"]["moments"][moments[0]]["response"] == f"{moments[0]} {last}"
         assert att["stages_revealed"] == 4
     started = rows(db, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'start_rating' AND actor_id IN "

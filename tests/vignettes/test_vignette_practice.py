@@ -571,12 +571,15 @@ def test_supervisor_grades_and_the_trainee_sees_the_comment(app_demo, library):
     att = get_attempt(db, waiting["id"])
     # every written criterion at its top level on top of the stored machine scores: the score is
     # the weighted share worked out here from the rubric, and it decides the pass
+    # (criteria that do not apply to this vignette are left out of the weights; gates are met at the
+    # top level, so only the pass mark and a missed safety response can fail it)
     result = att["auto_scores"]["result"]
-    machine = {e["id"]: e["points"] for e in result["criteria"] if e["id"] not in {c.id for c in graded}}
-    expected = (sum(machine.values()) + sum(c.weight for c in graded)) / sum(c.weight for c in rubric.criteria)
+    counted = [e for e in result["criteria"] if e["status"] != "not applicable"]
+    top = sum(e["points"] if e["machine"] else e["weight"] for e in counted)
+    expected = top / sum(e["weight"] for e in counted)
     assert att["status"] == "graded" and att["grader_id"] == sup
     assert att["score"] == pytest.approx(expected, abs=1e-6)
-    assert att["passed"] == int(expected >= rubric.pass_mark - 1e-9)
+    assert att["passed"] == int(expected >= rubric.pass_mark - 1e-9 and not result["safety_missed"])
 
     trainee = _open_workspace(app_as(tara), waiting["vignette_id"])
     shown = texts(trainee)
