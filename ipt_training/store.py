@@ -325,6 +325,16 @@ MIGRATIONS: list[tuple[int, str]] = [
     (30, """
     ALTER TABLE vignette_attempts ADD COLUMN focus_committed_at TEXT;
     """),
+    # issue 15, finding 2: who has been shown other people's ratings of a session; such a person
+    # can no longer give that session an independent (or calibration) rating
+    (44, """
+    CREATE TABLE ratings_seen (
+        session_id INTEGER NOT NULL REFERENCES recorded_sessions(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        first_seen_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, user_id)
+    );
+    """),
 ]
 
 

@@ -215,7 +215,9 @@ def load(db: Database, library: Library, ids: dict, cohort_id: int, data_dir) ->
                       f"{sid}-rater", _days_ago(today, max(1, days - 10)))
             second = SECOND_RATER.get((case, number))
             if second:
-                fidelity.assign(db, supervisor, sid, ids[second], due, "second_rating")
+                # nobody assigns themself: the administrator assigns the supervisor's second ratings
+                fidelity.assign(db, admin if second == "supervisor" else supervisor, sid, ids[second], due,
+                                "second_rating")
                 _rate(db, library, users[second], sid, "rater", _perturb(base, f"{sid}-{second}"), cues[key],
                       f"{sid}-{second}", _days_ago(today, max(1, days - 14)))
             second = OPEN_SECOND.get((case, number))

@@ -3,7 +3,8 @@
 Owns recordings (upload checks, container sniffing, content-addressed storage, access:
 :mod:`.recordings`; timed transcripts: :mod:`.transcripts`), assignments and the random
 second-rating draw (:mod:`.assignments`), ratings with drafts, evidence marks, submit and
-reopen (:mod:`.ratings`), the blind rule (:mod:`.blind`), gold standards (:mod:`.gold`) and
+reopen (:mod:`.ratings`), the blind rule (:mod:`.blind`), who has seen a session's ratings
+(:mod:`.seen`), gold standards (:mod:`.gold`) and
 what the pages need (:mod:`.views`). The instrument in use and the shared error type are in
 :mod:`.base`.
 
@@ -68,6 +69,7 @@ from .blind import (  # noqa: F401
     own_rating,
     ratings_visible_to,
 )
+from .seen import has_seen_ratings, record_seen  # noqa: F401
 from .gold import (  # noqa: F401
     adopt_gold_rating,
     gold_sessions,

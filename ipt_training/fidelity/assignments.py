@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from ..auth import User, get_user, supervisee_ids
 from ..store import audit, now_iso, one, rows, transaction
 from .base import FidelityError, PURPOSES
+from .seen import has_seen_ratings, seen_by
 from .recordings import _session, accessible_sessions, session_label
 
 
@@ -62,6 +63,12 @@ def assign(db: Database, actor: User, session_id: int, rater_id: int, due_date: 
         raise FidelityError("Choose a rater: the person must hold the rater or supervisor role.")
     if rater.id == s["trainee_id"]:
         raise FidelityError("A trainee cannot rate their own session as a rater; the self-rating is for that.")
+    if rater.id == actor.id:
+        raise FidelityError("You cannot assign a session to yourself; another supervisor or an administrator "
+                            "chooses who rates it.")
+    if has_seen_ratings(db, rater.id, s["id"]):
+        raise FidelityError("This rater has already seen other ratings of this session, so their rating would not "
+                            "be independent; choose another rater.")
     if one(db, "SELECT 1 AS x FROM assignments WHERE session_id = ? AND rater_id = ?", (s["id"], rater.id)):
         raise FidelityError(f"{rater.display_name} is already assigned to this session.")
     due = _due(due_date)
@@ -81,8 +88,8 @@ def assign_random_second_ratings(db: Database, actor: User, cohort_id: int, shar
     each to a different rater for an independent second rating.
 
     The number picked is ``ceil(share * eligible)``; the second rater is the eligible rater
-    (not the first rater, not the trainee) with the fewest open assignments, ties broken at
-    random. Returns the new assignments ``[{assignment_id, session_id, rater_id}]``.
+    (not the first rater, not the trainee, not the person asking, nobody who has been shown the
+    session's ratings) with the fewest open assignments, ties broken at random. Returns the new assignments ``[{assignment_id, session_id, rater_id}]``.
     """
     if not actor.has("supervisor", "admin"):
         raise FidelityError("Only a supervisor or an administrator can ask for second ratings.")
@@ -106,11 +113,14 @@ def assign_random_second_ratings(db: Database, actor: User, cohort_id: int, shar
         SELECT a.rater_id, COUNT(*) AS n FROM assignments a WHERE NOT EXISTS (SELECT 1 FROM ratings r
         WHERE r.session_id = a.session_id AND r.rater_id = a.rater_id AND r.kind = 'rater' AND r.status = 'submitted')
         GROUP BY a.rater_id""")}
+    seen = seen_by(db, (s["id"] for s in picked))
     due = _due(due_date)
     made = []
     with transaction(db):
         for s in sorted(picked, key=lambda e: e["id"]):
-            options = [p for p in pool if p["id"] not in (s["first_rater"], s["trainee_id"])]
+            # never the first rater, the trainee, the one assigning, or anyone shown its ratings
+            barred = {s["first_rater"], s["trainee_id"], actor.id} | seen.get(s["id"], set())
+            options = [p for p in pool if p["id"] not in barred]
             if not options:
                 continue
             rng.shuffle(options)

@@ -5,6 +5,11 @@
 * An administrator who is not rating the session sees every submitted rating.
 * A trainee sees the raters' and the gold rating of their own session once those are submitted and their own self-rating is submitted.
 * Nobody ever sees another person's draft.
+* The gold (expert) rating of a calibration session is seen only by administrators and, once
+  their own rating of the session is submitted, by the raters calibrating on it: a supervisor
+  or the session's trainee who read it could copy it into a calibration (issue 15, finding 2).
+* Whoever is shown another person's rating of a session is recorded (``ratings_seen``, and one
+  ``see_ratings`` audit line), and can no longer be assigned to rate that session.
 * The audit log follows the same rule: the details of a session's lines (a submitted rating's mean)
   are withheld from an administrator who is still blind to that session.
 """
@@ -19,6 +24,7 @@ from ..store import audit_entries, one, rows
 from .base import FidelityError
 from .ratings import _marks, _scores
 from .recordings import _is_participant, _session, can_access_session
+from .seen import record_seen
 
 
 def blind_reason(db: Database, user: User, session: dict) -> Optional[str]:
@@ -59,6 +65,16 @@ def blind_session_ids(db: Database, user: User) -> set[int]:
     return {r["session_id"] for r in found}
 
 
+GOLD_HIDDEN = ("The expert (gold-standard) rating of a calibration session is shown only to administrators and, "
+               "once they submit, to the raters calibrating on it.")
+
+
+def may_see_gold(db: Database, user: User, session: dict) -> bool:
+    """Who may (once :func:`blind_reason` is None) see a session's gold rating: administrators
+    and the raters calibrating on it."""
+    return user.has("admin") or _is_participant(db, user.id, session["id"])
+
+
 def _rater_label(kind: str, name: str) -> str:
     return {"rater": f"Rater: {name}", "self": f"Self-rating: {name}", "gold": "Gold standard (expert consensus)"}[kind]
 
@@ -77,10 +93,13 @@ def ratings_visible_to(db: Database, user: User, session_id: int) -> list[dict]:
     found = rows(db, """SELECT r.*, u.display_name AS rater_name FROM ratings r JOIN users u ON u.id = r.rater_id
                         WHERE r.session_id = ? ORDER BY CASE r.kind WHEN 'gold' THEN 0 WHEN 'rater' THEN 1 ELSE 2 END,
                         r.submitted_at, r.id""", (s["id"],))
+    gold_open = open_to_user and may_see_gold(db, user, s)
     out = []
     for r in found:
         own = r["rater_id"] == user.id
         if not own and not (open_to_user and r["status"] == "submitted"):
+            continue
+        if r["kind"] == "gold" and not (gold_open or (own and user.has("admin"))):
             continue
         r = dict(r)
         r["is_own"] = own
@@ -88,6 +107,8 @@ def ratings_visible_to(db: Database, user: User, session_id: int) -> list[dict]:
         r["scores"] = _scores(db, r["id"])
         r["marks"] = _marks(db, r["id"])
         out.append(r)
+    if any(not r["is_own"] or r["kind"] == "gold" for r in out):
+        record_seen(db, user.id, s["id"])
     return out
 
 

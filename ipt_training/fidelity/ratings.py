@@ -12,6 +12,7 @@ from ..store import audit, now_iso, one, rows, transaction
 from .transcripts import fmt_time
 from .base import FidelityError, KINDS, MAX_COMMENT, MAX_NOTE, default_instrument_id, default_library, instrument_of, scale_range
 from .recordings import _session
+from .seen import record_seen
 
 
 def _rating(db: Database, rating_id: int) -> dict:
@@ -50,6 +51,7 @@ def get_or_create_draft(db: Database, user: User, session_id: int, kind: str, *,
         if not s["is_gold_standard"]:
             raise FidelityError("Mark the session as a gold-standard (calibration) session first.")
         existing = one(db, "SELECT * FROM ratings WHERE session_id = ? AND kind = 'gold' ORDER BY id LIMIT 1", (s["id"],))
+        record_seen(db, user.id, s["id"])  # whoever writes the expert rating cannot calibrate on it
     else:
         existing = one(db, "SELECT * FROM ratings WHERE session_id = ? AND rater_id = ? AND kind = ?",
                        (s["id"], user.id, kind))
@@ -260,8 +262,15 @@ def _short(text: str, limit: int = 60) -> str:
 
 def can_reopen(db: Database, user: User, rating: dict) -> bool:
     """Supervisors (of the session's trainee) and admins may reopen others' submitted ratings;
-    nobody reopens their own, which would let a rater change a score after seeing the others."""
-    if rating["status"] != "submitted" or rating["rater_id"] == user.id:
+    nobody reopens their own, which would let a rater change a score after seeing the others.
+    Ratings of a gold-standard session (the expert rating and the calibrations, which decide
+    rater certification) are reopened by administrators only (issue 15, finding 4); the expert
+    rating is the panel's, so any administrator may reopen it."""
+    if rating["status"] != "submitted":
+        return False
+    if _session(db, rating["session_id"])["is_gold_standard"] or rating["kind"] == "gold":
+        return user.has("admin") and (rating["kind"] == "gold" or rating["rater_id"] != user.id)
+    if rating["rater_id"] == user.id:
         return False
     if user.has("admin"):
         return True
@@ -280,7 +289,11 @@ def reopen_rating(db: Database, supervisor: User, rating_id: int, reason: str) -
         raise FidelityError("Give the reason for reopening the rating; it is kept in the audit log.")
     if r["status"] != "submitted":
         raise FidelityError("This rating is not submitted, so there is nothing to reopen.")
-    if r["rater_id"] == supervisor.id:
+    gold_session = r["kind"] == "gold" or _session(db, r["session_id"])["is_gold_standard"]
+    if gold_session and not supervisor.has("admin"):
+        raise FidelityError("Only an administrator can reopen the ratings of a gold-standard (calibration) session; "
+                            "they decide rater certification.")
+    if r["rater_id"] == supervisor.id and r["kind"] != "gold":
         raise FidelityError("You cannot reopen your own rating; ask another supervisor or an administrator.")
     if not can_reopen(db, supervisor, r):
         raise FidelityError("You can reopen ratings only of your supervisees' sessions.")

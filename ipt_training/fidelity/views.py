@@ -7,10 +7,10 @@ from typing import Optional
 from sqlite_utils import Database
 from ..auth import User
 from ..content import Library
-from ..store import one, rows
+from ..store import rows
 from .assignments import _status_of, rater_queue
 from .base import default_instrument_id, default_library, instrument_of, pass_rule_text
-from .blind import blind_reason, ratings_visible_to
+from .blind import GOLD_HIDDEN, blind_reason, may_see_gold, ratings_visible_to
 from .ratings import _applicable, _short, can_reopen
 from .recordings import _session, accessible_sessions, get_session, session_label
 
@@ -71,12 +71,12 @@ def session_results(db: Database, user: User, session_id: int, *, library: Optio
     inst = instrument_of(library, inst_id)
     items = item_catalogue(library, inst.id, s)
     shown = [r for r in visible if r["status"] == "submitted" or r["is_own"]]
-    hidden = None
-    reason = blind_reason(db, user, _session(db, session_id))
-    if reason:
-        others = one(db, "SELECT COUNT(*) AS n FROM ratings WHERE session_id = ? AND rater_id <> ? AND status = 'submitted'",
-                     (s["id"], user.id))["n"]
-        hidden = reason if others else None
+    # the same notice whether or not anyone else has submitted: its presence must not tell a
+    # blind rater that another rating exists (issue 15, finding 21)
+    raw = _session(db, session_id)
+    hidden = blind_reason(db, user, raw)
+    if hidden is None and raw["is_gold_standard"] and not may_see_gold(db, user, raw):
+        hidden = GOLD_HIDDEN
     table = []
     for it in items:
         row = {"item": it["id"]}

@@ -65,8 +65,8 @@ def drafted(demo_db, library):
                              if r["trainee_id"] == rosa.id)["readiness"]),
         report=rd.reliability_report(db, library, INSTRUMENT))
     assert str(sid) in before.sup, "the demo counts this session in Rosa's readiness"
-    for who in (sup, admin):
-        fidelity.assign(db, admin, sid, who.id, None, "second_rating")
+    for who, by in ((sup, admin), (admin, sup)):  # nobody assigns themself
+        fidelity.assign(db, by, sid, who.id, None, "second_rating")
         _start_draft(db, who, sid)
     _start_draft(db, rosa, own)
     return SimpleNamespace(db=db, library=library, admin=admin, sup=sup, rosa=rosa, sid=sid, own=own, before=before)
