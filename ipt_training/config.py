@@ -4,7 +4,9 @@
 ``IPT_TRAINING_DB``        SQLite file (default ``<data dir>/ipt_training.db``)
 ``IPT_TRAINING_CONTENT_DIR`` folder holding ``vignettes/``, ``rubrics/``, ``training/``
                            (default: the project root)
-``IPT_TRAINING_MAX_UPLOAD_MB`` largest recording accepted, in MB (default 200)
+``IPT_TRAINING_MAX_UPLOAD_MB`` largest recording accepted, in MB (default 200; keep
+                           ``server.maxUploadSize`` in ``.streamlit/config.toml`` at the same figure)
+``IPT_TRAINING_MAX_TRANSCRIPT_MB`` largest transcript accepted, in MB (default 2)
 ``IPT_TRAINING_SIGN_IN_PER_CLIENT`` sign-in attempts one IP address may make a minute (default 10)
 ``IPT_TRAINING_SIGN_IN_PER_MINUTE`` sign-in attempts the whole server takes a minute (default 100)
 ``IPT_TRAINING_SIGN_IN_CONCURRENCY`` password checks run at once, 64 MiB each (default 2)
@@ -25,6 +27,7 @@ class Settings:
     db_path: Path
     content_dir: Path
     max_upload_mb: int
+    max_transcript_mb: int = 2
     sign_in_per_client: int = 10
     sign_in_per_minute: int = 100
     sign_in_concurrency: int = 2
@@ -41,6 +44,10 @@ class Settings:
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
 
+    @property
+    def max_transcript_bytes(self) -> int:
+        return self.max_transcript_mb * 1024 * 1024
+
 
 def get_settings() -> Settings:
     """Read the settings from the environment (each call re-reads, so tests may monkeypatch)."""
@@ -52,8 +59,11 @@ def get_settings() -> Settings:
         max_mb = int(os.environ.get("IPT_TRAINING_MAX_UPLOAD_MB", "200"))
     except ValueError:
         raise SystemExit("IPT_TRAINING_MAX_UPLOAD_MB must be a whole number of megabytes, e.g. 200.")
+    raw = os.environ.get("IPT_TRAINING_MAX_TRANSCRIPT_MB", "2")
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"IPT_TRAINING_MAX_TRANSCRIPT_MB must be a whole number of at least 1, e.g. 2; got {raw!r}.")
     return Settings(data_dir=data_dir, db_path=db_path, content_dir=content_dir, max_upload_mb=max_mb,
-                    **_sign_in_limits())
+                    max_transcript_mb=int(raw), **_sign_in_limits())
 
 
 def _sign_in_limits() -> dict:

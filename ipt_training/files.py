@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -60,7 +61,7 @@ def store(folder: Path, data: bytes, ext: str, pattern: re.Pattern) -> str:
     private_dir(folder)
     target = folder / name
     if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=PARTIAL_PREFIX)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -70,6 +71,35 @@ def store(folder: Path, data: bytes, ext: str, pattern: re.Pattern) -> str:
                 os.unlink(tmp)
             raise
     return name
+
+
+PARTIAL_PREFIX = ".upload-"
+
+
+def clean_partial_uploads(folder: Path, older_than_s: float = 300.0) -> int:
+    """Remove the ``.upload-*`` files a crash left half-written in ``folder`` (issue 15,
+    finding 16); returns how many went. Files touched in the last ``older_than_s`` seconds are
+    left alone: another server process may be writing them now."""
+    folder, gone = Path(folder), 0
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    for path in folder.glob(f"{PARTIAL_PREFIX}*"):
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                gone += 1
+        except FileNotFoundError:  # removed meanwhile by another process
+            pass
+    return gone
+
+
+def remove_unless_used(folder: Path, name: str, pattern: re.Pattern, used: bool) -> None:
+    """Remove a stored file that no record refers to (a database insert failed after it was
+    written), so no orphan stays in the folder."""
+    path = stored_path(folder, name, pattern)
+    if path is not None and not used and path.exists():
+        path.unlink()
 
 
 def stored_path(folder: Path, name: Optional[str], pattern: re.Pattern) -> Optional[Path]:

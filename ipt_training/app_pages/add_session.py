@@ -12,7 +12,8 @@ db = get_db()
 settings = get_settings()
 st.title("Add a recorded session")
 st.caption(f"Audio or video ({', '.join(e.lstrip('.') for e in fidelity.MEDIA)}), at most {settings.max_upload_mb} MB, "
-           "with an optional transcript (WebVTT .vtt or SubRip .srt) whose timed lines let raters jump through "
+           f"with an optional transcript (WebVTT .vtt or SubRip .srt, at most {settings.max_transcript_mb} MB) "
+           "whose timed lines let raters jump through "
            "the recording. The file is stored under a name made from its content, never under the name you give it.")
 if flash := st.session_state.pop("add_flash", None):
     st.success(flash)
@@ -27,7 +28,8 @@ n = st.session_state.get("add_form_n", 0)  # a new form (empty widgets) after ea
 with st.form("add_session_form"):
     recording = st.file_uploader("Recording", type=[e.lstrip(".") for e in fidelity.MEDIA], key=f"add_recording_{n}",
                                  max_upload_size=settings.max_upload_mb)
-    transcript = st.file_uploader("Transcript (optional)", type=["vtt", "srt"], key=f"add_transcript_{n}")
+    transcript = st.file_uploader("Transcript (optional)", type=["vtt", "srt"], key=f"add_transcript_{n}",
+                                  max_upload_size=settings.max_transcript_mb)
     trainee_id = st.selectbox("Therapist (trainee)", list(names), format_func=names.get, key=f"add_trainee_{n}",
                               disabled=len(names) == 1)
     c1, c2 = st.columns(2)

@@ -311,13 +311,29 @@ def add_session(db: Database, settings: Settings, actor: User, trainee_id: int, 
     cues = None
     if transcript_bytes is not None or transcript_name:
         try:
-            cues = parse_transcript(transcript_bytes or b"", transcript_name or "")
+            cues = parse_transcript(transcript_bytes or b"", transcript_name or "", settings.max_transcript_bytes)
         except TranscriptError as exc:
             raise FidelityError(f"{exc} The session was not added.") from None
     digest = hashlib.sha256(data).hexdigest()
-    stored = _store_file(settings, digest, ext, data)
     case = one(db, "SELECT id FROM clinical_cases WHERE trainee_id = ? AND pseudonym = ?",
                (trainee_id, meta["case_pseudonym"]))
+    stored = _store_file(settings, digest, ext, data)
+    try:
+        return _insert_session(db, actor, trainee_id, file_name, data, digest, stored, media_type, meta, case, cues)
+    except BaseException:
+        # the row was not written: remove the file unless another session holds the same bytes
+        used = one(db, "SELECT 1 AS x FROM recorded_sessions WHERE recording_file = ?", (stored,)) is not None
+        files.remove_unless_used(settings.recordings_dir, stored, _STORED_NAME, used)
+        raise
+
+
+def clean_partial_uploads(settings: Settings) -> int:
+    """At start: remove recordings half-written when the server stopped mid-upload."""
+    return files.clean_partial_uploads(settings.recordings_dir)
+
+
+def _insert_session(db: Database, actor: User, trainee_id: int, file_name: str, data: bytes, digest: str,
+                    stored: str, media_type: str, meta: dict, case: Optional[dict], cues: Optional[list]) -> int:
     with transaction(db):
         sid = db.conn.execute(
             """INSERT INTO recorded_sessions (trainee_id, added_by, case_pseudonym, case_id, session_number, phase,

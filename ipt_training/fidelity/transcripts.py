@@ -21,6 +21,7 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 FORMATS = {".vtt": "vtt", ".srt": "srt"}
 MAX_CUES = 20_000
+MAX_TRANSCRIPT_MB = 2  # default of IPT_TRAINING_MAX_TRANSCRIPT_MB: a 3-hour session's captions fit in well under 1 MB
 _SPEAKER_PREFIX = re.compile(r"^\s*([A-Z][\w .'-]{0,30}?)\s*:\s+(.*)$", re.S)
 _TIMING = re.compile(r"-->")
 
@@ -65,16 +66,28 @@ def _speaker_and_text(caption) -> tuple[Optional[str], str]:
     return None, text
 
 
-def parse_transcript(data: bytes, file_name: str) -> list[dict]:
+def parse_transcript(data: bytes, file_name: str, max_bytes: int = MAX_TRANSCRIPT_MB * 1024 * 1024) -> list[dict]:
     """Parse WebVTT or SRT bytes into cues ``[{start_s, end_s, text, speaker}]``, in time order.
 
-    Raises :class:`TranscriptError` with a sentence saying why the file was refused: not
+    Raises :class:`TranscriptError` with a sentence saying why the file was refused: larger
+    than ``max_bytes`` or with more than :data:`MAX_CUES` timing lines (both checked before
+    parsing, so a hostile file costs no more memory than its bytes: issue 15, finding 5), not
     UTF-8, wrong format for its extension, a cue whose timing cannot be read, a cue that ends
     before it starts, or no cues at all.
     """
     fmt = format_for(file_name)
     if not data:
         raise TranscriptError(f"The transcript {_display(file_name)} is empty; choose the file that holds the captions.")
+    if len(data) > max_bytes:
+        raise TranscriptError(
+            f"The transcript {_display(file_name)} is {len(data) / 1048576:.1f} MB, over the limit of "
+            f"{max_bytes / 1048576:.1f} MB for transcripts; upload the captions of this session only."
+        )
+    if data.count(b"-->") > MAX_CUES:
+        raise TranscriptError(
+            f"The transcript {_display(file_name)} has more than {MAX_CUES} cues, the most accepted; "
+            "upload the captions of this session only."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -9,6 +9,7 @@ import streamlit as st
 from .. import auth
 from ..config import get_settings
 from ..content import Library, load_library
+from ..fidelity.recordings import clean_partial_uploads
 from ..store import open_store
 
 
@@ -18,9 +19,17 @@ def _db_for_session(db_path: str):
     return open_store(db_path)
 
 
+@st.cache_resource(show_spinner=False)
+def _cleaned_at_start(data_dir: str) -> int:
+    # once per server process: half-written uploads of a crash go (issue 15, finding 16)
+    return clean_partial_uploads(get_settings())
+
+
 def get_db():
     """This browser session's connection, opened and migrated on first use."""
-    return _db_for_session(str(get_settings().db_path))
+    settings = get_settings()
+    _cleaned_at_start(str(settings.data_dir))
+    return _db_for_session(str(settings.db_path))
 
 
 def _content_fingerprint(content_dir: Path) -> tuple:
