@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from .long_data import ReliabilityError, _count_table, _ensure, _finite_or_none, _is_numeric, _require_numeric, _require_raters, _require_squarable, _show, _sorted_categories
+from .long_data import ReliabilityError, _ensure, _finite_or_none, _is_numeric, _require_numeric, _require_raters, _require_squarable, _show, _sorted_categories
 
 
 def _two_rater_wide(d: pd.DataFrame, what: str) -> tuple[pd.DataFrame, list[str]]:
@@ -98,8 +98,8 @@ def fleiss_kappa(df: pd.DataFrame, categories: list | None = None) -> float:
     """Fleiss' kappa for two or more raters on nominal categories.
 
     kappa = (P_bar - P_e) / (1 - P_e), with P_bar the mean proportion of
-    agreeing rater pairs per target and P_e = sum_j p_j^2 (Fleiss 1971), via
-    :func:`statsmodels.stats.inter_rater.fleiss_kappa`. Every target must have the
+    agreeing rater pairs per target and P_e = sum_j p_j^2 (Fleiss 1971), from the sparse
+    target x category counts (statsmodels' ``fleiss_kappa`` is the tests' reference). Every target must have the
     same number of ratings (e.g. complete data: every rater rated every target).
 
     Returns
@@ -121,8 +121,6 @@ def fleiss_kappa(df: pd.DataFrame, categories: list | None = None) -> float:
 
 
 def _fleiss_kappa(d: pd.DataFrame, categories: list | None = None) -> float:
-    from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss
-
     _require_raters(d, "Fleiss' kappa")
     per_target = d.groupby("target", sort=False).size()
     lo, hi = int(per_target.min()), int(per_target.max())
@@ -141,9 +139,14 @@ def _fleiss_kappa(d: pd.DataFrame, categories: list | None = None) -> float:
         raise ReliabilityError(
             "Fleiss' kappa needs at least 2 targets, but the data has 1; rate more targets."
         )
-    counts = _category_counts(d, categories)
-    with np.errstate(all="ignore"):
-        value = _finite_or_none(_sm_fleiss(counts, method="fleiss"))
+    t, c, n, q = _sparse_counts(d, categories)
+    m = float(lo)
+    n_targets = len(per_target)
+    # Fleiss (1971): P_i = (sum_j n_ij^2 - m) / (m (m - 1)), p_j = sum_i n_ij / (N m), P_e = sum_j p_j^2
+    p_bar = float((np.sum(n ** 2) - n_targets * m) / (n_targets * m * (m - 1)))
+    p_j = np.bincount(c, weights=n, minlength=q) / (n_targets * m)
+    p_e = float(np.sum(p_j ** 2))
+    value = None if p_e >= 1 else (p_bar - p_e) / (1 - p_e)
     if value is None:
         raise ReliabilityError(
             "Fleiss' kappa is undefined because every rating falls in one category "
@@ -291,30 +294,35 @@ def gwet_ac1(df: pd.DataFrame, categories: list | None = None) -> float:
     return _gwet_ac1(_ensure(df), categories)
 
 
-def _category_counts(d: pd.DataFrame, categories: list | None) -> np.ndarray:
-    """targets x categories counts; with ``categories`` one column per scale category."""
+def _sparse_counts(d: pd.DataFrame, categories: list | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Nonzero cells of the targets x categories count table: (target, category, count), q.
+
+    Sparse, so continuous ratings (thousands of distinct values) never allocate a dense table."""
+    t_codes = pd.factorize(d["target"])[0]
     if categories is None:
-        return _count_table(d)
-    t_codes, t_uniques = pd.factorize(d["target"])
-    index = pd.Index(list(categories))
-    c_codes = index.get_indexer(d["rating"])
-    if (c_codes < 0).any():
-        bad = d["rating"].to_numpy()[np.flatnonzero(c_codes < 0)[0]]
-        raise ReliabilityError(f"rating {_show(bad)} is not one of the scale's categories.")
-    counts = np.bincount(t_codes * len(index) + c_codes, minlength=len(t_uniques) * len(index))
-    return counts.reshape(len(t_uniques), len(index)).astype(float)
+        c_codes, uniques = pd.factorize(d["rating"])
+        q = len(uniques)
+    else:
+        c_codes = pd.Index(list(categories)).get_indexer(d["rating"])
+        if (c_codes < 0).any():
+            bad = d["rating"].to_numpy()[np.flatnonzero(c_codes < 0)[0]]
+            raise ReliabilityError(f"rating {_show(bad)} is not one of the scale's categories.")
+        q = len(categories)
+    cell = np.unique(t_codes.astype(np.int64) * q + c_codes)
+    counts = np.bincount(np.searchsorted(cell, t_codes.astype(np.int64) * q + c_codes)).astype(float)
+    return cell // q, cell % q, counts, q
 
 
 def _gwet_ac1(d: pd.DataFrame, categories: list | None = None) -> float:
     _require_raters(d, "Gwet's AC1")
-    counts = _category_counts(d, categories)
-    q = counts.shape[1]
-    if q < 2 or (categories is None and counts.shape[1] < 2):
+    t, c, n, q = _sparse_counts(d, categories)
+    if q < 2:
         raise ReliabilityError(
             f"Gwet's AC1 is undefined because every rating is the same category "
             f"({_show(d['rating'].iloc[0])}); it needs at least two categories in use or a rating scale."
         )
-    r_i = counts.sum(axis=1)
+    n_targets = int(t.max()) + 1
+    r_i = np.bincount(t, weights=n, minlength=n_targets)
     multi = r_i >= 2
     if not multi.any():
         raise ReliabilityError(
@@ -327,9 +335,9 @@ def _gwet_ac1(d: pd.DataFrame, categories: list | None = None) -> float:
             "with one target its value is set by the number of categories, not by agreement. "
             "Rate more targets."
         )
-    c, r = counts[multi], r_i[multi]
-    p_a = float(np.mean((c * (c - 1)).sum(axis=1) / (r * (r - 1))))
-    pi = (counts / r_i[:, None]).mean(axis=0)
+    agree = np.bincount(t, weights=n * (n - 1), minlength=n_targets)
+    p_a = float(np.mean(agree[multi] / (r_i[multi] * (r_i[multi] - 1))))
+    pi = np.bincount(c, weights=n / r_i[t], minlength=q) / n_targets
     p_e = float(np.sum(pi * (1 - pi)) / (q - 1))
     return (p_a - p_e) / (1 - p_e)
 

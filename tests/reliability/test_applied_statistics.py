@@ -248,3 +248,48 @@ def test_landis_koch_only_for_unweighted_kappas():
     assert "Landis & Koch 1977)" in rows["Fleiss' kappa"]
     for name in ("Gwet's AC1", "Cohen's kappa (quadratic)", "Cohen's kappa (linear)"):
         assert "no benchmark scale" in rows[name] and "almost perfect" not in rows[name]
+
+
+# --- 4. memory: no targets x values x values arrays -------------------------------------------
+
+
+def test_continuous_ratings_of_250_targets_by_8_raters_need_no_dense_tables():
+    """Issue 11.4: this once allocated 7-22 GB; now every statistic works from sparse counts.
+    Fleiss' kappa is checked against statsmodels on the same data."""
+    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+    rng = np.random.default_rng(4)
+    truth = rng.normal(3, 1, 250)
+    ratings = (truth[:, None] + rng.normal(0, 0.4, (250, 8))).round(3)
+    df = long([(f"t{t}", f"r{j}", ratings[t, j]) for t in range(250) for j in range(8)])
+    summary = R.summarize(df)
+    assert summary["krippendorff_alpha"]["ordinal"] == pytest.approx(_package_alpha_small(df), abs=1e-12)
+    table, _ = aggregate_raters(ratings)
+    assert summary["fleiss_kappa"] == pytest.approx(fleiss_kappa(table, method="fleiss"), abs=1e-12)
+
+
+def _package_alpha_small(df):
+    import krippendorff
+
+    wide = df.pivot(index="rater", columns="target", values="rating").to_numpy(float)
+    return krippendorff.alpha(reliability_data=wide, level_of_measurement="ordinal",
+                              value_domain=np.sort(df["rating"].unique()))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ac1_from_sparse_counts_equals_the_dense_formula(seed):
+    """Gwet (2014) with missing ratings, written out on the dense targets x categories table."""
+    rng = np.random.default_rng(seed)
+    df = long([(f"t{t}", f"r{j}", float(rng.integers(1, 5))) for t in range(30) for j in range(4)
+               if rng.random() < 0.8])
+    cats = [1.0, 2.0, 3.0, 4.0, 5.0]
+    counts = np.zeros((df["target"].nunique(), 5))
+    for n, (_, g) in enumerate(df.groupby("target", sort=False)):
+        for v in g["rating"]:
+            counts[n, cats.index(v)] += 1
+    r = counts.sum(axis=1)
+    multi = r >= 2
+    p_a = np.mean((counts[multi] * (counts[multi] - 1)).sum(axis=1) / (r[multi] * (r[multi] - 1)))
+    pi = (counts / r[:, None]).mean(axis=0)
+    p_e = np.sum(pi * (1 - pi)) / 4
+    assert R.gwet_ac1(df, categories=cats) == pytest.approx((p_a - p_e) / (1 - p_e), abs=1e-12)
