@@ -16,7 +16,7 @@ from .config import get_settings
 from .content import FOLDERS, load_library
 from .store import backup, open_store, schema_version
 
-COMMANDS = ("init", "create-user", "demo", "validate", "backup", "reliability", "readiness")
+COMMANDS = ("init", "create-user", "demo", "validate", "backup", "reliability", "gstudy", "readiness")
 
 
 def _db(args):
@@ -99,6 +99,12 @@ def cmd_reliability(args, rest) -> int:
     return cli_reliability(rest)
 
 
+def cmd_gstudy(args, rest) -> int:
+    from .reliability.command import cli_gstudy
+
+    return cli_gstudy(rest)
+
+
 def cmd_readiness(args, rest) -> int:
     from .credentials.command import cli_readiness
 
@@ -125,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="online backup of the database", description="Copy the database with SQLite's online backup API; safe while the app runs.")
     p.add_argument("path", help="file to write the backup to")
     sub.add_parser("reliability", help="inter-rater reliability of a CSV (see 'reliability --help')", add_help=False)
+    sub.add_parser("gstudy", help="G and D study of fidelity scores in a CSV (see 'gstudy --help')", add_help=False)
     sub.add_parser("readiness", help="credential readiness of trainees (see 'readiness --help')", add_help=False)
     return parser
 
@@ -132,8 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    # reliability and readiness own their argument parsing; pass the rest through
-    for name, fn in (("reliability", cmd_reliability), ("readiness", cmd_readiness)):
+    # reliability, gstudy and readiness own their argument parsing; pass the rest through
+    for name, fn in (("reliability", cmd_reliability), ("gstudy", cmd_gstudy), ("readiness", cmd_readiness)):
         if name in argv:
             i = argv.index(name)
             args = parser.parse_args(argv[: i + 1])

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 from .long_data import ReliabilityError, _as_labels, _missing_mask
 
 
-G_COMPONENTS = ("trainee", "session:trainee", "rater", "residual")
+G_COMPONENTS = ("trainee", "session", "rater", "trainee_x_rater", "residual")
+
+
+DESIGN = "(s:p) x r: sessions nested in trainees, crossed with raters"
 
 
 def _g_validate(df: pd.DataFrame) -> pd.DataFrame:
@@ -53,65 +55,39 @@ def _g_validate(df: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def _g_anova(
-    d: pd.DataFrame, n_t: int, n_s: int, n_r: int
-) -> tuple[dict[str, float], dict[str, float]]:
+def _g_anova(d: pd.DataFrame, n_t: int, n_s: int, n_r: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Expected-mean-squares estimates for the balanced (s:p) x r design (Brennan 2001, ch. 7).
+
+    EMS: MS_p = e + n_s pr + n_r s + n_s n_r p; MS_s:p = e + n_r s; MS_r = e + n_s pr + n_p n_s r;
+    MS_pr = e + n_s pr; MS_res (rs:p, e) = e.
+    """
     ordered = d.sort_values(["trainee", "session_id", "rater"])
     x = ordered["score"].to_numpy(float).reshape(n_t, n_s, n_r)
     grand = x.mean()
     m_t = x.mean(axis=(1, 2))
     m_ts = x.mean(axis=2)
     m_r = x.mean(axis=(0, 1))
+    m_tr = x.mean(axis=1)
     ss_t = n_s * n_r * np.sum((m_t - grand) ** 2)
     ss_st = n_r * np.sum((m_ts - m_t[:, None]) ** 2)
     ss_r = n_t * n_s * np.sum((m_r - grand) ** 2)
-    ss_res = np.sum((x - grand) ** 2) - ss_t - ss_st - ss_r
+    ss_tr = n_s * np.sum((m_tr - m_t[:, None] - m_r[None, :] + grand) ** 2)
+    ss_res = np.sum((x - grand) ** 2) - ss_t - ss_st - ss_r - ss_tr
     ms = {
         "trainee": ss_t / (n_t - 1),
-        "session:trainee": ss_st / (n_t * (n_s - 1)),
+        "session": ss_st / (n_t * (n_s - 1)),
         "rater": ss_r / (n_r - 1),
-        "residual": ss_res / ((n_t * n_s - 1) * (n_r - 1)),
+        "trainee_x_rater": ss_tr / ((n_t - 1) * (n_r - 1)),
+        "residual": ss_res / (n_t * (n_s - 1) * (n_r - 1)),
     }
     comps = {
-        "trainee": (ms["trainee"] - ms["session:trainee"]) / (n_s * n_r),
-        "session:trainee": (ms["session:trainee"] - ms["residual"]) / n_r,
-        "rater": (ms["rater"] - ms["residual"]) / (n_t * n_s),
+        "trainee": (ms["trainee"] - ms["session"] - ms["trainee_x_rater"] + ms["residual"]) / (n_s * n_r),
+        "session": (ms["session"] - ms["residual"]) / n_r,
+        "rater": (ms["rater"] - ms["trainee_x_rater"]) / (n_t * n_s),
+        "trainee_x_rater": (ms["trainee_x_rater"] - ms["residual"]) / n_s,
         "residual": ms["residual"],
     }
     return {k: float(v) for k, v in comps.items()}, {k: float(v) for k, v in ms.items()}
-
-
-def _g_reml(d: pd.DataFrame) -> tuple[dict[str, float], list[str]]:
-    import statsmodels.formula.api as smf
-
-    data = d.assign(_all=1)
-    model = smf.mixedlm(
-        "score ~ 1",
-        data,
-        groups="_all",
-        re_formula="0",
-        vc_formula={
-            "trainee": "0 + C(trainee)",
-            "session": "0 + C(session_id)",
-            "rater": "0 + C(rater)",
-        },
-    )
-    notes = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = model.fit(reml=True)
-    for w in caught:
-        text = str(w.message).split("\n")[0]
-        if text and f"MixedLM: {text}" not in notes:
-            notes.append(f"MixedLM: {text}")
-    vc = dict(zip(model.exog_vc.names, np.asarray(fit.vcomp, dtype=float)))
-    comps = {
-        "trainee": vc["trainee"],
-        "session:trainee": vc["session"],
-        "rater": vc["rater"],
-        "residual": float(fit.scale),
-    }
-    return {k: float(v) for k, v in comps.items()}, notes
 
 
 def _pair_sums(d: pd.DataFrame, keys: list[str]) -> tuple[float, float]:
@@ -127,14 +103,15 @@ def _pair_sums(d: pd.DataFrame, keys: list[str]) -> tuple[float, float]:
     return float((g["n"] * g["s2"] - g["s"] ** 2).sum()), float((g["n"] * (g["n"] - 1) / 2).sum())
 
 
-def _g_symmetric_sums(d: pd.DataFrame) -> tuple[dict[str, float], list[str]]:
-    """Moment estimates from squared differences of pairs of scores (Koch 1967).
+def _g_symmetric_sums(d: pd.DataFrame) -> tuple[dict[str, float], list[str], bool]:
+    """Moment estimates from squared differences of pairs of scores (Koch 1967), unbalanced data.
 
-    Half the mean squared difference of two scores estimates the sum of the variance
-    components in which the two differ: same session, other rater: r + e; same trainee
-    and rater, other session: s:t + e; same trainee, other session and rater: s:t + r + e;
-    other trainee, same rater: t + s:t + e. Solving gives each component; no iteration,
-    so it scales to thousands of sessions where REML does not.
+    Half the mean squared difference of two scores estimates the sum of the components in which
+    they differ: same session, other rater (A): r + pr + e; same trainee and rater, other session
+    (B): s + e; same trainee, other session and rater (C): s + r + pr + e; other trainee, same
+    rater (D): p + s + pr + e; other trainee and rater (E): p + s + r + pr + e. So e = A + B - C,
+    r = E - D, pr = A - e - r, s = B - e, p = D - s - pr - e. Without pairs of type B or C the
+    trainee x rater interaction cannot be told from the residual and is pooled into it.
 
     Koch, G. G. (1967). A general approach to the estimation of variance components.
     Technometrics, 9(1), 93-118.
@@ -148,72 +125,71 @@ def _g_symmetric_sums(d: pd.DataFrame) -> tuple[dict[str, float], list[str]]:
     def half_mean(p, c):
         return p / c / 2 if c > 0 else None
 
-    same_session = half_mean(p_s, c_s)                                   # r + e
-    same_rater_other_session = half_mean(p_tr, c_tr)                     # s:t + e
-    other_session_other_rater = half_mean(p_t - p_s - p_tr, c_t - c_s - c_tr)  # s:t + r + e
-    other_trainee_same_rater = half_mean(p_r - p_tr, c_r - c_tr)         # t + s:t + e
-    other_trainee_other_rater = half_mean(p_all - p_t - p_r + p_tr, c_all - c_t - c_r + c_tr)  # t + s:t + r + e
+    a = half_mean(p_s, c_s)
+    b = half_mean(p_tr, c_tr)
+    c = half_mean(p_t - p_s - p_tr, c_t - c_s - c_tr)
+    dd = half_mean(p_r - p_tr, c_r - c_tr)
+    e_ = half_mean(p_all - p_t - p_r + p_tr, c_all - c_t - c_r + c_tr)
+    if a is None or dd is None or e_ is None:
+        raise ReliabilityError(
+            "the G study cannot separate trainee, rater and residual variance: it needs sessions scored "
+            "by two raters and raters who score several trainees; rate more sessions with the same raters."
+        )
     notes = []
-    if other_session_other_rater is not None and same_rater_other_session is not None:
-        rater = other_session_other_rater - same_rater_other_session
-    elif other_trainee_other_rater is not None and other_trainee_same_rater is not None:
-        rater = other_trainee_other_rater - other_trainee_same_rater
-        notes.append("rater variance estimated across trainees (no trainee has two sessions scored by different raters).")
+    rater = e_ - dd
+    if b is not None and c is not None:
+        resid = a + b - c
+        inter = a - resid - rater
+        session = b - resid
+        separated = True
     else:
-        raise ReliabilityError("the G study cannot separate rater variance: every score of a rater belongs to one "
-                               "session; rate more sessions with the same raters.")
-    residual = same_session - rater
-    if same_rater_other_session is not None:
-        session = same_rater_other_session - residual
-    else:
-        session = other_session_other_rater - rater - residual
-    if other_trainee_same_rater is not None:
-        trainee = other_trainee_same_rater - session - residual
-    else:
-        trainee = other_trainee_other_rater - session - rater - residual
-    comps = {"trainee": trainee, "session:trainee": session, "rater": rater, "residual": residual}
-    return {k: float(v) for k, v in comps.items()}, notes
+        notes.append("the trainee x rater interaction cannot be separated from the residual with these data "
+                     "(no trainee has two sessions scored by the same rater and two by different raters); "
+                     "it is pooled into the residual.")
+        inter = 0.0
+        resid = a - rater
+        session = (c - a) if c is not None else (b - resid)
+        separated = False
+    trainee = dd - session - inter - resid
+    comps = {"trainee": trainee, "session": session, "rater": rater, "trainee_x_rater": inter, "residual": resid}
+    return {k: float(v) for k, v in comps.items()}, notes, separated
 
 
 def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
-    """Variance components of fidelity scores: trainee, session:trainee, rater, residual.
+    """Variance components of fidelity scores in the (s:p) x r design.
 
-    Model (sessions nested in trainees, raters crossed with sessions):
-    X = mu + t + s:t + r + e. The trainee x rater interaction is not separated
-    and is pooled into the residual.
+    Model: X = mu + p + s:p + r + pr + e, with p the trainee, s:p the session within the trainee,
+    r the rater, pr the trainee x rater interaction (a rater's leniency toward one trainee) and e
+    the residual (which includes the rater x session interaction).
 
-    Estimators: for a balanced design (every trainee has the same number of
-    sessions and every session is scored by every rater) the ANOVA /
-    expected-mean-squares estimator,
-    var_e = MS_res, var_r = (MS_r - MS_res) / (n_t n_s),
-    var_s:t = (MS_s:t - MS_res) / n_r, var_t = (MS_t - MS_s:t) / (n_s n_r);
-    otherwise Koch's (1967) symmetric-sums moment estimator, which allows unbalanced
-    data and scales to thousands of sessions; REML with
-    :class:`statsmodels.regression.mixed_linear_model.MixedLM` (crossed variance
-    components) on request (slow beyond a few hundred scores).
-    Negative ANOVA estimates are set to 0 with a warning (Brennan 2001).
+    Estimators: balanced data (every trainee has the same number of sessions and every session is
+    scored by every rater) give the ANOVA / expected-mean-squares estimates, which equal REML
+    (lme4) whenever none is negative; unbalanced data give Koch's (1967) symmetric-sums moment
+    estimates, unbiased and non-iterative, so they scale to thousands of sessions. Either way a
+    negative estimate is set to 0 with a warning (Brennan 2001, sec. 3.4), as REML would put it
+    on the boundary; the others are kept as estimated, so they may differ from a REML refit.
 
     Parameters
     ----------
     df : pandas.DataFrame
         Columns trainee, session, rater, score (one row per score).
-    method : {"auto", "anova", "moments", "reml"}
+    method : {"auto", "anova", "moments"}
         "auto" uses ANOVA when the design is balanced, else "moments".
 
     Returns
     -------
     dict
-        components {trainee, session:trainee, rater, residual}, method,
-        balanced, n_trainees, n_sessions, n_raters, n_scores, mean_squares
-        (ANOVA only, else None), warnings.
+        design, components {trainee, session, rater, trainee_x_rater, residual}, method, balanced,
+        interaction_separated, n_trainees, n_sessions, n_raters, n_scores, mean_squares (ANOVA
+        only, else None), warnings.
 
     References
     ----------
     Shavelson, R. J., & Webb, N. M. (1991). Generalizability Theory: A Primer. Sage.
     Brennan, R. L. (2001). Generalizability Theory. Springer.
     """
-    if method not in ("auto", "anova", "moments", "reml"):
-        raise ReliabilityError(f"method must be 'auto', 'anova', 'moments' or 'reml', not {method!r}.")
+    if method not in ("auto", "anova", "moments"):
+        raise ReliabilityError(f"method must be 'auto', 'anova' or 'moments', not {method!r}.")
     d = _g_validate(df)
     n_t = d["trainee"].nunique()
     n_r = d["rater"].nunique()
@@ -234,38 +210,36 @@ def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
             "rater from residual variance."
         )
     n_s = int(sessions_per_trainee.iloc[0])
-    balanced = bool(
-        (sessions_per_trainee == n_s).all() and (raters_per_session == n_r).all()
-    )
+    balanced = bool((sessions_per_trainee == n_s).all() and (raters_per_session == n_r).all())
     warns: list[str] = []
     mean_squares = None
     if method == "anova" and not balanced:
         raise ReliabilityError(
             "the ANOVA estimator needs a balanced design (same number of sessions per "
-            "trainee, every session scored by every rater); use method='reml'."
+            "trainee, every session scored by every rater); use method='moments'."
         )
+    separated = True
     if balanced and method in ("auto", "anova"):
         comps, mean_squares = _g_anova(d, n_t, n_s, n_r)
         used = "ANOVA (expected mean squares), balanced design"
-    elif method == "reml":
-        comps, notes = _g_reml(d)
-        warns += notes
-        used = "REML (statsmodels MixedLM, crossed variance components)"
     else:
-        comps, notes = _g_symmetric_sums(d)
+        comps, notes, separated = _g_symmetric_sums(d)
         warns += notes
         used = "moments (Koch 1967 symmetric sums), unbalanced design"
     for name in G_COMPONENTS:
         if comps[name] < 0:
             warns.append(
-                f"the {name} variance estimate was negative ({comps[name]:.4g}) and is set "
-                "to 0 (Brennan 2001)."
+                f"the {name.replace('_x_', ' x ')} variance estimate was negative ({comps[name]:.4g}) and is "
+                "set to 0 (Brennan 2001)."
             )
             comps[name] = 0.0
     return {
+        "design": DESIGN + ("; trainee x rater interaction estimated" if separated
+                            else "; trainee x rater interaction pooled into the residual"),
         "components": comps,
         "method": used,
         "balanced": balanced,
+        "interaction_separated": separated,
         "n_trainees": int(n_t),
         "n_sessions": int(d["session_id"].nunique()),
         "n_raters": int(n_r),
@@ -280,23 +254,16 @@ def d_study(
     raters: Iterable[int] = range(1, 5),
     sessions: Iterable[int] = range(1, 7),
 ) -> pd.DataFrame:
-    """Projected dependability (phi) of a trainee's mean fidelity score.
+    """Projected generalizability (relative, E rho^2) and dependability (absolute, phi) of a
+    trainee's mean fidelity score over n_s sessions each scored by the same n_r raters.
 
-    phi = var_t / (var_t + var_s:t / n_s + var_r / n_r + var_res / (n_s n_r))
-    for absolute decisions (e.g. certification against a cut score), averaging
-    over n_s sessions each scored by n_r raters (Brennan 2001, ch. 4).
-
-    Parameters
-    ----------
-    components : dict
-        The ``components`` of :func:`g_study` (or its whole result).
-    raters, sessions : iterable of int
-        Numbers of raters and sessions to project.
+    delta = s / n_s + pr / n_r + e / (n_s n_r) (relative error), Delta = delta + r / n_r
+    (absolute error); E rho^2 = p / (p + delta), phi = p / (p + Delta) (Brennan 2001, ch. 4 and 7).
 
     Returns
     -------
     pandas.DataFrame
-        Columns n_raters, n_sessions, abs_error_variance, phi.
+        Columns n_raters, n_sessions, rel_error_variance, abs_error_variance, g, phi.
     """
     comps = components.get("components", components) if isinstance(components, Mapping) else None
     if comps is None or any(k not in comps for k in G_COMPONENTS):
@@ -311,14 +278,11 @@ def d_study(
         for n_s in sessions:
             if int(n_r) < 1 or int(n_s) < 1:
                 raise ReliabilityError("numbers of raters and sessions must be at least 1.")
-            err = v["session:trainee"] / n_s + v["rater"] / n_r + v["residual"] / (n_s * n_r)
-            total = v["trainee"] + err
-            if total <= 0:
-                raise ReliabilityError(
-                    "all variance components are 0, so dependability is undefined."
-                )
-            rows.append(
-                {"n_raters": int(n_r), "n_sessions": int(n_s),
-                 "abs_error_variance": err, "phi": v["trainee"] / total}
-            )
-    return pd.DataFrame(rows, columns=["n_raters", "n_sessions", "abs_error_variance", "phi"])
+            rel = v["session"] / n_s + v["trainee_x_rater"] / n_r + v["residual"] / (n_s * n_r)
+            err = rel + v["rater"] / n_r
+            if v["trainee"] + err <= 0:
+                raise ReliabilityError("all variance components are 0, so dependability is undefined.")
+            g = v["trainee"] / (v["trainee"] + rel) if v["trainee"] + rel > 0 else 1.0
+            rows.append({"n_raters": int(n_r), "n_sessions": int(n_s), "rel_error_variance": rel,
+                         "abs_error_variance": err, "g": g, "phi": v["trainee"] / (v["trainee"] + err)})
+    return pd.DataFrame(rows, columns=["n_raters", "n_sessions", "rel_error_variance", "abs_error_variance", "g", "phi"])

@@ -665,8 +665,9 @@ def generalizability(db: Database, library: Library, instrument_id: str, cohort_
         return out
     comps = g["components"]
     total = sum(comps.values())
-    names = {"trainee": "trainee (true differences)", "session:trainee": "session within trainee",
-             "rater": "rater", "residual": "residual (incl. trainee x rater)"}
+    names = {"trainee": "trainee (true differences)", "session": "session within trainee",
+             "rater": "rater", "trainee_x_rater": "trainee x rater",
+             "residual": "residual" if g["interaction_separated"] else "residual (incl. trainee x rater)"}
     out.update(
         ok=True,
         components=pd.DataFrame([{"component": names[k], "variance": v, "share": (v / total) if total > 0 else None}
