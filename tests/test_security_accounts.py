@@ -208,6 +208,7 @@ def test_stop_and_rerun_are_not_errors():
 
 def _asgi_response_headers(inner_headers):
     import asyncio
+    import concurrent.futures
 
     from ipt_training.http_headers import SecurityHeaders
 
@@ -220,7 +221,10 @@ def _asgi_response_headers(inner_headers):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(SecurityHeaders(inner)({"type": "http", "path": "/"}, None, send))
+    # in a thread of its own: the browser journeys' Playwright keeps an event loop running in
+    # this thread for the whole session, and asyncio.run refuses to nest in it
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, SecurityHeaders(inner)({"type": "http", "path": "/"}, None, send)).result()
     return dict(sent[0]["headers"]), sent[1]
 
 
