@@ -54,14 +54,31 @@ def test_admin_downloads_the_reliability_report(demo_server, page):
     table = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert table, "the CSV has figures"
     assert {"scope", "statistic", "value", "n_double_rated_sessions"} <= set(table[0])
-    # the demo double-rates sessions, so there is an ICC for the total score
-    total_icc = [r for r in table if r["scope"] == "total" and r["statistic"].startswith("ICC")]
-    assert total_icc and float(total_icc[0]["value"]) <= 1.0
+    # the figures are the report's on the server's data (the admin is blind to no session here)
+    from ipt_training import auth, fidelity
+    from ipt_training.config import PROJECT_ROOT
+    from ipt_training.content import load_library
+    from ipt_training.reliability import report_data as rd
+    from ipt_training.store import open_store
+
+    db = open_store(demo_server.data_dir / "app.db")
+    assert not fidelity.blind_session_ids(db, auth.find_user(db, "admin"))
+    report = rd.reliability_report(db, load_library(PROJECT_ROOT), "ipt-session-fidelity")
+    total = report["total"]
+    (icc_row,) = [r for r in table if r["scope"] == "total" and r["statistic"] == "ICC(1,1)"]
+    assert float(icc_row["value"]) == pytest.approx(total["icc"], abs=1e-9)
+    assert float(icc_row["ci95_low"]) == pytest.approx(total["ci_low"], abs=1e-9)
+    assert int(icc_row["n_double_rated_sessions"]) == report["n_double_rated"] > 0
+    assert icc_row["interpretation"] == total["band"]
 
     name, data = _download(page, "Download PDF report", demo_server)
     assert name.endswith(".pdf")
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
-    assert len(data) > 2_000
+    from pdfhelp import pdf_text
+
+    text = pdf_text(data)
+    assert "Agreement per item and for the total score" in text and "ICC(1,1)" in text
+    assert f"{total['icc']:.2f}" in text and report["model"]["statement"][:60] in " ".join(text.split())
 
 
 def test_admin_awards_a_credential_and_downloads_the_certificate(demo_server, page):

@@ -21,3 +21,15 @@ def test_first_run_demo_then_trainee_sign_in_and_out(server, page):
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()
     assert not page.get_by_text("Welcome, Tara Trainee").is_visible()
+
+    # what the first run stored: the demo accounts and data, and the sign-in in the audit log
+    from ipt_training.store import open_store, rows
+
+    db = open_store(server.data_dir / "app.db")
+    users = {r["username"] for r in rows(db, "SELECT username FROM users")}
+    assert {"trainee", "trainee.ready", "trainee.near", "rater", "rater2", "supervisor", "admin"} <= users
+    assert rows(db, "SELECT COUNT(*) AS n FROM recorded_sessions")[0]["n"] > 0
+    assert rows(db, "SELECT COUNT(*) AS n FROM vignette_attempts")[0]["n"] > 0
+    signed = rows(db, """SELECT a.action FROM audit_log a JOIN users u ON u.id = a.actor_id
+                         WHERE u.username = 'trainee' AND a.action = 'sign_in'""")
+    assert len(signed) == 1

@@ -5,6 +5,7 @@ areas, write the formulation, choose a technique and write a response at each mo
 then see the score breakdown and the expert key. The key's text must be absent until then.
 """
 
+import json
 import re
 
 import pytest
@@ -149,3 +150,23 @@ def test_trainee_attempts_a_vignette_and_sees_feedback(demo_server, page):
     for _, response in MOMENTS.values():
         expect(main).to_contain_text(response)
     expect(page.get_by_role("button", name="Submit for scoring")).to_have_count(0)
+
+    # what the server stored: one submitted attempt with the answers typed in the browser
+    from ipt_training.store import open_store, rows
+
+    db = open_store(demo_server.data_dir / "app.db")
+    (att,) = rows(db, """SELECT a.* FROM vignette_attempts a JOIN users u ON u.id = a.trainee_id
+                         WHERE u.username = 'trainee' AND a.vignette_id = ?""", (VIGNETTE,))
+    answers = json.loads(att["answers"])
+    assert att["status"] == "submitted" and att["stages_revealed"] == 4 and att["focus_committed_at"]
+    assert answers["formulation"] == FORMULATION
+    assert answers["ranking"] == {"grief": 1, "role_transition": 2}
+    assert {m: a["response"] for m, a in answers["moments"].items()} == {m: r for m, (_, r) in MOMENTS.items()}
+    assert att["score"] == json.loads(att["auto_scores"])["result"]["score"] and att["passed"] is None
+    # the phrase checked above really is the key's and not the public case's
+    from ipt_training.config import PROJECT_ROOT
+    from ipt_training.content import load_library
+
+    v = load_library(PROJECT_ROOT).vignettes[VIGNETTE]
+    public = " ".join([v.summary] + [s.text for s in v.stages] + [m.client_statement for m in v.moments])
+    assert KEY_PHRASE not in public
