@@ -173,3 +173,20 @@ def test_audit_log_withholds_the_drafted_sessions_details(drafted, app_demo):
     table = at.dataframe[0].value
     hidden = table[table["object_id"].astype(int).isin([r["id"] for r in raters_ratings])]
     assert len(hidden) == len(raters_ratings) and set(hidden["detail"]) == {fidelity.blind.BLIND_DETAIL}
+
+
+def test_a_supervisor_of_other_trainees_takes_no_part(demo_db):
+    """A supervisor who neither supervises the trainee nor rates the session: the rule says
+    they do not take part, and the session's ratings are out of their reach."""
+    db = demo_db
+    admin = auth.find_user(db, "admin")
+    other = auth.create_user(db, "sup.other", "Violet-harbour-lantern-42", ["supervisor"], "Other Supervisor")
+    sid = _sid(db, "Case R1", 7)
+    session = rows(db, "SELECT * FROM recorded_sessions WHERE id = ?", (sid,))[0]
+    assert fidelity.blind_reason(db, other, session) == "You do not take part in rating this session."
+    with pytest.raises(fidelity.FidelityError, match="do not have access"):
+        fidelity.ratings_visible_to(db, other, sid)
+    # linked as the trainee's supervisor, they read the submitted ratings
+    auth.link_supervisor(db, other.id, session["trainee_id"], admin.id)
+    assert fidelity.blind_reason(db, other, session) is None
+    assert {r["status"] for r in fidelity.ratings_visible_to(db, other, sid)} == {"submitted"}
