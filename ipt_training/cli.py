@@ -16,7 +16,8 @@ from .config import get_settings
 from .content import FOLDERS, load_library
 from .store import backup, open_store, schema_version
 
-COMMANDS = ("init", "create-user", "demo", "validate", "backup", "reliability", "gstudy", "readiness")
+COMMANDS = ("init", "create-user", "demo", "validate", "backup", "reliability", "gstudy", "readiness", "credential",
+            "verify")
 
 
 def _db(args):
@@ -24,8 +25,14 @@ def _db(args):
 
 
 def cmd_init(args) -> int:
+    from .credentials import issuer, verifiable
+
     db = _db(args)
     print(f"Database ready at {args.db or get_settings().db_path} (schema version {schema_version(db)}).")
+    body = issuer.issuer_for(db)
+    kid = issuer.ensure_key(body)
+    verifiable.publish_status_list(db)
+    print(f"Issuer key {kid} ready in {body.folder / 'keys'} (owner-only); revocation list in {body.folder / 'status'}.")
     return 0
 
 
@@ -112,6 +119,18 @@ def cmd_readiness(args, rest) -> int:
     return cli_readiness(rest + (["--db", args.db] if args.db else []))
 
 
+def cmd_credential(args, rest) -> int:
+    from .credentials.command import cli_credential
+
+    return cli_credential((["--db", args.db] if args.db else []) + rest)
+
+
+def cmd_verify(args, rest) -> int:
+    from .credentials.command import cli_verify
+
+    return cli_verify(rest + (["--db", args.db] if args.db else []))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ipt_training", description="IPT training and fidelity platform.")
     parser.add_argument("--db", help="SQLite file (default: $IPT_TRAINING_DB or <data dir>/ipt_training.db)")
@@ -133,18 +152,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("reliability", help="inter-rater reliability of a CSV (see 'reliability --help')", add_help=False)
     sub.add_parser("gstudy", help="G and D study of fidelity scores in a CSV (see 'gstudy --help')", add_help=False)
     sub.add_parser("readiness", help="credential readiness of trainees (see 'readiness --help')", add_help=False)
+    sub.add_parser("credential", help="signed credentials of awards: list, export, revoke (see 'credential --help')",
+                   add_help=False)
+    sub.add_parser("verify", help="verify a credential file (see 'verify --help')", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    # reliability, gstudy and readiness own their argument parsing; pass the rest through
-    for name, fn in (("reliability", cmd_reliability), ("gstudy", cmd_gstudy), ("readiness", cmd_readiness)):
-        if name in argv:
-            i = argv.index(name)
-            args = parser.parse_args(argv[: i + 1])
-            return fn(args, argv[i + 1 :])
+    # reliability, gstudy, readiness, credential and verify own their argument parsing; pass the rest through
+    passthrough = {"reliability": cmd_reliability, "gstudy": cmd_gstudy, "readiness": cmd_readiness,
+                   "credential": cmd_credential, "verify": cmd_verify}
+    found = [i for i, a in enumerate(argv) if a in passthrough]
+    if found:  # the first command word (a later one is an argument, say a revocation reason)
+        i = found[0]
+        args = parser.parse_args(argv[: i + 1])
+        return passthrough[argv[i]](args, argv[i + 1 :])
     args = parser.parse_args(argv)
     handler = {"init": cmd_init, "create-user": cmd_create_user, "demo": cmd_demo, "validate": cmd_validate,
                "backup": cmd_backup}[args.command]

@@ -10,6 +10,8 @@
 ``IPT_TRAINING_SIGN_IN_PER_CLIENT`` sign-in attempts one IP address may make a minute (default 10)
 ``IPT_TRAINING_SIGN_IN_PER_MINUTE`` sign-in attempts the whole server takes a minute (default 100)
 ``IPT_TRAINING_SIGN_IN_CONCURRENCY`` password checks run at once, 64 MiB each (default 2)
+``IPT_TRAINING_ISSUER_NAME`` the training body's name on credentials (default ``IPT Training Body``)
+``IPT_TRAINING_ISSUER_URL``  its public address: issuer id and verification links (default ``http://localhost:8501``)
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Settings:
     sign_in_per_client: int = 10
     sign_in_per_minute: int = 100
     sign_in_concurrency: int = 2
+    issuer_name: str = "IPT Training Body"
+    issuer_url: str = "http://localhost:8501"
 
     @property
     def recordings_dir(self) -> Path:
@@ -62,8 +66,14 @@ def get_settings() -> Settings:
     raw = os.environ.get("IPT_TRAINING_MAX_TRANSCRIPT_MB", "2")
     if not raw.isdigit() or int(raw) < 1:
         raise SystemExit(f"IPT_TRAINING_MAX_TRANSCRIPT_MB must be a whole number of at least 1, e.g. 2; got {raw!r}.")
+    issuer_url = os.environ.get("IPT_TRAINING_ISSUER_URL", "http://localhost:8501").strip()
+    if not issuer_url.startswith(("https://", "http://")):
+        raise SystemExit(f"IPT_TRAINING_ISSUER_URL must be a web address such as https://training.example.org; "
+                         f"got {issuer_url!r}.")
     return Settings(data_dir=data_dir, db_path=db_path, content_dir=content_dir, max_upload_mb=max_mb,
-                    max_transcript_mb=int(raw), **_sign_in_limits())
+                    max_transcript_mb=int(raw),
+                    issuer_name=os.environ.get("IPT_TRAINING_ISSUER_NAME", "").strip() or "IPT Training Body",
+                    issuer_url=issuer_url, **_sign_in_limits())
 
 
 def _sign_in_limits() -> dict:

@@ -335,6 +335,31 @@ MIGRATIONS: list[tuple[int, str]] = [
         PRIMARY KEY (session_id, user_id)
     );
     """),
+    # issue 14: the signed credential of each award, and revocations; both append-only
+    (50, """
+    CREATE TABLE issued_credentials (
+        decision_id INTEGER PRIMARY KEY REFERENCES credential_decisions(id),
+        credential_id TEXT NOT NULL UNIQUE,
+        kid TEXT NOT NULL,
+        token TEXT NOT NULL,
+        issued_at TEXT NOT NULL
+    );
+    CREATE TRIGGER issued_no_update BEFORE UPDATE ON issued_credentials
+        BEGIN SELECT RAISE(ABORT, 'issued credentials are append-only: revoke instead'); END;
+    CREATE TRIGGER issued_no_delete BEFORE DELETE ON issued_credentials
+        BEGIN SELECT RAISE(ABORT, 'issued credentials are append-only: revoke instead'); END;
+    CREATE TABLE credential_revocations (
+        id INTEGER PRIMARY KEY,
+        decision_id INTEGER NOT NULL UNIQUE REFERENCES credential_decisions(id),
+        reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+        revoked_by INTEGER REFERENCES users(id),
+        revoked_at TEXT NOT NULL
+    );
+    CREATE TRIGGER revocations_no_update BEFORE UPDATE ON credential_revocations
+        BEGIN SELECT RAISE(ABORT, 'revocations are append-only'); END;
+    CREATE TRIGGER revocations_no_delete BEFORE DELETE ON credential_revocations
+        BEGIN SELECT RAISE(ABORT, 'revocations are append-only'); END;
+    """),
 ]
 
 

@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 from typing import Optional
+import segno
+from fpdf.enums import XPos, YPos
 from sqlite_utils import Database
 from ..auth import User, get_user, visible_trainee_ids
 from ..content import CredentialStandard, Library
 from .evidence import award_day, standing_awards
 from ..reports import Report
+from .issuer import issuer_for
+from .verifiable import credential_for, verification_link
 from ..store import one
 from .review import ReviewError, assess_for, decisions_for
 
@@ -75,6 +80,8 @@ def certificate_pdf(db: Database, decision_id: int, today: _dt.date, *, viewer: 
         raise ReviewError("Only the holder or an administrator can download this certificate.")
     if d["decision"] != "award":
         raise ReviewError(f"Decision {d['id']} is a decision to {d['decision']}; a certificate exists only for an award.")
+    if one(db, "SELECT 1 AS x FROM credential_revocations WHERE decision_id = ?", (d["id"],)):
+        raise ReviewError(f"The credential of award {d['id']} was revoked; there is no certificate for it.")
     held = standing_awards(db, d["trainee_id"]).get(d["standard_id"])
     if held is None or held["id"] != d["id"]:
         raise ReviewError(f"Award {d['id']} was superseded by a later decision; download the certificate of the "
@@ -85,7 +92,9 @@ def certificate_pdf(db: Database, decision_id: int, today: _dt.date, *, viewer: 
     std = snap.get("standard", {})
     holder = (get_user(db, d["trainee_id"]).display_name if get_user(db, d["trainee_id"])
               else snap.get("holder", {}).get("display_name", ""))
-    body = std.get("issuing_body", "")
+    issuer = issuer_for(db)
+    issued = credential_for(db, d["id"])
+    body = issuer.name
     pdf = Report(f"Certificate: {std.get('name', d['standard_id'])}", body)
     pdf.ln(8)
     pdf.paragraph(f"{body} certifies that", size=12)
@@ -103,9 +112,25 @@ def certificate_pdf(db: Database, decision_id: int, today: _dt.date, *, viewer: 
         ["Awarded on", award_day(d).isoformat()],
         ["Valid until", d["expires_on"] or "no expiry"],
         ["Decision id", str(d["id"])],
+        ["Credential id", issued["credential_id"]],
         ["Standard content hash", d["standard_hash"][:16]],
     ], widths=[55, 135])
     pdf.ln(4)
-    pdf.paragraph("The training body keeps the decision, the reviewer and the evidence it was based on in its "
-                  "append-only decision log; quote the decision id to verify this certificate.", size=9)
+    link = verification_link(issuer, issued["credential_id"])
+    qr = io.BytesIO()
+    segno.make(link, error="m").save(qr, kind="png", scale=4, border=2)
+    qr.seek(0)
+    top = pdf.get_y()
+    if top + 45 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+        top = pdf.get_y()
+    pdf.image(qr, x=pdf.l_margin, y=top, w=40, h=40)
+    pdf.set_xy(pdf.l_margin + 45, top)
+    pdf.set_font(pdf.FONT, "", 9)
+    pdf.multi_cell(0, 5, pdf.clean(
+        f"Verify this certificate: scan the code or open {link}. The signed credential (Open Badges 3.0, a W3C "
+        f"Verifiable Credential) of this award is issued by {issuer.name}; the holder can share its file, which "
+        "anyone can verify on the body's Verify a certificate page. The body keeps the decision, the reviewer and "
+        "the evidence in its append-only decision log."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(max(pdf.get_y(), top + 42))
     return pdf.to_bytes()

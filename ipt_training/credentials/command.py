@@ -96,3 +96,119 @@ def cli_readiness(argv: Sequence[str] | None = None) -> int:
     else:
         print("\n".join(_format_table(s, rs) for s, rs in results))
     return 0
+
+
+# --- credential and verify (issue 14) ----------------------------------------------------------
+
+
+def _vc_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ipt_training credential",
+                                description="Signed Open Badges 3.0 credentials of awards: list, export, revoke.")
+    p.add_argument("--db", metavar="PATH", help="SQLite file (default: $IPT_TRAINING_DB or <data dir>/ipt_training.db)")
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s = sub.add_parser("list", help="awards with decision id, holder, standard, valid until, status")
+    s.add_argument("--user", metavar="NAME", help="only this person's awards (sign-in name)")
+    s = sub.add_parser("export", help="write the signed credential (compact VC-JWT) of an award")
+    s.add_argument("decision_id", metavar="DECISION_ID")
+    s.add_argument("--out", metavar="FILE", required=True, help="file to write")
+    s = sub.add_parser("revoke", help="revoke an award's credential (append-only, with a reason)")
+    s.add_argument("decision_id", metavar="DECISION_ID")
+    s.add_argument("--reason", metavar="TEXT", required=True, help="why; kept with the revocation")
+    s = sub.add_parser("status-list", help="write the signed revocation list (Bitstring Status List) to a file")
+    s.add_argument("--out", metavar="FILE", required=True)
+    sub.add_parser("rotate-key", help="create a new issuer key; older keys stay to verify what they signed")
+    return p
+
+
+def _parse(parser: argparse.ArgumentParser, argv):
+    try:
+        return parser.parse_args(list(argv) if argv is not None else None), None
+    except SystemExit as exc:  # --help or a usage error; argparse already printed
+        return None, exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+
+
+def _write(path: str, text: str) -> None:
+    from pathlib import Path
+
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def cli_credential(argv: Sequence[str] | None = None) -> int:
+    """``python -m ipt_training credential list|export|revoke|status-list|rotate-key``.
+
+    Exit status: 0 done; 1 refused (not an award, already revoked, no reason); 2 bad arguments or
+    a file that cannot be written.
+    """
+    from ..auth import find_user
+    from ..config import get_settings
+    from ..store import open_store
+    from . import issuer as issuer_mod, verifiable
+
+    args, code = _parse(_vc_parser(), argv)
+    if args is None:
+        return code
+    db = open_store(args.db or get_settings().db_path)
+    try:
+        if args.action == "list":
+            user = find_user(db, args.user) if args.user else None
+            if args.user and user is None:
+                print(f"credential: error: there is no user '{args.user}'.", file=sys.stderr)
+                return 2
+            found = verifiable.award_rows(db, user.id if user else None)
+            print(_text_table(["Decision", "Holder", "Standard", "Valid until", "Status"],
+                              [[str(r["decision_id"]), r["holder"], r["standard_id"], r["valid_until"] or "-",
+                                r["status"]] for r in found]) if found else "No award recorded yet.")
+        elif args.action == "export":
+            token = verifiable.credential_for(db, args.decision_id)["token"]
+            _write(args.out, token + "\n")
+            print(f"Credential of award {args.decision_id} written to {args.out}.")
+        elif args.action == "revoke":
+            verifiable.revoke(db, args.decision_id, args.reason)
+            print(f"Credential of award {args.decision_id} revoked; the status list is published again.")
+        elif args.action == "status-list":
+            _write(args.out, verifiable.publish_status_list(db) + "\n")
+            print(f"Revocation list written to {args.out}.")
+        else:
+            kid = issuer_mod.create_key(issuer_mod.issuer_for(db))
+            verifiable.publish_status_list(db)
+            print(f"New issuer key {kid} signs from now on; older keys are kept to verify what they signed.")
+    except (verifiable.CredentialError, issuer_mod.IssuerError) as exc:
+        print(f"credential: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"credential: error: cannot write {getattr(args, 'out', '')}: {exc.strerror}.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cli_verify(argv: Sequence[str] | None = None) -> int:
+    """``python -m ipt_training verify FILE``: 0 and 'valid: NAME, STANDARD, valid until DATE';
+    1 with the reason for a tampered, expired, revoked or foreign credential; 2 for a file that
+    is not a credential."""
+    from pathlib import Path
+
+    from ..config import get_settings
+    from ..store import open_store
+    from . import verifiable
+
+    p = argparse.ArgumentParser(prog="python -m ipt_training verify",
+                                description="Verify a signed credential file (VC-JWT) against this body's keys "
+                                            "and revocation list.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--db", metavar="PATH", help="SQLite file (default: $IPT_TRAINING_DB or <data dir>/ipt_training.db)")
+    args, code = _parse(p, argv)
+    if args is None:
+        return code
+    try:
+        raw = Path(args.file).read_bytes()[: verifiable.MAX_INPUT + 1]
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        print(f"not a credential: {args.file} cannot be read as text.", file=sys.stderr)
+        return 2
+    r = verifiable.verify(open_store(args.db or get_settings().db_path), text)
+    if r["status"] == verifiable.VALID:
+        print(f"valid: {r['holder']}, {r['standard']}, valid until {r['valid_until'] or 'no expiry'}")
+        return 0
+    print(f"{r['status']}: {r['reason']}" + (f" ({r['holder']}, {r['standard']})" if r["holder"] else ""),
+          file=sys.stderr if r["status"] == verifiable.NOT_A_CREDENTIAL else sys.stdout)
+    return 2 if r["status"] == verifiable.NOT_A_CREDENTIAL else 1

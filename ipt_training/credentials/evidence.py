@@ -518,13 +518,16 @@ def _case_of(r: dict, index: tuple[set, dict]) -> Optional[int]:
     return by_name.get(name) if name else None
 
 
+_NOT_REVOKED = "id NOT IN (SELECT decision_id FROM credential_revocations)"  # a revoked award is not held
+
+
 def standing_awards(db: Database, trainee_id: int) -> dict[str, dict]:
     """standard_id -> the award decision the trainee holds (the rule in the module docstring).
 
     Expired awards are included (the engine and the pages say they have expired).
     """
-    return _standing(rows(db, """SELECT * FROM credential_decisions WHERE trainee_id = ?
-                                 AND decision IN ('award', 'refuse') ORDER BY decided_at, id""", (int(trainee_id),)))
+    return _standing(rows(db, f"""SELECT * FROM credential_decisions WHERE trainee_id = ? AND {_NOT_REVOKED}
+                                  AND decision IN ('award', 'refuse') ORDER BY decided_at, id""", (int(trainee_id),)))
 
 
 def _standing(decisions: list[dict]) -> dict[str, dict]:
@@ -591,7 +594,7 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
     supervision = grouped(f"SELECT * FROM supervision_sessions WHERE {in_ids} ORDER BY date, id")
     rated_rows = grouped(_RATED_SESSIONS_SQL)
     decisions = grouped(f"""SELECT * FROM credential_decisions WHERE {in_ids} AND decision IN ('award', 'refuse')
-                            ORDER BY decided_at, id""")
+                            AND {_NOT_REVOKED} ORDER BY decided_at, id""")
     scores: dict[int, list[tuple]] = {}
     for s in rows(db, f"""SELECT s.* FROM symptom_scores s JOIN clinical_cases c ON c.id = s.case_id
                           WHERE c.{in_ids} ORDER BY s.session_number, s.measure""", param):

@@ -394,7 +394,28 @@ def record_decision(db: Database, reviewer: User, trainee_id: int, standard: Cre
         raise ReviewError(f"{unmet} requirement(s) are not met yet. To award anyway, give the reasons the body "
                           "accepts the evidence; otherwise defer or refuse.")
     expires = add_months(today, standard.validity_months).isoformat() if decision == "award" else None
-    return _insert_decision(db, reviewer.id, person.id, standard, decision, reasons, now_iso(), expires, snapshot)
+    did = _insert_decision(db, reviewer.id, person.id, standard, decision, reasons, now_iso(), expires, snapshot)
+    if decision == "award":
+        _issue_quietly(db, did)
+    elif decision == "refuse" and in_force:  # a withdrawn award's credential is revoked with the reasons
+        from .verifiable import revoke, revoked_ids
+
+        if int(holding.decision_id) not in revoked_ids(db):
+            revoke(db, holding.decision_id, f"Withdrawn by decision {did}: {reasons}"[:5000], reviewer.id)
+    return did
+
+
+def _issue_quietly(db: Database, decision_id: int) -> None:
+    """Sign the award's credential now; a failure (say, an unreadable key) leaves the award
+    recorded and is logged: the credential is signed on its first export instead."""
+    import logging
+
+    from .verifiable import credential_for
+
+    try:
+        credential_for(db, decision_id)
+    except Exception:  # noqa: BLE001 - the decision is recorded either way
+        logging.getLogger("ipt_training").exception("credential of award %s not signed yet", decision_id)
 
 
 def _same_as_latest(db: Database, person_id: int, standard: CredentialStandard, decision: str,
@@ -408,9 +429,11 @@ def _same_as_latest(db: Database, person_id: int, standard: CredentialStandard, 
     return None
 
 
-def _decision_state(d: dict, standing: dict[str, dict], today: _dt.date) -> str:
+def _decision_state(d: dict, standing: dict[str, dict], today: _dt.date, revoked: frozenset = frozenset()) -> str:
     if d["decision"] != "award":
         return ""
+    if d["id"] in revoked:
+        return "revoked"
     held = standing.get(d["standard_id"])
     if held is None or held["id"] != d["id"]:
         return "superseded by a later decision"
@@ -433,6 +456,7 @@ def decisions_for(db: Database, trainee_id: int, standard_id: Optional[str] = No
     today = today or _dt.date.today()
     names = _reviewer_names(db)
     standing = standing_awards(db, trainee_id)
+    revoked = frozenset(r["decision_id"] for r in rows(db, "SELECT decision_id FROM credential_revocations"))
     sql = "SELECT * FROM credential_decisions WHERE trainee_id = ?"
     params: tuple = (int(trainee_id),)
     if standard_id:
@@ -443,7 +467,7 @@ def decisions_for(db: Database, trainee_id: int, standard_id: Optional[str] = No
         snap = json.loads(d.pop("evidence_snapshot") or "{}")
         d["reviewer"] = names.get(d["reviewer_id"], "")
         d["standard_name"] = snap.get("standard", {}).get("name", d["standard_id"])
-        d["state"] = _decision_state(d, standing, today)
+        d["state"] = _decision_state(d, standing, today, revoked)
         out.append(d)
     return out
 

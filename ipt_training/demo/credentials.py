@@ -145,3 +145,9 @@ def load(db: Database, library: Library, ids: dict, cohort_id: int, data_dir) ->
     awarded = add_months(today, -std.validity_months) + _dt.timedelta(days=45)
     decide("supervisor", "award",
            "Demo: awarded before this platform was used; the evidence is held in the body's paper records.", awarded)
+    # its signed credential and the revocation list, so 'credential export' and 'verify' work at once
+    from ..credentials.verifiable import credential_for, publish_status_list
+
+    for d in db.query("SELECT id FROM credential_decisions WHERE decision = 'award'"):
+        credential_for(db, d["id"])
+    publish_status_list(db)
