@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ipt_training.access import pages_for
+from ipt_training.access import PUBLIC, pages_for
 from ipt_training.ui.common import current_user, get_db
 from ipt_training.ui.errors import run_page
 from ipt_training import auth
@@ -20,6 +20,8 @@ if not auth.has_any_account(db):
     nav = st.navigation(pages, position="hidden")
 elif user is None:
     pages = [st.Page(PAGES_DIR / "sign_in.py", title="Sign in", icon=":material/login:", url_path="sign_in", default=True)]
+    pages += [st.Page(PAGES_DIR / spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+              for spec in pages_for({PUBLIC})]  # the public pages (Verify a certificate) need no sign-in
     nav = st.navigation(pages, position="hidden")
 else:
     sections: dict[str, list] = {}

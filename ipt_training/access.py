@@ -56,7 +56,17 @@ PAGES: list[PageSpec] = [
 ]
 
 
+# Pages anyone may use, signed in or not (the role "public" is the signed-out visitor). They are
+# not in PAGES, whose every entry needs a sign-in (issue 14: a registry checks a certificate
+# without an account).
+PUBLIC = "public"
+PUBLIC_PAGES: list[PageSpec] = [
+    _p("verify.py", "Verify a certificate", ":material/verified_user:",
+       {PUBLIC, "trainee", "rater", "supervisor", "admin"}, "Verify"),
+]
+
+
 def pages_for(roles) -> list[PageSpec]:
-    """The pages a person holding ``roles`` may use, in menu order."""
+    """The pages a person holding ``roles`` may use, in menu order (``{"public"}``: signed out)."""
     roles = set(roles)
-    return [p for p in PAGES if p.roles & roles]
+    return [p for p in PAGES + PUBLIC_PAGES if p.roles & roles]

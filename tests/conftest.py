@@ -45,6 +45,9 @@ def demo_db_path(tmp_path, demo_template, monkeypatch):
     src_data = demo_template.parent / "data"
     if src_data.exists():
         shutil.copytree(src_data, tmp_path / "data", dirs_exist_ok=True)
+    # the issuer's keys live beside the database (issue 14): the copy signs and verifies as the demo did
+    if (demo_template.parent / "issuer").exists():
+        shutil.copytree(demo_template.parent / "issuer", tmp_path / "issuer", dirs_exist_ok=True)
     monkeypatch.setenv("IPT_TRAINING_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("IPT_TRAINING_DB", str(target))
     return target

@@ -40,3 +40,7 @@ if oidc_configured:
         else:
             st.session_state["user_id"] = match.id
             st.rerun()
+
+st.divider()
+st.page_link("ipt_training/app_pages/verify.py", label="Verify a certificate (no sign-in needed)",
+             icon=":material/verified_user:")

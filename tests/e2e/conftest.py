@@ -92,6 +92,8 @@ def demo_server(tmp_path, demo_template):
     src = demo_template.parent / "data"
     if src.exists():
         shutil.copytree(src, data, dirs_exist_ok=True)
+    if (demo_template.parent / "issuer").exists():  # the issuer's keys, beside the database
+        shutil.copytree(demo_template.parent / "issuer", data / "issuer", dirs_exist_ok=True)
     srv = StreamlitServer(data).start()
     yield srv
     srv.kill()
