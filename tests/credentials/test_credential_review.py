@@ -59,11 +59,12 @@ def test_decisions_are_append_only_and_a_new_decision_follows(db, library, peopl
                                         library=library, supersedes=asked.value.supersedes)
     log = credentials.decisions_for(db, t.id, THERAPIST, today=TODAY)
     assert [d["id"] for d in log] == [later, did]
-    assert log[1]["state"] == "superseded by a later decision" and log[0]["state"] == ""
+    # the withdrawn award's signed credential is revoked with the refusal (issue 14)
+    assert log[1]["state"] == "revoked" and log[0]["state"] == ""
     assert log[0]["reviewer"] == "Ada" and log[0]["standard_version"] == std.version
     assert credentials.awards_held(db, t.id, TODAY) == []
     assert [r["action"] for r in rows(db, "SELECT action FROM audit_log WHERE action LIKE 'credential_%' ORDER BY id")] == [
-        "credential_award", "credential_refuse"]
+        "credential_award", "credential_issued", "credential_refuse", "credential_revoked"]
 
 
 def test_decision_stores_reviewer_version_hash_and_snapshot(db, library, people):
