@@ -275,9 +275,20 @@ class RaterCertificationPolicy(Model):
     id: Text
     name: Text
     instrument: Text
+    # pooled certification (issue 11.6): the most recent min_sessions..window_sessions calibration
+    # sessions (of the last window_months, when set), from at least min_phases treatment phases
     min_sessions: Annotated[int, Field(ge=1)] = 2
+    window_sessions: Optional[Annotated[int, Field(ge=1)]] = None
+    window_months: Optional[Annotated[int, Field(ge=1)]] = None
+    min_phases: Annotated[int, Field(ge=1)] = 1
+    # ICC(A,1) with the gold rating over the pooled (session, item) targets; judged on the lower
+    # bound of its 95% CI ("lower_ci") or on the point estimate ("point")
     min_icc: Annotated[float, Field(ge=0, le=1)] = 0.75
+    icc_judged_on: Literal["lower_ci", "point"] = "point"
+    min_exact: Annotated[float, Field(ge=0, le=1)] = 0.0
     min_within_one: Annotated[float, Field(ge=0, le=1)] = 0.80
+    # share of the pooled sessions whose pass/fail decision must agree with the gold rating's
+    min_pass_fail_agreement: Annotated[float, Field(ge=0, le=1)] = 0.0
     valid_months: Annotated[int, Field(ge=1)] = 12
     count_uncertified_ratings: bool = False
     content_hash: str = ""

@@ -41,9 +41,7 @@ if cert["certified"]:
     st.success(f"Certification status: certified as a rater on {name} until {cert['expires_on'].isoformat()}.")
 else:
     st.warning(f"Certification status: {cert['status']} on {name}. " + " ".join(cert["reasons"]))
-st.caption(f"To be certified: at least {policy.min_sessions} calibration sessions whose ICC(2,1) with the expert "
-           f"rating is at least {policy.min_icc:.2f} and with at least {policy.min_within_one:.0%} of items within "
-           f"one point. Certification lasts {policy.valid_months} months; recalibrate before it expires.")
+st.caption(calibration.policy_text(policy))
 
 st.subheader("My calibration sessions")
 queue = calibration.calibration_queue(db, library, user.id)

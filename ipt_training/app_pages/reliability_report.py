@@ -167,9 +167,7 @@ if policy is None:
     st.stop()
 today = dt.date.today()
 view = _drift(today, user.id, user.roles, (stamp, policy.content_hash), db, library, user)
-st.caption(f"Policy: at least {policy.min_sessions} calibration sessions, ICC(2,1) with the gold standard "
-           f"at least {policy.min_icc:.2f} and at least {policy.min_within_one:.0%} of items within one point; "
-           f"certification lasts {policy.valid_months} months.")
+st.caption("Policy: " + calibration.policy_text(policy))
 if view["raters"]:
     st.dataframe(calibration.raters_table(view), hide_index=True, width="stretch")
 flagged = [r["rater"] for r in view["raters"] if r["drift_flag"]]

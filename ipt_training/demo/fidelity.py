@@ -14,7 +14,7 @@ Stores the four synthetic demo recordings (``demo_data/sessions``) through
   sessions with the manifest's metadata and the expert's consensus rating.
 * About half of the rated sessions are double-rated by 'rater2' or 'supervisor', so the
   reliability report has pairs. Calibration: 'rater' and 'supervisor' meet the default
-  certification thresholds on the two most recent gold sessions; 'rater2' misses on one.
+  pooled certification policy; 'rater2' is one point lenient throughout one session and misses it.
 
 Where a recording stands in for a session of another case focus (the demo has one recording
 per phase), the scores are derived from the manifest's expert rating of that recording (the
@@ -71,7 +71,8 @@ GOLD = [("weak", 80), ("middle", 50), ("termination", 20)]
 CALIBRATION_OFF = {
     "rater": {"weak": ["area_role_transition"], "middle": ["tech_exploratory"], "termination": ["term_review_gains"]},
     "supervisor": {"weak": ["tech_affect"], "middle": ["quality_pacing"], "termination": ["quality_pacing"]},
-    "rater2": {"weak": ["tech_clarification"], "middle": ["tech_affect"],
+    # rater2 scores the weak session one point high throughout ("*"): lenient where the expert is not
+    "rater2": {"weak": ["*"], "middle": ["tech_affect"],
                "termination": ["term_review_gains", "term_ending_transition", "tech_affect", "quality_focus"]},
 }
 
@@ -243,7 +244,8 @@ def load(db: Database, library: Library, ids: dict, cohort_id: int, data_dir) ->
         for rater in ("rater", "supervisor", "rater2"):
             fidelity.assign(db, admin, sid, ids[rater], (today - _dt.timedelta(days=days - 7)).isoformat(), "calibration")
             scores = dict(expert)
-            for item in CALIBRATION_OFF[rater][key]:
+            off = CALIBRATION_OFF[rater][key]
+            for item in ([i for i, (v, _) in expert.items() if v is not None] if off == ["*"] else off):
                 score, reason = scores[item]
                 scores[item] = (score + 1 if score < 5 else score - 1, reason)
             _rate(db, library, users[rater], sid, "rater", scores, cues[key], f"{sid}-{rater}",

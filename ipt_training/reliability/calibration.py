@@ -21,10 +21,11 @@ from typing import Any, Iterable, Optional
 import pandas as pd
 from sqlite_utils import Database
 
-from .certification import calibration_agreement, certification_status, drift
+from .certification import calibration_agreement, drift, pooled_certification
 from .long_data import ReliabilityError
 from ..auth import User
 from ..content import Library, RaterCertificationPolicy
+from ..fidelity.ratings import score_rating
 from .report_data import item_labels
 from ..store import audit, get_setting, rows, set_setting, transaction
 
@@ -50,13 +51,32 @@ def policy(library: Library) -> RaterCertificationPolicy:
 
 
 def policy_thresholds(pol: RaterCertificationPolicy) -> dict[str, Any]:
-    """The policy as the plain dict ``certification_status`` takes."""
+    """The policy as the plain dict ``pooled_certification`` (and ``drift``) take."""
     return {
         "min_sessions": pol.min_sessions,
+        "window_sessions": pol.window_sessions,
+        "window_months": pol.window_months,
+        "min_phases": pol.min_phases,
         "min_icc": pol.min_icc,
+        "icc_judged_on": pol.icc_judged_on,
+        "min_exact": pol.min_exact,
         "min_within_one": pol.min_within_one,
+        "min_pass_fail_agreement": pol.min_pass_fail_agreement,
         "valid_months": pol.valid_months,
     }
+
+
+def policy_text(pol: RaterCertificationPolicy) -> str:
+    """The certification rule in plain words, for the pages."""
+    window = f"your most recent {pol.min_sessions}" + (f" to {pol.window_sessions}" if pol.window_sessions else "")
+    months = f" of the last {pol.window_months} months" if pol.window_months else ""
+    icc = "the lower 95% bound of ICC(A,1)" if pol.icc_judged_on == "lower_ci" else "ICC(A,1)"
+    return (f"To be certified: {window} calibration sessions{months}, from at least {pol.min_phases} treatment "
+            f"phase(s), pooled item by item against the expert rating (an item you left unscored counts as a "
+            f"disagreement): exact agreement at least {pol.min_exact:.0%}, within one point at least "
+            f"{pol.min_within_one:.0%}, {icc} at least {pol.min_icc:.2f}, and the same pass/fail decision as the "
+            f"expert on at least {pol.min_pass_fail_agreement:.0%} of the sessions. Certification lasts "
+            f"{pol.valid_months} months; recalibrate before it expires.")
 
 
 def _policies(library: Library) -> list[RaterCertificationPolicy]:
@@ -141,9 +161,17 @@ def _compare(library: Library, instrument_id: str, rating: dict, gold: dict,
             "gold_not_applicable": bool(expert and expert.get("not_applicable")),
             "reason": (expert or {}).get("reason") or "",
         })
+    inst = library.instruments.get(instrument_id)
+    passed = {"rater": None, "gold": None}
+    if inst is not None:
+        session = {"phase": rating["phase"], "problem_area": rating["problem_area"]}
+        passed = {who: score_rating(inst, session, sc)["passed"] for who, sc in (("rater", scores), ("gold", gold_scores))}
     return {
         "session_id": rating["session_id"],
         "rating_id": rating["id"],
+        "rater_passed": passed["rater"],
+        "gold_passed": passed["gold"],
+        "pooled_items": [(it["item_id"], it["score"], it["gold"]) for it in items if it["gold"] is not None],
         "date": (rating["submitted_at"] or rating["updated_at"])[:10],
         "instrument_id": instrument_id,
         "session": f"{rating['case_pseudonym']}, session {rating['session_number']} ({rating['phase']})",
@@ -261,8 +289,9 @@ def _status_text(result: dict, today: _dt.date) -> str:
 
 
 def _certify(calibrations: list[dict], pol: RaterCertificationPolicy, today: _dt.date) -> dict:
-    result = certification_status(
-        [{"date": c["date"], "icc": c["icc"], "within_one": c["within_one"]} for c in calibrations],
+    result = pooled_certification(
+        [{"date": c["date"], "phase": c["phase"], "items": c["pooled_items"], "rater_passed": c["rater_passed"],
+          "gold_passed": c["gold_passed"]} for c in calibrations],
         policy_thresholds(pol), today,
     )
     result["status"] = _status_text(result, today)

@@ -103,6 +103,14 @@ def with_policy(library: Library, **changes) -> Library:
     return Library(instruments=library.instruments, scales=library.scales, policies={pol.id: pol})
 
 
+@pytest.fixture
+def library(library):
+    """The shipped policy's rules on two sessions of one phase (the builder's gold sessions),
+    without the exact and pass/fail rules, so each test isolates the rule it is about."""
+    return with_policy(library, min_sessions=2, window_sessions=None, window_months=None, min_phases=1,
+                       min_exact=0.0, min_within_one=0.80, min_pass_fail_agreement=0.0)
+
+
 GOOD = dict(zip(ITEMS, [4, 2, 4, 3, 1, 4]))      # one item off by one
 POOR = dict(zip(ITEMS, [1, 5, 2, 5, 4, 1]))      # far from the expert
 
@@ -241,12 +249,12 @@ def test_too_few_or_poor_calibrations_leave_a_rater_uncertified(b, people, libra
     b.rating(sid, people["rater"], GOOD)
     one = calibration.certification(b.db, library, people["rater"], dt.date(2026, 3, 1))
     assert one["certified"] is False and one["status"] == "not certified"
-    assert one["reasons"] == ["1 calibration session(s) on record; 2 are needed."]
+    assert one["reasons"] == ["1 calibration session(s) in the policy's window; 2 are needed."]
 
     _two_calibrations(b, people, "rater2", scores=(GOOD, POOR))
     poor = calibration.certification(b.db, library, people["rater2"], dt.date(2026, 3, 1))
     assert poor["certified"] is False
-    assert any("2026-02-01" in r and "below" in r for r in poor["reasons"])
+    assert any("ICC(A,1)" in r and "below" in r for r in poor["reasons"])
 
     nobody = calibration.certification(b.db, library, people["sup"], dt.date(2026, 3, 1))
     assert nobody["certified"] is False and nobody["calibrations"] == []
@@ -271,7 +279,7 @@ def test_within_one_exactly_at_threshold_certifies(b, people, library):
 
 def test_icc_exactly_at_threshold_certifies(b, people, library):
     _two_calibrations(b, people, scores=(GOOD, GOOD))
-    icc = calibration.rater_calibrations(b.db, library, people["rater"])[0]["icc"]
+    icc = calibration.certification(b.db, library, people["rater"], dt.date(2026, 3, 1))["figures"]["icc"]
     at = with_policy(library, min_icc=icc, min_within_one=0.0)
     above = with_policy(library, min_icc=min(1.0, icc + 1e-9), min_within_one=0.0)
     assert calibration.certification(b.db, at, people["rater"], dt.date(2026, 3, 1))["certified"] is True
@@ -368,10 +376,11 @@ def test_calibration_page_shows_agreement_item_by_item(app_env, library):
     b = Builder(db)
     trainee, expert, rater = b.user("trainee", "trainee"), b.user("expert", "admin"), b.user("rater")
     today = dt.date.today()
-    for days_ago in (20, 5):
+    for days_ago, scores in ((30, GOOD), (20, GOOD), (5, GOLD)):  # the shipped policy pools 3+ sessions, 2+ phases
         sid = b.gold_session(trainee, expert)
         b.assign(sid, rater)
-        b.rating(sid, rater, GOOD, day=(today - dt.timedelta(days=days_ago)).isoformat())
+        b.rating(sid, rater, scores, day=(today - dt.timedelta(days=days_ago)).isoformat())
+    db.conn.execute("UPDATE recorded_sessions SET phase = 'termination' WHERE id = ?", (sid,))
     pending = b.session(trainee, gold=True)
     b.assign(pending, rater)
     st.cache_resource.clear()
@@ -380,7 +389,7 @@ def test_calibration_page_shows_agreement_item_by_item(app_env, library):
     assert not at.exception, at.exception
     shown = texts(at)
     expires = calibration.certification(db, library, rater, today)["expires_on"]
-    assert "Certification status: certified as a rater on" in shown
+    assert "Certification status: certified as a rater on" in shown, [t for t in shown.splitlines() if "status" in t]
     assert f"until {expires.isoformat()}" in shown
     assert "expert reason for tech_affect" in shown  # the expert's reasons, after submission
     assert "My agreement over time" in shown
