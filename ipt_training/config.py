@@ -12,6 +12,13 @@
 ``IPT_TRAINING_SIGN_IN_CONCURRENCY`` password checks run at once, 64 MiB each (default 2)
 ``IPT_TRAINING_ISSUER_NAME`` the training body's name on credentials (default ``IPT Training Body``)
 ``IPT_TRAINING_ISSUER_URL``  its public address: issuer id and verification links (default ``http://localhost:8501``)
+``IPT_TRAINING_SESSION_IDLE_MINUTES`` a sign-in ends after this long without use (default 60)
+``IPT_TRAINING_SESSION_MAX_HOURS`` a sign-in ends this long after it began, used or not (default 12)
+``IPT_TRAINING_RECORDING_LINK_MINUTES`` a recording's link dies this long after it was issued
+                           or last fetched (default 10)
+``IPT_TRAINING_SECURE_COOKIE`` ``auto`` (default): the session cookie is ``Secure`` when the
+                           request came over https (directly or through a trusted proxy's
+                           ``X-Forwarded-Proto``); ``always``: always ``Secure``
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ class Settings:
     sign_in_concurrency: int = 2
     issuer_name: str = "IPT Training Body"
     issuer_url: str = "http://localhost:8501"
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    recording_link_minutes: int = 10
+    secure_cookie: str = "auto"
 
     @property
     def recordings_dir(self) -> Path:
@@ -70,10 +81,17 @@ def get_settings() -> Settings:
     if not issuer_url.startswith(("https://", "http://")):
         raise SystemExit(f"IPT_TRAINING_ISSUER_URL must be a web address such as https://training.example.org; "
                          f"got {issuer_url!r}.")
+    secure = os.environ.get("IPT_TRAINING_SECURE_COOKIE", "auto").strip().lower()
+    if secure not in ("auto", "always"):
+        raise SystemExit("IPT_TRAINING_SECURE_COOKIE must be 'auto' or 'always'.")
     return Settings(data_dir=data_dir, db_path=db_path, content_dir=content_dir, max_upload_mb=max_mb,
                     max_transcript_mb=int(raw),
                     issuer_name=os.environ.get("IPT_TRAINING_ISSUER_NAME", "").strip() or "IPT Training Body",
-                    issuer_url=issuer_url, **_sign_in_limits())
+                    issuer_url=issuer_url, **_sign_in_limits(),
+                    session_idle_minutes=_positive_int("IPT_TRAINING_SESSION_IDLE_MINUTES", 60, "minutes"),
+                    session_max_hours=_positive_int("IPT_TRAINING_SESSION_MAX_HOURS", 12, "hours"),
+                    recording_link_minutes=_positive_int("IPT_TRAINING_RECORDING_LINK_MINUTES", 10, "minutes"),
+                    secure_cookie=secure)
 
 
 def _sign_in_limits() -> dict:
@@ -86,3 +104,14 @@ def _sign_in_limits() -> dict:
             raise SystemExit(f"{var} must be a whole number of at least 1, e.g. {default}; got {raw!r}.")
         limits[key] = int(raw)
     return limits
+
+
+def _positive_int(name: str, default: int, unit: str) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SystemExit(f"{name} must be a whole number of {unit}, at least 1 (e.g. {default}).")
+    return value

@@ -325,6 +325,41 @@ MIGRATIONS: list[tuple[int, str]] = [
     (30, """
     ALTER TABLE vignette_attempts ADD COLUMN focus_committed_at TEXT;
     """),
+    # issues 15 (items 8, 19) and 17: server-side sign-in sessions behind an HttpOnly cookie.
+    # users.session_version is bumped by triggers on every password, activation or role change,
+    # whichever code path makes it, and a session whose version is stale is over.
+    (40, """
+    ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE auth_sessions (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        token_hash TEXT UNIQUE,
+        session_version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ended_at TEXT,
+        ended_reason TEXT
+    );
+    CREATE INDEX idx_auth_sessions_live ON auth_sessions(user_id) WHERE ended_at IS NULL;
+    CREATE TABLE auth_handoffs (
+        code_hash TEXT PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES auth_sessions(id) ON DELETE CASCADE,
+        next_path TEXT NOT NULL,
+        browser_binding TEXT,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TRIGGER users_version_on_password AFTER UPDATE OF password_hash ON users
+        WHEN NEW.password_hash IS NOT OLD.password_hash
+        BEGIN UPDATE users SET session_version = session_version + 1 WHERE id = NEW.id; END;
+    CREATE TRIGGER users_version_on_active AFTER UPDATE OF active ON users
+        WHEN NEW.active IS NOT OLD.active
+        BEGIN UPDATE users SET session_version = session_version + 1 WHERE id = NEW.id; END;
+    CREATE TRIGGER users_version_on_role_added AFTER INSERT ON user_roles
+        BEGIN UPDATE users SET session_version = session_version + 1 WHERE id = NEW.user_id; END;
+    CREATE TRIGGER users_version_on_role_removed AFTER DELETE ON user_roles
+        BEGIN UPDATE users SET session_version = session_version + 1 WHERE id = OLD.user_id; END;
+    """),
     # issue 15, finding 2: who has been shown other people's ratings of a session; such a person
     # can no longer give that session an independent (or calibration) rating
     (44, """

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ipt_training import auth, demo
-from ipt_training.ui.common import get_db, get_library
+from ipt_training.ui.common import get_db, get_library, start_session
 
 db = get_db()
 st.title("Welcome to the IPT training and fidelity platform")
@@ -27,8 +27,7 @@ with left:
             else:
                 try:
                     user = auth.create_user(db, username, pw1, ["admin"], display, email or None)
-                    st.session_state["user_id"] = user.id
-                    st.rerun()
+                    start_session(user)
                 except auth.AuthError as exc:
                     st.error(str(exc))
 with right:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ipt_training import auth
-from ipt_training.ui.common import get_db
+from ipt_training.ui.common import get_db, start_session
 
 db = get_db()
 st.title("Sign in")
@@ -19,8 +19,7 @@ if submitted:
     except auth.AuthError as exc:
         st.error(str(exc))
     else:
-        st.session_state["user_id"] = user.id
-        st.rerun()
+        start_session(user, st.session_state.get("asked_page", ""))
 
 # Optional institutional sign-in: only when [auth] is configured in secrets.toml.
 try:
@@ -38,8 +37,7 @@ if oidc_configured:
         except auth.AuthError as exc:
             st.error(str(exc))
         else:
-            st.session_state["user_id"] = match.id
-            st.rerun()
+            start_session(match, st.session_state.get("asked_page", ""))
 
 st.divider()
 st.page_link("ipt_training/app_pages/verify.py", label="Verify a certificate (no sign-in needed)",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import streamlit as st
 
-from .. import auth
+from .. import auth, auth_sessions, web
+from ..access import PAGES
 from ..config import get_settings
 from ..content import Library, load_library
 from ..fidelity.recordings import clean_partial_uploads
@@ -52,15 +54,79 @@ def get_library() -> Library:
     return _library(str(content_dir), _content_fingerprint(content_dir))
 
 
+SESSION_KEY = "auth_session_id"
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def _cookie(name: str) -> str | None:
+    try:
+        return st.context.cookies.get(name)
+    except Exception:  # no browser behind this run (AppTest)
+        return None
+
+
 def current_user() -> auth.User | None:
-    uid = st.session_state.get("user_id")
-    if uid is None:
+    """The person signed in, checked against the server-side session on every rerun.
+
+    The session is the one this tab signed in with (its id in ``st.session_state``, which
+    only server code writes), else the one the browser's HttpOnly cookie names; either must
+    be live (not ended, idle or past its lifetime, account unchanged and active).
+    """
+    db, settings = get_db(), get_settings()
+    sid = st.session_state.get(SESSION_KEY)
+    signed = auth_sessions.check(db, settings, session_id=sid) if sid is not None else None
+    if signed is None:
+        token = _cookie(auth_sessions.COOKIE_NAME)
+        signed = auth_sessions.check(db, settings, token=token) if token else None
+    if signed is None:
+        if sid is not None or "user_id" in st.session_state:
+            _forget_everything()  # the sign-in ended elsewhere: nothing of it stays in this tab
         return None
-    user = auth.get_user(get_db(), uid)
-    if user is None or not user.active:
-        st.session_state.pop("user_id", None)
-        return None
-    return user
+    st.session_state[SESSION_KEY] = signed.session_id
+    st.session_state["user_id"] = signed.user.id
+    return signed.user
+
+
+def _forget_everything() -> None:
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+
+
+REDIRECT_KEY = "_redirect_to"
+
+
+def follow_redirect() -> None:
+    """Send the browser to one of the app's own routes when a sign-in or sign-out asked for it
+    (a script cannot answer with a redirect); a button serves a browser that runs no script.
+    The router calls this first, so nothing else is drawn on the way."""
+    relative_url = st.session_state.pop(REDIRECT_KEY, None)
+    if not relative_url:
+        return
+    url = f"{web.app_root(st.context.url)}/{relative_url}"
+    target = json.dumps(url).replace("<", "\\u003c")
+    st.html(f"<script>window.location.replace({target});</script>", unsafe_allow_javascript=True)
+    st.link_button("Continue", url, type="primary")
+    st.stop()
+
+
+def start_session(user: auth.User, next_page: str = "") -> None:
+    """After a password or institutional check succeeded: open the server-side session, then
+    send the browser to ``/auth/session`` for its HttpOnly cookie and on to ``next_page``."""
+    db, settings = get_db(), get_settings()
+    sid = auth_sessions.begin(db, user.id, settings)
+    st.session_state[SESSION_KEY] = sid
+    st.session_state["user_id"] = user.id
+    if web.ROUTES_INSTALLED and st.context.url:
+        code = auth_sessions.create_handoff(db, sid, safe_next_page(next_page),
+                                            auth_sessions.browser_binding(_cookie(XSRF_COOKIE)))
+        st.session_state[REDIRECT_KEY] = f"auth/session?code={code}"
+    st.rerun()
+
+
+def safe_next_page(url_path: str | None) -> str:
+    """A page's URL path, or "" (home): never another site, never a path with a slash."""
+    known = {p.url_path for p in PAGES}
+    return url_path if url_path in known else ""
 
 
 def require_user(*roles: str) -> auth.User:
@@ -76,14 +142,20 @@ def require_user(*roles: str) -> auth.User:
 
 
 def sign_out() -> None:
-    for key in list(st.session_state.keys()):
-        del st.session_state[key]
+    """End this sign-in on the server (every tab sharing it follows on its next rerun), forget
+    this tab's state, and have the browser drop the dead cookie."""
+    sid = st.session_state.get(SESSION_KEY)
+    if sid is not None:
+        auth_sessions.end(get_db(), sid, "sign_out")
+    _forget_everything()
     try:
         institutional = st.user.is_logged_in
     except Exception:  # no [auth] configured
         institutional = False
     if institutional:  # else the OIDC cookie would sign the person straight back in
         st.logout()
+    elif web.ROUTES_INSTALLED and st.context.url:
+        st.session_state[REDIRECT_KEY] = "auth/signed_out"
 
 
 def fmt_date(iso: str | None) -> str:

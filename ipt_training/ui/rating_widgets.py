@@ -13,6 +13,7 @@ from .. import fidelity
 from ..auth import User
 from ..config import Settings
 from ..fidelity.transcripts import cue_at, fmt_time
+from .recording_player import recording_source
 
 NA = "N/A"
 SCORE_ERROR = "ws_error"
@@ -41,29 +42,6 @@ def show_saved_error() -> None:
         st.error(msg)
 
 
-def _recording(db, settings: Settings, user: User, session_id: int) -> tuple[Optional[bytes], str, Optional[str]]:
-    """The recording's bytes, fetched (and audited as a view) once per opening in this browser
-    session; reruns of the page reuse them instead of logging a new view for every click."""
-    cache = st.session_state.get("_recording_cache")
-    if cache and cache.get("session_id") == session_id and cache.get("user_id") == user.id:
-        try:  # access and deletion are checked on every run; only the audited read is reused
-            current = fidelity.get_session(db, user, session_id)
-        except fidelity.FidelityError as exc:
-            st.session_state.pop("_recording_cache", None)
-            return None, "", str(exc)
-        if not current["has_recording"]:
-            st.session_state.pop("_recording_cache", None)
-            return None, "", "An administrator deleted this recording; its ratings stay readable."
-        return cache["data"], cache["media_type"], None
-    try:
-        data, media_type = fidelity.recording_bytes(db, settings, user, session_id)
-    except fidelity.FidelityError as exc:
-        return None, "", str(exc)
-    st.session_state["_recording_cache"] = {"session_id": session_id, "user_id": user.id, "data": data,
-                                            "media_type": media_type}
-    return data, media_type, None
-
-
 def _jump(start_key: str, time_s: float, mark_key: Optional[str]) -> None:
     st.session_state[start_key] = float(time_s)
     if mark_key:
@@ -81,13 +59,13 @@ def transcript_player(db, settings: Settings, user: User, session: dict, prefix:
     if session.get("deleted_at"):
         st.warning("The recording of this session was deleted by an administrator; the ratings remain.")
         return start
-    data, media_type, error = _recording(db, settings, user, session["id"])
+    url, media_type, error = recording_source(db, settings, user, session["id"])
     if error:
         st.error(error)
     elif media_type.startswith("video/"):
-        st.video(data, format=media_type, start_time=int(start))
+        st.video(url, format=media_type, start_time=int(start))
     else:
-        st.audio(data, format=media_type, start_time=int(start))
+        st.audio(url, format=media_type, start_time=int(start))
     st.caption(f"Player set to {fmt_time(start)}. Choose a line of the transcript to jump there.")
     if not cues:
         st.info("This session has no transcript; listen to the recording and note times by hand.")

@@ -1,0 +1,45 @@
+"""The source a player uses for a recording: a per-viewer link that expires, never the bytes.
+
+The recording's bytes never pass through ``st.audio(bytes)`` (which would publish them under
+Streamlit's ``/media/<hash>`` URL, fetchable by anyone without a cookie, issue 15 item 1):
+the player gets ``/recording/<token>`` (:mod:`ipt_training.recording_links`), served by
+:mod:`ipt_training.web` to this viewer's live sign-in only. The link is kept across reruns
+(a new URL would restart the player) and replaced once it would die within a minute.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import streamlit as st
+
+from .. import fidelity, recording_links, web
+from ..auth import User
+from ..config import Settings
+from .common import SESSION_KEY
+
+_LINKS = "_recording_links"
+
+
+def recording_source(db, settings: Settings, user: User, session_id: int) -> tuple[Optional[str], str, Optional[str]]:
+    """``(url, media type, None)`` for the player, or ``(None, "", sentence)`` when it cannot play.
+    Access and deletion are checked on every run; the route checks them again on every fetch."""
+    try:
+        current = fidelity.get_session(db, user, session_id)
+    except fidelity.FidelityError as exc:
+        return None, "", str(exc)
+    if not current["has_recording"]:
+        return None, "", "An administrator deleted this recording; its ratings stay readable."
+    auth_session_id = st.session_state.get(SESSION_KEY)
+    if not web.ROUTES_INSTALLED or not st.context.url or auth_session_id is None:
+        return None, "", ("Recordings play only when the server was started with `streamlit run app.py`; "
+                          "ask the person who runs it.")
+    key = recording_links.link_key(settings.data_dir)
+    links = st.session_state.setdefault(_LINKS, {})
+    token = links.get((auth_session_id, session_id))
+    link = recording_links.read(key, token) if token else None
+    if link is None or not recording_links.ACTIVITY.alive(link, settings.recording_link_minutes, now=time.time() + 60):
+        token = recording_links.issue(key, user.id, auth_session_id, session_id, settings.recording_link_minutes)
+        links[(auth_session_id, session_id)] = token
+    return web.recording_url(st.context.url, token), current.get("media_type") or "audio/mpeg", None
