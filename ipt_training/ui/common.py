@@ -60,9 +60,10 @@ XSRF_COOKIE = "_streamlit_xsrf"
 
 def _cookie(name: str) -> str | None:
     try:
-        return st.context.cookies.get(name)
+        value = st.context.cookies.get(name)
     except Exception:  # no browser behind this run (AppTest)
         return None
+    return value if isinstance(value, str) else None
 
 
 def current_user() -> auth.User | None:
