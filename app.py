@@ -1,12 +1,16 @@
 """Start the platform: ``streamlit run app.py``.
 
-Builds Streamlit's ASGI app (``st.App``) around the router ``streamlit_app.py`` and adds the
-platform's own HTTP routes (``ipt_training/web.py``): the sign-in cookie and the per-viewer
-recording links. ``streamlit run`` detects the ``app`` below and serves it with uvicorn.
+Builds Streamlit's ASGI app (``st.App``, Streamlit 1.5x and later) around the router
+``streamlit_app.py`` and adds the platform's own HTTP routes (``ipt_training/web.py``: the
+sign-in cookie and the per-viewer recording links) and the security headers on every answer
+(``ipt_training/http_headers.py``). ``streamlit run`` finds the ``app`` below and serves it
+with uvicorn, with the same options and ``.streamlit/config.toml`` as any Streamlit app.
 """
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from ipt_training import web
+from ipt_training.http_headers import SecurityHeaders
 
-app = st.App("streamlit_app.py", routes=web.routes())
+app = st.App("streamlit_app.py", routes=web.routes(), middleware=[Middleware(SecurityHeaders)])

@@ -180,10 +180,16 @@ def end_all(db: Database, user_id: int, actor_id: int) -> int:
     return n
 
 
-def live_sessions(db: Database, user_id: int) -> list[dict]:
-    """A person's sessions not yet ended (some may be over and are ended at their next use)."""
-    return rows(db, """SELECT id, created_at, last_seen_at, expires_at FROM auth_sessions
-                       WHERE user_id = ? AND ended_at IS NULL ORDER BY created_at DESC""", (user_id,))
+def live_sessions(db: Database, user_id: int, settings: Settings, now: Optional[datetime] = None) -> list[dict]:
+    """A person's sessions still live (not ended, not idle, within their lifetime, version current)."""
+    t = _now(now)
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    out = rows(db, """SELECT s.id, s.created_at, s.last_seen_at, s.expires_at FROM auth_sessions s
+                      JOIN users u ON u.id = s.user_id
+                      WHERE s.user_id = ? AND s.ended_at IS NULL AND u.active = 1
+                        AND s.session_version = u.session_version ORDER BY s.created_at DESC""", (user_id,))
+    return [r for r in out if t < datetime.fromisoformat(r["expires_at"])
+            and t - datetime.fromisoformat(r["last_seen_at"]) < idle]
 
 
 def browser_binding(xsrf_cookie: Optional[str]) -> Optional[str]:

@@ -121,10 +121,11 @@ def test_sign_out_ends_one_session_and_is_audited(db, settings, people):
 def test_an_admin_can_revoke_every_session_of_a_person(db, settings, people):
     admin, ana = people
     sids = [auth_sessions.begin(db, ana.id, settings) for _ in range(3)]
-    assert len(auth_sessions.live_sessions(db, ana.id)) == 3
-    assert auth_sessions.end_all(db, ana.id, admin.id) == 3
-    assert all(auth_sessions.check(db, settings, session_id=s) is None for s in sids)
-    assert auth_sessions.live_sessions(db, ana.id) == []
+    old = auth_sessions.begin(db, ana.id, settings, now=datetime.now(timezone.utc) - timedelta(minutes=61))
+    assert {s["id"] for s in auth_sessions.live_sessions(db, ana.id, settings)} == set(sids)  # not the idle one
+    assert auth_sessions.end_all(db, ana.id, admin.id) == 4
+    assert all(auth_sessions.check(db, settings, session_id=s) is None for s in sids + [old])
+    assert auth_sessions.live_sessions(db, ana.id, settings) == []
     row = db.conn.execute("SELECT actor_id, action FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     assert row == (admin.id, "end_sessions")
 

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from ipt_training import auth
+from ipt_training import auth, auth_sessions
+from ipt_training.config import get_settings
 from ipt_training.ui.common import get_db, require_user
 
 admin = require_user("admin")
@@ -39,8 +40,8 @@ with tab_edit:
         target = auth.get_user(db, choice["id"])
         with st.form("edit_roles"):
             new_roles = st.multiselect("Roles", auth.ROLES, default=list(target.roles), key="eu_roles")
-            if st.form_submit_button("Save roles"):
-                try:
+            if st.form_submit_button("Save roles") and set(new_roles) != set(target.roles):
+                try:  # a role change signs the person out everywhere (their pages change)
                     auth.set_roles(db, target.id, new_roles, admin.id)
                     st.success("Roles saved.")
                     st.rerun()
@@ -61,3 +62,8 @@ with tab_edit:
                 st.rerun()
             except auth.AuthError as exc:
                 st.error(str(exc))
+        live = len(auth_sessions.live_sessions(db, target.id, get_settings()))
+        if st.button(f"Sign out everywhere ({live} open sign-in{'s' if live != 1 else ''})", key="eu_end_sessions",
+                     disabled=live == 0):
+            auth_sessions.end_all(db, target.id, admin.id)
+            st.rerun()
