@@ -179,8 +179,3 @@ def app_root(browser_url: Optional[str]) -> str:
     (``st.context.url``), so a route is addressed the same from every page."""
     parts = urlsplit(browser_url or "")
     return f"{parts.scheme}://{parts.netloc}{base_path()}" if parts.scheme and parts.netloc else ""
-
-
-def recording_url(browser_url: Optional[str], token: str) -> str:
-    """The absolute URL of a recording link (``st.audio`` takes only absolute http(s) URLs)."""
-    return f"{app_root(browser_url)}/recording/{token}"

@@ -10,11 +10,26 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
 
 
+def sign_in_state(at: AppTest, user_id: int) -> None:
+    """Sign ``user_id`` in as the sign-in page does: a live server-side session for this run's
+    browser session (the router checks it on every rerun; a bare user id is not a sign-in)."""
+    from ipt_training import auth_sessions
+    from ipt_training.config import get_settings
+    from ipt_training.store import open_store
+
+    settings = get_settings()
+    db = open_store(settings.db_path)
+    try:
+        at.session_state["auth_session_id"] = auth_sessions.begin(db, user_id, settings)
+    finally:
+        db.conn.close()
+
+
 def app_as(user_id: int | None, page: str | None = None, timeout: float = 30) -> AppTest:
     """Run the app signed in as ``user_id`` (None: signed out), optionally on a page file."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     if user_id is not None:
-        at.session_state["user_id"] = user_id
+        sign_in_state(at, user_id)
     at.run()
     if page:
         at.switch_page(f"ipt_training/app_pages/{page}")

@@ -218,3 +218,13 @@ def test_signed_out_route_clears_only_a_dead_cookie(site):
     auth_sessions.end(db, sid, "sign_out")
     dead = requests.get(f"{server.url}/auth/signed_out", cookies=cookie, allow_redirects=False, timeout=20)
     assert dead.headers["set-cookie"].startswith(f'{auth_sessions.COOKIE_NAME}=""') and "max-age=0" in dead.headers["set-cookie"].lower()
+
+
+def test_pages_and_routes_carry_the_security_headers(site):
+    # app.py wraps Streamlit's routes and the app's own in the header middleware
+    server, _, _ = site
+    for path in ("/", "/auth/signed_out", "/recording/not-a-token"):
+        r = requests.get(server.url + path, allow_redirects=False, timeout=20)
+        assert r.headers.get("x-frame-options") == "SAMEORIGIN", path
+        assert "frame-ancestors 'self'" in r.headers.get("content-security-policy", ""), path
+        assert r.headers.get("x-content-type-options") == "nosniff", path

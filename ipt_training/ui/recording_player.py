@@ -32,7 +32,8 @@ def recording_source(db, settings: Settings, user: User, session_id: int) -> tup
     if not current["has_recording"]:
         return None, "", "An administrator deleted this recording; its ratings stay readable."
     auth_session_id = st.session_state.get(SESSION_KEY)
-    if not web.ROUTES_INSTALLED or not st.context.url or auth_session_id is None:
+    root = _app_root()
+    if not web.ROUTES_INSTALLED or not root or auth_session_id is None:
         return None, "", ("Recordings play only when the server was started with `streamlit run app.py`; "
                           "ask the person who runs it.")
     key = recording_links.link_key(settings.data_dir)
@@ -42,4 +43,9 @@ def recording_source(db, settings: Settings, user: User, session_id: int) -> tup
     if link is None or not recording_links.ACTIVITY.alive(link, settings.recording_link_minutes, now=time.time() + 60):
         token = recording_links.issue(key, user.id, auth_session_id, session_id, settings.recording_link_minutes)
         links[(auth_session_id, session_id)] = token
-    return web.recording_url(st.context.url, token), current.get("media_type") or "audio/mpeg", None
+    return f"{root}/recording/{token}", current.get("media_type") or "audio/mpeg", None
+
+
+def _app_root() -> str:
+    """The app's root URL as this browser sees it ("" without a browser, as under AppTest)."""
+    return web.app_root(st.context.url)

@@ -1,65 +1,22 @@
-"""Real-browser journeys: `streamlit run` on a free localhost port, driven by Playwright in Debian's Chromium."""
+"""Real-browser journeys: `streamlit run app.py` on a free localhost port, driven by Playwright in Debian's
+Chromium. Every request the browser makes is recorded; a journey fails if any went to another host (issue 17)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+
+from appserver import StreamlitServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("IPT_TRAINING_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 ARTIFACTS = ROOT / "test-results"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class StreamlitServer:
-    """A `streamlit run` subprocess on its own data directory."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = None
-
-    def start(self) -> "StreamlitServer":
-        env = {**os.environ, "IPT_TRAINING_DATA_DIR": str(self.data_dir),
-               "IPT_TRAINING_DB": str(self.data_dir / "app.db")}
-        self.log = open(self.data_dir.parent / f"streamlit-{self.port}.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError("streamlit did not start within 60 s; see " + self.log.name)
-
-    def kill(self, sig=signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=20)
-        self.log.close()
 
 
 @pytest.fixture(scope="session")
@@ -99,9 +56,16 @@ def demo_server(tmp_path, demo_template):
     srv.kill()
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # every request of every page of the journey (data: and blob: URLs have no host)
+    foreign: list[str] = []
+    context.on("request", lambda r: foreign.append(r.url) if urlsplit(r.url).scheme in ("http", "https", "ws", "wss")
+               and urlsplit(r.url).hostname not in LOCAL_HOSTS else None)
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     yield pg
@@ -110,6 +74,7 @@ def page(browser, request):
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert not foreign, f"the browser made requests to other hosts: {sorted(set(foreign))[:5]}"
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -3,8 +3,8 @@
 The rater opens 'Case T1, session 2' (assigned, not yet rated; the trainee's self-rating of it is
 already submitted) from the queue, jumps in the recording from the transcript, adds an evidence
 mark, scores every applicable item and submits. Until then the self-rating stays hidden; after,
-it appears and the rating is locked. Half-way through, a browser refresh (which asks for a new
-sign-in) must lose none of the scores: every change is saved as a draft at once.
+it appears and the rating is locked. Half-way through, a browser refresh (which keeps the sign-in)
+must lose none of the scores: every change is saved as a draft at once.
 """
 
 import re
@@ -64,9 +64,9 @@ def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
         score(items.nth(i), "4")
         settle(page)
 
-    # a refresh mid-rating: a new browser session, sign in again, the scores are still there
+    # a refresh mid-rating: a new browser session, still signed in (the session cookie), the scores are there
     page.reload()
-    sign_in(page, demo_server.url, "rater", "rater-demo-pass")
+    page.wait_for_selector("[data-testid='stApp']")
     open_from_queue(page, SESSION)
     items = page.locator("[class*='st-key-item_']")
     assert items.count() == n_items

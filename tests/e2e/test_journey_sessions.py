@@ -15,23 +15,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def demo_server(tmp_path, demo_template):  # TODO: drop once conftest's server runs app.py
-    import shutil
-
-    from appserver import StreamlitServer
-
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(demo_template, data / "app.db")
-    src = demo_template.parent / "data"
-    if src.exists():
-        shutil.copytree(src, data, dirs_exist_ok=True)
-    srv = StreamlitServer(data).start()
-    yield srv
-    srv.kill()
-
-
 def sign_in_here(page, username: str, password: str) -> None:
     page.get_by_label("Sign-in name").fill(username)
     page.get_by_label("Password", exact=True).fill(password)

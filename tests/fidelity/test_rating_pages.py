@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from ipt_training import auth, fidelity
 from ipt_training.store import open_store, rows
 
-from apphelp import APP, app_as, texts
+from apphelp import APP, app_as, sign_in_state, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = ROOT / "ipt_training" / "demo_data" / "sessions"
@@ -30,7 +30,7 @@ def _session_id(path, case, number):
 def _workspace(user_id: int, session_id: int, kind: str) -> AppTest:
     """The workspace as a queue button leaves it: the session and kind in the session state."""
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["user_id"] = user_id
+    sign_in_state(at, user_id)
     at.session_state["rating_session_id"] = session_id
     at.session_state["rating_kind"] = kind
     at.run()
@@ -43,7 +43,19 @@ def _workspace(user_id: int, session_id: int, kind: str) -> AppTest:
 def _start_time(at) -> int:
     players = at.get("audio")
     assert len(players) == 1
+    # the player's source is a per-viewer link of the app's route, never the recording's bytes
+    assert players[0].proto.url.startswith("http://testserver/recording/r1.")
     return players[0].proto.start_time
+
+
+@pytest.fixture
+def with_routes(monkeypatch):
+    """As under `streamlit run app.py` in a browser at http://testserver: the player has its route."""
+    from ipt_training import web
+    from ipt_training.ui import recording_player
+
+    monkeypatch.setattr(web, "ROUTES_INSTALLED", True)
+    monkeypatch.setattr(recording_player, "_app_root", lambda: "http://testserver")
 
 
 def test_trainee_cannot_reach_the_rating_queue(app_demo):
@@ -109,7 +121,7 @@ def test_blind_rule_in_the_page(app_demo):
     assert "until you submit your own" not in shown
 
 
-def test_workspace_journey_cue_scores_evidence_submit_then_trainee_sees_it(app_demo):
+def test_workspace_journey_cue_scores_evidence_submit_then_trainee_sees_it(app_demo, with_routes):
     rater, trainee = _user(app_demo, "rater"), _user(app_demo, "trainee")
     sid = _session_id(app_demo, "Case T1", 2)  # assigned to 'rater', not rated yet
     at = _workspace(rater.id, sid, "rater")
