@@ -9,8 +9,10 @@ with uvicorn, with the same options and ``.streamlit/config.toml`` as any Stream
 
 import streamlit as st
 from starlette.middleware import Middleware
+from streamlit import config
 
 from ipt_training import web
 from ipt_training.http_headers import SecurityHeaders
 
-app = st.App("streamlit_app.py", routes=web.routes(), middleware=[Middleware(SecurityHeaders)])
+app = st.App("streamlit_app.py", routes=web.routes(config.get_option("server.baseUrlPath") or ""),
+             middleware=[Middleware(SecurityHeaders)])

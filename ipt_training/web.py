@@ -27,27 +27,25 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import auth_sessions, fidelity, recording_links
+from . import auth_sessions
+from .fidelity import FidelityError, recording_file
+from .fidelity import links as recording_links
 from .config import Settings, get_settings
 from .store import audit, connect, transaction
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 
-# True once app.py has built the app with these routes in this process; the router refuses to
-# sign anyone in without them (a plain `streamlit run streamlit_app.py` has no cookie route).
+# True once app.py has built the app with these routes in this process. Without them (a plain
+# `streamlit run streamlit_app.py`) a sign-in lasts one tab, recordings do not play, and the
+# sidebar says so.
 ROUTES_INSTALLED = False
+BASE_PATH = ""
 
 
 def base_path() -> str:
-    """Streamlit's ``server.baseUrlPath`` as ``/prefix`` (or empty)."""
-    try:
-        from streamlit import config
-
-        base = (config.get_option("server.baseUrlPath") or "").strip("/")
-    except Exception:  # config not loaded (e.g. imported by a test)
-        base = ""
-    return f"/{base}" if base else ""
+    """Streamlit's ``server.baseUrlPath`` as ``/prefix`` (or empty), as ``app.py`` gave it."""
+    return BASE_PATH
 
 
 @contextmanager
@@ -122,19 +120,6 @@ def _refuse(db, link: recording_links.Link, reason: str, status: int, sentence: 
     return _text(status, sentence)
 
 
-def _recording_file(db, settings: Settings, user, recorded_session_id: int):
-    # TODO(restructure): fidelity.recordings.recording_file once fidelity is a package
-    s = fidelity._session(db, recorded_session_id)
-    if not fidelity.can_access_session(db, user, s):
-        raise fidelity.FidelityError("You do not have access to this recording.")
-    if s["deleted_at"] or not s["recording_file"]:
-        raise fidelity.FidelityError("The recording of this session was deleted by an administrator.")
-    path = fidelity._recording_path(settings, s["recording_file"])
-    if path is None or not path.is_file():
-        raise fidelity.FidelityError("The recording file is missing from the data directory.")
-    return path, s["media_type"], s["recording_sha256"]
-
-
 def recording_route(request: Request) -> Response:
     settings = get_settings()
     key = recording_links.link_key(settings.data_dir)
@@ -152,8 +137,8 @@ def recording_route(request: Request) -> Response:
         if not recording_links.ACTIVITY.alive(link, settings.recording_link_minutes):
             return _refuse(db, link, "expired", 403, "This link has expired; open the recording from the platform again.")
         try:
-            path, media_type, sha256 = _recording_file(db, settings, signed.user, link.recorded_session_id)
-        except fidelity.FidelityError as exc:
+            path, media_type, sha256 = recording_file(db, settings, signed.user, link.recorded_session_id)
+        except FidelityError as exc:
             return _refuse(db, link, str(exc), 403, str(exc))
         with transaction(db):
             audit(db, signed.user.id, "fetch_recording", "recorded_session", link.recorded_session_id,
@@ -162,11 +147,12 @@ def recording_route(request: Request) -> Response:
     return FileResponse(path, media_type=media_type, headers={**NO_STORE, "Cache-Control": "private, no-store"})
 
 
-def routes() -> list[BaseRoute]:
-    """The routes ``app.py`` hands to ``st.App``; marks them installed for the router."""
-    global ROUTES_INSTALLED
-    base = base_path()
-    ROUTES_INSTALLED = True
+def routes(base_url_path: str = "") -> list[BaseRoute]:
+    """The routes ``app.py`` hands to ``st.App``, under Streamlit's ``server.baseUrlPath``;
+    marks them installed for the router."""
+    global ROUTES_INSTALLED, BASE_PATH
+    base = f"/{base_url_path.strip('/')}" if base_url_path.strip("/") else ""
+    BASE_PATH, ROUTES_INSTALLED = base, True
     return [
         Route(f"{base}/auth/session", session_route, methods=["GET"]),
         Route(f"{base}/auth/signed_out", end_route, methods=["GET"]),

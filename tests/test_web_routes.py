@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from appserver import StreamlitServer
-from ipt_training import auth, auth_sessions, recording_links
+from ipt_training import auth, auth_sessions
+from ipt_training.fidelity import links as recording_links
 from ipt_training.config import get_settings
 from ipt_training.store import open_store
 

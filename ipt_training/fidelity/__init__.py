@@ -1,7 +1,8 @@
 """Fidelity rating of recorded therapy sessions.
 
 Owns recordings (upload checks, container sniffing, content-addressed storage, access:
-:mod:`.recordings`; timed transcripts: :mod:`.transcripts`), assignments and the random
+:mod:`.recordings`; per-viewer signed links the player streams from: :mod:`.links`; timed
+transcripts: :mod:`.transcripts`), assignments and the random
 second-rating draw (:mod:`.assignments`), ratings with drafts, evidence marks, submit and
 reopen (:mod:`.ratings`), the blind rule (:mod:`.blind`), who has seen a session's ratings
 (:mod:`.seen`), gold standards (:mod:`.gold`) and
@@ -37,6 +38,7 @@ from .recordings import (  # noqa: F401
     extension_of,
     get_session,
     recording_bytes,
+    recording_file,
     safe_display_name,
     session_label,
     sniff_container,

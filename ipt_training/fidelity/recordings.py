@@ -412,9 +412,9 @@ def accessible_sessions(db: Database, user: User, include_deleted: bool = True) 
     return out
 
 
-def recording_bytes(db: Database, settings: Settings, user: User, session_id: int) -> tuple[bytes, str]:
-    """The recording's bytes and media type, for a user who may see it. Every call is audited
-    as ``view_recording``: the player asks once per opening of a recording."""
+def recording_file(db: Database, settings: Settings, user: User, session_id: int) -> tuple[Path, str, str]:
+    """The recording's file, media type and SHA-256, for a user who may hear it (the rule of
+    :func:`can_access_session`) while it is not deleted. Not audited: the caller audits its read."""
     s = _session(db, session_id)
     if not can_access_session(db, user, s):
         raise FidelityError("You do not have access to this recording.")
@@ -423,10 +423,18 @@ def recording_bytes(db: Database, settings: Settings, user: User, session_id: in
     path = _recording_path(settings, s["recording_file"])
     if path is None or not path.is_file():
         raise FidelityError("The recording file is missing from the data directory; ask an administrator to restore it.")
+    return path, s["media_type"], s["recording_sha256"]
+
+
+def recording_bytes(db: Database, settings: Settings, user: User, session_id: int) -> tuple[bytes, str]:
+    """The recording's bytes and media type, for a user who may hear it; audited as
+    ``view_recording``. (The player does not use this: it streams through the app's
+    ``/recording/`` route, :mod:`ipt_training.web`, which audits every fetch.)"""
+    path, media_type, sha256 = recording_file(db, settings, user, session_id)
     data = path.read_bytes()
     with transaction(db):
-        audit(db, user.id, "view_recording", "recorded_session", s["id"], {"sha256": s["recording_sha256"]})
-    return data, s["media_type"]
+        audit(db, user.id, "view_recording", "recorded_session", int(session_id), {"sha256": sha256})
+    return data, media_type
 
 
 def delete_recording(db: Database, settings: Settings, admin: User, session_id: int, reason: str = "") -> None:

@@ -2,7 +2,7 @@
 
 The recording's bytes never pass through ``st.audio(bytes)`` (which would publish them under
 Streamlit's ``/media/<hash>`` URL, fetchable by anyone without a cookie, issue 15 item 1):
-the player gets ``/recording/<token>`` (:mod:`ipt_training.recording_links`), served by
+the player gets ``/recording/<token>`` (:mod:`ipt_training.fidelity.links`), served by
 :mod:`ipt_training.web` to this viewer's live sign-in only. The link is kept across reruns
 (a new URL would restart the player) and replaced once it would die within a minute.
 """
@@ -14,7 +14,8 @@ from typing import Optional
 
 import streamlit as st
 
-from .. import fidelity, recording_links, web
+from .. import fidelity, web
+from ..fidelity import links as recording_links
 from ..auth import User
 from ..config import Settings
 from .common import SESSION_KEY

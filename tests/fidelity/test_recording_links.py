@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import stat
 
-from ipt_training import recording_links as rl
+from ipt_training.fidelity import links as rl
 
 
 def test_key_is_made_once_in_a_private_file(tmp_path):
