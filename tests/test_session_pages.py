@@ -86,4 +86,13 @@ def test_without_the_route_the_player_says_so_and_gets_no_bytes(app_demo):
     at.switch_page("ipt_training/app_pages/rating_workspace.py").run()
     assert not at.exception
     assert len(at.get("audio")) == 0 and len(at.get("video")) == 0
-    assert any("streamlit run app.py" in e.value for e in at.error)
+    assert any("streamlit run app.py" in w.value for w in at.warning) and not at.error
+
+
+def test_the_page_after_sign_in_is_one_of_the_persons_pages():
+    from ipt_training.ui.common import safe_next_page
+
+    assert safe_next_page("rating_workspace", ["rater"]) == "rating_workspace"
+    assert safe_next_page("users", ["trainee"]) == ""  # not theirs: home, not "Page not found"
+    for hostile in ("https://evil.example/", "//evil.example", "../users", "users/../x", None):
+        assert safe_next_page(hostile, ["admin"]) == ""

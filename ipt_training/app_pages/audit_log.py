@@ -9,7 +9,7 @@ from ipt_training.ui.common import get_db, require_user
 user = require_user("admin")
 db = get_db()
 st.title("Audit log")
-action = st.text_input("Filter by action (e.g. view_recording, sign_in_failed)", key="al_action")
+action = st.text_input("Filter by action (e.g. fetch_recording, sign_in_failed)", key="al_action")
 limit = st.number_input("Show the latest", min_value=50, max_value=5000, value=200, step=50, key="al_limit")
 entries = audit_entries_for(db, user, action, int(limit))  # blind rule: withheld details
 if entries:

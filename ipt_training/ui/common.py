@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import auth, auth_sessions, web
-from ..access import PAGES
+from ..access import pages_for
 from ..config import get_settings
 from ..content import Library, load_library
 from ..fidelity.recordings import clean_partial_uploads
@@ -118,15 +118,16 @@ def start_session(user: auth.User, next_page: str = "") -> None:
     st.session_state[SESSION_KEY] = sid
     st.session_state["user_id"] = user.id
     if web.ROUTES_INSTALLED and st.context.url:
-        code = auth_sessions.create_handoff(db, sid, safe_next_page(next_page),
+        code = auth_sessions.create_handoff(db, sid, safe_next_page(next_page, user.roles),
                                             auth_sessions.browser_binding(_cookie(XSRF_COOKIE)))
         st.session_state[REDIRECT_KEY] = f"auth/session?code={code}"
     st.rerun()
 
 
-def safe_next_page(url_path: str | None) -> str:
-    """A page's URL path, or "" (home): never another site, never a path with a slash."""
-    known = {p.url_path for p in PAGES}
+def safe_next_page(url_path: str | None, roles) -> str:
+    """The URL path of a page ``roles`` may use, or "" (home): never another site, never a
+    page the person would only be told is not theirs."""
+    known = {p.url_path for p in pages_for(roles)}
     return url_path if url_path in known else ""
 
 

@@ -13,7 +13,7 @@ from .. import fidelity
 from ..auth import User
 from ..config import Settings
 from ..fidelity.transcripts import cue_at, fmt_time
-from .recording_player import recording_source
+from .recording_player import player
 
 NA = "N/A"
 SCORE_ERROR = "ws_error"
@@ -59,13 +59,7 @@ def transcript_player(db, settings: Settings, user: User, session: dict, prefix:
     if session.get("deleted_at"):
         st.warning("The recording of this session was deleted by an administrator; the ratings remain.")
         return start
-    url, media_type, error = recording_source(db, settings, user, session["id"])
-    if error:
-        st.error(error)
-    elif media_type.startswith("video/"):
-        st.video(url, format=media_type, start_time=int(start))
-    else:
-        st.audio(url, format=media_type, start_time=int(start))
+    player(db, settings, user, session["id"], start)
     st.caption(f"Player set to {fmt_time(start)}. Choose a line of the transcript to jump there.")
     if not cues:
         st.info("This session has no transcript; listen to the recording and note times by hand.")

@@ -23,6 +23,24 @@ from .common import SESSION_KEY
 _LINKS = "_recording_links"
 
 
+NO_ROUTE = ("Recordings play only when the server was started with `streamlit run app.py`; "
+            "ask the person who runs it.")
+
+
+def player(db, settings: Settings, user: User, session_id: int, start: float) -> None:
+    """The audio (or video) player of a recorded session, from ``start`` seconds, or a sentence
+    saying why it cannot play."""
+    url, media_type, error = recording_source(db, settings, user, session_id)
+    if error == NO_ROUTE:
+        st.warning(error)
+    elif error:
+        st.error(error)
+    elif media_type.startswith("video/"):
+        st.video(url, format=media_type, start_time=int(start))
+    else:
+        st.audio(url, format=media_type, start_time=int(start))
+
+
 def recording_source(db, settings: Settings, user: User, session_id: int) -> tuple[Optional[str], str, Optional[str]]:
     """``(url, media type, None)`` for the player, or ``(None, "", sentence)`` when it cannot play.
     Access and deletion are checked on every run; the route checks them again on every fetch."""
@@ -35,8 +53,7 @@ def recording_source(db, settings: Settings, user: User, session_id: int) -> tup
     auth_session_id = st.session_state.get(SESSION_KEY)
     root = _app_root()
     if not web.ROUTES_INSTALLED or not root or auth_session_id is None:
-        return None, "", ("Recordings play only when the server was started with `streamlit run app.py`; "
-                          "ask the person who runs it.")
+        return None, "", NO_ROUTE
     key = recording_links.link_key(settings.data_dir)
     links = st.session_state.setdefault(_LINKS, {})
     token = links.get((auth_session_id, session_id))
