@@ -25,7 +25,7 @@ def test_reload_new_tab_and_bookmark_keep_the_session_and_land_on_the_asked_page
     open_app(page, demo_server.url + "/rating_queue")  # a bookmark, opened signed out
     sign_in_here(page, "rater", "rater-demo")
     page.wait_for_url(demo_server.url + "/rating_queue")
-    page.get_by_role("heading", name="Rating queue").wait_for()
+    page.get_by_role("heading", name="Rating queue", exact=True).wait_for()
 
     cookie = next(c for c in page.context.cookies() if c["name"] == "ipt_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
@@ -33,12 +33,12 @@ def test_reload_new_tab_and_bookmark_keep_the_session_and_land_on_the_asked_page
 
     page.reload()
     page.wait_for_selector("[data-testid='stApp']")
-    page.get_by_role("heading", name="Rating queue").wait_for()
+    page.get_by_role("heading", name="Rating queue", exact=True).wait_for()
     expect(page.get_by_label("Sign-in name")).to_have_count(0)
 
     other = page.context.new_page()
     open_app(other, demo_server.url + "/calibration")  # another bookmark, in a new tab
-    other.get_by_role("heading", name="My calibration").wait_for()
+    other.get_by_role("heading", name="My calibration", exact=True).wait_for()
     expect(other.get_by_label("Sign-in name")).to_have_count(0)
     other.close()
 
