@@ -23,7 +23,7 @@ def sign_in_here(page, username: str, password: str) -> None:
 
 def test_reload_new_tab_and_bookmark_keep_the_session_and_land_on_the_asked_page(demo_server, page):
     open_app(page, demo_server.url + "/rating_queue")  # a bookmark, opened signed out
-    sign_in_here(page, "rater", "rater-demo")
+    sign_in_here(page, "rater", "rater-demo-pass")
     page.wait_for_url(demo_server.url + "/rating_queue")
     page.get_by_role("heading", name="Rating queue", exact=True).wait_for()
 
@@ -45,7 +45,7 @@ def test_reload_new_tab_and_bookmark_keep_the_session_and_land_on_the_asked_page
 
 def test_player_link_gives_no_audio_without_the_session_or_after_sign_out(demo_server, page, browser):
     open_app(page, demo_server.url + "/rating_workspace")
-    sign_in_here(page, "rater", "rater-demo")
+    sign_in_here(page, "rater", "rater-demo-pass")
     page.wait_for_url(demo_server.url + "/rating_workspace")
     page.locator("audio").wait_for(state="attached")
     src = page.evaluate("() => document.querySelector('audio').src")
