@@ -167,6 +167,15 @@ def end(db: Database, session_id: int, reason: str, actor_id: Optional[int] = No
     return row is not None
 
 
+def keep_after_own_change(db: Database, session_id: int) -> None:
+    """Keep the session in which a person just changed their own password (proving the old one)
+    while the version bump ends every other session of theirs."""
+    with transaction(db):
+        db.conn.execute("""UPDATE auth_sessions SET session_version =
+                               (SELECT session_version FROM users WHERE users.id = auth_sessions.user_id)
+                           WHERE id = ? AND ended_at IS NULL""", (int(session_id),))
+
+
 def end_all(db: Database, user_id: int, actor_id: int) -> int:
     """Sign ``user_id`` out everywhere (an admin's revocation, or "sign out on every device").
     Bumps the account's session version, so sessions still being set up end too."""

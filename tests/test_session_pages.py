@@ -96,3 +96,19 @@ def test_the_page_after_sign_in_is_one_of_the_persons_pages():
     assert safe_next_page("users", ["trainee"]) == ""  # not theirs: home, not "Page not found"
     for hostile in ("https://evil.example/", "//evil.example", "../users", "users/../x", None):
         assert safe_next_page(hostile, ["admin"]) == ""
+
+
+def test_changing_ones_own_password_keeps_this_sign_in_and_ends_the_others(app_demo):
+    db = open_store(app_demo)
+    rater = auth.find_user(db, "rater")
+    elsewhere = app_as(rater.id)  # the same person signed in on another device
+    at = app_as(rater.id, "account.py")
+    at.text_input(key="acc_current").input("rater-demo-pass")
+    at.text_input(key="acc_new").input("Saffron-Glacier-Piano-84")
+    at.text_input(key="acc_repeat").input("Saffron-Glacier-Piano-84")
+    at.button[0].click().run()
+    assert not at.exception and at.success, [e.value for e in at.error]
+    at.run()
+    assert _signed_in_as(at) and at.title[0].value == "My account"
+    elsewhere.run()
+    assert not _signed_in_as(elsewhere)

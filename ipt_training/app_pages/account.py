@@ -4,7 +4,7 @@ import streamlit as st
 
 from ipt_training import auth
 from ipt_training.account_rules import MIN_PASSWORD_LENGTH
-from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.common import get_db, keep_sign_in_after_own_change, require_user
 
 user = require_user()
 db = get_db()
@@ -28,4 +28,6 @@ with st.form("change_password", clear_on_submit=True):
             except auth.AuthError as exc:
                 st.error(str(exc))
             else:
-                st.success("Your password is changed; use the new one from your next sign-in.")
+                keep_sign_in_after_own_change()
+                st.success("Your password is changed; use the new one from your next sign-in. "
+                           "Every other sign-in of yours (other browsers, other devices) has ended.")

@@ -124,6 +124,13 @@ def start_session(user: auth.User, next_page: str = "") -> None:
     st.rerun()
 
 
+def keep_sign_in_after_own_change() -> None:
+    """After a person changed their own password here: this sign-in stays, all others end."""
+    sid = st.session_state.get(SESSION_KEY)
+    if sid is not None:
+        auth_sessions.keep_after_own_change(get_db(), sid)
+
+
 def safe_next_page(url_path: str | None, roles) -> str:
     """The URL path of a page ``roles`` may use, or "" (home): never another site, never a
     page the person would only be told is not theirs."""
