@@ -447,8 +447,9 @@ def test_shipped_training_files_validate():
         assert "EXAMPLE" in m.name and "EXAMPLE" in m.description and m.issuing_body == "IPT Training Body"
     assert [ids[s].validity_months for s in ("ipt-therapist-example", "ipt-supervisor-example", "fidelity-rater-example")] == [36, 60, 12]
     pol = ids["rater-certification"]
-    assert (pol.instrument, pol.min_sessions, pol.min_icc, pol.min_within_one, pol.valid_months,
-            pol.count_uncertified_ratings) == (INSTR, 2, 0.75, 0.80, 12, False)
+    assert (pol.instrument, pol.min_sessions, pol.min_icc, pol.min_within_one, pol.min_exact,
+            pol.min_pass_fail_agreement, pol.valid_months, pol.count_uncertified_ratings) == (
+        INSTR, 3, 0.75, 0.90, 0.60, 1.0, 12, False)
 
 
 def _stub_instrument(root: Path) -> None:
