@@ -144,6 +144,16 @@ def test_server_config_listens_locally_hides_error_details_and_sends_no_metrics(
     assert config["server"]["enableXsrfProtection"] is True
 
 
+def test_reruns_of_one_session_never_overlap_on_its_connection():
+    """Streamlit 1.67's AppSession.request_rerun with runner.fastReruns stops the running script
+    (at its next st call) and starts the new run on another thread at once; the two runs then
+    share the session's SQLite connection, and the new run's BEGIN IMMEDIATE fails inside the old
+    run's transaction (seen as "cannot start a transaction within a transaction" in the rating
+    workspace right after sign-in). Without fast reruns the running script takes the rerun itself."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["fastReruns"] is False
+
+
 def test_an_unexpected_error_is_logged_with_an_id_and_the_page_shows_only_that_id(caplog):
     from streamlit.testing.v1 import AppTest
 
