@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COPY = ["ipt_training", "tests", "vignettes", "rubrics", "training", "streamlit_app.py", "pytest.ini", ".streamlit"]
+COPY = ["ipt_training", "tests", "vignettes", "rubrics", "training", "streamlit_app.py", "app.py", "pytest.ini", ".streamlit"]
 
 
 @dataclass(frozen=True)

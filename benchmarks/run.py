@@ -52,6 +52,8 @@ def measure_pages(db_path: Path, repeat: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     from ipt_training.access import PAGES
+    from ipt_training import auth_sessions
+    from ipt_training.config import get_settings
     from ipt_training.store import open_store
 
     os.environ["IPT_TRAINING_DB"] = str(db_path)
@@ -65,7 +67,8 @@ def measure_pages(db_path: Path, repeat: int) -> dict:
     for spec in PAGES:
         role = sorted(spec.roles, key=["trainee", "rater", "supervisor", "admin"].index)[0]
         at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-        at.session_state["user_id"] = _user_for(db, role)
+        # signed in as the sign-in page does it: a live server-side session (a bare user id is not one)
+        at.session_state["auth_session_id"] = auth_sessions.begin(db, _user_for(db, role), get_settings())
         at.run()
         at.switch_page(f"ipt_training/app_pages/{spec.file}")
         at.run()  # first visit warms caches
