@@ -42,7 +42,7 @@ KEY_TESTS = ("tests/vignettes/test_retake_secrecy.py", "tests/vignettes/test_vig
 SCORING_TESTS = ("tests/vignettes/test_vignette_scoring.py",)
 READINESS_TESTS = ("tests/credentials/test_credentials.py",)
 EVIDENCE_TESTS = ("tests/credentials/test_confirmation_mapping.py", "tests/credentials/test_evidence.py")
-CERT_TESTS = ("tests/reliability/test_calibration.py",)
+CERT_TESTS = ("tests/reliability/test_certification_policy.py", "tests/reliability/test_calibration.py")
 AUTH_TESTS = ("tests/test_auth.py", "tests/test_security_accounts.py")
 STORE_TESTS = ("tests/test_store.py", "tests/credentials/test_credential_review.py")
 
@@ -126,21 +126,33 @@ MUTANTS = [
            "_day(c[\"end_date\"]), int(c[\"n_sessions\"]), c[\"confirmed_by\"] is not None,",
            "_day(c[\"end_date\"]), int(c[\"n_sessions\"]), True,",
            "every case read as confirmed", EVIDENCE_TESTS),
-    # --- rater certification ----------------------------------------------------------------
-    Mutant("cert-icc-threshold-ignored", "ipt_training/reliability/certification.py",
-           "elif s[\"icc\"] < pol[\"min_icc\"]:", "elif False:",
-           "a calibration below the ICC threshold qualifies", CERT_TESTS),
+    # --- rater certification (pooled over the policy's window: calibration.certification) ------
+    Mutant("cert-too-few-sessions", "ipt_training/reliability/certification.py",
+           "    if len(sessions) < need:\n        result[\"reasons\"].append(f\"{len(sessions)} calibration session(s) in the policy's window",
+           "    if len(sessions) < 1:\n        result[\"reasons\"].append(f\"{len(sessions)} calibration session(s) in the policy's window",
+           "fewer calibration sessions than the policy asks certify", CERT_TESTS),
+    Mutant("cert-phases-ignored", "ipt_training/reliability/certification.py",
+           "if len(phases) < int(pol[\"min_phases\"]):", "if False:",
+           "calibrations from too few treatment phases certify", CERT_TESTS),
+    Mutant("cert-exact-ignored", "ipt_training/reliability/certification.py",
+           "if fig[\"exact\"] < pol[\"min_exact\"]:", "if False:",
+           "exact agreement below the threshold certifies", CERT_TESTS),
     Mutant("cert-within-one-ignored", "ipt_training/reliability/certification.py",
-           "elif s[\"within_one\"] < pol[\"min_within_one\"]:", "elif False:",
-           "a calibration below the within-one threshold qualifies", CERT_TESTS),
-    Mutant("cert-one-session-enough", "ipt_training/reliability/certification.py",
-           "    if len(sessions) < need:", "    if len(sessions) < 1:",
-           "one calibration session certifies", CERT_TESTS),
+           "if fig[\"within_one\"] < pol[\"min_within_one\"]:", "if False:",
+           "within-one agreement below the threshold certifies", CERT_TESTS),
+    Mutant("cert-icc-threshold-ignored", "ipt_training/reliability/certification.py",
+           "elif judged < pol[\"min_icc\"]:", "elif False:",
+           "an ICC below the threshold certifies", CERT_TESTS),
+    Mutant("cert-pass-fail-ignored", "ipt_training/reliability/certification.py",
+           "elif pf < pol[\"min_pass_fail_agreement\"] - 1e-12:", "elif False:",
+           "pass/fail decisions that differ from the gold rating's certify", CERT_TESTS),
     Mutant("cert-never-expires", "ipt_training/reliability/certification.py",
-           "    if today >= expires_on:", "    if False:",
+           "    result.update(certified_on=certified_on, expires_on=expires_on)\n    if today >= expires_on:",
+           "    result.update(certified_on=certified_on, expires_on=expires_on)\n    if False:",
            "certification never expires", CERT_TESTS),
     Mutant("cert-expiry-day-off-by-one", "ipt_training/reliability/certification.py",
-           "    if today >= expires_on:", "    if today > expires_on:",
+           "    result.update(certified_on=certified_on, expires_on=expires_on)\n    if today >= expires_on:",
+           "    result.update(certified_on=certified_on, expires_on=expires_on)\n    if today > expires_on:",
            "still certified on the day it expires", CERT_TESTS),
     # --- lockout ----------------------------------------------------------------------------
     Mutant("lockout-never-locks", "ipt_training/auth.py",
