@@ -53,6 +53,18 @@ from .content_vignettes import (  # noqa: F401  (vignette and rubric models, re-
     VignetteRubric,
     Criterion,
 )
+from .content_standards import (  # noqa: F401  (issue 13 requirement types and vocabularies, re-exported)
+    ATTESTERS,
+    CASE_REPORT_LEVELS,
+    TRAINING_CATEGORIES,
+    Attestation,
+    CaseReport,
+    ContinuingEducation,
+    PopulationId,
+    SupervisionGiven,
+    TrainingCategory,
+    _Req,
+)
 
 
 # --- fidelity: rating scales and instruments ---------------------------------------------
@@ -180,14 +192,10 @@ class Instrument(Model):
 # --- training: credential standards and rater certification ------------------------------
 
 
-class _Req(Model):
-    id: Text
-    description: Text
-
-
 class TrainingHours(_Req):
     type: Literal["training_hours"]
     min_hours: Annotated[float, Field(gt=0)]
+    categories: list[TrainingCategory] = []  # the kinds of training counted; empty: every kind
 
 
 class SupervisedClinicalHours(_Req):
@@ -214,6 +222,20 @@ class RatedSessions(_Req):
     min_sessions: Annotated[int, Field(ge=1)]
     min_mean: Optional[float] = None
     certified_raters_only: bool = True
+    # issue 13: who picks the rated recordings; 'random': only sessions drawn by the platform count
+    selection: Literal["chosen", "random"] = "chosen"
+    min_cases: Annotated[int, Field(ge=0)] = 0  # cases that need a passing rated session of each phase below
+    phases_per_case: list[PhaseId] = []
+    all_must_pass: bool = False  # a rated session below the pass mark (not redrawn) blocks the requirement
+    further_draws: Annotated[int, Field(ge=0)] = 0  # redraws allowed per case and phase after a failed draw
+
+    @model_validator(mode="after")
+    def _portfolio(self):
+        if self.min_cases and not self.phases_per_case:
+            raise ValueError("min_cases needs phases_per_case: the phases each case must have a rated session of")
+        if self.further_draws and self.selection != "random":
+            raise ValueError("further_draws applies only with selection: random")
+        return self
 
 
 class VignetteMastery(_Req):
@@ -226,8 +248,19 @@ class VignetteMastery(_Req):
 
 class OutcomeMonitoring(_Req):
     type: Literal["outcome_monitoring"]
-    measure: Text
+    measure: Optional[Text] = None  # the measure for a case whose population has none in ``measures``
+    measures: dict[PopulationId, Text] = {}  # the measure per population, e.g. adolescent: PHQ-A
     every_n_sessions: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _some_measure(self):
+        if not self.measure and not self.measures:
+            raise ValueError("name the symptom measure: 'measure' (every case) or 'measures' per population")
+        return self
+
+    def measure_for(self, population: Optional[str]) -> Optional[str]:
+        """The measure a case of ``population`` is monitored with (None: this requirement names none)."""
+        return self.measures.get(population or "adult", self.measure)
 
 
 class RaterCalibration(_Req):
@@ -241,7 +274,8 @@ class Prerequisite(_Req):
 
 
 Requirement = Annotated[Union[TrainingHours, SupervisedClinicalHours, SupervisedCases, SupervisionHours, RatedSessions,
-                              VignetteMastery, OutcomeMonitoring, RaterCalibration, Prerequisite],
+                              VignetteMastery, OutcomeMonitoring, RaterCalibration, Prerequisite,
+                              CaseReport, Attestation, SupervisionGiven, ContinuingEducation],
                         Field(discriminator="type")]
 
 
@@ -425,12 +459,12 @@ def _check_references(lib: Library, lines: dict[tuple[str, str], tuple[str, Opti
         if vig.rubric not in lib.rubrics:
             reject(lib.vignettes, vid, "rubric", f"refers to rubric '{vig.rubric}', which does not exist or failed validation; fix the id or the rubric")
     for sid, std in list(lib.standards.items()):
-        for n, req in enumerate(std.requirements):
+        for n, req in enumerate([*std.requirements, *std.renewal_requirements]):
             ref = getattr(req, "instrument", None)
             if ref is not None and ref not in lib.instruments:
                 reject(lib.standards, sid, "requirements", f"requirement '{req.id}' refers to instrument '{ref}', which does not exist; fix the id")
                 break
-            cred = getattr(req, "credential", None)
+            cred = getattr(req, "credential", None) or getattr(req, "since_credential", None)
             if cred is not None and cred not in lib.standards:
                 reject(lib.standards, sid, "requirements", f"requirement '{req.id}' needs credential '{cred}', which no standard defines; fix the id")
                 break

@@ -395,6 +395,54 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE TRIGGER revocations_no_delete BEFORE DELETE ON credential_revocations
         BEGIN SELECT RAISE(ABORT, 'revocations are append-only'); END;
     """),
+    # issue 13: training categories, case populations (the outcome measure), random draws of the
+    # sessions to be rated (append-only), case reports graded on levels, signed attestations
+    (46, """
+    ALTER TABLE training_events ADD COLUMN category TEXT NOT NULL DEFAULT 'other';
+    ALTER TABLE clinical_cases ADD COLUMN population TEXT NOT NULL DEFAULT 'adult';
+    CREATE TABLE session_draws (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        standard_id TEXT NOT NULL,
+        requirement_id TEXT NOT NULL,
+        case_key TEXT NOT NULL,
+        case_pseudonym TEXT NOT NULL,
+        phase TEXT NOT NULL CHECK (phase IN ('initial','middle','termination')),
+        seq INTEGER NOT NULL CHECK (seq >= 1),
+        session_id INTEGER NOT NULL REFERENCES recorded_sessions(id),
+        candidates TEXT NOT NULL,
+        drawn_by INTEGER NOT NULL REFERENCES users(id),
+        drawn_at TEXT NOT NULL,
+        UNIQUE (trainee_id, standard_id, requirement_id, case_key, phase, seq)
+    );
+    CREATE TRIGGER session_draws_no_update BEFORE UPDATE ON session_draws
+        BEGIN SELECT RAISE(ABORT, 'draws are append-only: make a further draw instead'); END;
+    CREATE TRIGGER session_draws_no_delete BEFORE DELETE ON session_draws
+        BEGIN SELECT RAISE(ABORT, 'draws are append-only: make a further draw instead'); END;
+    CREATE TABLE case_reports (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        case_id INTEGER NOT NULL REFERENCES clinical_cases(id) ON DELETE CASCADE,
+        report TEXT NOT NULL,
+        submitted_at TEXT NOT NULL,
+        level TEXT CHECK (level IN ('revise','adequate','good','excellent')),
+        comment TEXT NOT NULL DEFAULT '',
+        graded_by INTEGER REFERENCES users(id),
+        graded_at TEXT
+    );
+    CREATE INDEX idx_case_reports_trainee ON case_reports(trainee_id);
+    CREATE TABLE attestations (
+        id INTEGER PRIMARY KEY,
+        trainee_id INTEGER NOT NULL REFERENCES users(id),
+        standard_id TEXT NOT NULL,
+        attester TEXT NOT NULL CHECK (attester IN ('supervisor','observer')),
+        signed_by INTEGER NOT NULL REFERENCES users(id),
+        statement TEXT NOT NULL,
+        signed_at TEXT NOT NULL
+    );
+    CREATE TRIGGER attestations_no_update BEFORE UPDATE ON attestations
+        BEGIN SELECT RAISE(ABORT, 'attestations are append-only: sign a new statement instead'); END;
+    """),
 ]
 
 

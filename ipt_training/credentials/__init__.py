@@ -5,10 +5,16 @@ one rule per requirement type and plain-words next steps), the evidence in the s
 log, clinical hours, cases, supervision, certificates, and the rated sessions and vignette
 results drawn from the other domains: :mod:`.evidence`), the review of candidates and the
 append-only decisions (:mod:`.review`), held awards and their renewal (:mod:`.holding`, pure), the readiness report and certificate PDFs
-(:mod:`.certificates`) and the ``readiness`` command (:mod:`.command`).
+(:mod:`.certificates`) and the ``readiness`` command (:mod:`.command`). The rated portfolio
+(random draws of the sessions to be rated), case reports, attestations and supervision given
+(issue 13) are kept by :mod:`.portfolio`; their rules are in :mod:`.readiness_portfolio`.
 """
 
 from .readiness import (  # noqa: F401
+    AttestationEntry,
+    CaseReportEntry,
+    SessionDraw,
+    SupervisionGivenEntry,
     ClinicalCase,
     ClinicalHours,
     EVALUATORS,
@@ -62,6 +68,18 @@ from .evidence import (  # noqa: F401
     update_case,
     vignette_results,
     vignette_results_many,
+)
+from .portfolio import (  # noqa: F401
+    PortfolioError,
+    draw_sessions,
+    grade_case_report,
+    list_attestations,
+    list_case_reports,
+    list_draws,
+    random_requirements,
+    recorded_cases,
+    sign_attestation,
+    submit_case_report,
 )
 from .holding import (  # noqa: F401
     Holding,

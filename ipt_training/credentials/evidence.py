@@ -42,7 +42,8 @@ from .. import files
 from ..reliability import calibration
 from ..auth import User, get_user, supervisee_ids
 from ..config import Settings
-from ..content import PROBLEM_AREAS, Library
+from ..content import POPULATIONS, PROBLEM_AREAS, TRAINING_CATEGORIES, Library
+from . import portfolio
 from .readiness import (
     ClinicalCase,
     ClinicalHours,
@@ -78,8 +79,9 @@ MAX_TEXT = 200
 MAX_PSEUDONYM = 60
 # published ranges of common symptom measures; other measures are accepted with any score >= 0
 MEASURE_RANGES = {"phq9": ("PHQ-9", 0, 27), "gad7": ("GAD-7", 0, 21), "hamd": ("HAM-D", 0, 52),
-                  "hamd17": ("HAM-D", 0, 52), "bdiii": ("BDI-II", 0, 63), "epds": ("EPDS", 0, 30)}
-MEASURES = ("PHQ-9", "GAD-7", "HAM-D", "BDI-II", "EPDS")
+                  "hamd17": ("HAM-D", 0, 52), "bdiii": ("BDI-II", 0, 63), "epds": ("EPDS", 0, 30),
+                  "phqa": ("PHQ-A", 0, 27), "gds15": ("GDS-15", 0, 15)}
+MEASURES = ("PHQ-9", "PHQ-A", "EPDS", "GDS-15", "GAD-7", "HAM-D", "BDI-II")
 
 
 class EvidenceError(Exception):
@@ -227,9 +229,12 @@ def certificate_file(db: Database, settings: Settings, viewer: User, event_id: i
 
 def record_training_event(db: Database, settings: Settings, actor: User, trainee_id: int, date: Any, hours: Any,
                           title: str, trainer: str, certificate: Optional[tuple[str, bytes]] = None,
-                          today: Optional[_dt.date] = None) -> int:
-    """Log a training event (course, workshop); ``certificate``: optional (file name, bytes)."""
+                          today: Optional[_dt.date] = None, category: str = "other") -> int:
+    """Log a training event (course, workshop) of a ``TRAINING_CATEGORIES`` kind;
+    ``certificate``: optional (file name, bytes)."""
     _may_record(db, actor, trainee_id)
+    if category not in TRAINING_CATEGORIES:
+        raise EvidenceError(f"Choose the kind of training: {', '.join(TRAINING_CATEGORIES.values())}.")
     day = _past_date(date, "date of the training", today)
     hrs = _hours(hours, "training_events")
     title = _text(title, "title of the training")
@@ -241,8 +246,8 @@ def record_training_event(db: Database, settings: Settings, actor: User, trainee
         stored = _store_certificate(settings, data, ext)
     with transaction(db):
         eid = db.conn.execute(
-            "INSERT INTO training_events (trainee_id, date, hours, title, trainer, certificate_file, created_at) "
-            "VALUES (?,?,?,?,?,?,?)", (int(trainee_id), day, hrs, title, trainer, stored, now_iso())).lastrowid
+            "INSERT INTO training_events (trainee_id, date, hours, title, trainer, certificate_file, category, created_at) "
+            "VALUES (?,?,?,?,?,?,?,?)", (int(trainee_id), day, hrs, title, trainer, stored, category, now_iso())).lastrowid
         audit(db, actor.id, "record_training_event", "training_event", eid,
               {"trainee_id": int(trainee_id), "hours": hrs, "certificate": stored})
     return eid
@@ -293,9 +298,12 @@ def _clean_scores(scores: Iterable, n_sessions: int) -> list[tuple[int, str, flo
 
 def record_case(db: Database, actor: User, trainee_id: int, pseudonym: str, problem_area: str, start_date: Any,
                 end_date: Any = None, n_sessions: Any = 0, symptom_scores: Iterable = (),
-                today: Optional[_dt.date] = None) -> int:
-    """Log a supervised IPT case. ``symptom_scores``: (session_number, measure, score) or dicts."""
+                today: Optional[_dt.date] = None, population: str = "adult") -> int:
+    """Log a supervised IPT case. ``symptom_scores``: (session_number, measure, score) or dicts;
+    ``population`` (a ``POPULATIONS`` key) names the outcome measure a standard asks for."""
     _may_record(db, actor, trainee_id)
+    if population not in POPULATIONS:
+        raise EvidenceError(f"Choose the population: {', '.join(POPULATIONS.values())}.")
     pseudonym = _text(pseudonym, "case pseudonym (for example 'Case A'; never the client's name)", limit=MAX_PSEUDONYM)
     if problem_area not in PROBLEM_AREAS:
         raise EvidenceError(f"Choose the problem area: {', '.join(PROBLEM_AREAS.values())}.")
@@ -310,8 +318,9 @@ def record_case(db: Database, actor: User, trainee_id: int, pseudonym: str, prob
         raise EvidenceError(f"A case called '{pseudonym}' is already logged; update that case or choose another pseudonym.")
     with transaction(db):
         cid = db.conn.execute(
-            "INSERT INTO clinical_cases (trainee_id, pseudonym, problem_area, start_date, end_date, n_sessions, created_at) "
-            "VALUES (?,?,?,?,?,?,?)", (int(trainee_id), pseudonym, problem_area, start, end, n, now_iso())).lastrowid
+            "INSERT INTO clinical_cases (trainee_id, pseudonym, problem_area, start_date, end_date, n_sessions, population, "
+            "created_at) VALUES (?,?,?,?,?,?,?,?)",
+            (int(trainee_id), pseudonym, problem_area, start, end, n, population, now_iso())).lastrowid
         db.conn.executemany("INSERT INTO symptom_scores (case_id, session_number, measure, score) VALUES (?,?,?,?)",
                             [(cid, s, m, v) for s, m, v in scores])
         audit(db, actor.id, "record_case", "clinical_case", cid,
@@ -600,6 +609,7 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
                           WHERE c.{in_ids} ORDER BY s.session_number, s.measure""", param):
         scores.setdefault(s["case_id"], []).append((s["session_number"], s["measure"], s["score"]))
     vignettes = vignette_results_many(db, ids)
+    extra = portfolio.portfolio_evidence_many(db, ids)  # draws, case reports, attestations, supervision given
 
     evidence = {}
     for tid in ids:
@@ -618,7 +628,8 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
                 submitted_on=_day(r["submitted_at"])))
         evidence[tid] = Evidence(
             training_events=tuple(TrainingEvent(str(e["id"]), _day(e["date"]), float(e["hours"]), e["title"],
-                                                e["trainer"], e["confirmed_by"] is not None) for e in training[tid]),
+                                                e["trainer"], e["confirmed_by"] is not None, e["category"])
+                                  for e in training[tid]),
             clinical_hours=tuple(ClinicalHours(str(e["id"]), _day(e["date"]), float(e["hours"]),
                                                e["confirmed_by"] is not None) for e in hours[tid]),
             supervision=tuple(SupervisionSession(str(e["id"]), _day(e["date"]), float(e["hours"]), e["supervisor_name"],
@@ -626,12 +637,12 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
                                                  e["confirmed_by"] is not None) for e in supervision[tid]),
             cases=tuple(ClinicalCase(str(c["id"]), c["pseudonym"], c["problem_area"], _day(c["start_date"]),
                                      _day(c["end_date"]), int(c["n_sessions"]), c["confirmed_by"] is not None,
-                                     tuple(scores.get(c["id"], ()))) for c in cases),
+                                     tuple(scores.get(c["id"], ())), c["population"]) for c in cases),
             rated_sessions=tuple(rated),
             vignette_results=tuple(vignettes[tid]),
             credentials_held=tuple(HeldCredential(d["standard_id"], award_day(d), _day(d["expires_on"]), str(d["id"]))
                                    for d in _standing(decisions[tid]).values()),
-            rater_certified=dict(certified.get(tid, {})))
+            rater_certified=dict(certified.get(tid, {})), **extra[tid])
     return evidence
 
 

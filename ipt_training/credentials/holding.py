@@ -77,8 +77,9 @@ def renewal_standard(standard: CredentialStandard) -> CredentialStandard:
 
 def evidence_since(evidence: Evidence, day: _dt.date) -> Evidence:
     """Only the evidence dated on or after ``day``: training, hours and supervision by their date,
-    cases still open or ended since, ratings and vignette attempts by the day they were submitted.
-    Credentials held and rater certification (a state on ``today``) are kept as they are."""
+    cases still open or ended since, ratings, vignette attempts and case reports by the day they
+    were submitted, attestations by the day signed, supervision given by its date. Credentials
+    held, rater certification (a state on ``today``) and draws are kept as they are."""
     return dataclasses.replace(
         evidence,
         training_events=tuple(e for e in evidence.training_events if e.date >= day),
@@ -86,7 +87,10 @@ def evidence_since(evidence: Evidence, day: _dt.date) -> Evidence:
         supervision=tuple(e for e in evidence.supervision if e.date >= day),
         cases=tuple(c for c in evidence.cases if c.end is None or c.end >= day),
         rated_sessions=tuple(r for r in evidence.rated_sessions if r.submitted_on >= day),
-        vignette_results=tuple(v for v in evidence.vignette_results if v.submitted_on >= day))
+        vignette_results=tuple(v for v in evidence.vignette_results if v.submitted_on >= day),
+        case_reports=tuple(r for r in evidence.case_reports if r.submitted_on >= day),
+        attestations=tuple(a for a in evidence.attestations if a.signed_on >= day),
+        supervision_given=tuple(s for s in evidence.supervision_given if s.date >= day))
 
 
 def assess(standard: CredentialStandard, evidence: Evidence, today: _dt.date,

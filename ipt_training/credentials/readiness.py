@@ -11,17 +11,15 @@ shown but do not count, and entries dated after ``today`` do not count.
 
 from __future__ import annotations
 
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import date
-from typing import Callable, Optional, Sequence
+from typing import Callable
 
 from ..content import (
-    PROBLEM_AREAS,
+    POPULATIONS,
     CredentialStandard,
     OutcomeMonitoring,
     Prerequisite,
-    RatedSessions,
     RaterCalibration,
     SupervisedCases,
     SupervisedClinicalHours,
@@ -29,265 +27,57 @@ from ..content import (
     TrainingHours,
     VignetteMastery,
 )
-
-# --- inputs ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingEvent:
-    id: str
-    date: date
-    hours: float
-    title: str
-    trainer: str
-    confirmed: bool
-
-
-@dataclass(frozen=True)
-class ClinicalHours:
-    """General supervised clinical practice (any modality)."""
-
-    id: str
-    date: date
-    hours: float
-    confirmed: bool
-
-
-@dataclass(frozen=True)
-class SupervisionSession:
-    id: str
-    date: date
-    hours: float
-    supervisor: str
-    case_id: Optional[str]
-    confirmed: bool
-
-
-@dataclass(frozen=True)
-class ClinicalCase:
-    """A supervised IPT case. ``symptom_scores``: (session_number, measure, score) tuples."""
-
-    id: str
-    pseudonym: str
-    problem_area: str
-    start: date
-    end: Optional[date]
-    n_sessions: int
-    confirmed: bool
-    symptom_scores: tuple = ()
-
-
-@dataclass(frozen=True)
-class RatedSession:
-    """One submitted rating of one of the trainee's recorded sessions.
-
-    Entries sharing an ``id`` are read as several ratings of the same session: the session
-    counts once, with the mean of its counted ratings, and passes when all of them passed.
-    """
-
-    id: str
-    case_id: Optional[str]
-    case_pseudonym: str
-    phase: str
-    instrument_id: str
-    rater_certified: bool
-    mean: float
-    passed: bool
-    submitted_on: date
-
-
-@dataclass(frozen=True)
-class VignetteResult:
-    """One vignette attempt; ``problem_area`` is the vignette's primary area, score 0..1."""
-
-    attempt_id: str
-    vignette_id: str
-    problem_area: str
-    score: float
-    passed: bool
-    final: bool
-    submitted_on: date
-
-
-@dataclass(frozen=True)
-class HeldCredential:
-    """A credential already awarded; valid up to and including ``expires_on`` (None: no expiry)."""
-
-    standard_id: str
-    awarded_on: date
-    expires_on: Optional[date]
-    decision_id: str = ""
-
-
-@dataclass(frozen=True)
-class Evidence:
-    training_events: Sequence[TrainingEvent] = ()
-    clinical_hours: Sequence[ClinicalHours] = ()
-    supervision: Sequence[SupervisionSession] = ()
-    cases: Sequence[ClinicalCase] = ()
-    rated_sessions: Sequence[RatedSession] = ()
-    vignette_results: Sequence[VignetteResult] = ()
-    credentials_held: Sequence[HeldCredential] = ()
-    rater_certified: dict = field(default_factory=dict)  # instrument_id -> bool
-
-
-# --- outputs -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvidenceRef:
-    """A piece of evidence to link to; ``reason`` says why it does not count (if it does not)."""
-
-    kind: str
-    id: str
-    label: str
-    reason: str = ""
-
-    def __post_init__(self):
-        object.__setattr__(self, "id", str(self.id))  # store ids may be integers
-
-
-@dataclass
-class RequirementResult:
-    requirement_id: str
-    type: str
-    description: str
-    met: bool
-    progress: float
-    current: str
-    missing: list[str] = field(default_factory=list)
-    evidence: list[EvidenceRef] = field(default_factory=list)
-    not_counted: list[EvidenceRef] = field(default_factory=list)
-
-
-@dataclass
-class Readiness:
-    standard_id: str
-    standard_version: str
-    requirements: list[RequirementResult]
-    met_count: int
-    total: int
-    progress: float
-    ready: bool
-
-
-@dataclass(frozen=True)
-class _Ctx:
-    standard: CredentialStandard
-    today: date
-    count_uncertified: bool
-
-
-# --- small helpers -----------------------------------------------------------------------
-
-UNCONFIRMED = "unconfirmed by supervisor"
-UNCONFIRMED_TRAINER = "unconfirmed by trainer"
-UNCERTIFIED = "rated by an uncertified rater"
-FUTURE = "dated after today"
-PHASE_ALIASES = {"early": "initial", "late": "termination", "initial": "initial",
-                 "middle": "middle", "termination": "termination"}
-
-
-def _num(x: float) -> str:
-    """12.0 -> '12', 12.5 -> '12.5'."""
-    return f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _plural(n: float, one: str, many: Optional[str] = None) -> str:
-    return f"{_num(n)} {one if n == 1 else (many or one + 's')}"
-
-
-def _frac(current: float, required: float) -> float:
-    return 1.0 if required <= 0 else max(0.0, min(1.0, current / required))
-
-
-def _pct(x: float) -> str:
-    return f"{round(x * 100)} %"
-
-
-def _area(a: str) -> str:
-    return PROBLEM_AREAS.get(a, a)
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", (s or "").lower())
-
-
-def _phase(p: str) -> str:
-    return PHASE_ALIASES.get((p or "").strip().lower(), (p or "").strip().lower())
-
-
-def _rated_phases(phases: Sequence[str]) -> str:
-    """['termination'] -> 'a rated termination-phase session';
-    ['initial', 'middle'] -> 'rated initial- and middle-phase sessions'."""
-    if len(phases) == 1:
-        return f"a rated {phases[0]}-phase session"
-    heads = ", ".join(f"{p}-" for p in phases[:-1])
-    return f"rated {heads} and {phases[-1]}-phase sessions"
-
-
-def _result(req, met: bool, progress: float, current: str, missing, evidence, not_counted) -> RequirementResult:
-    progress = 1.0 if met else min(progress, 0.99)
-    return RequirementResult(
-        requirement_id=req.id, type=req.type, description=req.description, met=met,
-        progress=round(progress, 4), current=current, missing=list(missing) if not met else [],
-        evidence=list(evidence), not_counted=list(not_counted),
-    )
-
-
-def _case_label(c: ClinicalCase) -> str:
-    return f"Case '{c.pseudonym}' ({_area(c.problem_area)}, {_plural(c.n_sessions, 'session')})"
-
-
-def _rating_label(r: RatedSession) -> str:
-    return f"Case '{r.case_pseudonym}', {_phase(r.phase)} phase, mean {r.mean:.2f} ({r.submitted_on.isoformat()})"
-
-
-def _rating_counts(r: RatedSession, ctx: _Ctx, certified_only: bool = True) -> Optional[str]:
-    """None when the rating counts, else the reason it does not."""
-    if r.submitted_on > ctx.today:
-        return FUTURE
-    if certified_only and not ctx.count_uncertified and not r.rater_certified:
-        return UNCERTIFIED
-    return None
-
-
-def _links(r: RatedSession, c: ClinicalCase) -> bool:
-    if r.case_id is not None:
-        return r.case_id == c.id
-    return bool(r.case_pseudonym) and r.case_pseudonym.strip().lower() == c.pseudonym.strip().lower()
-
+from .readiness_base import (  # noqa: F401  (inputs, outputs and helpers, re-exported)
+    FUTURE,
+    PHASE_ALIASES,
+    UNCERTIFIED,
+    UNCONFIRMED,
+    UNCONFIRMED_TRAINER,
+    AttestationEntry,
+    CaseReportEntry,
+    ClinicalCase,
+    ClinicalHours,
+    Evidence,
+    EvidenceRef,
+    HeldCredential,
+    RatedSession,
+    Readiness,
+    RequirementResult,
+    SessionDraw,
+    SupervisionGivenEntry,
+    SupervisionSession,
+    TrainingEvent,
+    VignetteResult,
+    _area,
+    _case_label,
+    _Ctx,
+    _frac,
+    _links,
+    _norm,
+    _num,
+    _pct,
+    _phase,
+    _plural,
+    _rated_phases,
+    _rating_counts,
+    _rating_label,
+    _result,
+    _sum_hours,
+    training_hours_of,
+)
+from .readiness_portfolio import (
+    attestation_rule,
+    case_report_rule,
+    continuing_education_rule,
+    rated_sessions_rule,
+    supervision_given_rule,
+)
 
 # --- hours -------------------------------------------------------------------------------
 
 
-def _sum_hours(req, items, today: date, kind: str, label: Callable, unconfirmed_reason: str, noun: str, next_step: str) -> RequirementResult:
-    evidence, not_counted, total = [], [], 0.0
-    for it in sorted(items, key=lambda x: x.date):
-        ref = EvidenceRef(kind, it.id, label(it))
-        if not it.confirmed:
-            not_counted.append(EvidenceRef(kind, it.id, ref.label, unconfirmed_reason))
-        elif it.date > today:
-            not_counted.append(EvidenceRef(kind, it.id, ref.label, FUTURE))
-        else:
-            total += it.hours
-            evidence.append(ref)
-    need = req.min_hours - total
-    met = need <= 1e-9
-    missing = [f"{_plural(need, 'more hour')} of {noun}: {next_step}"]
-    pending = sum(it.hours for it in items if not it.confirmed)
-    if pending:
-        missing.append(f"{_plural(pending, 'hour')} logged but not yet confirmed: ask for confirmation")
-    current = f"{_num(total)} of {_num(req.min_hours)} hours"
-    return _result(req, met, _frac(total, req.min_hours), current, missing, evidence, not_counted)
-
-
 def _training_hours(req: TrainingHours, ev: Evidence, ctx: _Ctx) -> RequirementResult:
-    return _sum_hours(
-        req, ev.training_events, ctx.today, "training_event",
-        lambda t: f"{t.date.isoformat()}: {t.title} ({t.trainer}), {_plural(t.hours, 'hour')}",
-        UNCONFIRMED_TRAINER, "confirmed training", "log the training events you attend and ask the trainer to confirm them",
-    )
+    return training_hours_of(req, ev.training_events, ctx.today, req.categories, "confirmed training")
 
 
 def _supervised_clinical_hours(req: SupervisedClinicalHours, ev: Evidence, ctx: _Ctx) -> RequirementResult:
@@ -393,20 +183,28 @@ def _supervised_cases(req: SupervisedCases, ev: Evidence, ctx: _Ctx) -> Requirem
 
 
 def _outcome_monitoring(req: OutcomeMonitoring, ev: Evidence, ctx: _Ctx) -> RequirementResult:
+    """Each confirmed case needs its population's measure (``measure_for``) at least every n sessions."""
     n = req.every_n_sessions
     evidence, not_counted, missing = [], [], []
     ok_cases = checked = 0
+    used: list[str] = []
     for c in sorted(ev.cases, key=lambda x: x.start):
         label = _case_label(c)
+        measure = req.measure_for(c.population)
         if not c.confirmed:
             not_counted.append(EvidenceRef("case", c.id, label, UNCONFIRMED))
             continue
         if c.n_sessions < 1:
             not_counted.append(EvidenceRef("case", c.id, label, "no sessions yet"))
             continue
+        if measure is None:
+            who = POPULATIONS.get(c.population, c.population)
+            not_counted.append(EvidenceRef("case", c.id, label, f"this standard names no measure for cases of the population '{who}'"))
+            continue
         checked += 1
+        used += [measure] if measure not in used else []
         sessions = sorted({int(s[0]) for s in c.symptom_scores
-                           if _norm(s[1]) == _norm(req.measure) and 1 <= int(s[0]) <= c.n_sessions})
+                           if _norm(s[1]) == _norm(measure) and 1 <= int(s[0]) <= c.n_sessions})
         gaps = []  # (first session without a score, last session of the run)
         prev = 0
         for s in sessions + [c.n_sessions + 1]:
@@ -417,68 +215,30 @@ def _outcome_monitoring(req: OutcomeMonitoring, ev: Evidence, ctx: _Ctx) -> Requ
             gaps = [(1, c.n_sessions)]
         if gaps:
             where = "; ".join(f"none in sessions {a}-{b}" if a != b else f"none in session {a}" for a, b in gaps)
-            not_counted.append(EvidenceRef("case", c.id, label, f"{req.measure} gap: {where}"))
+            not_counted.append(EvidenceRef("case", c.id, label, f"{measure} gap: {where}"))
             missing.append(
-                f"Case '{c.pseudonym}': no {req.measure} score "
+                f"Case '{c.pseudonym}': no {measure} score "
                 + "; ".join(f"between sessions {a} and {b}" if a != b else f"at session {a}" for a, b in gaps)
                 + f" (record one at least every {_plural(n, 'session')})"
             )
         else:
             ok_cases += 1
-            evidence.append(EvidenceRef("case", c.id, f"{label}: {req.measure} at sessions {', '.join(map(str, sessions))}"))
+            evidence.append(EvidenceRef("case", c.id, f"{label}: {measure} at sessions {', '.join(map(str, sessions))}"))
+    named = ", ".join(f"{m} ({p.replace('_', ' ')})" for p, m in req.measures.items())
+    if req.measure and req.measure not in req.measures.values():
+        named = f"{named}, else {req.measure}" if named else req.measure
     if checked == 0:
-        missing.append(f"Add a confirmed case with {req.measure} scores recorded at least every {_plural(n, 'session')}")
+        missing.append(f"Add a confirmed case with its symptom measure ({named}) recorded at least every "
+                       f"{_plural(n, 'session')}")
+        current = "no confirmed case with sessions yet"
+    else:
+        current = f"{ok_cases} of {_plural(checked, 'case')} with {' / '.join(used)} every {_plural(n, 'session')}"
     met = checked > 0 and ok_cases == checked
     progress = ok_cases / checked if checked else 0.0
-    current = f"{ok_cases} of {checked} cases with {req.measure} every {_plural(n, 'session')}"
     return _result(req, met, progress, current, missing, evidence, not_counted)
 
 
 # --- ratings -----------------------------------------------------------------------------
-
-
-def _rated_sessions(req: RatedSessions, ev: Evidence, ctx: _Ctx) -> RequirementResult:
-    evidence, not_counted = [], []
-    sessions: dict[str, list[RatedSession]] = {}
-    for r in sorted(ev.rated_sessions, key=lambda x: x.submitted_on):
-        if r.instrument_id != req.instrument:
-            continue
-        why = _rating_counts(r, ctx, certified_only=req.certified_raters_only)
-        if why:
-            not_counted.append(EvidenceRef("rated_session", r.id, _rating_label(r), why))
-        else:
-            sessions.setdefault(r.id, []).append(r)
-    means = []
-    for sid, rs in sessions.items():
-        mean = sum(r.mean for r in rs) / len(rs)
-        label = _rating_label(rs[0]) if len(rs) == 1 else f"{_rating_label(rs[0])}; {len(rs)} ratings, mean {mean:.2f}"
-        if all(r.passed for r in rs):
-            means.append(mean)
-            evidence.append(EvidenceRef("rated_session", sid, label))
-        else:
-            not_counted.append(EvidenceRef("rated_session", sid, label, f"did not reach the pass mark (mean {mean:.2f})"))
-    count = len(means)
-    overall = sum(means) / count if count else None
-    need = req.min_sessions - count
-    mean_ok = req.min_mean is None or (overall is not None and overall >= req.min_mean - 1e-9)
-    met = need <= 0 and mean_ok
-    parts = [_frac(count, req.min_sessions)]
-    if req.min_mean is not None:
-        parts.append(_frac(overall or 0.0, req.min_mean))
-    missing = []
-    if need > 0:
-        by = "certified raters" if req.certified_raters_only and not ctx.count_uncertified else "a rater"
-        missing.append(
-            f"{need} more recorded session{'s' if need > 1 else ''} rated on {req.instrument} by {by} and reaching the pass mark"
-        )
-    if not mean_ok and overall is not None:
-        missing.append(f"Raise the mean of your counted rated sessions to at least {req.min_mean:.2f} (now {overall:.2f})")
-    current = f"{count} of {req.min_sessions} sessions"
-    if overall is not None:
-        current += f", mean {overall:.2f}"
-    if req.min_mean is not None:
-        current += f" (needs {req.min_mean:.2f})"
-    return _result(req, met, sum(parts) / len(parts), current, missing, evidence, not_counted)
 
 
 def _rater_calibration(req: RaterCalibration, ev: Evidence, ctx: _Ctx) -> RequirementResult:
@@ -573,11 +333,15 @@ EVALUATORS: dict[str, Callable[..., RequirementResult]] = {
     "supervised_clinical_hours": _supervised_clinical_hours,
     "supervised_cases": _supervised_cases,
     "supervision_hours": _supervision_hours,
-    "rated_sessions": _rated_sessions,
+    "rated_sessions": rated_sessions_rule,
     "vignette_mastery": _vignette_mastery,
     "outcome_monitoring": _outcome_monitoring,
     "rater_calibration": _rater_calibration,
     "prerequisite": _prerequisite,
+    "case_report": case_report_rule,
+    "attestation": attestation_rule,
+    "supervision_given": supervision_given_rule,
+    "continuing_education": continuing_education_rule,
 }
 
 

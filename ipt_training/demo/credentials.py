@@ -7,9 +7,14 @@ pseudonym (see :func:`evidence.build_evidence`). For the example therapist stand
 
 * ``trainee.ready`` (Rosa): 16 h of introductory training, 160 h of supervised clinical
   practice, three confirmed cases of 16 sessions with PHQ-9 every 3-4 sessions, 12 h of
-  supervision, all confirmed: with her rated sessions and vignettes, ready for review.
-* ``trainee.near`` (Nico): everything but the cases and vignettes: one complete case and one
-  ongoing, vignettes in two areas only; a deferral is on record. Nearly ready.
+  supervision, all confirmed; her supervisor drew one session of each phase of each case at
+  random (she recorded one of each, so the draw had one candidate), graded her three case
+  reports and signed a statement of her competence: with her rated sessions and vignettes,
+  ready for review.
+* ``trainee.near`` (Nico): everything but the cases, vignettes and portfolio: one complete case
+  and one ongoing, vignettes in two areas only; the middle session drawn from 'Case N2' did not
+  pass (a further draw is allowed); one case report graded, another awaiting grading; his
+  supervisor's statement is signed; a deferral is on record. Nearly ready.
 * ``trainee`` (Tara): a little confirmed training and practice, the rest awaiting her
   supervisor's confirmation, one case with a PHQ-9 gap. In progress.
 * ``supervisor`` (Sam) holds a therapist award from before the platform that expires within
@@ -20,14 +25,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import random
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from ..credentials import evidence
+from ..credentials import evidence, portfolio
 from ..auth import get_user
 from ..config import get_settings
-from ..content import Library
+from ..content import PROBLEM_AREAS, Library
 from ..credentials.review import _insert_decision, add_months, decision_snapshot_of
 from ..store import transaction
 
@@ -68,7 +74,8 @@ def load(db: Database, library: Library, ids: dict, cohort_id: int, data_dir) ->
         case_ids = {}
         for days, hrs, title, trainer in training:
             made.append(("training_events", evidence.record_training_event(
-                db, settings, me, me.id, _ago(today, days), hrs, title, trainer, today=today)))
+                db, settings, me, me.id, _ago(today, days), hrs, title, trainer, today=today,
+                category="advanced" if "workshop" in title.lower() else "introductory")))
         for days, hrs, setting in hours:
             made.append(("clinical_hours", evidence.record_clinical_hours(db, me, me.id, _ago(today, days), hrs, setting,
                                                                           today=today)))
@@ -130,6 +137,7 @@ def load(db: Database, library: Library, ids: dict, cohort_id: int, data_dir) ->
     if THERAPIST not in library.standards:
         return  # the standard failed validation; Content status shows why
     std = library.standards[THERAPIST]
+    _portfolio(db, library, ids, sup)
 
     def decide(username: str, decision: str, reasons: str, decided: _dt.date) -> None:
         person = get_user(db, ids[username])
@@ -151,3 +159,39 @@ def load(db: Database, library: Library, ids: dict, cohort_id: int, data_dir) ->
     for d in db.query("SELECT id FROM credential_decisions WHERE decision = 'award'"):
         credential_for(db, d["id"])
     publish_status_list(db)
+
+
+REPORT = ("Interpersonal inventory: {who} named the people closest to them and what had changed in "
+          "each relationship since the depression began. Formulation: the depression was linked to "
+          "{area}, agreed with the client in the third session. Course: the initial phase gave the "
+          "sick role and the inventory; the middle phase worked on the focus with communication "
+          "analysis and role play; the termination phase reviewed gains, warning signs and a plan "
+          "for relapse. Outcome: symptom scores fell over the case; the ending was discussed as a loss.")
+
+
+def _portfolio(db: Database, library: Library, ids: dict, sup) -> None:
+    """Random draws of the rated sessions, case reports and a signed statement (issue 13)."""
+    std = library.standards[THERAPIST]
+    req = next((r for r in std.requirements if getattr(r, "selection", "") == "random"), None)
+    rng = random.Random(13)
+    for username, cases in (("trainee.ready", ("Case R1", "Case R2", "Case R3")), ("trainee.near", ("Case N1", "Case N2"))):
+        if req is not None:
+            for case in cases:
+                portfolio.draw_sessions(db, library, sup, ids[username], THERAPIST, req.id, case, rng=rng)
+    for username, graded, waiting in (("trainee.ready", {"Case R1": "good", "Case R2": "adequate", "Case R3": "good"}, ()),
+                                      ("trainee.near", {"Case N1": "good"}, ("Case N2",))):
+        me = get_user(db, ids[username])
+        for c in db.query("SELECT id, pseudonym, problem_area FROM clinical_cases WHERE trainee_id = ? ORDER BY id", (me.id,)):
+            if c["pseudonym"] not in graded and c["pseudonym"] not in waiting:
+                continue
+            rid = portfolio.submit_case_report(db, me, c["id"], REPORT.format(
+                who="The client", area=PROBLEM_AREAS[c["problem_area"]].lower()))
+            if c["pseudonym"] in graded:
+                portfolio.grade_case_report(db, sup, rid, graded[c["pseudonym"]],
+                                            "Clear formulation; the phases are described with examples.")
+    portfolio.sign_attestation(db, library, sup, ids["trainee.ready"], THERAPIST, "supervisor",
+                               "I supervised Rosa's three IPT cases from assessment to ending and listened to her "
+                               "recordings; she practises IPT competently and safely.")
+    portfolio.sign_attestation(db, library, sup, ids["trainee.near"], THERAPIST, "supervisor",
+                               "I supervise Nico's IPT cases and listen to his recordings; his work on Case N1 was "
+                               "competent throughout, and he keeps to the focus and checks on safety.")

@@ -87,7 +87,7 @@ def test_admin_awards_a_credential_and_downloads_the_certificate(demo_server, pa
     main = page.get_by_test_id("stMain")
     choose(page, page, "Person", re.compile(r"^Rosa Ready \(trainee\.ready\): ready for review$"))
     page.get_by_role("heading", name="Rosa Ready").wait_for()
-    expect(main).to_contain_text("7 of 7 requirements met")
+    expect(main).to_contain_text("9 of 9 requirements met")
     expect(main).to_contain_text("No decision recorded yet.")
 
     form = page.get_by_test_id("stForm")
