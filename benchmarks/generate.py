@@ -175,7 +175,7 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
                 phq.extend((case_id, k, "PHQ-9", float(max(0, 20 - k))) for k in range(1, n + 1, 4))
                 sup.append((t, "Supervisor", "2025-07-01", 4.0, case_id, "", sup_id, created, created))
         db.conn.executemany("""INSERT INTO training_events (trainee_id, date, hours, title, trainer, confirmed_by,
-                               confirmed_at, created_at) VALUES (?,?,?,?,?,?,?,?)""", events)
+                               confirmed_at, created_at, category) VALUES (?,?,?,?,?,?,?,?,'introductory')""", events)
         db.conn.executemany("""INSERT INTO clinical_hours (trainee_id, date, hours, setting, confirmed_by, confirmed_at,
                                created_at) VALUES (?,?,?,?,?,?,?)""", hours)
         db.conn.executemany("""INSERT INTO clinical_cases (id, trainee_id, pseudonym, problem_area, start_date, end_date,

@@ -9,9 +9,9 @@ import datetime as _dt
 
 import streamlit as st
 
-from ipt_training.credentials import evidence
+from ipt_training.credentials import evidence, portfolio
 from ipt_training.config import get_settings
-from ipt_training.content import PROBLEM_AREAS
+from ipt_training.content import CASE_REPORT_LEVELS, POPULATIONS, PROBLEM_AREAS, TRAINING_CATEGORIES
 from ipt_training.ui.common import get_db, require_user
 from ipt_training.ui.readiness_widgets import entries_table, symptom_scores_table
 
@@ -36,8 +36,8 @@ def saved(message: str) -> None:
 
 entries = evidence.list_entries(db, user, user.id)
 cases = entries["clinical_cases"]
-t_training, t_hours, t_cases, t_supervision = st.tabs(
-    ["Training events", "Clinical hours", "Cases", "Supervision"], key="ev_tabs")
+t_training, t_hours, t_cases, t_supervision, t_reports = st.tabs(
+    ["Training events", "Clinical hours", "Cases", "Supervision", "Case reports"], key="ev_tabs")
 
 with t_training:
     with st.expander("Log a training event", expanded=not entries["training_events"], key="ev_training_exp"):
@@ -46,14 +46,19 @@ with t_training:
             day = c1.date_input("Date", value=today, max_value=today, key=f"ev_t_date_{n}")
             hours = c2.number_input("Hours", min_value=0.25, max_value=100.0, value=7.0, step=0.25, key=f"ev_t_hours_{n}")
             title = st.text_input("Title", key=f"ev_t_title_{n}", placeholder="e.g. Introductory IPT course, day 1")
-            trainer = st.text_input("Trainer", key=f"ev_t_trainer_{n}")
+            c3, c4 = st.columns(2)
+            trainer = c3.text_input("Trainer", key=f"ev_t_trainer_{n}")
+            category = c4.selectbox("Kind of training", list(TRAINING_CATEGORIES), format_func=TRAINING_CATEGORIES.get,
+                                    key=f"ev_t_category_{n}",
+                                    help="A standard may count only some kinds (for example its introductory course).")
             cert = st.file_uploader("Certificate of attendance (optional: PDF, PNG or JPEG, at most "
                                     f"{evidence.MAX_CERTIFICATE_BYTES // 1048576} MB)", type=["pdf", "png", "jpg", "jpeg"],
                                     key=f"ev_t_cert_{n}")
             if st.form_submit_button("Save training event", key=f"ev_t_submit_{n}", type="primary"):
                 try:
                     evidence.record_training_event(db, settings, user, user.id, day, hours, title, trainer,
-                                                   (cert.name, cert.getvalue()) if cert else None, today=today)
+                                                   (cert.name, cert.getvalue()) if cert else None, today=today,
+                                                   category=category)
                     saved(f"Training event saved: {title.strip()}.")
                 except evidence.EvidenceError as exc:
                     st.error(str(exc))
@@ -96,6 +101,8 @@ with t_cases:
             start = c3.date_input("Start", value=today, max_value=today, key=f"ev_c_start_{n}")
             end = c4.date_input("End (leave empty while ongoing)", value=None, max_value=today, key=f"ev_c_end_{n}")
             sessions = c5.number_input("Sessions so far", min_value=0, max_value=200, value=1, step=1, key=f"ev_c_n_{n}")
+            population = st.selectbox("Population", list(POPULATIONS), format_func=POPULATIONS.get, key=f"ev_c_pop_{n}",
+                                      help="Names the symptom measure a standard asks for (e.g. PHQ-A for adolescents).")
             st.caption("First symptom score (optional; add more under 'Update a case')")
             c6, c7, c8 = st.columns(3)
             measure = c6.selectbox("Measure", evidence.MEASURES, key=f"ev_c_measure_{n}", accept_new_options=True)
@@ -104,7 +111,8 @@ with t_cases:
             if st.form_submit_button("Save case", key=f"ev_c_submit_{n}", type="primary"):
                 try:
                     scores = [(s_session, measure, score)] if score is not None else []
-                    evidence.record_case(db, user, user.id, pseudonym, area, start, end, sessions, scores, today=today)
+                    evidence.record_case(db, user, user.id, pseudonym, area, start, end, sessions, scores, today=today,
+                                         population=population)
                     saved(f"Case '{pseudonym.strip()}' saved.")
                 except evidence.EvidenceError as exc:
                     st.error(str(exc))
@@ -159,6 +167,34 @@ with t_supervision:
                 except evidence.EvidenceError as exc:
                     st.error(str(exc))
     entries_table("supervision_sessions", entries["supervision_sessions"], key="ev_s_table")
+
+with t_reports:
+    st.caption("A written report of a case (interpersonal inventory and formulation, course by phase, outcome) "
+               "for your supervisor to grade; a report graded 'needs revision' is answered by a new version.")
+    if cases:
+        with st.form("ev_report_form"):
+            names = {c["id"]: c["pseudonym"] for c in cases}
+            rcase = st.selectbox("Case", list(names), format_func=names.get, key=f"ev_r_case_{n}")
+            text = st.text_area("Report", height=260, key=f"ev_r_text_{n}",
+                                max_chars=portfolio.MAX_REPORT_CHARS)
+            if st.form_submit_button("Submit report for grading", key=f"ev_r_submit_{n}", type="primary"):
+                try:
+                    portfolio.submit_case_report(db, user, rcase, text)
+                    st.session_state["ev_flash"] = f"Report on '{names[rcase]}' submitted; it awaits grading."
+                    st.session_state["ev_form_n"] = n + 1
+                    st.rerun()
+                except portfolio.PortfolioError as exc:
+                    st.error(str(exc))
+    else:
+        st.info("Log a case first; a report is written about one of your logged cases.")
+    for r in portfolio.list_case_reports(db, user.id):
+        grade = (f"graded {CASE_REPORT_LEVELS.get(r['level'], r['level']).lower()} by {r['grader']}"
+                 if r["level"] else "awaiting grading")
+        with st.expander(f"{r['pseudonym']}, submitted {r['submitted_at'][:10]}: {grade}", key=f"ev_r_{r['id']}"):
+            st.text(r["report"])
+            if r["comment"]:
+                st.caption("Supervisor's comment:")
+                st.text(r["comment"])
 
 waiting = [(t, e) for t, es in entries.items() for e in es if not e["confirmed"]]
 if waiting:

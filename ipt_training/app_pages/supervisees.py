@@ -5,7 +5,8 @@ import datetime as _dt
 import streamlit as st
 
 from ipt_training import credentials
-from ipt_training.credentials import evidence
+from ipt_training.content import ATTESTERS, CASE_REPORT_LEVELS
+from ipt_training.credentials import evidence, portfolio
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.readiness_widgets import entries_table, evidence_links, readiness_checklist
 
@@ -76,3 +77,72 @@ with st.expander("Everything logged", key="sv_all_exp"):
                          ("clinical_cases", "Cases"), ("supervision_sessions", "Supervision")):
         st.markdown(f"**{title}**")
         entries_table(table, entries[table], key=f"sv_entries_{table}")
+
+
+def _act(fn, message: str) -> None:
+    """Run a portfolio action; a refusal is shown as its sentence."""
+    try:
+        fn()
+        st.session_state["sv_flash"] = message
+        st.rerun()
+    except portfolio.PortfolioError as exc:
+        st.error(str(exc))
+
+
+random_reqs = portfolio.random_requirements(library)
+if random_reqs:
+    with st.expander("Draw sessions for rating at random", key="sv_draw_exp"):
+        st.caption("For a standard that rates sessions drawn at random, draw one recorded session of each phase of a "
+                   "case. A further draw of a case and phase is allowed only after the drawn session failed, as often "
+                   "as the standard allows. Every draw is kept; assign the drawn sessions on Rating assignments.")
+        rq = st.selectbox("Requirement", random_reqs, key="sv_draw_req",
+                          format_func=lambda p: f"{library.standards[p[0]].name}: {p[1]}")
+        names = portfolio.recorded_cases(db, chosen)
+        case = st.selectbox("Case", names, index=None, placeholder="Choose a case with recorded sessions",
+                            key="sv_draw_case")
+        if st.button("Draw at random", key="sv_draw_btn", disabled=case is None, icon=":material/casino:"):
+            def draw():
+                made, skipped = portfolio.draw_sessions(db, library, user, chosen, rq[0], rq[1], case)
+                st.session_state["sv_draw_note"] = skipped
+                st.session_state["sv_draw_made"] = made
+            _act(draw, f"Drawn for '{case}'.")
+        if made := st.session_state.pop("sv_draw_made", None):
+            st.write("; ".join(f"{d['phase']} phase: session id {d['session_id']} (from {d['candidates']})" for d in made))
+        for note in st.session_state.pop("sv_draw_note", []):
+            st.caption(f"Not drawn: {note}")
+        draws = portfolio.list_draws(db, chosen)
+        if draws:
+            st.dataframe([{"case": d["case_pseudonym"], "phase": d["phase"], "draw": d["seq"],
+                           "session": d["session_number"], "requirement": d["requirement_id"],
+                           "drawn by": d["drawn_by_name"], "drawn at": d["drawn_at"][:16]} for d in draws],
+                         hide_index=True, key="sv_draws_table")
+
+reports = [r for r in portfolio.list_case_reports(db, chosen) if r["level"] is None]
+with st.expander(f"Case reports to grade ({len(reports)})", key="sv_reports_exp"):
+    if not reports:
+        st.caption("No case report awaits grading.")
+    for r in reports:
+        st.markdown(f"**{r['pseudonym']}**, submitted {r['submitted_at'][:10]}")
+        st.text(r["report"])
+        with st.form(f"sv_grade_{r['id']}"):
+            level = st.radio("Level", list(CASE_REPORT_LEVELS), format_func=CASE_REPORT_LEVELS.get, horizontal=True,
+                             index=None, key=f"sv_grade_level_{r['id']}")
+            comment = st.text_area("Comment to the trainee", key=f"sv_grade_comment_{r['id']}")
+            if st.form_submit_button("Save grade", key=f"sv_grade_btn_{r['id']}"):
+                _act(lambda: portfolio.grade_case_report(db, user, r["id"], level, comment),
+                     f"Report on '{r['pseudonym']}' graded.")
+
+with st.expander("Sign a statement of competence", key="sv_attest_exp"):
+    for a in portfolio.list_attestations(db, chosen):
+        st.caption(f"{library.standards[a['standard_id']].name if a['standard_id'] in library.standards else a['standard_id']}: "
+                   f"signed by {a['signer']} as {ATTESTERS.get(a['attester'], a['attester'])} on {a['signed_at'][:10]}")
+        st.text(a["statement"])
+    with st.form("sv_attest_form"):
+        as_who = st.radio("You sign as", list(ATTESTERS), format_func=ATTESTERS.get, horizontal=True, key="sv_attest_who")
+        statement = st.text_area("Statement (what you observed and why you judge the candidate competent)",
+                                 max_chars=portfolio.MAX_STATEMENT_CHARS, key="sv_attest_text")
+        st.caption(f"Signed for {library.standards[standard_id].name} under your name and today's date; "
+                   "a signed statement cannot be changed.")
+        if st.form_submit_button("Sign statement", key="sv_attest_btn"):
+            _act(lambda: portfolio.sign_attestation(db, library, user, chosen, standard_id, as_who, statement),
+                 "Statement signed.")

@@ -26,6 +26,7 @@ from typing import Optional
 from sqlite_utils import Database
 
 from ..auth import User, supervisee_ids
+from ..reliability import calibration
 from ..content import ATTESTERS, CASE_REPORT_LEVELS, PHASES, Library, RatedSessions
 from ..store import audit, now_iso, one, rows, transaction
 from .readiness_base import AttestationEntry, CaseReportEntry, SessionDraw, SupervisionGivenEntry
@@ -105,7 +106,7 @@ def draw_sessions(db: Database, library: Library, actor: User, trainee_id: int, 
     today = today or _dt.date.today()
     rng = rng or secrets.SystemRandom()
     ev = build_evidence(db, library, int(trainee_id), today)
-    ctx = _Ctx(library.standards[standard_id], today, False)
+    ctx = _Ctx(library.standards[standard_id], today, calibration.count_uncertified_ratings(db, library))
     outcomes, _ = session_outcomes(req, ev, ctx)
     key = _case_key(db, trainee_id, name)
     groups = draws_for(ev, standard_id, requirement_id)

@@ -188,6 +188,10 @@ def evidence_stamp(db: Database) -> str:
     parts.append(f"{r['n']}/{r['m']}/{r['u']}/{r['g']}")
     r = one(db, "SELECT COUNT(*) AS n, MAX(id) AS m FROM credential_decisions")
     parts.append(f"{r['n']}/{r['m']}")
+    # issue 13: random draws, case reports (and their grades), attestations
+    r = one(db, """SELECT (SELECT MAX(id) FROM session_draws) AS d, (SELECT MAX(id) FROM case_reports) AS c,
+                          (SELECT MAX(graded_at) FROM case_reports) AS g, (SELECT MAX(id) FROM attestations) AS a""")
+    parts.append(f"{r['d']}/{r['c']}/{r['g']}/{r['a']}")
     return "|".join(parts)
 
 
@@ -279,6 +283,7 @@ def evidence_fingerprint(standard: CredentialStandard, ev: Any, today: _dt.date)
     fingerprint (issue 14); a renewal weeks later on the same evidence does not."""
     data = _jsonable(ev)
     data["credentials_held"] = [h for h in data.get("credentials_held", []) if h.get("standard_id") != standard.id]
+    data["first_awarded"] = {k: v for k, v in (data.get("first_awarded") or {}).items() if k != standard.id}
     text = json.dumps({"standard": [standard.id, standard.content_hash], "evaluated_on": today.isoformat(),
                        "evidence": data}, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

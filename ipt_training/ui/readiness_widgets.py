@@ -35,6 +35,9 @@ EVIDENCE_PAGES = {
     "vignette_result": ("progress.py", "grading_queue.py"),
     "rater_certification": ("calibration.py", "reliability_report.py"),
     "credential": ("my_readiness.py", "credential_review.py"),
+    "case_report": ("my_evidence.py", "supervisees.py"),
+    "attestation": ("my_readiness.py", "supervisees.py", "credential_review.py"),
+    "supervision_given": ("supervisees.py",),
 }
 
 

@@ -56,7 +56,8 @@ def _check(db, library, people, table, field, kind, requirement, entry_id, reaso
 def test_training_event_confirmation_reaches_readiness(db, library, people):
     settings = get_settings()
     t = people["trainee"]
-    eid = evidence.record_training_event(db, settings, t, t.id, "2026-03-01", 6, "IPT course day", "Dr T", today=TODAY)
+    eid = evidence.record_training_event(db, settings, t, t.id, "2026-03-01", 6, "IPT course day", "Dr T", today=TODAY,
+                                         category="introductory")
     _check(db, library, people, "training_events", "training_events", "training_event", "intro-training", eid,
            UNCONFIRMED_TRAINER, "0 of", "6 of")
 

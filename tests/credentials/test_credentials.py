@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from datetime import date
@@ -11,11 +12,14 @@ import pytest
 
 from ipt_training.content import CredentialStandard, load_file, load_library
 from ipt_training.credentials import (
+    AttestationEntry,
+    CaseReportEntry,
     ClinicalCase,
     ClinicalHours,
     Evidence,
     HeldCredential,
     RatedSession,
+    SessionDraw,
     SupervisionSession,
     TrainingEvent,
     VignetteResult,
@@ -485,15 +489,26 @@ def test_shipped_therapist_standard_ready_with_full_evidence():
     therapist, _ = load_file(ROOT / "training" / "ipt_therapist_example.yaml", ROOT, KINDS)
     cases = tuple(case(c, 16, scores=phq([1, 5, 9, 13]), area=a)
                   for c, a in (("a", "grief"), ("b", "role_dispute"), ("c", "role_transition")))
+    rated = tuple(r for c in "abc" for r in phases_for(c))
     ev = Evidence(
-        training_events=(training(1, 16),), clinical_hours=(clinical(1, 150),),
+        training_events=(TrainingEvent("t1", D, 16, "Course", "Dr Trainer", True, "introductory"),),
+        clinical_hours=(clinical(1, 150),),
         supervision=(supervision(1, 10),), cases=cases,
-        rated_sessions=tuple(r for c in "abc" for r in phases_for(c)),
+        rated_sessions=rated,
         vignette_results=tuple(vig(i, a, 0.8) for i, a in enumerate(
             ["grief", "role_dispute", "role_transition", "interpersonal_deficits"])),
+        draws=tuple(SessionDraw(therapist.id, "rated-sessions", r.case_id, r.case_pseudonym, r.phase, r.id, 1, D)
+                    for r in rated),
+        case_reports=tuple(CaseReportEntry(f"r{c}", c, f"P-{c}", D, "good", "Dr Super", D) for c in "abc"),
+        attestations=(AttestationEntry("a1", therapist.id, "supervisor", "Dr Super", D, "Competent."),),
     )
     r = evaluate(therapist, ev, TODAY)
     assert r.ready, format_missing(r)
+    # the same evidence with the intro course logged as another kind, or without the draws, is not ready
+    other = dataclasses.replace(ev, training_events=(training(1, 16),))
+    assert [q.requirement_id for q in evaluate(therapist, other, TODAY).requirements if not q.met] == ["intro-training"]
+    undrawn = dataclasses.replace(ev, draws=())
+    assert [q.requirement_id for q in evaluate(therapist, undrawn, TODAY).requirements if not q.met] == ["rated-sessions"]
     assert evaluate(therapist, Evidence(), TODAY).met_count == 0
 
 

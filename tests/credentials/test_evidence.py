@@ -47,8 +47,10 @@ def _req(library, ev, req_id, standard=THERAPIST, **kw):
 
 def test_unconfirmed_entries_are_listed_but_not_counted(db, library, settings, people):
     t, sup = people["trainee"], people["sup"]
-    a = evidence.record_training_event(db, settings, t, t.id, "2026-03-01", 8, "IPT course day 1", "Dr T", today=TODAY)
-    b = evidence.record_training_event(db, settings, t, t.id, "2026-03-02", 8, "IPT course day 2", "Dr T", today=TODAY)
+    a = evidence.record_training_event(db, settings, t, t.id, "2026-03-01", 8, "IPT course day 1", "Dr T", today=TODAY,
+                                       category="introductory")
+    b = evidence.record_training_event(db, settings, t, t.id, "2026-03-02", 8, "IPT course day 2", "Dr T", today=TODAY,
+                                       category="introductory")
     ev = evidence.build_evidence(db, library, t.id, TODAY)
     assert [e.confirmed for e in ev.training_events] == [False, False]
     req = _req(library, ev, "intro-training")
