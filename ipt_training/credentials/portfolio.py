@@ -26,6 +26,7 @@ from typing import Optional
 from sqlite_utils import Database
 
 from ..auth import User, supervisee_ids
+from ..fidelity.blind import blind_session_ids
 from ..reliability import calibration
 from ..content import ATTESTERS, CASE_REPORT_LEVELS, PHASES, Library, RatedSessions
 from ..store import audit, now_iso, one, rows, transaction
@@ -105,7 +106,8 @@ def draw_sessions(db: Database, library: Library, actor: User, trainee_id: int, 
         raise PortfolioError("Choose the case to draw sessions from.")
     today = today or _dt.date.today()
     rng = rng or secrets.SystemRandom()
-    ev = build_evidence(db, library, int(trainee_id), today)
+    # the actor's blind set is left out: a drawn session they must still rate reads as awaiting its rating
+    ev = build_evidence(db, library, int(trainee_id), today, hide_sessions=frozenset(blind_session_ids(db, actor)))
     ctx = _Ctx(library.standards[standard_id], today, calibration.count_uncertified_ratings(db, library))
     outcomes, _ = session_outcomes(req, ev, ctx)
     key = _case_key(db, trainee_id, name)

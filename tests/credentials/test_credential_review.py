@@ -231,7 +231,7 @@ def test_cli_readiness_formats(demo_db_path, capsys):
     assert {d["standard_id"] for d in data} == {"ipt-therapist-example", "ipt-supervisor-example", "fidelity-rater-example"}
     rosa = next(d for d in data if d["username"] == "trainee.ready" and d["standard_id"] == THERAPIST)
     assert rosa["readiness"]["ready"] is True and rosa["readiness"]["status"] == "ready for review"
-    assert len(rosa["readiness"]["requirements"]) == 7
+    assert len(rosa["readiness"]["requirements"]) == 9
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -222,3 +222,58 @@ def test_training_category_and_case_population_are_stored(db, library, people):
     with pytest.raises(evidence.EvidenceError, match="GDS-15 score must be between 0 and 15"):
         evidence.record_case(db, t, t.id, "Case C", "grief", "2026-01-05", None, 4, [(1, "GDS-15", 20)], today=TODAY,
                              population="late_life")
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+def test_supervisor_draws_grades_and_signs_on_supervisees(app_demo, library):
+    from ipt_training.store import open_store
+    from apphelp import app_as, texts
+
+    db = open_store(app_demo)
+    tara, sup = auth.find_user(db, "trainee"), auth.find_user(db, "supervisor")
+    nico = auth.find_user(db, "trainee.near")
+    at = app_as(sup.id, "supervisees.py", timeout=90)
+    assert not at.exception
+    # Nico's failed middle session of Case N2 is shown with the further draw the standard allows
+    at.selectbox(key="sv_trainee").select(nico.id).run()
+    shown = texts(at)
+    assert "did not reach the pass mark" in shown and "ask your supervisor for a further random draw" in shown
+    # Nico has no other middle-phase recording of Case N2: the further draw is refused with a sentence
+    at.selectbox(key="sv_draw_case").select("Case N2").run()
+    at.button(key="sv_draw_btn").click().run()
+    assert not at.exception and "no recorded session of this phase is left to draw from" in at.error[0].value
+    # Tara: a draw of Case T1 (initial and middle recorded, no termination yet)
+    at.selectbox(key="sv_trainee").select(tara.id).run()
+    at.selectbox(key="sv_draw_case").select("Case T1").run()
+    at.button(key="sv_draw_btn").click().run()
+    assert not at.exception and not at.error
+    drawn = rows(db, "SELECT phase, drawn_by FROM session_draws WHERE trainee_id = ? ORDER BY phase", (tara.id,))
+    assert [(d["phase"], d["drawn_by"]) for d in drawn] == [("initial", sup.id), ("middle", sup.id)]
+    # Nico's report on Case N2 awaits grading; grade it
+    at.selectbox(key="sv_trainee").select(nico.id).run()
+    rid = one(db, "SELECT r.id FROM case_reports r WHERE r.trainee_id = ? AND r.level IS NULL", (nico.id,))["id"]
+    at.radio(key=f"sv_grade_level_{rid}").set_value("good")
+    at.button(key=f"sv_grade_btn_{rid}").click().run()
+    assert not at.exception and not at.error
+    assert one(db, "SELECT level, graded_by FROM case_reports WHERE id = ?", (rid,)) == {"level": "good", "graded_by": sup.id}
+    at.selectbox(key="sv_trainee").select(tara.id).run()
+    at.text_area(key="sv_attest_text").input("Short.")
+    at.button(key="sv_attest_btn").click().run()
+    assert "at least 40 characters" in at.error[0].value
+    assert rows(db, "SELECT id FROM attestations WHERE trainee_id = ?", (tara.id,)) == []
+
+
+def test_trainee_submits_a_case_report_on_my_training_log(app_demo):
+    from ipt_training.store import open_store
+    from apphelp import app_as
+
+    db = open_store(app_demo)
+    tara = auth.find_user(db, "trainee")
+    at = app_as(tara.id, "my_evidence.py", timeout=90)
+    assert not at.exception
+    at.text_area(key="ev_r_text_0").input(REPORT)
+    at.button(key="ev_r_submit_0").click().run()
+    assert not at.exception and not at.error
+    assert len(rows(db, "SELECT id FROM case_reports WHERE trainee_id = ? AND level IS NULL", (tara.id,))) == 1
