@@ -1,4 +1,5 @@
-"""Supervisors and admins: assign sessions to raters, ask for random second ratings, see assignments."""
+"""Supervisors and admins: assign sessions to raters, ask for random second ratings, draw a
+trainee's sessions to be rated at random (issue 13), see assignments."""
 
 import datetime as dt
 
@@ -6,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from ipt_training import auth, fidelity
-from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.portfolio_widgets import draw_panel
 
 user = require_user("supervisor", "admin")
 db = get_db()
@@ -57,6 +59,14 @@ else:
                                        for m in made) + ".")
             except fidelity.FidelityError as exc:
                 st.error(str(exc))
+
+st.subheader("Sessions drawn at random for a credential")
+everyone = {u["id"]: u["display_name"] for u in auth.list_users(db)}
+trainees = {t: everyone[t] for t in auth.visible_trainee_ids(db, user) if t in everyone and t != user.id}
+if trainees:
+    with st.expander("Draw sessions for rating at random", key="as_draw_exp"):
+        who = st.selectbox("Trainee", list(trainees), format_func=trainees.get, key="as_draw_trainee")
+        draw_panel(db, get_library(), user, who, key="as_draw")
 
 st.subheader("Assignments")
 rows = fidelity.list_assignments(db, user)

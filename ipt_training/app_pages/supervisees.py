@@ -8,6 +8,7 @@ from ipt_training import credentials
 from ipt_training.content import ATTESTERS, CASE_REPORT_LEVELS
 from ipt_training.credentials import evidence, portfolio
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.portfolio_widgets import draw_panel
 from ipt_training.ui.readiness_widgets import entries_table, evidence_links, readiness_checklist
 
 user = require_user("supervisor")
@@ -89,33 +90,8 @@ def _act(fn, message: str) -> None:
         st.error(str(exc))
 
 
-random_reqs = portfolio.random_requirements(library)
-if random_reqs:
-    with st.expander("Draw sessions for rating at random", key="sv_draw_exp"):
-        st.caption("For a standard that rates sessions drawn at random, draw one recorded session of each phase of a "
-                   "case. A further draw of a case and phase is allowed only after the drawn session failed, as often "
-                   "as the standard allows. Every draw is kept; assign the drawn sessions on Rating assignments.")
-        rq = st.selectbox("Requirement", random_reqs, key="sv_draw_req",
-                          format_func=lambda p: f"{library.standards[p[0]].name}: {p[1]}")
-        names = portfolio.recorded_cases(db, chosen)
-        case = st.selectbox("Case", names, index=None, placeholder="Choose a case with recorded sessions",
-                            key="sv_draw_case")
-        if st.button("Draw at random", key="sv_draw_btn", disabled=case is None, icon=":material/casino:"):
-            def draw():
-                made, skipped = portfolio.draw_sessions(db, library, user, chosen, rq[0], rq[1], case)
-                st.session_state["sv_draw_note"] = skipped
-                st.session_state["sv_draw_made"] = made
-            _act(draw, f"Drawn for '{case}'.")
-        if made := st.session_state.pop("sv_draw_made", None):
-            st.write("; ".join(f"{d['phase']} phase: session id {d['session_id']} (from {d['candidates']})" for d in made))
-        for note in st.session_state.pop("sv_draw_note", []):
-            st.caption(f"Not drawn: {note}")
-        draws = portfolio.list_draws(db, chosen)
-        if draws:
-            st.dataframe([{"case": d["case_pseudonym"], "phase": d["phase"], "draw": d["seq"],
-                           "session": d["session_number"], "requirement": d["requirement_id"],
-                           "drawn by": d["drawn_by_name"], "drawn at": d["drawn_at"][:16]} for d in draws],
-                         hide_index=True, key="sv_draws_table")
+with st.expander("Draw sessions for rating at random", key="sv_draw_exp"):
+    draw_panel(db, library, user, chosen, key="sv_draw")
 
 reports = [r for r in portfolio.list_case_reports(db, chosen) if r["level"] is None]
 with st.expander(f"Case reports to grade ({len(reports)})", key="sv_reports_exp"):

@@ -30,7 +30,7 @@ REPORT = "Formulation and course of the case. " * 12
 
 @pytest.fixture
 def people(db, library):
-    mk = lambda name, roles: auth.create_user(db, name, "password-123", roles, name.title())  # noqa: E731
+    mk = lambda name, roles: auth.create_user(db, name, "Lichen-Ferry-Atlas-58", roles, name.title())  # noqa: E731
     p = {"trainee": mk("tina", ["trainee"]), "sup": mk("sven", ["supervisor", "rater"]), "sup2": mk("sara", ["supervisor"]),
          "admin": mk("ada", ["admin"]), "rater": mk("rolf", ["rater"])}
     auth.link_supervisor(db, p["sup"].id, p["trainee"].id, p["admin"].id)
@@ -189,7 +189,7 @@ def test_attestation_signed_counted_and_append_only(db, library, people):
 
 def test_supervision_given_is_what_the_supervisor_confirmed(db, library, people):
     sup, admin = people["sup"], people["admin"]
-    others = [auth.create_user(db, f"trainee{i}", "password-123", ["trainee"], f"Trainee {i}") for i in range(4)]
+    others = [auth.create_user(db, f"trainee{i}", "Lichen-Ferry-Atlas-58", ["trainee"], f"Trainee {i}") for i in range(4)]
     for o in others:
         auth.link_supervisor(db, sup.id, o.id, admin.id)
         sid = evidence.record_supervision(db, o, o.id, "Sven", "2026-01-10", 20, today=TODAY)
@@ -277,3 +277,20 @@ def test_trainee_submits_a_case_report_on_my_training_log(app_demo):
     at.button(key="ev_r_submit_0").click().run()
     assert not at.exception and not at.error
     assert len(rows(db, "SELECT id FROM case_reports WHERE trainee_id = ? AND level IS NULL", (tara.id,))) == 1
+
+
+def test_admin_draws_on_rating_assignments(app_demo):
+    from ipt_training.store import open_store
+    from apphelp import app_as
+
+    db = open_store(app_demo)
+    tara, admin = auth.find_user(db, "trainee"), auth.find_user(db, "admin")
+    at = app_as(admin.id, "assignments.py", timeout=90)
+    assert not at.exception
+    at.selectbox(key="as_draw_trainee").select(tara.id).run()
+    at.selectbox(key="as_draw_case").select("Case T1").run()
+    at.button(key="as_draw_btn").click().run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Drawn: initial phase, one of 2 recorded session(s); middle phase") for s in at.success)
+    logged = rows(db, "SELECT actor_id FROM audit_log WHERE action = 'draw_session'")
+    assert [r["actor_id"] for r in logged][-2:] == [admin.id, admin.id]
