@@ -98,7 +98,7 @@ with st.expander(f"Case reports to grade ({len(reports)})", key="sv_reports_exp"
     if not reports:
         st.caption("No case report awaits grading.")
     for r in reports:
-        st.markdown(f"**{r['pseudonym']}**, submitted {r['submitted_at'][:10]}")
+        st.text(f"{r['pseudonym']}, submitted {r['submitted_at'][:10]}")
         st.text(r["report"])
         with st.form(f"sv_grade_{r['id']}"):
             level = st.radio("Level", list(CASE_REPORT_LEVELS), format_func=CASE_REPORT_LEVELS.get, horizontal=True,
@@ -110,8 +110,8 @@ with st.expander(f"Case reports to grade ({len(reports)})", key="sv_reports_exp"
 
 with st.expander("Sign a statement of competence", key="sv_attest_exp"):
     for a in portfolio.list_attestations(db, chosen):
-        st.caption(f"{library.standards[a['standard_id']].name if a['standard_id'] in library.standards else a['standard_id']}: "
-                   f"signed by {a['signer']} as {ATTESTERS.get(a['attester'], a['attester'])} on {a['signed_at'][:10]}")
+        st.text(f"{library.standards[a['standard_id']].name if a['standard_id'] in library.standards else a['standard_id']}: "
+                f"signed by {a['signer']} as {ATTESTERS.get(a['attester'], a['attester'])} on {a['signed_at'][:10]}")
         st.text(a["statement"])
     with st.form("sv_attest_form"):
         as_who = st.radio("You sign as", list(ATTESTERS), format_func=ATTESTERS.get, horizontal=True, key="sv_attest_who")
