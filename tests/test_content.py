@@ -1,5 +1,6 @@
 """Content: every shipped file validates; broken files give precise path:line: field messages."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -208,3 +209,33 @@ def test_a_rubric_gate_on_a_machine_criterion_or_an_unknown_type_is_refused_with
     gates = {c.id: c.min_level for c in shipped.criteria if getattr(c, "min_level", None)}
     assert gates == {"formulation": 2, "responses": 2}
     assert "dispute_stage" in {c.type for c in shipped.criteria}
+
+
+def test_shipped_instrument_anchors_describe_what_the_therapist_did(library):
+    """Issue 13: anchors raters can agree on: the therapist as the actor, one condition per
+    level (no 'or'), no level carried by an adjective alone."""
+    inst = library.instruments["ipt-session-fidelity"]
+    vague = re.compile(r"\b(skilful|skillful|outstanding|excellent|thoughtful|sensitive|warmly|thorough|"
+                       r"well-paced|plainly|adequate|poorly)\b", re.I)
+    for item in inst.items:
+        for point, anchor in item.anchors.items():
+            text = " ".join(anchor.split())
+            where = f"{item.id} anchor {point}: {text}"
+            assert "the therapist" in text.lower(), where
+            assert not re.search(r"\bor\b", text, re.I), where
+            assert not vague.search(text), where
+    assert "little on safety" not in " ".join(inst.items[0].anchors.values())
+    assert "Adherence and Quality" not in inst.name and "Quality and Adherence" not in inst.name
+
+
+def test_shipped_instrument_marks_safety_focus_and_area_strategy_critical(library):
+    inst = library.instruments["ipt-session-fidelity"]
+    critical = {it.id for it in inst.items if it.critical}
+    assert {"init_risk_review", "risk_review_when_raised", "quality_focus"} <= critical
+    for phase, areas in (("middle", "area_"), ("termination", "term_area_")):
+        for area in ("grief", "role_dispute", "role_transition", "interpersonal_deficits"):
+            shown = {it.id for it in inst.applicable_items(phase, area) if it.critical}
+            assert f"{areas}{area}" in shown, (phase, area)
+    proscribed = {it.id for it in inst.items if it.proscribed}
+    assert len(proscribed) == 5 and all(not it.na_allowed for it in inst.items if it.proscribed)
+    assert all(it.phases == ["initial", "middle", "termination"] for it in inst.items if it.proscribed)
