@@ -7,17 +7,18 @@ beside the dialogues in ``ipt_training/demo_data/sessions/``.
 What it does, for each session slug:
 
 1. reads ``sessions/<slug>.dialogue.yaml``: a YAML list of ``{speaker, text}`` entries, where
-   ``speaker`` is ``Therapist`` or ``Client`` and ``text`` is the caption. An optional ``say``
-   gives the words to synthesise when they differ from the caption (e.g. a stage direction
-   such as "(as Mara)" that should be shown but not read out);
-2. synthesises each cue to a WAV file with ``espeak-ng``, a different voice for the therapist
-   and the client, and trims the silence espeak-ng leaves around the speech;
+   ``speaker`` is ``Therapist``, ``Client`` or another speaker given a voice for that slug in
+   ``OTHER_VOICES`` (a parent who joins, the members of a group), and ``text`` is the
+   caption. An optional ``say`` gives the words to synthesise when they differ from the
+   caption (e.g. a stage direction such as "(as Mara)" that should be shown but not read out);
+2. synthesises each cue to a WAV file with ``espeak-ng``, a different voice for each speaker,
+   and trims the silence espeak-ng leaves around the speech;
 3. joins the cues with fixed silences (``LEAD_IN`` before the first, ``GAP`` between cues,
    ``TAIL`` after the last) and computes every cue's start and end from the sample counts,
    so the captions line up with the audio exactly;
 4. encodes the result as mono Ogg/Opus at a low speech bitrate with ``ffmpeg``
    (``<slug>.ogg``, about 90 KB per minute) and writes ``<slug>.vtt`` with each cue
-   prefixed by its speaker ("Therapist: ...", "Client: ...").
+   prefixed by its speaker ("Therapist: ...", "Client: ...", "Mother: ...").
 
 Requirements (maintainer machine only): ``espeak-ng`` and ``ffmpeg`` built with libopus on
 ``PATH`` (Debian: ``apt-get install -y espeak-ng ffmpeg``), and PyYAML.
@@ -54,8 +55,17 @@ CLIENT_VOICES = {
     "middle-dispute-daniel": ("en-us+m3", 40, 165),
     "middle-transition-grace-weak": ("en-us+f4", 58, 155),
     "termination-deficits-tom": ("en-us+m1", 36, 160),
+    "middle-transition-priya-nearpass": ("en-gb+f4", 60, 158),
+    "initial-wrongfocus-marcus": ("en-us+m2", 34, 150),
+    "initial-adolescent-maya": ("en-us+f5", 72, 168),
 }
 DEFAULT_CLIENT_VOICE = ("en-us+m3", 40, 160)
+# speakers other than the therapist and the client, per session
+OTHER_VOICES = {
+    "initial-adolescent-maya": {"Mother": ("en-gb+f2", 50, 155)},
+    "middle-group-ipt": {"Ana": ("en-us+f2", 62, 158), "Ben": ("en-gb+m1", 34, 150),
+                         "Carla": ("en-us+f4", 56, 162)},
+}
 
 RATE = 22050  # espeak-ng writes 22.05 kHz, mono, 16-bit
 LEAD_IN = 0.30  # seconds of silence before the first cue
@@ -67,13 +77,13 @@ OPUS_BITRATE = "12k"
 SPEAKERS = ("Therapist", "Client")
 
 
-def load_dialogue(path: Path) -> list[dict]:
+def load_dialogue(path: Path, speakers: tuple[str, ...] = SPEAKERS) -> list[dict]:
     data = yaml.safe_load(path.read_text("utf-8"))
     if not isinstance(data, list) or not data:
         raise SystemExit(f"{path}: must be a non-empty YAML list of {{speaker, text}}")
     for n, cue in enumerate(data):
-        if not isinstance(cue, dict) or cue.get("speaker") not in SPEAKERS or not str(cue.get("text", "")).strip():
-            raise SystemExit(f"{path}: entry {n} needs speaker ({' or '.join(SPEAKERS)}) and text")
+        if not isinstance(cue, dict) or cue.get("speaker") not in speakers or not str(cue.get("text", "")).strip():
+            raise SystemExit(f"{path}: entry {n} needs speaker (one of {', '.join(speakers)}) and text")
         extra = set(cue) - {"speaker", "text", "say"}
         if extra:
             raise SystemExit(f"{path}: entry {n} has unknown field(s) {sorted(extra)}")
@@ -116,8 +126,9 @@ def caption(text: str) -> str:
 def build(slug: str) -> tuple[float, int]:
     """Write ``<slug>.ogg`` and ``<slug>.vtt``; return (duration in s, ogg size in bytes)."""
     source = SESSIONS_DIR / f"{slug}.dialogue.yaml"
-    cues = load_dialogue(source)
-    voices = {"Therapist": THERAPIST_VOICE, "Client": CLIENT_VOICES.get(slug, DEFAULT_CLIENT_VOICE)}
+    voices = {"Therapist": THERAPIST_VOICE, "Client": CLIENT_VOICES.get(slug, DEFAULT_CLIENT_VOICE),
+              **OTHER_VOICES.get(slug, {})}
+    cues = load_dialogue(source, tuple(voices))
 
     audio = array.array("h", bytes(2 * int(LEAD_IN * RATE)))
     timings: list[tuple[float, float]] = []
