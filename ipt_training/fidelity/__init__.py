@@ -4,7 +4,8 @@ Owns recordings (upload checks, container sniffing, content-addressed storage, a
 :mod:`.recordings`; per-viewer signed links the player streams from: :mod:`.links`; timed
 transcripts: :mod:`.transcripts`), assignments and the random
 second-rating draw (:mod:`.assignments`), ratings with drafts, evidence marks, submit and
-reopen (:mod:`.ratings`), the blind rule (:mod:`.blind`), who has seen a session's ratings
+reopen (:mod:`.ratings`), the instrument's pass rule with critical and proscribed items (pure:
+:mod:`.pass_rule`), the blind rule (:mod:`.blind`), who has seen a session's ratings
 (:mod:`.seen`), gold standards (:mod:`.gold`) and
 what the pages need (:mod:`.views`). The instrument in use and the shared error type are in
 :mod:`.base`.
@@ -64,6 +65,7 @@ from .ratings import (  # noqa: F401
     set_item_reason,
     submit_rating,
 )
+from .pass_rule import describe as describe_pass_rule, session_result  # noqa: F401
 from .blind import (  # noqa: F401
     audit_entries_for,
     blind_reason,

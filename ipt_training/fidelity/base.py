@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from ..config import get_settings
 from ..content import Instrument, Library, load_library
 from ..store import get_setting
+from .pass_rule import describe
 
 
 KINDS = ("rater", "self", "gold")
@@ -97,6 +98,5 @@ def scale_range(library: Library, inst: Instrument) -> tuple[int, int]:
 
 
 def pass_rule_text(inst: Instrument) -> str:
-    rule = inst.pass_rule
-    return (f"passes with a mean of {rule.threshold:g} or more over the items scored "
-            f"(N/A items left out), with at least {rule.min_applicable_items} item(s) scored")
+    """The pass rule in words, completing "a session ..." (see :mod:`.pass_rule`)."""
+    return describe(inst)

@@ -11,6 +11,7 @@ from ..content import PROBLEM_AREAS, Instrument, Library
 from ..store import audit, now_iso, one, rows, transaction
 from .transcripts import fmt_time
 from .base import FidelityError, KINDS, MAX_COMMENT, MAX_NOTE, default_instrument_id, default_library, instrument_of, scale_range
+from .pass_rule import session_result
 from .recordings import _session
 from .seen import record_seen
 
@@ -105,6 +106,10 @@ def save_item(db: Database, user: User, rating_id: int, item_id: str, score: Opt
     lo, hi = scale_range(library, inst)
     if not_applicable and score is not None:
         raise FidelityError("An item is either scored or marked N/A, not both; choose one.")
+    if not_applicable and not known[item_id].na_allowed:
+        raise FidelityError(
+            f"Item '{item_id}' cannot be N/A: every session gives occasion for it. Score it"
+            + (f" ({lo} means it did not happen)." if known[item_id].proscribed else "."))
     if score is not None:
         if isinstance(score, bool) or not isinstance(score, (int, float)) or float(score) != int(score):
             raise FidelityError(f"Scores are whole numbers from {lo} to {hi}; {score!r} is not one.")
@@ -199,18 +204,11 @@ def _marks(db: Database, rating_id: int) -> list[dict]:
     return out
 
 
-def score_rating(inst: Instrument, session: dict, scores: dict[str, dict]) -> dict:
-    """Pure: which applicable items are missing, the mean of scored items and pass/fail."""
-    applicable = _applicable(inst, session)
-    missing = [it.id for it in applicable
-               if it.id not in scores or (scores[it.id]["score"] is None and not scores[it.id]["not_applicable"])]
-    scored = [scores[it.id]["score"] for it in applicable
-              if it.id in scores and scores[it.id]["score"] is not None and not scores[it.id]["not_applicable"]]
-    mean = sum(scored) / len(scored) if scored else None
-    enough = len(scored) >= inst.pass_rule.min_applicable_items
-    passed = bool(enough and mean is not None and mean >= inst.pass_rule.threshold - 1e-9)
-    return {"missing": missing, "n_scored": len(scored), "n_not_applicable": sum(1 for it in applicable if it.id in scores
-            and scores[it.id]["not_applicable"]), "mean": mean, "enough": enough, "passed": passed}
+def score_rating(inst: Instrument, session: dict, scores: dict[str, dict], scale_min: int = 1) -> dict:
+    """Pure: the instrument's pass rule over the items that apply to the session
+    (:func:`.pass_rule.session_result`: missing items, the session score, pass/fail and the
+    items that failed it)."""
+    return session_result(inst, _applicable(inst, session), scores, scale_min)
 
 
 def submit_rating(db: Database, user: User, rating_id: int, *, library: Optional[Library] = None) -> dict:
@@ -220,8 +218,13 @@ def submit_rating(db: Database, user: User, rating_id: int, *, library: Optional
     inst = instrument_of(library, r["instrument_id"])
     s = _session(db, r["session_id"])
     scores = _scores(db, r["id"])
-    result = score_rating(inst, s, scores)
+    result = score_rating(inst, s, scores, scale_range(library, inst)[0])
     texts = {it.id: it.text for it in inst.items}
+    if result["na_refused"]:
+        raise FidelityError(
+            "These items cannot be N/A because every session gives occasion for them: "
+            f"{', '.join(result['na_refused'])}. Score them (for a proscribed item, the lowest score means it did "
+            "not happen).", missing=result["na_refused"])
     if result["missing"]:
         listed = "; ".join(f"{i} ({_short(texts[i])})" for i in result["missing"])
         raise FidelityError(
@@ -251,6 +254,7 @@ def submit_rating(db: Database, user: User, rating_id: int, *, library: Optional
         )
         audit(db, user.id, "submit_rating", "rating", r["id"],
               {"session_id": s["id"], "kind": r["kind"], "mean": result["mean"], "passed": result["passed"],
+               "failed_by": [f["item"] for f in result["failed_by"]],
                "instrument": inst.id, "instrument_hash": inst.content_hash})
     return {**result, "rating_id": r["id"]}
 

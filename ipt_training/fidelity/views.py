@@ -11,7 +11,7 @@ from ..store import rows
 from .assignments import _status_of, rater_queue
 from .base import default_instrument_id, default_library, instrument_of, pass_rule_text
 from .blind import GOLD_HIDDEN, blind_reason, may_see_gold, ratings_visible_to
-from .ratings import _applicable, _short, can_reopen
+from .ratings import _applicable, _short, can_reopen, score_rating
 from .recordings import _session, accessible_sessions, get_session, session_label
 
 
@@ -47,10 +47,14 @@ def workspace_choices(db: Database, user: User) -> list[dict]:
 def item_catalogue(library: Library, instrument_id: str, session: dict) -> list[dict]:
     """The applicable items of a session with their anchors, in instrument order."""
     inst = instrument_of(library, instrument_id)
-    scale = library.scales[inst.scale]
-    return [{"id": it.id, "section": it.section, "text": " ".join(it.text.split()),
-             "anchors": [{"score": p, "label": scale.labels[p], "text": " ".join(it.anchors[p].split())} for p in scale.points]}
-            for it in _applicable(inst, session)]
+    out = []
+    for it in _applicable(inst, session):
+        scale = library.scales[inst.scale_of(it)]
+        out.append({"id": it.id, "section": it.section, "text": " ".join(it.text.split()),
+                    "critical": it.critical, "proscribed": it.proscribed, "na_allowed": it.na_allowed,
+                    "anchors": [{"score": p, "label": scale.labels[p], "text": " ".join(it.anchors[p].split())}
+                                for p in scale.points]})
+    return out
 
 
 def _cell(entry: Optional[dict]) -> str:
@@ -85,10 +89,16 @@ def session_results(db: Database, user: User, session_id: int, *, library: Optio
         row.update({"section": it["section"], "text": _short(it["text"], 90)})
         table.append(row)
     summaries = []
+    scale_min = library.scales[inst.scale].min
     for r in shown:
+        # the stored mean and verdict are what was submitted; the breakdown says how the pass rule got there
+        result = score_rating(inst, s, r["scores"], scale_min) if r["status"] == "submitted" else None
         summaries.append({
             "rating_id": r["id"], "label": r["label"], "kind": r["kind"], "status": r["status"], "is_own": r["is_own"],
             "mean": r["mean"], "passed": None if r["passed"] is None else bool(r["passed"]),
+            "adherence_mean": result["adherence_mean"] if result else None,
+            "deduction": result["deduction"] if result else 0.0,
+            "failed_by": result["failed_by"] if result else [],
             "comment": r["comment"], "submitted_at": r["submitted_at"], "marks": r["marks"],
             "reasons": {k: v["reason"] for k, v in r["scores"].items() if v.get("reason")},
             "can_reopen": can_reopen(db, user, r),

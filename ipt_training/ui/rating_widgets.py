@@ -115,11 +115,18 @@ def _current(entry: Optional[dict]):
     return entry["score"]
 
 
+def _badge(item: dict) -> str:
+    if item.get("critical"):
+        return " · :red-badge[critical: must pass]"
+    if item.get("proscribed"):
+        return " · :orange-badge[proscribed: higher is worse]"
+    return ""
+
+
 def item_scorer(db, user: User, rating: dict, items: list[dict], library, with_reasons: bool = False) -> None:
     """Each applicable item with its anchors and a 1-5 / N/A control, saved on change."""
     editable = rating["status"] == "draft"
     section = None
-    options = [a["score"] for a in items[0]["anchors"]] + [NA] if items else [NA]
     for it in items:
         if it["section"] != section:
             section = it["section"]
@@ -127,12 +134,19 @@ def item_scorer(db, user: User, rating: dict, items: list[dict], library, with_r
         key = _score_key(rating, it["id"])
         if key not in st.session_state:
             st.session_state[key] = _current(rating["scores"].get(it["id"]))
+        options = [a["score"] for a in it["anchors"]] + ([NA] if it.get("na_allowed", True) else [])
         with st.container(border=True, key=f"item_{rating['id']}_{it['id']}"):
-            st.markdown(f"**{it['id']}** · {it['text']}")
+            st.markdown(f"**{it['id']}**{_badge(it)} · {it['text']}")
             with st.expander("Anchors: what each score means"):
                 for a in it["anchors"]:
                     st.markdown(f"**{a['score']} - {a['label']}**: {a['text']}")
-                st.caption("N/A: the session gave no occasion for this item (not the same as a low score).")
+                if it.get("proscribed"):
+                    st.caption("Rated on how much of it the therapist did: the lowest score means none, a higher "
+                               "score is worse and lowers the session score. Never N/A.")
+                elif it.get("na_allowed", True):
+                    st.caption("N/A: the session gave no occasion for this item (not the same as a low score).")
+                else:
+                    st.caption("Never N/A: every session gives occasion for this item.")
             st.segmented_control(
                 f"Score for {it['id']}", options, key=key, format_func=str, disabled=not editable, label_visibility="collapsed",
                 on_change=_save_score, args=(db, user, rating["id"], it["id"], key, library),
@@ -238,8 +252,13 @@ def results_view(results: dict, key: str) -> None:
         mean = "-" if r["mean"] is None else f"{r['mean']:.2f}"
         verdict = "" if r["passed"] is None else (" · **passes**" if r["passed"] else " · **below the pass mark**")
         state = "" if r["status"] == "submitted" else " (draft, not submitted)"
-        with st.expander(f"{r['label']}{state}: mean {mean}", expanded=False):
-            st.markdown(f"Mean of scored items: **{mean}**{verdict}")
+        with st.expander(f"{r['label']}{state}: session score {mean}", expanded=False):
+            st.markdown(f"Session score: **{mean}**{verdict}")
+            if r.get("deduction"):
+                st.markdown(f"Mean of the IPT items {r['adherence_mean']:.2f}, minus {r['deduction']:.2f} for "
+                            "interventions from other therapies.")
+            for f in r.get("failed_by") or []:
+                st.markdown(f"Fails the session on its own: {f['text']}.")
             if r["comment"]:
                 st.markdown(f"Comment: {r['comment']}")
             if r["reasons"]:

@@ -12,6 +12,7 @@ import struct
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ipt_training import auth, fidelity
 from ipt_training.reliability import calibration
@@ -96,10 +97,14 @@ class World:
         s = fidelity.get_session(self.db, self.admin, sid)
         return [it.id for it in self.library.instruments[INSTRUMENT].applicable_items(s["phase"], s["problem_area"])]
 
+    def proscribed(self) -> set[str]:
+        return {it.id for it in self.library.instruments[INSTRUMENT].items if it.proscribed}
+
     def rate(self, user, sid, kind="rater", score=4, submit=True, overrides=None):
+        """Every applicable item at ``score``, except proscribed items at 1 (did not occur)."""
         r = fidelity.get_or_create_draft(self.db, user, sid, kind, library=self.library)
         for item in self.items(sid):
-            value = (overrides or {}).get(item, score)
+            value = (overrides or {}).get(item, 1 if item in self.proscribed() else score)
             fidelity.save_item(self.db, user, r["id"], item, None if value == "na" else value, value == "na",
                                f"reason for {item}" if kind == "gold" else None, library=self.library)
         if submit:
@@ -136,7 +141,8 @@ def _instrument_tree(tmp_path: Path, edit) -> Path:
 
 @pytest.mark.parametrize("edit, field, words", [
     # an item without an anchor for point 3
-    (lambda t: t.replace("      3: >-\n        The main symptoms are reviewed", "      6: >-\n        The main symptoms are reviewed", 1),
+    (lambda t: t.replace("      3: >-\n        The therapist goes through the main symptoms",
+                             "      6: >-\n        The therapist goes through the main symptoms", 1),
      "items[0].anchors", "anchor for every point 1-5"),
     (lambda t: t.replace("phases: [initial]", "phases: [initail]", 1), "items[0].phases[0]", "initail"),
     (lambda t: t.replace("threshold: 3.0", "threshold: high"), "pass_rule.threshold", "number"),
@@ -373,7 +379,7 @@ def test_not_applicable_is_distinct_from_a_low_score(w):
         fidelity.assign(w.db, w.admin, sid, u.id)
     na = w.rate(w.ra, sid, score=4, overrides={"tech_role_play": "na"})
     low = w.rate(w.rb, sid, score=4, overrides={"tech_role_play": 1})
-    n = len(w.items(sid))
+    n = len([i for i in w.items(sid) if i not in w.proscribed()])  # proscribed items are not in the mean
     means = {r["id"]: r["mean"] for r in rows(w.db, "SELECT id, mean FROM ratings")}
     assert means[na] == pytest.approx(4.0)  # N/A left out of the mean
     assert means[low] == pytest.approx((4 * (n - 1) + 1) / n)  # a 1 pulls it down
@@ -384,8 +390,8 @@ def test_not_applicable_is_distinct_from_a_low_score(w):
 def test_pass_rule_needs_enough_scored_items(w):
     sid = w.add()
     fidelity.assign(w.db, w.admin, sid, w.ra.id)
-    items = w.items(sid)
-    overrides = {i: "na" for i in items[2:]}  # only two items scored; the rule needs three
+    items = [i for i in w.items(sid) if i not in w.proscribed()]
+    overrides = {i: "na" for i in items[2:]}  # only two IPT items scored; the rule needs three
     with pytest.raises(fidelity.FidelityError, match="needs at least 3 scored items"):
         w.rate(w.ra, sid, score=5, overrides=overrides)
 
@@ -565,7 +571,8 @@ def test_demo_fidelity_data(demo_db, library):
     # recordings are content-addressed files under the data dir, one per distinct recording
     files = {r["recording_file"] for r in rows(db, "SELECT recording_file FROM recorded_sessions")}
     settings_dir = Path(os.environ["IPT_TRAINING_DATA_DIR"]) / "recordings"
-    assert len(files) == 4 and all((settings_dir / f).is_file() for f in files)
+    manifest = yaml.safe_load((SESSIONS / "sessions.yaml").read_text())["sessions"]
+    assert len(manifest) >= 8 and len(files) == len(manifest) and all((settings_dir / f).is_file() for f in files)
     # certification: rater and supervisor certified, rater2 not
     certified = {u: calibration.certification(db, library, ids[u], today)["certified"] for u in ("rater", "supervisor", "rater2")}
     assert certified == {"rater": True, "supervisor": True, "rater2": False}
@@ -590,3 +597,32 @@ def test_demo_fidelity_data(demo_db, library):
     assert rows(db, "SELECT COUNT(*) AS n FROM ratings WHERE kind = 'self' AND rater_id = ?", (ids["trainee"],))[0]["n"] >= 1
     assert rows(db, """SELECT COUNT(*) AS n FROM item_scores i JOIN ratings r ON r.id = i.rating_id
                        WHERE r.kind = 'gold' AND (i.reason IS NULL OR i.reason = '')""")[0]["n"] == 0
+
+
+def test_submitted_rating_failed_by_a_critical_item_says_which(w):
+    """Issue 13: a mean of 4.0 does not pass with the area strategy at 1, and the result says why."""
+    sid = w.add()
+    fidelity.assign(w.db, w.admin, sid, w.ra.id)
+    ipt = [i for i in w.items(sid) if i not in w.proscribed() and i != "area_role_dispute"]
+    overrides = {"area_role_dispute": 1, **{i: 5 for i in ipt[:3]}}  # (1 + 3 x 5 + 4 x rest) / n = 4.0
+    rid = w.rate(w.ra, sid, overrides=overrides)
+    stored = rows(w.db, "SELECT mean, passed FROM ratings WHERE id = ?", (rid,))[0]
+    assert stored["mean"] == pytest.approx(4.0) and stored["passed"] == 0
+    audit = rows(w.db, "SELECT detail FROM audit_log WHERE action = 'submit_rating' AND object_id = ?", (str(rid),))
+    assert "area_role_dispute" in audit[0]["detail"]
+    mine = next(r for r in fidelity.session_results(w.db, w.ra, sid, library=w.library)["ratings"] if r["is_own"])
+    assert [f["item"] for f in mine["failed_by"]] == ["area_role_dispute"] and mine["passed"] is False
+
+
+def test_proscribed_items_refuse_na_and_lower_the_stored_score(w):
+    sid = w.add()
+    fidelity.assign(w.db, w.admin, sid, w.ra.id)
+    draft = fidelity.get_or_create_draft(w.db, w.ra, sid, "rater", library=w.library)
+    with pytest.raises(fidelity.FidelityError, match="cannot be N/A"):
+        fidelity.save_item(w.db, w.ra, draft["id"], "pro_directive_advice", None, True, library=w.library)
+    rid = w.rate(w.ra, sid, score=4, overrides={"pro_directive_advice": 3})  # advice twice: 2 points x 0.25
+    assert rows(w.db, "SELECT mean, passed FROM ratings WHERE id = ?", (rid,))[0] == {"mean": pytest.approx(3.5), "passed": 1}
+    catalogue = {it["id"]: it for it in fidelity.item_catalogue(w.library, INSTRUMENT, fidelity.get_session(w.db, w.ra, sid))}
+    assert catalogue["pro_directive_advice"]["proscribed"] and not catalogue["pro_directive_advice"]["na_allowed"]
+    assert catalogue["pro_directive_advice"]["anchors"][0]["label"] == "None"
+    assert catalogue["area_role_dispute"]["critical"] and catalogue["area_role_dispute"]["anchors"][0]["label"] != "None"

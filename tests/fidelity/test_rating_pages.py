@@ -137,8 +137,10 @@ def test_workspace_journey_cue_scores_evidence_submit_then_trainee_sees_it(app_d
     # score every item in the page: segmented controls save on change
     scorers = [s for s in at.segmented_control if s.key and s.key.startswith("score_")]
     assert scorers
+    proscribed = {it.id for it in fidelity.default_library().instruments["ipt-session-fidelity"].items if it.proscribed}
     for n, sc in enumerate(scorers):
-        sc.set_value("N/A" if n == 0 else 4)
+        # proscribed items (another therapy's moves) at 1: did not occur
+        sc.set_value("N/A" if n == 0 else 1 if sc.key.split("_draft_")[1] in proscribed else 4)
     at.run()
     assert not at.exception
     # an evidence mark at the chosen cue, tied to an item
