@@ -315,6 +315,7 @@ def test_backup_during_rating_writes_restores_consistent(demo_db_path, library, 
         for sid in sessions:
             fidelity.assign(db, admin, sid, r.id, None, "second_rating")
     db.conn.close()
+    proscribed = {it.id for it in library.instruments[fidelity.DEFAULT_INSTRUMENT].items if it.proscribed}
     stop, first_submitted = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
@@ -326,7 +327,8 @@ def test_backup_during_rating_writes_restores_consistent(demo_db_path, library, 
                     break
                 rating = fidelity.get_or_create_draft(conn, user, sid, "rater", library=library)
                 for n, item in enumerate(_items(conn, library, sid)):
-                    fidelity.save_item(conn, user, rating["id"], item, 1 + (n + sid) % 5, False, library=library)
+                    score = 1 if item in proscribed else 1 + (n + sid) % 5  # proscribed: did not occur
+                    fidelity.save_item(conn, user, rating["id"], item, score, False, library=library)
                     time.sleep(0.01)
                 fidelity.add_evidence_mark(conn, user, rating["id"], 3.0, None, "mark", library=library)
                 fidelity.submit_rating(conn, user, rating["id"], library=library)
@@ -367,10 +369,12 @@ def test_backup_during_rating_writes_restores_consistent(demo_db_path, library, 
         assert sorted(str(r["id"]) for r in ratings) == sorted(a["object_id"] for a in audit["start_rating"])
         submitted = [r for r in ratings if r["status"] == "submitted"]
         assert sorted(str(r["id"]) for r in submitted) == sorted(a["object_id"] for a in audit["submit_rating"])
-        for r in submitted:  # a submitted rating has every item, and its mean is the mean of those items
-            scores = [s["score"] for s in rows(restored, "SELECT score FROM item_scores WHERE rating_id = ?", (r["id"],))]
+        for r in submitted:  # a submitted rating has every item, and its mean is the mean of its IPT items
+            scores = {s["item_id"]: s["score"] for s in rows(restored, "SELECT item_id, score FROM item_scores WHERE rating_id = ?",
+                                                                (r["id"],))}
             assert len(scores) == len(_items(restored, library, r["session_id"]))
-            assert r["mean"] == pytest.approx(sum(scores) / len(scores))
+            ipt = [v for k, v in scores.items() if k not in proscribed]
+            assert r["mean"] == pytest.approx(sum(ipt) / len(ipt))
         assert fidelity.rater_queue(restored, raters[0])
         seen.append(len(submitted))
         restored.conn.close()
