@@ -15,7 +15,8 @@ Stores the eight synthetic demo recordings (``demo_data/sessions``) through
   levels: good, failing on a critical item, near the pass mark, a wrong focus, weak (issue 13).
 * About half of the rated sessions are double-rated by 'rater2' or 'supervisor', so the
   reliability report has pairs. Calibration: 'rater' and 'supervisor' meet the default
-  pooled certification policy; 'rater2' is one point lenient throughout one session and misses it.
+  pooled certification policy; 'rater2' is one point lenient throughout one session and passes the
+  near-pass session the expert fails, so is not certified.
 
 Where a recording stands in for a session of another case focus, the scores are derived from
 the manifest's expert rating of that recording (the area item of the recording is carried over
@@ -84,10 +85,11 @@ CALIBRATION_OFF = {
                    "nearpass": {"pro_cognitive_restructuring": 1}, "adolescent": {"quality_pacing": 1},
                    "group": {"tech_affect": 1}, "weak": {"tech_affect": 1}, "middle": {"quality_pacing": 1},
                    "termination": {"quality_pacing": 1}},
-    # rater2 scores the weak session one point high throughout ("*": every scored IPT item), lenient
-    # where the expert is not, and misses the risk item on Ruth's session
+    # rater2 scores the weak session one point high throughout ("*": every scored IPT item), misses
+    # the risk item on Ruth's session, and misses the brief drift into cognitive restructuring on
+    # Priya's, so passes a session the expert fails (pass/fail disagreement: not certified)
     "rater2": {"initial": {"init_risk_review": 2, "init_symptom_review": 1}, "wrongfocus": {"focus_fit": 1},
-               "nearpass": {"area_role_transition": 1}, "adolescent": {"tech_affect": 1},
+               "nearpass": {"pro_cognitive_restructuring": -1}, "adolescent": {"tech_affect": 1},
                "group": {"group_process": -1}, "weak": {"*": 1}, "middle": {"tech_affect": 1},
                "termination": {"term_review_gains": 1, "term_ending_transition": 1, "tech_affect": 1,
                                "quality_focus": 1}},
