@@ -11,6 +11,7 @@ import streamlit as st
 from ipt_training.access import PAGES, PUBLIC, pages_for
 from ipt_training.ui.common import current_user, follow_redirect, get_db
 from ipt_training.ui.errors import run_page
+from ipt_training.ui.text import plain
 from ipt_training import auth, web
 
 ROOT = Path(__file__).parent
@@ -48,7 +49,7 @@ else:
         )
     nav = st.navigation(sections)
     with st.sidebar:
-        st.caption(f"Signed in as **{user.display_name}** ({', '.join(user.roles)})")
+        st.caption(f"Signed in as **{plain(user.display_name)}** ({', '.join(user.roles)})")
         if not web.ROUTES_INSTALLED and st.context.url:
             st.warning("Started without the app's routes: a reload signs you out and recordings do not play. "
                        "Start the server with `streamlit run app.py`.")

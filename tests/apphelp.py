@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -37,14 +38,20 @@ def app_as(user_id: int | None, page: str | None = None, timeout: float = 30) ->
     return at
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of a Markdown string: the backslash escapes of ``ui.text.plain`` undone."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def texts(at: AppTest) -> str:
-    """Everything the page shows as text (markdown, titles, captions, alerts, tables' strings)."""
+    """Everything the page shows as text (markdown, titles, captions, alerts, tables' strings),
+    as the reader sees it (Markdown escapes undone)."""
     parts = []
     for kind in ("markdown", "title", "header", "subheader", "caption", "text", "error", "warning", "info", "success", "code", "latex"):
         for el in getattr(at, kind, []):
-            parts.append(str(getattr(el, "value", "")))
+            parts.append(shown(str(getattr(el, "value", ""))))
     for exp in at.expander:
-        parts.append(str(exp.label))
+        parts.append(shown(str(exp.label)))
     for df in at.dataframe:
         parts.append(df.value.to_string())
     for t in at.table:

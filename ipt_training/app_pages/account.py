@@ -5,6 +5,7 @@ import streamlit as st
 from ipt_training import auth
 from ipt_training.account_rules import MIN_PASSWORD_LENGTH
 from ipt_training.ui.common import get_db, keep_sign_in_after_own_change, require_user
+from ipt_training.ui.text import plain
 
 user = require_user()
 db = get_db()
@@ -26,7 +27,7 @@ with st.form("change_password", clear_on_submit=True):
             try:
                 auth.change_password(db, user.id, current, new, client=st.context.ip_address)
             except auth.AuthError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
             else:
                 keep_sign_in_after_own_change()
                 st.success("Your password is changed; use the new one from your next sign-in. "

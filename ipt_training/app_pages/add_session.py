@@ -6,6 +6,7 @@ from ipt_training import fidelity
 from ipt_training.config import get_settings
 from ipt_training.content import PHASES, PROBLEM_AREAS
 from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.text import plain
 
 user = require_user("trainee", "supervisor", "admin")
 db = get_db()
@@ -16,7 +17,7 @@ st.caption(f"Audio or video ({', '.join(e.lstrip('.') for e in fidelity.MEDIA)})
            "whose timed lines let raters jump through "
            "the recording. The file is stored under a name made from its content, never under the name you give it.")
 if flash := st.session_state.pop("add_flash", None):
-    st.success(flash)
+    st.success(plain(flash))
 
 trainees = fidelity.trainees_for_upload(db, user)
 if not trainees:
@@ -59,4 +60,4 @@ if submitted:
                                              f"for {names[trainee_id]}. A supervisor assigns it to a rater.")
             st.rerun()
         except fidelity.FidelityError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))

@@ -9,6 +9,7 @@ import streamlit as st
 from ipt_training import auth, fidelity
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.portfolio_widgets import draw_panel
+from ipt_training.ui.text import plain
 
 user = require_user("supervisor", "admin")
 db = get_db()
@@ -34,9 +35,9 @@ else:
         if st.form_submit_button("Assign", key="as_submit", icon=":material/assignment_ind:"):
             try:
                 fidelity.assign(db, user, sid, rid, due, purpose)
-                st.success(f"Assigned to {names[rid]}, due {due.isoformat()}.")
+                st.success(f"Assigned to {plain(names[rid])}, due {due.isoformat()}.")
             except fidelity.FidelityError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
 
 st.subheader("Random second ratings")
 st.caption("Pick a random share of a cohort's sessions that have one rater so far, and give each to a different "
@@ -55,10 +56,10 @@ else:
             try:
                 made = fidelity.assign_random_second_ratings(db, user, cohort, share / 100, due_date=due2)
                 st.success(f"{len(made)} session(s) assigned for a second rating: "
-                           + "; ".join(f"{labels.get(m['session_id'], m['session_id'])} to {names.get(m['rater_id'])}"
+                           + "; ".join(f"{plain(labels.get(m['session_id'], m['session_id']))} to {plain(names.get(m['rater_id']))}"
                                        for m in made) + ".")
             except fidelity.FidelityError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
 
 st.subheader("Sessions drawn at random for a credential")
 everyone = {u["id"]: u["display_name"] for u in auth.list_users(db)}

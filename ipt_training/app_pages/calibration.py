@@ -9,6 +9,7 @@ from ipt_training.reliability import calibration
 from ipt_training.reliability.report_data import data_stamp
 from ipt_training.ui import charts
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.text import plain
 
 RATING_WORKSPACE = "ipt_training/app_pages/rating_workspace.py"
 
@@ -29,7 +30,7 @@ st.caption("Rate the gold-standard sessions on your own; once you submit, you se
 try:
     policy = calibration.policy(library)
 except calibration.CalibrationError as exc:
-    st.error(str(exc))
+    st.error(plain(str(exc)))
     st.stop()
 instrument = library.instruments.get(policy.instrument)
 today = dt.date.today()
@@ -50,7 +51,7 @@ if not queue:
 for item in queue:
     with st.container(border=True):
         c1, c2, c3 = st.columns([3, 2, 2])
-        c1.markdown(f"**{item['session']}** ({item['phase']}, {item['problem_area'].replace('_', ' ')})")
+        c1.markdown(f"**{plain(item['session'])}** ({item['phase']}, {item['problem_area'].replace('_', ' ')})")
         due = f", due {item['due_date']}" if item["due_date"] else ""
         c2.caption(f"Status: {item['status']}{due}")
         if item["status"] != "submitted":
@@ -69,7 +70,7 @@ if not cert["calibrations"]:
     st.info("Your comparison with the expert appears here after you submit a calibration rating.")
 for cal in reversed(cert["calibrations"]):
     icc = "n/a" if cal["icc"] is None else f"{cal['icc']:.2f}"
-    label = (f"{cal['date']} - {cal['session']}: ICC {icc}, {cal['within_one']:.0%} within one point, "
+    label = (f"{cal['date']} - {plain(cal['session'])}: ICC {icc}, {cal['within_one']:.0%} within one point, "
              f"{cal['exact']:.0%} exact")
     with st.expander(label):
         if cal["icc_reason"]:

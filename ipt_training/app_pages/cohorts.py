@@ -5,6 +5,7 @@ import streamlit as st
 
 from ipt_training import auth
 from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.text import plain
 
 admin = require_user("admin")
 db = get_db()
@@ -25,7 +26,7 @@ with st.form("new_cohort", clear_on_submit=True):
             auth.create_cohort(db, name, admin.id)
             st.rerun()
         except auth.AuthError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
 if cohorts:
     cohort = st.selectbox("Edit members of", cohorts, format_func=lambda c: c["name"], key="cm_cohort")
     current = auth.cohort_member_ids(db, cohort["id"])
@@ -55,4 +56,4 @@ if supervisors and trainees:
             (auth.link_supervisor if link else auth.unlink_supervisor)(db, sup, tr, admin.id)
             st.rerun()
         except auth.AuthError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))

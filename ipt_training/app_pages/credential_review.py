@@ -10,13 +10,14 @@ from ipt_training.reports import dataframe_to_csv
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.errors import pdf_download
 from ipt_training.ui.readiness_widgets import decision_log, evidence_links, readiness_checklist
+from ipt_training.ui.text import plain
 
 user = require_user("admin")
 db, library = get_db(), get_library()
 today = _dt.date.today()
 st.title("Credential review")
 if flash := st.session_state.pop("cr_flash", None):
-    st.success(flash)
+    st.success(plain(flash))
 if not library.standards:
     st.info("No credential standard is loaded; add one under training/ (see Content status for rejected files).")
     st.stop()
@@ -46,7 +47,7 @@ try:
     people, table, table_csv = _cohort(standard_id, cohort_id, today, (credentials.evidence_stamp(db), standard.content_hash),
                             user.id, db, library, user)
 except credentials.ReviewError as exc:
-    st.error(str(exc))
+    st.error(plain(str(exc)))
     st.stop()
 
 st.subheader("Cohort")
@@ -76,11 +77,12 @@ chosen = st.selectbox("Person", list(by_id), index=None, placeholder="Choose a p
                       format_func=lambda i: f"{by_id[i]['trainee']} ({by_id[i]['username']}): {by_id[i]['status']}")
 if chosen is not None:
     person = by_id[chosen]
-    st.markdown(f"### {person['trainee']}")
-    st.caption(f"{person['username']} · {person['cohort'] or 'no cohort'} · {standard.name}, version {standard.version}")
+    st.markdown(f"### {plain(person['trainee'])}")
+    st.caption(f"{plain(person['username'])} · {plain(person['cohort'] or 'no cohort')} · {standard.name}, "
+               f"version {standard.version}")
     holding = person["holding"]
     if holding:
-        st.success(f"Holds this credential ({person['status']}): award {holding['decision_id']}, {holding['text']}. "
+        st.success(f"Holds this credential ({person['status']}): award {holding['decision_id']}, {plain(holding['text'])}. "
                    "The checklist below is the renewal, on evidence dated since that award.",
                    icon=":material/workspace_premium:")
     # bytes built before the button is drawn: a deferred (callable) download can fail silently
@@ -101,7 +103,7 @@ if chosen is not None:
         supersede = False
         if holding and holding["phase"] != "expired":
             supersede = st.checkbox(f"I confirm that an award or a refusal supersedes award {holding['decision_id']} "
-                                    f"({holding['text']})", key=f"cr_supersede_{k}")
+                                    f"({plain(holding['text'])})", key=f"cr_supersede_{k}")
         st.caption(f"The decision is stored with your name, the time, version {standard.version} of the standard and a "
                    "snapshot of the evidence shown above. It cannot be edited or deleted; a later decision follows it. "
                    "Submitting the same decision twice records it once.")
@@ -115,7 +117,7 @@ if chosen is not None:
                                                 f"({standard.name}).")
                 st.rerun()
             except credentials.ReviewError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
 
     decisions = credentials.decisions_for(db, chosen, standard_id, today=today)
     st.markdown("#### Decisions (append-only log)")

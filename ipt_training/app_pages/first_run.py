@@ -4,6 +4,7 @@ import streamlit as st
 
 from ipt_training import auth, demo
 from ipt_training.ui.common import get_db, get_library, start_session
+from ipt_training.ui.text import plain
 
 db = get_db()
 st.title("Welcome to the IPT training and fidelity platform")
@@ -29,7 +30,7 @@ with left:
                     user = auth.create_user(db, username, pw1, ["admin"], display, email or None)
                     start_session(user)
                 except auth.AuthError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
 with right:
     st.subheader("Load demo data")
     st.write("Creates one account per role, a cohort, vignette attempts, recorded sessions with "

@@ -6,6 +6,7 @@ import streamlit as st
 from ipt_training import fidelity
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.rating_widgets import forget_widget_state, open_in_workspace, results_view
+from ipt_training.ui.text import plain
 
 admin = require_user("admin")
 db = get_db()
@@ -40,7 +41,7 @@ if mark or unmark:
         fidelity.mark_gold_standard(db, admin, sid, bool(mark))
         st.rerun()
     except fidelity.FidelityError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
 
 if gold:
     st.subheader("Expert consensus rating")
@@ -64,5 +65,5 @@ if gold:
                     forget_widget_state(adopted["id"])
                     st.success("Adopted as the draft expert rating. Open it to give a reason for every item and submit.")
                 except fidelity.FidelityError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
     results_view(fidelity.session_results(db, admin, gid, library=library), key=f"gs_results_{gid}")

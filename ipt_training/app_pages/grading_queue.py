@@ -10,12 +10,13 @@ import streamlit as st
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.vignette_widgets import answers_panel, expert_key, pct, score_card
 from ipt_training.vignettes import VignetteError, attempt_view_for, grade_attempt, grading_queue
+from ipt_training.ui.text import plain
 
 user = require_user("supervisor", "admin")
 db, lib = get_db(), get_library()
 st.title("Grading queue")
 if msg := st.session_state.pop("gq_flash", None):
-    st.success(msg)
+    st.success(plain(msg))
 
 include_graded = st.toggle("Also show graded attempts (to review or regrade)", key="gq_include_graded")
 queue = grading_queue(db, user, include_graded=include_graded)
@@ -30,8 +31,8 @@ by_id = {q["attempt_id"]: q for q in queue}
 attempt_id = st.selectbox("Attempt to grade", list(by_id), key="gq_attempt",
                           format_func=lambda i: f"{by_id[i]['trainee']}: {by_id[i]['vignette_title']} ({by_id[i]['status']})")
 view = attempt_view_for(db, lib, user, attempt_id)
-st.caption(f"Attempt {view['number']} by {view['trainee']}, submitted {(view['submitted_at'] or '')[:10]}"
-           + (f"; graded by {view['grader']}" if view["grader"] else ""))
+st.caption(f"Attempt {view['number']} by {plain(view['trainee'])}, submitted {(view['submitted_at'] or '')[:10]}"
+           + (f"; graded by {plain(view['grader'])}" if view["grader"] else ""))
 
 left, right = st.columns(2)
 with left:
@@ -63,4 +64,4 @@ if saved:
                                         f"{'passed' if result['passed'] else 'not passed'}. The trainee can see it now.")
         st.rerun()
     except VignetteError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))

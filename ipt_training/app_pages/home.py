@@ -5,9 +5,10 @@ import streamlit as st
 from ipt_training.access import pages_for
 from ipt_training.dashboard import waiting_for
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.text import plain
 
 user = require_user()
-st.title(f"Welcome, {user.display_name}")
+st.title(f"Welcome, {plain(user.display_name)}")
 items = waiting_for(get_db(), user, get_library())
 allowed = {p.file for p in pages_for(user.roles)}
 titles = {p.file: p.title for p in pages_for(user.roles)}

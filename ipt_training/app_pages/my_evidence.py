@@ -14,6 +14,7 @@ from ipt_training.config import get_settings
 from ipt_training.content import CASE_REPORT_LEVELS, POPULATIONS, PROBLEM_AREAS, TRAINING_CATEGORIES
 from ipt_training.ui.common import get_db, require_user
 from ipt_training.ui.readiness_widgets import entries_table, symptom_scores_table
+from ipt_training.ui.text import plain
 
 user = require_user("trainee", "rater", "supervisor")
 db = get_db()
@@ -24,7 +25,7 @@ st.caption("Log what a credential counts. Each entry counts once your supervisor
            "shown as awaiting supervisor confirmation. Rated sessions and vignette results are added "
            "automatically from your recorded sessions and vignette practice.")
 if flash := st.session_state.pop("ev_flash", None):
-    st.success(flash)
+    st.success(plain(flash))
 n = st.session_state.get("ev_form_n", 0)  # a fresh form after each entry saved
 
 
@@ -61,16 +62,16 @@ with t_training:
                                                    category=category)
                     saved(f"Training event saved: {title.strip()}.")
                 except evidence.EvidenceError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
     entries_table("training_events", entries["training_events"], key="ev_t_table")
     for e in entries["training_events"]:
         if e["certificate_file"]:
             try:
                 data, media, name = evidence.certificate_file(db, settings, user, e["id"])
             except evidence.EvidenceError as exc:
-                st.caption(f"{e['date']} {e['title']}: {exc}")
+                st.caption(plain(f"{e['date']} {e['title']}: {exc}"))
                 continue
-            st.download_button(f"Certificate: {e['date']} {e['title']}", data, file_name=name, mime=media,
+            st.download_button(f"Certificate: {e['date']} {plain(e['title'])}", data, file_name=name, mime=media,
                                key=f"ev_t_cert_dl_{e['id']}", icon=":material/download:")
 
 with t_hours:
@@ -85,7 +86,7 @@ with t_hours:
                     evidence.record_clinical_hours(db, user, user.id, day, hours, setting, today=today)
                     saved(f"{hours:g} h of supervised clinical practice saved.")
                 except evidence.EvidenceError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
     entries_table("clinical_hours", entries["clinical_hours"], key="ev_h_table")
 
 with t_cases:
@@ -115,7 +116,7 @@ with t_cases:
                                          population=population)
                     saved(f"Case '{pseudonym.strip()}' saved.")
                 except evidence.EvidenceError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
     if cases:
         with st.expander("Update a case: more sessions, an end date, a symptom score", key="ev_update_exp"):
             with st.form("ev_update_form"):
@@ -139,10 +140,10 @@ with t_cases:
                                              add_scores=scores, today=today)
                         saved(f"Case '{by_id[cid]['pseudonym']}' updated.")
                     except evidence.EvidenceError as exc:
-                        st.error(str(exc))
+                        st.error(plain(str(exc)))
     entries_table("clinical_cases", cases, key="ev_c_table")
     for c in cases:
-        with st.expander(f"{c['pseudonym']}: symptom scores and rated sessions", key=f"ev_c_detail_{c['id']}"):
+        with st.expander(f"{plain(c['pseudonym'])}: symptom scores and rated sessions", key=f"ev_c_detail_{c['id']}"):
             symptom_scores_table(c, key=f"ev_c_scores_{c['id']}")
             if c["rated_sessions"]:
                 st.caption("Rated recorded sessions: " + ", ".join(f"session {s} ({p})" for s, p in c["rated_sessions"]))
@@ -165,7 +166,7 @@ with t_supervision:
                     evidence.record_supervision(db, user, user.id, name, day, hours, case_id, notes, today=today)
                     saved(f"{hours:g} h of supervision with {name.strip()} saved.")
                 except evidence.EvidenceError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
     entries_table("supervision_sessions", entries["supervision_sessions"], key="ev_s_table")
 
 with t_reports:
@@ -209,4 +210,4 @@ if waiting:
                 st.session_state["ev_flash"] = "Entry removed."
                 st.rerun()
             except evidence.EvidenceError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))

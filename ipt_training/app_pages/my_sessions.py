@@ -5,6 +5,7 @@ import streamlit as st
 from ipt_training import fidelity
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.rating_widgets import open_in_workspace, results_view
+from ipt_training.ui.text import plain
 
 user = require_user("trainee")
 db = get_db()
@@ -22,7 +23,7 @@ if not sessions:
 for s in sessions:
     with st.container(border=True, key=f"ms_row_{s['id']}"):
         c1, c2, c3 = st.columns([4, 3, 1.6], vertical_alignment="center")
-        c1.markdown(f"**{s['label']}**" + (" · calibration session" if s["is_gold_standard"] else ""))
+        c1.markdown(f"**{plain(s['label'])}**" + (" · calibration session" if s["is_gold_standard"] else ""))
         raters = (f"{s['rater_submitted']} rater rating(s) submitted" if s["rater_submitted"]
                   else ("assigned, not yet rated" if s["raters_assigned"] else "no rater assigned yet"))
         c2.markdown(f"Self-rating: **{s['self_status']}**  \n{raters}")

@@ -5,6 +5,7 @@ import streamlit as st
 from ipt_training import fidelity
 from ipt_training.ui.common import get_db, require_user
 from ipt_training.ui.rating_widgets import open_in_workspace
+from ipt_training.ui.text import plain
 
 user = require_user("rater", "supervisor")
 db = get_db()
@@ -26,7 +27,7 @@ for q in open_items:
         c1, c2, c3 = st.columns([4, 2, 1.4], vertical_alignment="center")
         purpose = {"rating": "rating", "second_rating": "second, independent rating",
                    "calibration": "calibration (gold standard)"}[q["purpose"]]
-        c1.markdown(f"**{q['label']}**  \nTherapist: {q['trainee_name']} · {purpose}")
+        c1.markdown(f"**{plain(q['label'])}**  \nTherapist: {plain(q['trainee_name'])} · {purpose}")
         due = f"due {q['due_date']}" if q["due_date"] else "no due date"
         c2.markdown(f"Status: **{q['status']}**  \n{':red[overdue, ' + due + ']' if q['overdue'] else due}")
         if q["deleted_at"]:
@@ -39,7 +40,7 @@ if done:
     st.subheader(f"Submitted ({len(done)})")
     for q in done:
         c1, c2, c3 = st.columns([4, 2, 1.4], vertical_alignment="center")
-        c1.markdown(q["label"])
+        c1.markdown(plain(q["label"]))
         c2.caption(f"Submitted {(q['submitted_at'] or '')[:10]}")
         if c3.button("View", key=f"rq_view_{q['assignment_id']}", icon=":material/visibility:"):
             open_in_workspace(q["session_id"], "rater")

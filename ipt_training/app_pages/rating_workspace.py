@@ -8,6 +8,7 @@ from ipt_training import fidelity
 from ipt_training.config import get_settings
 from ipt_training.ui import rating_widgets as rw
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.text import plain
 
 user = require_user("rater", "supervisor", "admin", "trainee")
 db = get_db()
@@ -36,10 +37,10 @@ try:
     session = fidelity.get_session(db, user, sid)
     rating = None if kind == "view" else fidelity.get_or_create_draft(db, user, sid, kind, library=library)
 except fidelity.FidelityError as exc:
-    st.error(str(exc))
+    st.error(plain(str(exc)))
     st.stop()
 
-st.caption(f"Therapist: {session['trainee_name']} · {session['label']}"
+st.caption(f"Therapist: {plain(session['trainee_name'])} · {plain(session['label'])}"
            + (" · gold-standard (calibration) session" if session["is_gold_standard"] else ""))
 prefix = f"ws_{sid}"
 mark_key = f"{prefix}_mark_time"

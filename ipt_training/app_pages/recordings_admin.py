@@ -6,12 +6,13 @@ import streamlit as st
 from ipt_training import fidelity
 from ipt_training.config import get_settings
 from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.text import plain
 
 admin = require_user("admin")
 db = get_db()
 st.title("Recordings")
 if flash := st.session_state.pop("ra_flash", None):
-    st.success(flash)
+    st.success(plain(flash))
 
 sessions = fidelity.all_sessions_admin(db, admin)
 if not sessions:
@@ -43,4 +44,4 @@ with st.form("ra_delete"):
                 st.session_state["ra_flash"] = f"The recording of {live[sid]} is deleted; its ratings remain."
                 st.rerun()
             except fidelity.FidelityError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))

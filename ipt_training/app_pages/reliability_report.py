@@ -12,6 +12,7 @@ from ipt_training.content import PHASES
 from ipt_training.ui import charts
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.errors import pdf_download
+from ipt_training.ui.text import plain
 
 
 user = require_user("admin", "supervisor")
@@ -81,7 +82,7 @@ key = (instrument.id, instrument.content_hash, cohort_id, date_from.isoformat(),
 try:
     report = _report(*key, db, library)
 except rd.ReportError as exc:
-    st.error(str(exc))
+    st.error(plain(str(exc)))
     st.stop()
 
 total = report["total"]
@@ -134,7 +135,7 @@ if pairs:
         st.caption(f"Bias {ba['bias']:+.2f}; 95% limits of agreement {ba['lower']:.2f} to {ba['upper']:.2f} "
                    f"({ba['n']} sessions; Bland & Altman 1986).")
     except rd.ReportError as exc:
-        st.info(str(exc))
+        st.info(plain(str(exc)))
 
 st.subheader("How many ratings are enough")
 g = _g(*key, db, library) if report["n_double_rated"] else None

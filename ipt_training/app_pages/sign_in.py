@@ -4,6 +4,7 @@ import streamlit as st
 
 from ipt_training import auth
 from ipt_training.ui.common import get_db, start_session
+from ipt_training.ui.text import plain
 
 db = get_db()
 st.title("Sign in")
@@ -17,7 +18,7 @@ if submitted:
         # per-client rate limit by address; a local connection (None) counts toward the overall limit only
         user = auth.sign_in(db, username, password, client=st.context.ip_address)
     except auth.AuthError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
         start_session(user, st.session_state.get("asked_page", ""))
 
@@ -35,7 +36,7 @@ if oidc_configured:
         try:  # a verified e-mail only; every attempt is audited
             match = auth.institutional_sign_in(db, st.user.to_dict())
         except auth.AuthError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
         else:
             start_session(match, st.session_state.get("asked_page", ""))
 

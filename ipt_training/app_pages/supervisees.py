@@ -10,6 +10,7 @@ from ipt_training.credentials import evidence, portfolio
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.portfolio_widgets import draw_panel
 from ipt_training.ui.readiness_widgets import entries_table, evidence_links, readiness_checklist
+from ipt_training.ui.text import plain
 
 user = require_user("supervisor")
 db, library = get_db(), get_library()
@@ -18,7 +19,7 @@ st.title("Supervisees")
 st.caption("Your supervisees' readiness for a credential, and the entries they logged that await your "
            "confirmation. An entry counts toward a credential only once you confirm it.")
 if flash := st.session_state.pop("sv_flash", None):
-    st.success(flash)
+    st.success(plain(flash))
 if not library.standards:
     st.info("No credential standard is loaded; an administrator adds them under training/.")
     st.stop()
@@ -47,14 +48,14 @@ if not pending:
     st.caption("Nothing to confirm.")
 for e in pending:
     c1, c2 = st.columns([5, 1.2], vertical_alignment="center")
-    c1.markdown(f"**{e['kind'].capitalize()}**: {e['summary']}")
+    c1.markdown(f"**{e['kind'].capitalize()}**: {plain(e['summary'])}")
     if c2.button("Confirm", key=f"sv_confirm_{e['table']}_{e['id']}", icon=":material/check:"):
         try:
             evidence.confirm_entry(db, user, e["table"], e["id"])
             st.session_state["sv_flash"] = f"Confirmed: {e['summary']}."
             st.rerun()
         except evidence.EvidenceError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
 if len(pending) > 1 and st.button(f"Confirm all {len(pending)} entries", key="sv_confirm_all",
                                   icon=":material/done_all:"):
     try:
@@ -63,11 +64,11 @@ if len(pending) > 1 and st.button(f"Confirm all {len(pending)} entries", key="sv
         st.session_state["sv_flash"] = f"Confirmed {len(pending)} entries of {person['trainee']}."
         st.rerun()
     except evidence.EvidenceError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
 
-st.subheader(f"{person['trainee']}: readiness for {library.standards[standard_id].name}")
+st.subheader(f"{plain(person['trainee'])}: readiness for {library.standards[standard_id].name}")
 if person["holding"]:
-    st.success(f"**Held** ({person['status']}): {person['holding']['text']}. The checklist is the renewal, on "
+    st.success(f"**Held** ({person['status']}): {plain(person['holding']['text'])}. The checklist is the renewal, on "
                "evidence dated since the award.", icon=":material/workspace_premium:")
 readiness_checklist(person["readiness"], key=f"sv_{chosen}", links=evidence_links(user),
                     status=person["status"])

@@ -6,6 +6,7 @@ import streamlit as st
 from ipt_training import auth, auth_sessions
 from ipt_training.config import get_settings
 from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.text import plain
 
 admin = require_user("admin")
 db = get_db()
@@ -30,9 +31,9 @@ with tab_new:
         if st.form_submit_button("Create account", type="primary"):
             try:
                 u = auth.create_user(db, username, password, roles, display, email or None, actor_id=admin.id)
-                st.success(f"Created {u.username} ({', '.join(u.roles)}).")
+                st.success(f"Created {plain(u.username)} ({', '.join(u.roles)}).")
             except auth.AuthError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
 
 with tab_edit:
     choice = st.selectbox("Account", users, format_func=lambda u: f"{u['display_name']} ({u['username']})", key="eu_user")
@@ -46,7 +47,7 @@ with tab_edit:
                     st.success("Roles saved.")
                     st.rerun()
                 except auth.AuthError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
         with st.form("reset_pw", clear_on_submit=True):
             pw = st.text_input("New password", type="password", key="eu_pw")
             if st.form_submit_button("Reset password (also unlocks)"):
@@ -54,14 +55,14 @@ with tab_edit:
                     auth.reset_password(db, target.id, pw, admin.id)
                     st.success("Password reset; the account is unlocked.")
                 except auth.AuthError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
         label = "Deactivate account" if target.active else "Reactivate account"
         if st.button(label, key="eu_toggle"):
             try:
                 auth.set_active(db, target.id, not target.active, admin.id)
                 st.rerun()
             except auth.AuthError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
         live = len(auth_sessions.live_sessions(db, target.id, get_settings()))
         if st.button(f"Sign out everywhere ({live} open sign-in{'s' if live != 1 else ''})", key="eu_end_sessions",
                      disabled=live == 0):

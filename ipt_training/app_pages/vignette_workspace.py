@@ -26,6 +26,7 @@ from ipt_training.vignettes import (
     submit_attempt,
     technique_label,
 )
+from ipt_training.ui.text import plain
 
 user = require_user("trainee")
 db, lib = get_db(), get_library()
@@ -152,7 +153,7 @@ def _draft(attempt_id: int):
                     commit_focus(db, lib, user, attempt_id)
                     st.rerun()
                 except VignetteError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
     for n, stage in after:
         _stage(n, stage)
     may_reveal = commit_at is None or locked or case["stages_revealed"] < commit_at
@@ -163,7 +164,7 @@ def _draft(attempt_id: int):
                 reveal_next_stage(db, lib, user, attempt_id)
                 st.rerun()
             except VignetteError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
     if commit_at is None:
         _assessment()
 
@@ -172,7 +173,7 @@ def _draft(attempt_id: int):
         todo = missing_parts(offered_vignette(lib, vignette_id)[0], current)
     except VignetteError as exc:
         todo = []
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     if case["stages_revealed"] < case["n_stages"]:
         st.info("Reveal every stage of the case before you submit.")
     elif todo:
@@ -185,7 +186,7 @@ def _draft(attempt_id: int):
             st.session_state["vignette_flash_success"] = "Submitted. Your score and the expert feedback are below."
             st.rerun()
         except VignetteError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
 
 
 if draft:
@@ -199,7 +200,7 @@ else:
             start_attempt(db, lib, user, vignette_id)
             st.rerun()
         except VignetteError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
 
 # --- earlier attempts ------------------------------------------------------------------------
 if submitted:
@@ -214,6 +215,6 @@ if submitted:
                                                          if a["attempt_id"] == i), key="ws_feedback_attempt")
         view = attempt_view_for(db, lib, user, choice)
         if view["grader"]:
-            st.caption(f"Graded by {view['grader']} on {(view['graded_at'] or '')[:10]}.")
+            st.caption(f"Graded by {plain(view['grader'])} on {(view['graded_at'] or '')[:10]}.")
         score_card(view["result"], key=f"ws_card_{choice}")
         expert_key(view, key=f"ws_key_{choice}")

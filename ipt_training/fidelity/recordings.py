@@ -77,7 +77,31 @@ _MP3_BITRATES = {  # kbit/s for (MPEG version 1?, layer III)
 _MP3_RATES = {3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000]}
 
 
+_MP3_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS")  # ID3v1, APE and Lyrics3 tags may follow the frames
+MAX_FRAMES = 4_000_000  # about 29 hours of 44.1 kHz audio: the walk stays linear and bounded
+
+
+def _mp3_frame_length(data: bytes, at: int) -> Optional[int]:
+    """Length of the MPEG-1/2/2.5 layer III frame whose header starts at ``at``, or None."""
+    if at + 4 > len(data):
+        return None
+    b1, b2 = data[at + 1], data[at + 2]
+    if data[at] != 0xFF or (b1 & 0xE0) != 0xE0:
+        return None
+    version, layer = (b1 >> 3) & 0x3, (b1 >> 1) & 0x3
+    bitrate_ix, rate_ix = b2 >> 4, (b2 >> 2) & 0x3
+    if version == 1 or layer != 1 or bitrate_ix in (0, 15) or rate_ix == 3:
+        return None
+    mpeg1 = version == 3
+    bitrate = _MP3_BITRATES[mpeg1][bitrate_ix] * 1000
+    rate = _MP3_RATES[version][rate_ix]
+    return (144 if mpeg1 else 72) * bitrate // rate + ((b2 >> 1) & 1)
+
+
 def _check_mp3(data: bytes) -> Optional[str]:
+    """Walk the layer III frames from the first to the last (issue 15, finding 17): each frame's
+    header must give the length that brings the walk to the next header, and only a tag may
+    follow the last frame, so a valid header in front of arbitrary bytes is refused."""
     pos = 0
     if data[:3] == b"ID3":
         if len(data) < 10:
@@ -88,26 +112,23 @@ def _check_mp3(data: bytes) -> Optional[str]:
         pos = 10 + size + (10 if data[5] & 0x10 else 0)
         if pos >= len(data):
             return "it ends inside its ID3 tag, before any audio"
-    # find the first frame header within a short window after the tag
-    window = data[pos:pos + 4096]
-    for off in range(max(0, len(window) - 3)):
-        b0, b1, b2 = window[off], window[off + 1], window[off + 2]
-        if b0 != 0xFF or (b1 & 0xE0) != 0xE0:
-            continue
-        version, layer = (b1 >> 3) & 0x3, (b1 >> 1) & 0x3
-        bitrate_ix, rate_ix = b2 >> 4, (b2 >> 2) & 0x3
-        if version == 1 or layer == 0 or bitrate_ix in (0, 15) or rate_ix == 3:
-            continue
-        if layer != 1:  # not layer III: a valid header is all we check
-            return None
-        mpeg1 = version == 3
-        bitrate = _MP3_BITRATES[mpeg1][bitrate_ix] * 1000
-        rate = _MP3_RATES[version][rate_ix]
-        frame = (144 if mpeg1 else 72) * bitrate // rate + ((b2 >> 1) & 1)
-        if pos + off + frame > len(data):
-            return "its first audio frame is cut off"
-        return None
-    return "no MPEG audio frame follows the header"
+    # the first frame header, within a short window after the tag
+    first = next((pos + off for off in range(min(4096, max(0, len(data) - pos - 3)))
+                  if _mp3_frame_length(data, pos + off)), None)
+    if first is None:
+        return "no MPEG layer III audio frame follows the header"
+    pos, frames = first, 0
+    while pos < len(data) and frames < MAX_FRAMES:
+        length = _mp3_frame_length(data, pos)
+        if length is None:
+            if any(data.startswith(tag, pos) for tag in _MP3_TRAILERS):
+                break
+            return f"the bytes after audio frame {frames} are not MPEG audio"
+        if pos + length > len(data):
+            return f"audio frame {frames + 1} is cut off"
+        pos += length
+        frames += 1
+    return None
 
 
 def _check_wav(data: bytes) -> Optional[str]:
@@ -149,29 +170,74 @@ def _check_ogg(data: bytes) -> Optional[str]:
     return None
 
 
-def _check_mp4(data: bytes) -> Optional[str]:
-    pos, boxes = 0, set()
-    while pos < len(data):
-        if pos + 8 > len(data):
-            return "a box header is cut off"
+def _mp4_boxes(data: bytes, start: int, end: int) -> tuple[Optional[str], list[tuple[bytes, int, int]]]:
+    """The boxes between ``start`` and ``end``: ``(problem, [(kind, payload_start, box_end)])``."""
+    pos, found = start, []
+    while pos < end:
+        if pos + 8 > end:
+            return "a box header is cut off", found
         size = struct.unpack(">I", data[pos:pos + 4])[0]
         kind = data[pos + 4:pos + 8]
         header = 8
         if size == 1:
-            if pos + 16 > len(data):
-                return "a box header is cut off"
+            if pos + 16 > end:
+                return "a box header is cut off", found
             size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
             header = 16
         elif size == 0:
-            size = len(data) - pos
+            size = end - pos
         if size < header:
-            return "a box has an impossible size"
-        boxes.add(kind)
+            return "a box has an impossible size", found
+        if pos + size > end:
+            return f"its '{kind.decode('latin-1')}' box is cut off", found
+        found.append((kind, pos + header, pos + size))
         pos += size
-        if pos > len(data):
-            return f"its '{kind.decode('latin-1')}' box is cut off"
-    if b"moov" not in boxes:
+    return None, found
+
+
+def _mp4_child(data: bytes, box: tuple[bytes, int, int], path: list[bytes]) -> list[tuple[bytes, int, int]]:
+    """Every box at ``path`` below ``box`` (e.g. [b'mdia', b'minf', b'stbl', b'stsz'])."""
+    level = [box]
+    for kind in path:
+        nxt = []
+        for _, start, end in level:
+            problem, children = _mp4_boxes(data, start, end)
+            if problem is None:
+                nxt.extend(c for c in children if c[0] == kind)
+        level = nxt
+    return level
+
+
+def _mp4_samples(data: bytes, trak: tuple[bytes, int, int]) -> int:
+    """The sample count a track's sample-size table declares (stsz or stz2), 0 when absent."""
+    for kind in (b"stsz", b"stz2"):
+        for _, start, end in _mp4_child(data, trak, [b"mdia", b"minf", b"stbl", kind]):
+            if end - start >= 12:  # version/flags, sample size (stz2: reserved + field size), count
+                return struct.unpack(">I", data[start + 8:start + 12])[0]
+    return 0
+
+
+def _check_mp4(data: bytes) -> Optional[str]:
+    """Walk the top-level boxes to the end of the file and look into the index (issue 15,
+    finding 17): ``moov`` must hold a track whose sample table lists samples (or the file must
+    be fragmented, with ``moof`` boxes), and a non-empty ``mdat`` must hold the media."""
+    problem, boxes = _mp4_boxes(data, 0, len(data))
+    if problem:
+        return problem
+    kinds = [b[0] for b in boxes]
+    if b"moov" not in kinds:
         return "it has no 'moov' box (the index of the media)"
+    if not any(kind == b"mdat" and end > start for kind, start, end in boxes):
+        return "it has no media data ('mdat' box)"
+    moov = boxes[kinds.index(b"moov")]
+    problem, children = _mp4_boxes(data, moov[1], moov[2])
+    if problem:
+        return f"its index is damaged: {problem}"
+    traks = [c for c in children if c[0] == b"trak"]
+    if not traks:
+        return "its index ('moov' box) lists no track"
+    if b"moof" not in kinds and not any(_mp4_samples(data, t) for t in traks):
+        return "its index lists no audio or video samples"
     return None
 
 

@@ -13,6 +13,7 @@ from ..config import get_settings
 from ..content import Library, load_library
 from ..fidelity.recordings import clean_partial_uploads
 from ..store import open_store
+from .text import plain
 
 
 @st.cache_resource(scope="session", show_spinner=False)
@@ -173,4 +174,4 @@ def fmt_date(iso: str | None) -> str:
 
 def user_error(exc: Exception) -> None:
     """Show a user-fixable error as a sentence, never a traceback."""
-    st.error(str(exc))
+    st.error(plain(str(exc)))

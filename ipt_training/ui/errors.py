@@ -13,6 +13,7 @@ import secrets
 
 import streamlit as st
 from streamlit.errors import FragmentHandledException
+from .text import plain
 
 LOG = logging.getLogger("ipt_training")
 if not LOG.handlers:  # Streamlit configures only its own loggers
@@ -62,7 +63,7 @@ def pdf_download(label: str, build, *, file_name: str, key: str, where=None, ico
     try:
         data = build()
     except (PdfError, *expected) as exc:
-        where.error(str(exc), icon=":material/picture_as_pdf:")
+        where.error(plain(str(exc)), icon=":material/picture_as_pdf:")
         return False
     except Exception as exc:  # noqa: BLE001 - a broken PDF must not take the page down
         error_id = secrets.token_hex(4)

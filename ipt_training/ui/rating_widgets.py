@@ -14,6 +14,7 @@ from ..auth import User
 from ..config import Settings
 from ..fidelity.transcripts import cue_at, fmt_time
 from .recording_player import player
+from .text import plain
 
 NA = "N/A"
 SCORE_ERROR = "ws_error"
@@ -71,8 +72,8 @@ def transcript_player(db, settings: Settings, user: User, session: dict, prefix:
             c1.button(fmt_time(cue["start_s"]), key=f"{prefix}_cue_{n}", on_click=_jump,
                       args=(start_key, cue["start_s"], mark_key), type="primary" if n == current else "secondary",
                       help="Play from here")
-            who = f"**{cue['speaker']}:** " if cue.get("speaker") else ""
-            c2.markdown(f"{who}{cue['text']}")
+            who = f"**{plain(cue['speaker'])}:** " if cue.get("speaker") else ""
+            c2.markdown(f"{who}{plain(cue['text'])}")
     return start
 
 
@@ -183,7 +184,7 @@ def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, 
                     st.session_state.pop(f"{prefix}_mark_note", None)
                     st.rerun()
                 except fidelity.FidelityError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
     marks = rating.get("marks") or []
     if not marks:
         st.caption("No evidence marks yet.")
@@ -192,13 +193,13 @@ def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, 
         c1.button(m["time"], key=f"{prefix}_markjump_{m['id']}", on_click=_jump,
                   args=(f"{prefix}_start", m["time_s"], None), help="Play from here")
         item = f"`{m['item_id']}` " if m["item_id"] else ""
-        c2.markdown(f"{item}{m['note'] or '(no note)'}")
+        c2.markdown(f"{item}{plain(m['note']) if m['note'] else '(no note)'}")
         if editable and c3.button("Delete", key=f"{prefix}_markdel_{m['id']}", icon=":material/delete:"):
             try:
                 fidelity.delete_evidence_mark(db, user, m["id"])
                 st.rerun()
             except fidelity.FidelityError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
 
 
 def _save_comment(db, user: User, rating_id: int, key: str) -> None:
@@ -227,7 +228,7 @@ def submit_button(db, user: User, rating: dict, library, key: str) -> None:
             fidelity.submit_rating(db, user, rating["id"], library=library)
             st.rerun()
         except fidelity.FidelityError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
 
 
 # --- results -----------------------------------------------------------------------------
@@ -239,7 +240,7 @@ def results_view(results: dict, key: str) -> None:
     if results["deleted"]:
         st.warning("These ratings are of a deleted recording: the recording was removed, the ratings remain.")
     if results["hidden"]:
-        st.info(results["hidden"])
+        st.info(plain(results["hidden"]))
     ratings = results["ratings"]
     if not ratings:
         st.caption("No rating of this session is visible to you yet.")
@@ -252,7 +253,7 @@ def results_view(results: dict, key: str) -> None:
         mean = "-" if r["mean"] is None else f"{r['mean']:.2f}"
         verdict = "" if r["passed"] is None else (" · **passes**" if r["passed"] else " · **below the pass mark**")
         state = "" if r["status"] == "submitted" else " (draft, not submitted)"
-        with st.expander(f"{r['label']}{state}: session score {mean}", expanded=False):
+        with st.expander(f"{plain(r['label'])}{state}: session score {mean}", expanded=False):
             st.markdown(f"Session score: **{mean}**{verdict}")
             if r.get("deduction"):
                 st.markdown(f"Mean of the IPT items {r['adherence_mean']:.2f}, minus {r['deduction']:.2f} for "
@@ -260,7 +261,7 @@ def results_view(results: dict, key: str) -> None:
             for f in r.get("failed_by") or []:
                 st.markdown(f"Fails the session on its own: {f['text']}.")
             if r["comment"]:
-                st.markdown(f"Comment: {r['comment']}")
+                st.markdown(f"Comment: {plain(r['comment'])}")
             if r["reasons"]:
                 st.dataframe(pd.DataFrame([{"item": k, "reason": v} for k, v in r["reasons"].items()]),
                              hide_index=True, width="stretch", key=f"{key}_reasons_{r['rating_id']}")
@@ -278,12 +279,12 @@ def reopen_controls(db, user: User, results: dict, key: str) -> None:
         if not r["can_reopen"]:
             continue
         with st.form(f"{key}_reopen_{r['rating_id']}", clear_on_submit=True):
-            st.markdown(f"Reopen **{r['label']}** for correction")
+            st.markdown(f"Reopen **{plain(r['label'])}** for correction")
             reason = st.text_input("Reason (kept in the audit log)", key=f"{key}_reopen_reason_{r['rating_id']}")
             if st.form_submit_button("Reopen with reason", key=f"{key}_reopen_submit_{r['rating_id']}", icon=":material/lock_open:"):
                 try:
                     fidelity.reopen_rating(db, user, r["rating_id"], reason)
-                    st.toast(f"{r['label']} is reopened as a draft.")
+                    st.toast(f"{plain(r['label'])} is reopened as a draft.")
                     st.rerun()
                 except fidelity.FidelityError as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))

@@ -16,6 +16,7 @@ from ..access import pages_for
 from ..auth import User
 from ..content import PROBLEM_AREAS
 from ..credentials import Readiness, status_label
+from .text import plain
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "app_pages"
 STATUS_COLOURS = {"ready for review": "green", "nearly ready": "orange", "in progress": "gray", "held": "blue",
@@ -78,7 +79,7 @@ def readiness_checklist(readiness: Readiness, key: str, links: Optional[dict[str
             st.markdown(f"{icon} **{req.requirement_id}** — {req.description}")
             st.progress(req.progress, text=req.current)
             for m in req.missing:
-                st.markdown(f"- {m}")
+                st.markdown(f"- {plain(m)}")
             label = f"Evidence: {len(req.evidence)} counted"
             if req.not_counted:
                 label += f", {len(req.not_counted)} shown but not counted"
@@ -86,9 +87,9 @@ def readiness_checklist(readiness: Readiness, key: str, links: Optional[dict[str
                 if not req.evidence and not req.not_counted:
                     st.caption("No evidence yet.")
                 for e in req.evidence:
-                    st.markdown(f"- :material/check: {e.label}")
+                    st.markdown(f"- :material/check: {plain(e.label)}")
                 for e in req.not_counted:
-                    st.markdown(f"- :material/block: {e.label} — *not counted: {e.reason}*")
+                    st.markdown(f"- :material/block: {plain(e.label)} — *not counted: {plain(e.reason)}*")
                 kinds = dict.fromkeys(e.kind for e in list(req.evidence) + list(req.not_counted))
                 for kind in kinds:
                     if kind in links:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from ..vignettes import area_label, technique_label
+from .text import plain
 
 
 def pct(x: Optional[float]) -> str:
@@ -34,10 +35,10 @@ def score_card(result: dict, key: str) -> None:
             "status": e["status"]} for e in result["criteria"]])
         st.dataframe(table, hide_index=True, width="stretch")
         for e in result["criteria"]:
-            st.markdown(f"**{e['title']}** ({pct(e['credit'])}): {e['explanation']}")
+            st.markdown(f"**{e['title']}** ({pct(e['credit'])}): {plain(e['explanation'])}")
             comment = e["details"].get("comment") if isinstance(e["details"], dict) else None
             if comment:
-                st.info(f"Supervisor's comment on {e['title'].lower()}: {comment}")
+                st.info(f"Supervisor's comment on {e['title'].lower()}: {plain(comment)}")
         st.caption(f"Scored against rubric {result['rubric_id']} version {result['rubric_version']} "
                    f"(content hash {result['rubric_hash'][:12]}).")
 
@@ -70,7 +71,7 @@ def expert_key(view: dict, key: str) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Your formulation**")
-        st.write(ans.get("formulation") or "_(none written)_")
+        st.markdown(plain(ans["formulation"]) if ans.get("formulation") else "_(none written)_")
     with c2:
         st.markdown("**Model interpersonal formulation**")
         st.write(k["formulation"])
@@ -87,7 +88,7 @@ def expert_key(view: dict, key: str) -> None:
             with c1:
                 earned = f" (credit {pct(credit[m['id']])})" if m["id"] in credit else ""
                 st.markdown(f"**You:** {technique_label(mine.get('technique'))}{earned}")
-                st.write(mine.get("response") or "_(no response written)_")
+                st.markdown(plain(mine["response"]) if mine.get("response") else "_(no response written)_")
             with c2:
                 alts = ", ".join(f"{technique_label(a['technique'])} ({pct(a['credit'])})" for a in m["alternatives"])
                 st.markdown(f"**Expert:** {', '.join(technique_label(t) for t in m['techniques'])}"
@@ -104,12 +105,13 @@ def answers_panel(view: dict) -> None:
     st.markdown("**Areas selected (rank):** " + (", ".join(
         f"{area_label(a)} ({ranking.get(a, '—')})" for a in chosen) or "none"))
     st.markdown("**Formulation**")
-    st.write(ans.get("formulation") or "_(none written)_")
+    st.markdown(plain(ans["formulation"]) if ans.get("formulation") else "_(none written)_")
     statements = {m["id"]: m["client_statement"] for s in (view["case"] or {}).get("stages", []) for m in s["moments"]}
     for mid, statement in statements.items():
         mine = ans.get("moments", {}).get(mid, {})
         st.markdown(f"> {statement}")
-        st.markdown(f"**{technique_label(mine.get('technique'))}:** {mine.get('response') or '_(no response)_'}")
+        response = plain(mine["response"]) if mine.get("response") else "_(no response)_"
+        st.markdown(f"**{technique_label(mine.get('technique'))}:** {response}")
 
 
 def mastery_chart(series: list[dict], colour: str, colour_title: str, title: str) -> None:

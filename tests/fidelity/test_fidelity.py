@@ -47,8 +47,12 @@ def _box(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", 8 + len(payload)) + kind + payload
 
 
-def _mp4() -> bytes:
-    return _box(b"ftyp", b"M4A \x00\x00\x02\x00isomiso2") + _box(b"moov", b"\x00" * 16) + _box(b"mdat", b"\x01" * 200)
+def _mp4(samples: int = 1, mdat: bytes = b"\x01" * 200) -> bytes:
+    """ftyp, an index (moov: mvhd and one track whose sample table lists ``samples``), media."""
+    stsz = _box(b"stsz", b"\x00\x00\x00\x00" + struct.pack(">II", 0, samples) + struct.pack(">I", 200) * samples)
+    trak = _box(b"trak", _box(b"mdia", _box(b"minf", _box(b"stbl", stsz))))
+    moov = _box(b"moov", _box(b"mvhd", b"\x00" * 100) + trak)
+    return _box(b"ftyp", b"M4A \x00\x00\x02\x00isomiso2") + moov + _box(b"mdat", mdat)
 
 
 def _webm() -> bytes:

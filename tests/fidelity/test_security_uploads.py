@@ -16,7 +16,7 @@ from ipt_training.fidelity import transcripts
 from ipt_training.fidelity.transcripts import TranscriptError, parse_transcript
 from ipt_training.store import rows
 
-from test_fidelity import OGG, ROOT, World, _mp3, _mp4
+from test_fidelity import OGG, ROOT, World, _box, _mp3, _mp4
 
 
 @pytest.fixture
@@ -124,3 +124,35 @@ def test_a_failed_insert_leaves_no_orphaned_recording(w, monkeypatch):
         w.add(number=7)
     name = rows(w.db, "SELECT recording_file FROM recorded_sessions WHERE id = ?", (sid,))[0]["recording_file"]
     assert [p.name for p in w.settings.recordings_dir.iterdir()] == [name]
+
+
+# --- finding 17: the container is walked to its end ------------------------------------------
+
+
+JUNK = bytes((i * 97 + 13) % 256 for i in range(20_000))  # arbitrary bytes, fixed for the test
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("a.mp3", _mp3(1) + JUNK, "not MPEG audio"),  # a valid header, then anything
+    ("a.mp3", b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + JUNK, "not MPEG audio"),
+    ("a.mp3", _mp3(3) + _mp3(1)[10:200], "cut off"),
+    ("a.m4a", _mp4(samples=0), "no audio or video samples"),  # an empty index
+    ("a.mp4", _box(b"ftyp", b"isom\x00\x00\x02\x00isom") + _box(b"moov", b"\x00" * 16) + _box(b"mdat", b"\x01" * 200),
+     "no track"),
+    ("a.mp4", _box(b"ftyp", b"isom\x00\x00\x02\x00isom") + _box(b"moov", _box(b"mvhd", b"\x00" * 100)) + JUNK,
+     "truncated or damaged"),
+    ("a.mp4", _mp4(mdat=b""), "no media data"),
+], ids=["mp3-junk-after-frame", "mp3-header-then-junk", "mp3-last-frame-cut", "mp4-empty-index",
+        "mp4-moov-without-track", "mp4-junk-after-index", "mp4-empty-mdat"])
+def test_a_crafted_container_is_refused(w, name, data, words):
+    with pytest.raises(fidelity.FidelityError, match=words):
+        w.add(data=data, name=name, transcript=None)
+    assert rows(w.db, "SELECT COUNT(*) AS n FROM recorded_sessions")[0]["n"] == 0
+
+
+def test_well_formed_containers_with_their_tags_are_accepted(w):
+    id3v1 = b"TAG" + b" " * 125
+    long_mp3 = _mp3(4000)  # 1.6 MB of frames: the walk goes to the end
+    for n, (name, data) in enumerate((("a.mp3", _mp3(3) + id3v1), ("b.mp3", long_mp3), ("c.mp4", _mp4(samples=3)))):
+        w.add(data=data, name=name, transcript=None, number=n + 1)
+    assert rows(w.db, "SELECT COUNT(*) AS n FROM recorded_sessions")[0]["n"] == 3
