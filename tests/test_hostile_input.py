@@ -27,7 +27,7 @@ from ipt_training.config import get_settings
 from ipt_training.content import load_library, validate
 from ipt_training.store import one, open_store
 
-from apphelp import ROOT, app_as
+from apphelp import ROOT, app_as, shown
 
 HOSTILE = ["'); DROP TABLE users; --", "<script>alert(1)</script>"]
 SESSIONS = ROOT / "ipt_training" / "demo_data" / "sessions"
@@ -78,7 +78,7 @@ def _strings(node) -> list[str]:
         except Exception:  # noqa: BLE001 - some widgets have no value outside a run
             continue
         if isinstance(v, str):
-            out.append(v)
+            out.append(shown(v))  # as a reader sees it: ui.text.plain's escapes undone
         elif hasattr(v, "to_numpy"):  # a DataFrame
             out.extend(str(x) for x in v.to_numpy().ravel())
     opts = getattr(node, "options", None)
@@ -227,7 +227,7 @@ def test_display_name(app, text):
     assert user.display_name == text
     assert_users_table_intact(app, at_least=8)
     at = _open(user.id, "home")
-    assert at.title[0].value == f"Welcome, {text}"
+    assert shown(at.title[0].value) == f"Welcome, {text}"
     assert_shown_as_text(at, text)  # title and the sidebar's "Signed in as"
     assert_shown_as_text(_open(admin.id, "users"), text)
 

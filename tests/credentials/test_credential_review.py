@@ -17,7 +17,7 @@ from ipt_training.credentials import evidence
 from ipt_training import credentials
 from ipt_training.store import open_store, rows
 
-from apphelp import app_as, texts
+from apphelp import app_as, texts, shown
 from pdfhelp import pdf_text
 
 TODAY = _dt.date(2026, 6, 1)
@@ -326,7 +326,7 @@ def test_trainee_logs_evidence_and_supervisor_confirms(app_demo):
     at.number_input(key="ev_t_hours_0").set_value(3.0)
     at.button(key="ev_t_submit_0").click().run()
     assert not at.exception and not at.error
-    assert any("Training event saved: IPT refresher" in s.value for s in at.success)
+    assert any("Training event saved: IPT refresher" in shown(s.value) for s in at.success)
     new = rows(db, "SELECT id, confirmed_by FROM training_events WHERE trainee_id = ? AND title = 'IPT refresher'",
                (tara.id,))
     assert len(new) == 1 and new[0]["confirmed_by"] is None
