@@ -20,6 +20,7 @@ from ipt_training import auth, cli, reports
 from ipt_training.store import backup, open_store
 
 from apphelp import ROOT
+from apphelp import shown as reader
 
 
 def _mode(path) -> int:
@@ -467,7 +468,7 @@ def test_the_sign_in_page_shows_the_same_sentence_for_a_deactivated_account(demo
         at.text_input(key="si_username").input(name)
         at.text_input(key="si_password").input(password)
         at.button[0].click().run()
-        shown.append([e.value for e in at.error])
+        shown.append([reader(e.value) for e in at.error])  # as a reader sees it
     assert shown[0] == shown[1] == [auth.SIGN_IN_FAILED]
 
 

@@ -21,7 +21,7 @@ from ipt_training.credentials import evidence
 from ipt_training.store import open_store, rows
 from ipt_training.ui.text import plain
 
-from apphelp import APP, app_as
+from apphelp import APP, sign_in_state, app_as
 
 IMAGE = "![i](http://127.0.0.1:9999/x.png)"
 LINK = "[link](javascript:alert(1))"
@@ -91,7 +91,7 @@ def hostile(app_demo):
 
 def _workspace(user_id, sid, kind):
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["user_id"] = user_id
+    sign_in_state(at, user_id)
     at.session_state["rating_session_id"], at.session_state["rating_kind"] = sid, kind
     at.run()
     at.switch_page("ipt_training/app_pages/rating_workspace.py")

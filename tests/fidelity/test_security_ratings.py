@@ -12,7 +12,7 @@ from ipt_training import auth, fidelity
 from ipt_training.reliability import calibration
 from ipt_training.store import open_store, rows
 
-from apphelp import APP, texts
+from apphelp import APP, sign_in_state, texts
 from test_fidelity import World
 
 
@@ -157,7 +157,7 @@ def test_the_blind_notice_does_not_tell_whether_another_rating_exists(w):
 
 def _page(path, user_id, sid, kind):
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["user_id"] = user_id
+    sign_in_state(at, user_id)
     at.session_state["rating_session_id"], at.session_state["rating_kind"] = sid, kind
     at.run()
     at.switch_page("ipt_training/app_pages/rating_workspace.py")
