@@ -47,7 +47,8 @@ else:
         sections.setdefault(spec.section, []).append(
             st.Page(path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.file == "home.py")
         )
-    nav = st.navigation(sections)
+    # every page the person may use is listed, none hidden behind "View N more" (issue 17)
+    nav = st.navigation(sections, expanded=True)
     with st.sidebar:
         st.caption(f"Signed in as **{plain(user.display_name)}** ({', '.join(user.roles)})")
         if not web.ROUTES_INSTALLED and st.context.url:
