@@ -97,6 +97,7 @@ class InstrumentItem(Model):
     id: Text
     section: Text
     text: Text
+    label: Optional[Text] = None  # a short name for tables and notes; default: the head of ``text`` (display.item_label)
     phases: list[PhaseId] = []
     problem_areas: list[AreaId] = []  # empty: applies whatever the focus
     anchors: dict[int, Text] = {}

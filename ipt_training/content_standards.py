@@ -48,6 +48,7 @@ ATTESTERS = {"supervisor": "the trainee's supervisor", "observer": "an observer 
 class _Req(Model):
     id: Text
     description: Text
+    title: Optional[Text] = None  # a short name for the interface; default: the id humanized (display.requirement_title)
 
 
 class CaseReport(_Req):

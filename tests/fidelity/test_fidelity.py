@@ -630,5 +630,5 @@ def test_proscribed_items_refuse_na_and_lower_the_stored_score(w):
     assert rows(w.db, "SELECT mean, passed FROM ratings WHERE id = ?", (rid,))[0] == {"mean": pytest.approx(3.5), "passed": 1}
     catalogue = {it["id"]: it for it in fidelity.item_catalogue(w.library, INSTRUMENT, fidelity.get_session(w.db, w.ra, sid))}
     assert catalogue["pro_directive_advice"]["proscribed"] and not catalogue["pro_directive_advice"]["na_allowed"]
-    assert catalogue["pro_directive_advice"]["anchors"][0]["label"] == "None"
-    assert catalogue["area_role_dispute"]["critical"] and catalogue["area_role_dispute"]["anchors"][0]["label"] != "None"
+    assert catalogue["pro_directive_advice"]["anchors"][0]["label"] == "Not at all"
+    assert catalogue["area_role_dispute"]["critical"] and catalogue["area_role_dispute"]["anchors"][0]["label"] != "Not at all"
