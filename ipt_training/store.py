@@ -11,13 +11,14 @@ import json
 import sqlite3
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from sqlite_utils import Database
 
 from .files import private_dir, private_file
+from .finding import day_bounds, sql_words
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -443,6 +444,11 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE TRIGGER attestations_no_update BEFORE UPDATE ON attestations
         BEGIN SELECT RAISE(ABORT, 'attestations are append-only: sign a new statement instead'); END;
     """),
+    # issue 17: the audit log is searched by day and by person; recordings by the day they were added
+    (90, """
+    CREATE INDEX IF NOT EXISTS idx_audit_log_at ON audit_log(at);
+    CREATE INDEX IF NOT EXISTS idx_audit_log_actor ON audit_log(actor_id);
+    """),
 ]
 
 
@@ -538,11 +544,49 @@ def backup(db: Database, target: Path | str) -> None:
         dest.close()
 
 
-def audit_entries(db: Database, action: str = "", limit: int = 200) -> list[dict]:
-    """The latest audit-log lines, newest first, optionally filtered by action text (matched
-    literally, ignoring case: ``%`` and ``_`` are characters, not wildcards)."""
-    action = action.strip()
-    return rows(db, """SELECT a.at, COALESCE(u.username, '') AS who, a.action, a.object_type, a.object_id, a.detail
-                       FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-                       WHERE instr(lower(a.action), lower(?)) > 0 ORDER BY a.id DESC LIMIT ?""",
-                (action, int(limit)))
+def _audit_where(action: str = "", who: str = "", text: str = "", since: Optional[date] = None,
+                 until: Optional[date] = None) -> tuple[str, list]:
+    """The WHERE clause and parameters of an audit-log search (issue 17). User text only ever
+    travels as a bound parameter; ``instr`` matches it literally, ignoring ASCII case."""
+    parts, params = [], []
+    if action.strip():
+        parts.append("instr(lower(a.action), lower(?)) > 0")
+        params.append(action.strip())
+    who_sql, who_words = sql_words(who, "COALESCE(u.username, '') || ' ' || COALESCE(u.display_name, '')")
+    text_sql, text_words = sql_words(text, "a.action || ' ' || a.object_type || ' ' || a.object_id || ' ' || "
+                                           "COALESCE(a.detail, '') || ' ' || COALESCE(u.username, '') || ' ' || "
+                                           "COALESCE(u.display_name, '')")
+    for sql, found in ((who_sql, who_words), (text_sql, text_words)):
+        if found:
+            parts.append(sql)
+            params.extend(found)
+    low, high = day_bounds(since, until)
+    if low:
+        parts.append("a.at >= ?")
+        params.append(low)
+    if high:
+        parts.append("a.at < ?")
+        params.append(high)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+def audit_entries(db: Database, action: str = "", limit: int = 200, *, who: str = "", text: str = "",
+                  since: Optional[date] = None, until: Optional[date] = None, offset: int = 0) -> list[dict]:
+    """Audit-log lines, newest first: ``limit`` of them from ``offset``, filtered by action text
+    (matched literally, ignoring case: ``%`` and ``_`` are characters, not wildcards), person
+    (sign-in or full name), free text over every column, and days ``since``..``until`` (both
+    included, UTC). ``limit=None`` returns every matching line."""
+    where, params = _audit_where(action, who, text, since, until)
+    page = "" if limit is None else " LIMIT ? OFFSET ?"
+    params += [] if limit is None else [int(limit), int(offset)]
+    return rows(db, f"""SELECT a.at, COALESCE(u.username, '') AS who, a.action, a.object_type, a.object_id, a.detail
+                        FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id{where}
+                        ORDER BY a.id DESC{page}""", params)
+
+
+def audit_count(db: Database, action: str = "", *, who: str = "", text: str = "", since: Optional[date] = None,
+                until: Optional[date] = None) -> int:
+    """How many audit-log lines :func:`audit_entries` would find with these filters."""
+    where, params = _audit_where(action, who, text, since, until)
+    return db.conn.execute(f"SELECT COUNT(*) FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id{where}",
+                           params).fetchone()[0]

@@ -17,7 +17,7 @@ PKG = Path(__file__).resolve().parents[1] / "ipt_training"
 DOMAINS = ("vignettes", "fidelity", "reliability", "credentials", "demo")
 PURE = ("vignettes/scoring.py", "fidelity/pass_rule.py", "credentials/readiness.py", "reliability/long_data.py", "reliability/icc.py",
         "reliability/agreement.py", "reliability/interpretation.py", "reliability/summary.py",
-        "reliability/raters.py", "reliability/certification.py", "reliability/gstudy.py")
+        "reliability/raters.py", "reliability/certification.py", "reliability/gstudy.py", "finding.py")
 
 
 def _modules():

@@ -68,6 +68,7 @@ from .ratings import (  # noqa: F401
 from .pass_rule import describe as describe_pass_rule, session_result  # noqa: F401
 from .blind import (  # noqa: F401
     audit_entries_for,
+    export_audit_log,
     blind_reason,
     blind_session_ids,
     own_rating,

@@ -20,7 +20,10 @@ import json
 from typing import Optional
 from sqlite_utils import Database
 from ..auth import User, supervisee_ids
-from ..store import audit_entries, one, rows
+import pandas as pd
+
+from ..reports import dataframe_to_csv
+from ..store import audit, audit_entries, one, rows, transaction
 from .base import FidelityError
 from .ratings import _marks, _scores
 from .recordings import _is_participant, _session, can_access_session
@@ -132,12 +135,13 @@ def own_rating(db: Database, user: User, session_id: int, kind: str) -> Optional
 BLIND_DETAIL = "(withheld: you are still to submit your own rating of this session)"
 
 
-def audit_entries_for(db: Database, user: User, action: str = "", limit: int = 200) -> list[dict]:
+def audit_entries_for(db: Database, user: User, action: str = "", limit: Optional[int] = 200, **filters) -> list[dict]:
     """:func:`store.audit_entries` as ``user`` may read them: the detail of every line about a
-    session they are still blind to (:func:`blind_session_ids`) is withheld."""
+    session they are still blind to (:func:`blind_session_ids`) is withheld. ``filters`` are
+    those of :func:`store.audit_entries` (who, text, since, until, offset)."""
     hidden = blind_session_ids(db, user)
     out = []
-    for e in audit_entries(db, action, limit):
+    for e in audit_entries(db, action, limit, **filters):
         try:
             detail = json.loads(e["detail"]) if e["detail"] else None
         except ValueError:
@@ -149,3 +153,19 @@ def audit_entries_for(db: Database, user: User, action: str = "", limit: int = 2
             e = {**e, "detail": BLIND_DETAIL}
         out.append(e)
     return out
+
+
+def export_audit_log(db: Database, user: User, action: str = "", **filters) -> bytes:
+    """Every audit-log line matching the filters, as ``user`` may read them, as CSV (formula
+    cells neutralised, :func:`reports.dataframe_to_csv`). The export is itself an audit line,
+    ``export_audit_log``, recording the filters and the number of lines, as the log records
+    other reads of sensitive records (``view_recording``, ``see_ratings``)."""
+    if not user.has("admin"):
+        raise FidelityError("Only an administrator can export the audit log.")
+    entries = audit_entries_for(db, user, action, None, **{k: v for k, v in filters.items() if k != "offset"})
+    detail = {"action": action, **{k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                                   for k, v in filters.items() if k != "offset"}, "lines": len(entries)}
+    with transaction(db):
+        audit(db, user.id, "export_audit_log", "audit_log", "", detail)
+    frame = pd.DataFrame(entries, columns=["at", "who", "action", "object_type", "object_id", "detail"])
+    return dataframe_to_csv(frame)

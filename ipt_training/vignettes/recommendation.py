@@ -12,15 +12,17 @@ from ..content import (
     Library,
     Vignette,
 )
+from ..finding import text_matches
 from .attempts import _attempts_of, _title
 from .scoring import LIBRARY_STATUSES, MASTERY_WINDOW, STATUS_LABELS, _pct, area_label, technique_label
 
 
 def library_rows(db: Database, library: Library, trainee_id: int, *, population: Optional[str] = None,
                  difficulty: Optional[str] = None, status: Optional[str] = None,
-                 area: Optional[str] = None) -> list[dict]:
+                 area: Optional[str] = None, text: str = "") -> list[dict]:
     """One row per offered vignette, in the suggested order, with the trainee's status: new, in
-    progress, awaiting grading, graded.
+    progress, awaiting grading, graded. ``status="passed"`` keeps the vignettes with a passed
+    attempt; ``text`` searches the title and summary (:func:`finding.text_matches`), never the key.
 
     Problem areas are part of the answer, so a vignette is tagged with its areas only once the
     trainee has submitted an attempt on it (``areas`` is empty before). Filtering by ``area``
@@ -53,7 +55,9 @@ def library_rows(db: Database, library: Library, trainee_id: int, *, population:
             continue
         if difficulty and v.difficulty != difficulty:
             continue
-        if status and state != status:
+        if status and (not row["passed"] if status == "passed" else state != status):
+            continue
+        if not text_matches(text, v.title, v.summary):
             continue
         if area and area not in areas:
             continue
@@ -202,6 +206,8 @@ def recommend_next(library: Library, progress_data: dict) -> Optional[dict]:
 
 
 def filter_options() -> dict[str, Any]:
-    """Choices for the library's filters, in the field's words."""
+    """Choices for a trainee's library filters, in the field's words. There is no problem-area
+    filter: the areas are the key's first answer, and a filter drawn from them would hint at it
+    (issue 17); a trainee searches by what they may know before starting."""
     return {"population": POPULATIONS, "difficulty": {d: d for d in DIFFICULTIES},
-            "status": {s: s for s in LIBRARY_STATUSES}, "area": PROBLEM_AREAS}
+            "status": {**{s: ("not started" if s == "new" else s) for s in LIBRARY_STATUSES}, "passed": "passed"}}

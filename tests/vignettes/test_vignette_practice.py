@@ -503,11 +503,13 @@ def test_key_is_absent_until_submit_and_present_after(app_demo, library):
 def test_a_whole_attempt_through_the_workspace(app_demo, library):
     v, db, uid = _new_vignette_for(app_demo, library, "trainee")
     at = app_as(uid, "vignette_library.py")
+    assert at.button(key=f"lib_open_{v.id}").label == "Start"
     at.button(key=f"lib_open_{v.id}").click().run()
     assert at.session_state["vignette_id"] == v.id and at.title[0].value == "Vignette workspace"
-    at = _open_workspace(at, v.id)
-    at.button(key="ws_start").click().run()
+    # Start started the attempt: stage 1 is open, with no second "Start this vignette" button (issue 17)
+    assert not any(b.key == "ws_start" for b in at.button)
     aid = current_draft(db, uid, v.id)["id"]
+    assert "stage 1 of" in texts(at)
     p = f"ws{aid}_"
     key_areas = [a.area for a in sorted(v.key.problem_areas, key=lambda a: a.rank)]
     others = {a.area for a in v.key.alternatives} | {"role_dispute"}
