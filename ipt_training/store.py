@@ -581,7 +581,7 @@ def audit_entries(db: Database, action: str = "", limit: int = 200, *, who: str 
     params += [] if limit is None else [int(limit), int(offset)]
     return rows(db, f"""SELECT a.at, COALESCE(u.username, '') AS who, a.action, a.object_type, a.object_id, a.detail
                         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id{where}
-                        ORDER BY a.id DESC{page}""", params)
+                        ORDER BY a.at DESC, a.id DESC{page}""", params)
 
 
 def audit_count(db: Database, action: str = "", *, who: str = "", text: str = "", since: Optional[date] = None,

@@ -13,6 +13,7 @@ import json
 import re
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from ipt_training import auth, credentials, fidelity
@@ -170,7 +171,12 @@ def test_audit_log_withholds_the_drafted_sessions_details(drafted, app_demo):
     at = app_as(d.admin.id, "audit_log.py")
     at.text_input(key="al_action").input("submit_rating").run()
     assert not at.exception, at.exception
-    table = at.dataframe[0].value
+    tables = [at.dataframe[0].value]
+    pages = [n for n in at.number_input if n.key == "al_page"]  # 50 lines a page (issue 17)
+    for page in range(2, int(pages[0].max) + 1 if pages else 1):
+        at.number_input(key="al_page").set_value(page).run()
+        tables.append(at.dataframe[0].value)
+    table = pd.concat(tables)
     hidden = table[table["object_id"].astype(int).isin([r["id"] for r in raters_ratings])]
     assert len(hidden) == len(raters_ratings) and set(hidden["detail"]) == {fidelity.blind.BLIND_DETAIL}
 

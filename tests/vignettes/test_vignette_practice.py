@@ -510,6 +510,7 @@ def test_a_whole_attempt_through_the_workspace(app_demo, library):
     assert not any(b.key == "ws_start" for b in at.button)
     aid = current_draft(db, uid, v.id)["id"]
     assert "stage 1 of" in texts(at)
+    at = _open_workspace(at, v.id)  # AppTest stays on the library page after st.switch_page; the browser does not
     p = f"ws{aid}_"
     key_areas = [a.area for a in sorted(v.key.problem_areas, key=lambda a: a.rank)]
     others = {a.area for a in v.key.alternatives} | {"role_dispute"}

@@ -1,0 +1,156 @@
+"""Finding things (issue 17): the shared search rules, and the audit log's search and CSV export."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from ipt_training import auth, fidelity, store
+from ipt_training.finding import (
+    clamp_page,
+    day_bounds,
+    in_date_range,
+    newest_first,
+    page_count,
+    page_of,
+    range_problem,
+    text_matches,
+)
+
+INJECTION = "x' OR '1'='1'; DROP TABLE users; --"
+
+
+# --- the pure rules ----------------------------------------------------------------------------
+
+def test_text_matches_ignores_case_and_needs_every_word():
+    assert text_matches("TARA move", "Tara Okafor", "The move abroad")
+    assert text_matches("ÉLODIE", "élodie")  # case-folded beyond ASCII
+    assert not text_matches("tara grief", "Tara Okafor", "The move abroad")
+    assert text_matches("", "anything") and text_matches("   ", None)
+    assert not text_matches("none", None)  # a missing field is empty text, not the word None
+
+
+@pytest.mark.parametrize("query", [INJECTION, "%", "_", "a%b", ".*", "[a-z]"])
+def test_text_search_is_literal(query):
+    assert not text_matches(query, "plain text about a move")
+    assert text_matches(query, f"the field says {query} literally")
+
+
+def test_date_range_includes_both_days():
+    since, until = date(2026, 3, 1), date(2026, 3, 31)
+    assert in_date_range("2026-03-01T00:00:00+00:00", since, until)
+    assert in_date_range("2026-03-31T23:59:59+00:00", since, until)
+    assert in_date_range("2026-03-31", since, until)
+    assert not in_date_range("2026-02-28T23:59:59+00:00", since, until)
+    assert not in_date_range("2026-04-01T00:00:00+00:00", since, until)
+    assert in_date_range("1999-01-01", None, until) and not in_date_range("2027-01-01", None, until)
+    assert in_date_range(None) and not in_date_range(None, since, None)
+
+
+def test_day_bounds_cover_the_last_day_whole():
+    low, high = day_bounds(date(2026, 3, 1), date(2026, 3, 31))
+    assert (low, high) == ("2026-03-01", "2026-04-01")
+    assert "2026-03-31T23:59:59+00:00" < high and "2026-03-01T00:00:00+00:00" >= low
+    assert day_bounds(None, None) == (None, None)
+
+
+def test_a_range_the_wrong_way_round_is_a_sentence():
+    msg = range_problem(date(2026, 5, 2), date(2026, 5, 1))
+    assert msg and msg.endswith(".") and "2026-05-02" in msg
+    assert range_problem(date(2026, 5, 1), date(2026, 5, 1)) is None
+
+
+def test_pages():
+    items = list(range(101))
+    assert page_count(0) == 1 and page_count(50) == 1 and page_count(51) == 2 and page_count(101) == 3
+    assert page_of(items, 1) == items[:50] and page_of(items, 3) == [100]
+    assert page_of(items, 9) == [100] and page_of(items, 0) == items[:50]  # clamped
+    assert clamp_page(7, 10) == 1
+
+
+def test_newest_first_puts_undated_rows_last():
+    got = newest_first([{"t": "2026-01-02"}, {"t": None}, {"t": "2026-03-01T10:00"}, {"t": "2026-03-01T09:00"}], "t")
+    assert [r["t"] for r in got] == ["2026-03-01T10:00", "2026-03-01T09:00", "2026-01-02", None]
+
+
+# --- the audit log's search, in SQL ----------------------------------------------------------------
+
+@pytest.fixture
+def logged(db):
+    """A log with known days, people and texts (the times are written as stored: UTC ISO)."""
+    admin = auth.create_user(db, "ada", "correct horse battery", ["admin"], "Ada Admin")
+    tara = auth.create_user(db, "tara", "correct horse battery", ["trainee"], "Tara Okafor")
+    lines = [("2026-02-28T23:59:59+00:00", tara.id, "sign_in", "user", tara.id, None),
+             ("2026-03-01T00:00:00+00:00", tara.id, "submit_vignette_attempt", "vignette_attempt", 7, '{"score": 0.8}'),
+             ("2026-03-15T12:00:00+00:00", admin.id, "set_roles", "user", tara.id, '{"roles": ["trainee"]}'),
+             ("2026-03-31T23:59:59+00:00", admin.id, "view_recording", "recorded_session", 12, '{"note": "100% odd_text"}'),
+             ("2026-04-01T00:00:00+00:00", None, "sign_in_failed", "user", "", f'{{"username": "{INJECTION}"}}')]
+    with store.transaction(db):
+        for line in lines:
+            db.conn.execute("INSERT INTO audit_log (at, actor_id, action, object_type, object_id, detail) "
+                            "VALUES (?,?,?,?,?,?)", line)
+    return db, admin, tara, {line[0] for line in lines}
+
+
+def _at(entries):
+    return {e["at"] for e in entries if e["at"].startswith("2026-0")}
+
+
+def test_audit_search_by_days_includes_both_ends(logged):
+    db, *_ = logged
+    got = store.audit_entries(db, since=date(2026, 3, 1), until=date(2026, 3, 31), limit=None)
+    assert _at(got) == {"2026-03-01T00:00:00+00:00", "2026-03-15T12:00:00+00:00", "2026-03-31T23:59:59+00:00"}
+    assert store.audit_count(db, since=date(2026, 3, 1), until=date(2026, 3, 31)) == len(got)
+    assert _at(store.audit_entries(db, until=date(2026, 2, 28))) == {"2026-02-28T23:59:59+00:00"}
+
+
+def test_audit_search_by_person_action_and_text(logged):
+    db, admin, tara, _ = logged
+    assert {e["action"] for e in store.audit_entries(db, who="okafor")} >= {"sign_in", "submit_vignette_attempt"}
+    assert all(e["who"] == "tara" for e in store.audit_entries(db, who="TARA"))
+    assert [e["action"] for e in store.audit_entries(db, "VIEW_rec")] == ["view_recording"]
+    assert [e["action"] for e in store.audit_entries(db, text="100% odd_text")] == ["view_recording"]
+    assert [e["action"] for e in store.audit_entries(db, text="ada roles trainee")] == ["set_roles"]  # every word, any column
+
+
+@pytest.mark.parametrize("typed", [INJECTION, "%", "_", "' OR 1=1 --"])
+def test_audit_search_text_is_data_not_sql(logged, typed):
+    db, *_ = logged
+    n_users = db.conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+    for kw in ({"action": typed}, {"who": typed}, {"text": typed}):
+        action = kw.pop("action", "")
+        found = store.audit_entries(db, action, limit=None, **kw)
+        expect = [e for e in store.audit_entries(db, limit=None)
+                  if (typed.lower() in e["action"].lower() if action else True)
+                  and (text_matches(typed, e["action"], e["object_type"], e["object_id"], e["detail"], e["who"])
+                       if kw.get("text") else True)
+                  and (text_matches(typed, e["who"]) if kw.get("who") else True)]
+        assert found == expect
+    assert db.conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == n_users
+    # the injection-shaped sign-in name is found as the text it is
+    assert [e["action"] for e in store.audit_entries(db, text=INJECTION)] == ["sign_in_failed"]
+
+
+def test_audit_pages_are_newest_first_and_disjoint(logged):
+    db, *_ = logged
+    everything = store.audit_entries(db, limit=None)
+    assert [e["at"] for e in everything] == sorted((e["at"] for e in everything), reverse=True)
+    pages = [store.audit_entries(db, limit=2, offset=k) for k in (0, 2, 4)]
+    assert [e for p in pages for e in p] == everything[:6]
+
+
+def test_the_csv_export_is_the_filtered_log_and_is_audited(logged):
+    db, admin, tara, _ = logged
+    filters = {"who": "", "text": "", "since": date(2026, 3, 1), "until": date(2026, 3, 31)}
+    expected = fidelity.audit_entries_for(db, admin, "", None, **filters)
+    data = fidelity.export_audit_log(db, admin, "", **filters)
+    table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    assert table.to_dict("records") == [{k: ("" if v is None else str(v)) for k, v in e.items()} for e in expected]
+    last = store.audit_entries(db, limit=1)[0]
+    assert last["action"] == "export_audit_log" and last["who"] == "ada"
+    assert '"lines": 3' in last["detail"] and '"since": "2026-03-01"' in last["detail"]
+    with pytest.raises(fidelity.FidelityError):
+        fidelity.export_audit_log(db, auth.get_user(db, tara.id))

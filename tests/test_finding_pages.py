@@ -1,0 +1,101 @@
+"""Finding things on the pages (issue 17): each list page's search and filters, with the demo data."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from apphelp import app_as, texts
+from ipt_training import auth, fidelity, store
+from ipt_training.content import PROBLEM_AREAS
+from ipt_training.store import open_store
+from ipt_training.vignettes import current_draft, library_rows
+
+
+@pytest.fixture
+def demo(app_demo):
+    return open_store(app_demo)
+
+
+def _id(db, username):
+    return auth.find_user(db, username).id
+
+
+# --- vignette library ------------------------------------------------------------------------------
+
+def test_library_search_and_filters(demo, library):
+    tid = _id(demo, "trainee")
+    at = app_as(tid, "vignette_library.py")
+    assert not at.exception, at.exception
+    every = library_rows(demo, library, tid)
+    assert len([c for c in at.button if c.key.startswith("lib_open_")]) == len(every)
+    target = every[3]
+    word = target["title"].split()[-1].upper()  # case-insensitive
+    at.text_input(key="lib_text").input(word).run()
+    keys = {b.key for b in at.button if b.key.startswith("lib_open_")}
+    expected = {f"lib_open_{r['vignette_id']}" for r in every
+                if word.lower() in (r["title"] + "\n" + r["summary"]).lower()}
+    assert f"lib_open_{target['vignette_id']}" in keys and keys == expected
+    at.text_input(key="lib_text").input("x' OR '1'='1").run()
+    assert not at.exception and "No vignette matches" in texts(at)
+    at.text_input(key="lib_text").input("").run()
+    at.selectbox(key="lib_status").set_value("passed").run()
+    passed = {f"lib_open_{r['vignette_id']}" for r in every if r["passed"]}
+    assert passed and {b.key for b in at.button if b.key.startswith("lib_open_")} == passed
+
+
+def test_a_trainees_library_offers_no_keyed_area_filter(demo):
+    at = app_as(_id(demo, "trainee"), "vignette_library.py")
+    labels = [w.label for w in [*at.selectbox, *at.multiselect, *at.radio, *at.text_input]]
+    assert not any("area" in label.lower() for label in labels), labels
+    options = " ".join(str(o) for sb in at.selectbox for o in sb.options)
+    assert not any(label in options for label in PROBLEM_AREAS.values())
+
+
+def test_continue_opens_the_draft_in_progress(demo, library):
+    tid = _id(demo, "trainee")
+    row = next(r for r in library_rows(demo, library, tid) if r["status"] == "new")
+    at = app_as(tid, "vignette_library.py")
+    at.button(key=f"lib_open_{row['vignette_id']}").click().run()
+    draft = current_draft(demo, tid, row["vignette_id"])
+    assert draft and at.title[0].value == "Vignette workspace"
+    at = app_as(tid, "vignette_library.py")
+    button = at.button(key=f"lib_open_{row['vignette_id']}")
+    assert button.label == "Continue"
+    button.click().run()
+    assert current_draft(demo, tid, row["vignette_id"])["id"] == draft["id"]  # no second attempt
+    assert at.title[0].value == "Vignette workspace" and not any(b.key == "ws_start" for b in at.button)
+    assert any(b.key == f"ws{draft['id']}_reveal" for b in at.button)
+
+
+# --- audit log -----------------------------------------------------------------------------------
+
+def test_audit_log_filters_and_exports_what_it_shows(demo):
+    admin = auth.find_user(demo, "admin")
+    at = app_as(admin.id, "audit_log.py")
+    assert not at.exception, at.exception
+    at.text_input(key="al_who").input("ADMIN").run()
+    today = date.today()
+    at.date_input(key="al_date_from").set_value(today).run()
+    at.date_input(key="al_date_to").set_value(today).run()
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    expected = fidelity.audit_entries_for(demo, admin, "", None, who="ADMIN", text="", since=today, until=today)
+    assert len(shown) == min(50, len(expected)) and set(shown["who"]) <= {e["who"] for e in expected}
+    assert all(str(a)[:10] == today.isoformat() for a in shown["at"])
+    at.button(key="al_export").click().run()
+    assert not at.exception, at.exception
+    data = at.session_state["al_csv"][2]
+    table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    assert table.to_dict("records") == [{k: ("" if v is None else str(v)) for k, v in e.items()} for e in expected]
+    assert store.audit_entries(demo, "export_audit_log")[0]["who"] == "admin"
+
+
+def test_audit_log_dates_the_wrong_way_round_are_a_sentence(demo):
+    at = app_as(_id(demo, "admin"), "audit_log.py")
+    at.date_input(key="al_date_from").set_value(date(2026, 5, 2)).run()
+    at.date_input(key="al_date_to").set_value(date(2026, 5, 1)).run()
+    assert not at.exception and "after the end date" in at.warning[0].value
