@@ -449,6 +449,13 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE INDEX IF NOT EXISTS idx_audit_log_at ON audit_log(at);
     CREATE INDEX IF NOT EXISTS idx_audit_log_actor ON audit_log(actor_id);
     """),
+    # issue 17: opening a session no longer starts a draft (it starts at the first score, mark or
+    # comment); drafts that opening made and nobody wrote in are not ratings, so they go
+    (80, """
+    DELETE FROM ratings WHERE status = 'draft' AND comment = ''
+        AND NOT EXISTS (SELECT 1 FROM item_scores i WHERE i.rating_id = ratings.id)
+        AND NOT EXISTS (SELECT 1 FROM evidence_marks m WHERE m.rating_id = ratings.id);
+    """),
 ]
 
 

@@ -35,7 +35,8 @@ sid, kind = choice["session_id"], choice["kind"]
 
 try:
     session = fidelity.get_session(db, user, sid)
-    rating = None if kind == "view" else fidelity.get_or_create_draft(db, user, sid, kind, library=library)
+    # opening reads only: the draft starts at the first score, mark or comment (issue 17)
+    started = None if kind == "view" else fidelity.find_rating(db, user, sid, kind)
 except fidelity.FidelityError as exc:
     st.error(plain(str(exc)))
     st.stop()
@@ -51,15 +52,21 @@ with left:
 
 with right:
     rw.show_saved_error()
-    if rating is not None:
-        rating = fidelity.own_rating(db, user, sid, kind)
+    if kind != "view":
+        rating = (fidelity.own_rating(db, user, sid, kind) if started
+                  else fidelity.unstarted_rating(db, sid, kind, library=library))
         items = fidelity.item_catalogue(library, rating["instrument_id"], session)
         locked = rating["status"] == "submitted"
         st.subheader({"rater": "Your rating", "self": "Your self-rating", "gold": "Gold-standard rating"}[kind]
-                     + (" (submitted)" if locked else " (draft, saved as you go)"))
+                     + {"submitted": " (submitted)", "draft": " (draft, saved as you go)"}.get(rating["status"],
+                                                                                          " (not started)"))
         if locked:
-            st.success(f"Submitted on {rating['submitted_at'][:10]}: mean {rating['mean']:.2f}, "
+            st.success(f"Submitted on {rating['submitted_at'][:10]}: session score {rating['mean']:.2f}, "
                        + ("passes." if rating["passed"] else "below the pass mark."))
+        elif rating["id"] is None:
+            st.caption("Nothing is saved until you score an item or add an evidence mark; from then on every change "
+                       "is saved as a draft.")
+        rw.progress(library, rating, session)
         with st.container(height=620, key=f"{prefix}_items"):
             rw.item_scorer(db, user, rating, items, library, with_reasons=kind == "gold")
         st.markdown("##### Evidence marks")

@@ -56,10 +56,13 @@ from .assignments import (  # noqa: F401
 from .ratings import (  # noqa: F401
     add_evidence_mark,
     can_reopen,
+    NOT_STARTED,
     delete_evidence_mark,
+    find_rating,
     get_or_create_draft,
     reopen_rating,
     save_item,
+    unstarted_rating,
     score_rating,
     set_comment,
     set_item_reason,
@@ -83,6 +86,7 @@ from .gold import (  # noqa: F401
 from .views import (  # noqa: F401
     item_catalogue,
     my_sessions,
+    rating_progress,
     session_results,
     workspace_choices,
 )

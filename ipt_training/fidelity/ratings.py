@@ -15,6 +15,8 @@ from .pass_rule import session_result
 from .recordings import _session
 from .seen import record_seen
 
+NOT_STARTED = "not started"  # the status shown for a rating with no row yet (see find_rating)
+
 
 def _rating(db: Database, rating_id: int) -> dict:
     row = one(db, "SELECT * FROM ratings WHERE id = ?", (int(rating_id),))
@@ -36,12 +38,14 @@ def _editable(db: Database, user: User, rating_id: int) -> dict:
     return r
 
 
-def get_or_create_draft(db: Database, user: User, session_id: int, kind: str, *,
-                        library: Optional[Library] = None) -> dict:
-    """The user's rating of the session of this kind (created as a draft when missing).
+def find_rating(db: Database, user: User, session_id: int, kind: str) -> Optional[dict]:
+    """The user's rating of the session of this kind, or None when it is not started yet.
 
-    kind 'rater' needs an assignment to the session; 'self' needs the session to be the
-    user's own; 'gold' needs an administrator (one gold rating per session, shared by admins).
+    Refuses (FidelityError) when the user may not rate the session this way: kind 'rater'
+    needs an assignment; 'self' needs the session to be the user's own; 'gold' needs an
+    administrator (one gold rating per session, shared by admins); a rating not yet started
+    cannot be started on a deleted recording. Opening a session reads only: a draft starts at
+    the first score, evidence mark or comment (:func:`get_or_create_draft`, issue 17).
     """
     if kind not in KINDS:
         raise FidelityError(f"Unknown kind of rating {kind!r}; choose rater, self or gold.")
@@ -65,6 +69,26 @@ def get_or_create_draft(db: Database, user: User, session_id: int, kind: str, *,
         raise FidelityError("Only the trainee whose session this is can self-rate it.")
     if s["deleted_at"]:
         raise FidelityError("The recording of this session was deleted; a new rating cannot be started.")
+    return None
+
+
+def unstarted_rating(db: Database, session_id: int, kind: str, *, library: Optional[Library] = None) -> dict:
+    """What the workspace shows for a rating not started yet: no id, status 'not started', no
+    scores, marks or comment, on the instrument a new draft would use."""
+    library = library or default_library()
+    return {"id": None, "session_id": int(session_id), "kind": kind, "status": NOT_STARTED,
+            "instrument_id": default_instrument_id(db, library), "comment": "", "scores": {}, "marks": [],
+            "mean": None, "passed": None, "submitted_at": None}
+
+
+def get_or_create_draft(db: Database, user: User, session_id: int, kind: str, *,
+                        library: Optional[Library] = None) -> dict:
+    """The user's rating of the session of this kind, created as a draft when missing (the
+    rules of :func:`find_rating` apply). Called when the first score, mark or comment is saved."""
+    existing = find_rating(db, user, session_id, kind)
+    if existing:
+        return existing
+    s = _session(db, session_id)
     library = library or default_library()
     inst = instrument_of(library, default_instrument_id(db, library))
     now = now_iso()

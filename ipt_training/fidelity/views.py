@@ -50,11 +50,27 @@ def item_catalogue(library: Library, instrument_id: str, session: dict) -> list[
     out = []
     for it in _applicable(inst, session):
         scale = library.scales[inst.scale_of(it)]
-        out.append({"id": it.id, "section": it.section, "text": " ".join(it.text.split()),
+        out.append({"id": it.id, "section": it.section, "text": " ".join(it.text.split()), "short": _short(it.text, 70),
                     "critical": it.critical, "proscribed": it.proscribed, "na_allowed": it.na_allowed,
                     "anchors": [{"score": p, "label": scale.labels[p], "text": " ".join(it.anchors[p].split())}
                                 for p in scale.points]})
     return out
+
+
+def rating_progress(library: Library, rating: dict, session: dict) -> dict:
+    """How far a rating has got: ``done`` items (scored or N/A) of ``total`` that apply to the
+    session, and the session score so far as the instrument's pass rule defines it
+    (:func:`.pass_rule.session_result`: the mean of the IPT items scored, N/A and proscribed
+    items left out, minus the proscribed deduction), None while no IPT item is scored."""
+    inst = instrument_of(library, rating["instrument_id"])
+    applicable = _applicable(inst, session)
+    result = score_rating(inst, session, rating["scores"], library.scales[inst.scale].min)
+    total = len(applicable)
+    done = total - len(result["missing"]) - len(result["na_refused"])
+    return {"done": done, "total": total, "n_scored": result["n_scored"],
+            "n_not_applicable": result["n_not_applicable"], "mean": result["mean"],
+            "adherence_mean": result["adherence_mean"], "deduction": result["deduction"],
+            "failed_by": result["failed_by"]}
 
 
 def _cell(entry: Optional[dict]) -> str:
@@ -92,10 +108,12 @@ def session_results(db: Database, user: User, session_id: int, *, library: Optio
     scale_min = library.scales[inst.scale].min
     for r in shown:
         # the stored mean and verdict are what was submitted; the breakdown says how the pass rule got there
-        result = score_rating(inst, s, r["scores"], scale_min) if r["status"] == "submitted" else None
+        # a draft (only ever one's own) shows its session score so far, with no verdict
+        result = score_rating(inst, s, r["scores"], scale_min)
         summaries.append({
             "rating_id": r["id"], "label": r["label"], "kind": r["kind"], "status": r["status"], "is_own": r["is_own"],
-            "mean": r["mean"], "passed": None if r["passed"] is None else bool(r["passed"]),
+            "mean": r["mean"] if r["status"] == "submitted" else result["mean"],
+            "passed": None if r["passed"] is None else bool(r["passed"]),
             "adherence_mean": result["adherence_mean"] if result else None,
             "deduction": result["deduction"] if result else 0.0,
             "failed_by": result["failed_by"] if result else [],

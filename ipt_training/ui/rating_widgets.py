@@ -36,6 +36,23 @@ def forget_widget_state(rating_id: int) -> None:
         del st.session_state[key]
 
 
+def _editable(rating: dict) -> bool:
+    return rating["status"] in ("draft", fidelity.NOT_STARTED)
+
+
+def _rid(rating: dict) -> str:
+    """The rating's part of its widgets' keys ('new' before a draft exists)."""
+    return "new" if rating["id"] is None else str(rating["id"])
+
+
+def _draft_id(db, user: User, rating: dict, library=None) -> int:
+    """The id of the rating's draft, started now if it was not started (issue 17: opening a
+    session starts nothing; the first score, mark or comment does)."""
+    if rating["id"] is not None:
+        return rating["id"]
+    return fidelity.get_or_create_draft(db, user, rating["session_id"], rating["kind"], library=library)["id"]
+
+
 def show_saved_error() -> None:
     """Show (once) an error that a widget callback stored."""
     msg = st.session_state.pop(SCORE_ERROR, None)
@@ -81,16 +98,19 @@ def transcript_player(db, settings: Settings, user: User, session: dict, prefix:
 
 
 def _score_key(rating: dict, item_id: str) -> str:
-    return f"score_{rating['id']}_{rating['status']}_{item_id}"
+    return f"score_{_rid(rating)}_{rating['status']}_{item_id}"
 
 
 def _reason_key(rating: dict, item_id: str) -> str:
-    return f"reason_{rating['id']}_{rating['status']}_{item_id}"
+    return f"reason_{_rid(rating)}_{rating['status']}_{item_id}"
 
 
-def _save_score(db, user: User, rating_id: int, item_id: str, key: str, library) -> None:
+def _save_score(db, user: User, rating: dict, item_id: str, key: str, library) -> None:
     value = st.session_state.get(key)
     try:
+        if value is None and rating["id"] is None:
+            return  # clearing an item of a rating not started: nothing to save, no draft to start
+        rating_id = _draft_id(db, user, rating, library)
         if value is None:
             fidelity.save_item(db, user, rating_id, item_id, None, False, library=library)
         elif value == NA:
@@ -101,9 +121,12 @@ def _save_score(db, user: User, rating_id: int, item_id: str, key: str, library)
         st.session_state[SCORE_ERROR] = str(exc)
 
 
-def _save_reason(db, user: User, rating_id: int, item_id: str, key: str) -> None:
+def _save_reason(db, user: User, rating: dict, item_id: str, key: str) -> None:
     try:
-        fidelity.set_item_reason(db, user, rating_id, item_id, st.session_state.get(key, ""))
+        text = st.session_state.get(key, "")
+        if rating["id"] is None and not text.strip():
+            return
+        fidelity.set_item_reason(db, user, _draft_id(db, user, rating), item_id, text)
     except fidelity.FidelityError as exc:
         st.session_state[SCORE_ERROR] = str(exc)
 
@@ -124,11 +147,41 @@ def _badge(item: dict) -> str:
     return ""
 
 
+def item_label(n: int, item: dict) -> str:
+    """The item's name on the page and in its controls' labels: its number in this session's
+    list and its text, cut short (unique, so a screen reader tells the score groups apart)."""
+    return f"Item {n}: {item['short']}"
+
+
+def progress(library, rating: dict, session: dict) -> None:
+    """'x of N' items done and the session score so far, as the instrument's pass rule counts it."""
+    p = fidelity.rating_progress(library, rating, session)
+    st.progress(p["done"] / p["total"] if p["total"] else 0.0,
+                text=f"Items scored or N/A: {p['done']} of {p['total']}")
+    if p["mean"] is None:
+        st.caption("Session score so far: none yet (no IPT item scored).")
+        return
+    how = f"the mean of the {p['n_scored']} IPT item(s) scored, N/A left out"
+    if p["deduction"]:
+        how += f", minus {p['deduction']:.2f} for interventions from other therapies"
+    st.markdown(f"Session score so far: **{p['mean']:.2f}** ({how})")
+
+
+def _chosen(value, anchors: list[dict]) -> str:
+    if value is None:
+        return "not scored"
+    if value == NA:
+        return "N/A (no occasion in this session)"
+    label = next((a["label"] for a in anchors if a["score"] == value), "")
+    return f"{value} - {label}" if label else str(value)
+
+
 def item_scorer(db, user: User, rating: dict, items: list[dict], library, with_reasons: bool = False) -> None:
-    """Each applicable item with its anchors and a 1-5 / N/A control, saved on change."""
-    editable = rating["status"] == "draft"
+    """Each applicable item with its anchors and a 1-5 / N/A control, saved on change (the
+    first change starts the draft). A submitted rating shows each chosen score as text."""
+    editable = _editable(rating)
     section = None
-    for it in items:
+    for n, it in enumerate(items, start=1):
         if it["section"] != section:
             section = it["section"]
             st.markdown(f"##### {section}")
@@ -136,9 +189,10 @@ def item_scorer(db, user: User, rating: dict, items: list[dict], library, with_r
         if key not in st.session_state:
             st.session_state[key] = _current(rating["scores"].get(it["id"]))
         options = [a["score"] for a in it["anchors"]] + ([NA] if it.get("na_allowed", True) else [])
-        with st.container(border=True, key=f"item_{rating['id']}_{it['id']}"):
-            st.markdown(f"**{it['id']}**{_badge(it)} · {it['text']}")
-            with st.expander("Anchors: what each score means"):
+        name = item_label(n, it)
+        with st.container(border=True, key=f"item_{_rid(rating)}_{it['id']}"):
+            st.markdown(f"**Item {n}**{_badge(it)} · {it['text']}")
+            with st.expander(f"Anchors of item {n}: what each score means"):
                 for a in it["anchors"]:
                     st.markdown(f"**{a['score']} - {a['label']}**: {a['text']}")
                 if it.get("proscribed"):
@@ -148,39 +202,51 @@ def item_scorer(db, user: User, rating: dict, items: list[dict], library, with_r
                     st.caption("N/A: the session gave no occasion for this item (not the same as a low score).")
                 else:
                     st.caption("Never N/A: every session gives occasion for this item.")
-            st.segmented_control(
-                f"Score for {it['id']}", options, key=key, format_func=str, disabled=not editable, label_visibility="collapsed",
-                on_change=_save_score, args=(db, user, rating["id"], it["id"], key, library),
-            )
+            if editable:
+                st.segmented_control(
+                    f"Score for {name}", options, key=key, format_func=str, label_visibility="collapsed",
+                    on_change=_save_score, args=(db, user, rating, it["id"], key, library),
+                )
+            else:
+                st.markdown(f"Score: **{_chosen(st.session_state.get(key), it['anchors'])}**")
             if with_reasons:
                 rkey = _reason_key(rating, it["id"])
                 if rkey not in st.session_state:
                     st.session_state[rkey] = (rating["scores"].get(it["id"]) or {}).get("reason") or ""
-                st.text_input("Reason for this score (shown to raters after they calibrate)", key=rkey,
-                              disabled=not editable, on_change=_save_reason, args=(db, user, rating["id"], it["id"], rkey))
+                st.text_input(f"Reason for the score of item {n} (shown to raters after they calibrate)", key=rkey,
+                              disabled=not editable, on_change=_save_reason, args=(db, user, rating, it["id"], rkey))
 
 
 # --- evidence marks ----------------------------------------------------------------------
 
 
+def item_names(items: list[dict]) -> dict[str, str]:
+    """Item id -> 'Item n: short text', numbered as the item scorer numbers them."""
+    return {it["id"]: item_label(n, it) for n, it in enumerate(items, start=1)}
+
+
+def add_mark(db, user: User, rating: dict, time_s: float, item_id: Optional[str], note: str, library) -> None:
+    """Add an evidence mark to the rating (starting its draft if need be); raises FidelityError."""
+    fidelity.add_evidence_mark(db, user, _draft_id(db, user, rating, library), time_s, item_id, note, library=library)
+
+
 def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, mark_key: str, library) -> None:
     """Add an evidence mark (time, optional item, note) and list the rating's marks."""
-    editable = rating["status"] == "draft"
-    labels = {it["id"]: f"{it['id']} - {it['text'][:60]}" for it in items}
+    editable = _editable(rating)
+    labels = item_names(items)
     if editable:
         if mark_key not in st.session_state:
             st.session_state[mark_key] = float(round(st.session_state.get(f"{prefix}_start", 0.0), 1))
         with st.form(f"{prefix}_mark_form", clear_on_submit=False):
             c1, c2 = st.columns([1, 3])
             c1.number_input("Time (seconds)", min_value=0.0, step=1.0, key=mark_key,
-                            help="Pre-filled with the time of the transcript line you chose last.")
+                            help="Pre-filled with the playback time of your last mark or transcript line.")
             item = c2.selectbox("Item (optional)", [None] + list(labels), key=f"{prefix}_mark_item",
                                 format_func=lambda i: "- no item -" if i is None else labels[i])
             note = st.text_input("Note", key=f"{prefix}_mark_note", placeholder="What happens here that supports the score")
             if st.form_submit_button("Add evidence mark", key=f"{prefix}_mark_submit", icon=":material/bookmark_add:"):
                 try:
-                    fidelity.add_evidence_mark(db, user, rating["id"], st.session_state[mark_key], item, note,
-                                               library=library)
+                    add_mark(db, user, rating, st.session_state[mark_key], item, note, library)
                     st.session_state.pop(f"{prefix}_mark_note", None)
                     st.rerun()
                 except fidelity.FidelityError as exc:
@@ -189,41 +255,49 @@ def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, 
     if not marks:
         st.caption("No evidence marks yet.")
     for m in marks:
-        c1, c2, c3 = st.columns([1, 6, 1], vertical_alignment="center")
-        c1.button(m["time"], key=f"{prefix}_markjump_{m['id']}", on_click=_jump,
-                  args=(f"{prefix}_start", m["time_s"], None), help="Play from here")
-        item = f"`{m['item_id']}` " if m["item_id"] else ""
-        c2.markdown(f"{item}{plain(m['note']) if m['note'] else '(no note)'}")
-        if editable and c3.button("Delete", key=f"{prefix}_markdel_{m['id']}", icon=":material/delete:"):
-            try:
-                fidelity.delete_evidence_mark(db, user, m["id"])
-                st.rerun()
-            except fidelity.FidelityError as exc:
-                st.error(plain(str(exc)))
+        # one row, each part as wide as its content: a time such as 1:02:03 is never cut off
+        with st.container(horizontal=True, vertical_alignment="center", key=f"{prefix}_markrow_{m['id']}"):
+            st.button(m["time"], key=f"{prefix}_markjump_{m['id']}", on_click=_jump, width="content",
+                      args=(f"{prefix}_start", m["time_s"], None), help=f"Play from {m['time']}")
+            item = f"{labels[m['item_id']]} · " if m["item_id"] in labels else ""
+            st.markdown(f"{plain(item)}{plain(m['note']) if m['note'] else '(no note)'}", width="stretch")
+            if editable and st.button("Delete", key=f"{prefix}_markdel_{m['id']}", icon=":material/delete:",
+                                      width="content", help=f"Delete the evidence mark at {m['time']}"):
+                try:
+                    fidelity.delete_evidence_mark(db, user, m["id"])
+                    st.rerun()
+                except fidelity.FidelityError as exc:
+                    st.error(plain(str(exc)))
 
 
-def _save_comment(db, user: User, rating_id: int, key: str) -> None:
+def _save_comment(db, user: User, rating: dict, key: str) -> None:
     try:
-        fidelity.set_comment(db, user, rating_id, st.session_state.get(key, ""))
+        text = st.session_state.get(key, "")
+        if rating["id"] is None and not text.strip():
+            return
+        fidelity.set_comment(db, user, _draft_id(db, user, rating), text)
     except fidelity.FidelityError as exc:
         st.session_state[SCORE_ERROR] = str(exc)
 
 
 def comment_box(db, user: User, rating: dict) -> None:
     """The rating's comment for the trainee, saved when it changes."""
-    key = f"comment_{rating['id']}_{rating['status']}"
+    key = f"comment_{_rid(rating)}_{rating['status']}"
     if key not in st.session_state:
         st.session_state[key] = rating["comment"]
-    st.text_area("Comment for the trainee", key=key, disabled=rating["status"] != "draft",
-                 on_change=_save_comment, args=(db, user, rating["id"], key),
+    st.text_area("Comment for the trainee", key=key, disabled=not _editable(rating),
+                 on_change=_save_comment, args=(db, user, rating, key),
                  placeholder="What went well, what to work on")
 
 
 def submit_button(db, user: User, rating: dict, library, key: str) -> None:
     """Submit (and lock) a draft; a refusal lists what is missing."""
-    if rating["status"] != "draft":
+    if not _editable(rating):
         return
     if st.button("Submit rating", key=key, type="primary", icon=":material/send:"):
+        if rating["id"] is None:
+            st.error("Score or mark N/A every item before submitting; nothing is scored yet.")
+            return
         try:
             fidelity.submit_rating(db, user, rating["id"], library=library)
             st.rerun()
@@ -247,14 +321,18 @@ def results_view(results: dict, key: str) -> None:
         return
     st.caption(f"{results['instrument']['name']} (version {results['instrument']['version']}): a session "
                f"{results['pass_rule']}.")
+    names = item_names(results["items"])
     table = pd.DataFrame(results["table"])
+    table["item"] = [names.get(i, i).split(":")[0] for i in table["item"]]  # "Item n", as the scorer numbers it
     st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table")
     for r in ratings:
         mean = "-" if r["mean"] is None else f"{r['mean']:.2f}"
         verdict = "" if r["passed"] is None else (" · **passes**" if r["passed"] else " · **below the pass mark**")
-        state = "" if r["status"] == "submitted" else " (draft, not submitted)"
-        with st.expander(f"{plain(r['label'])}{state}: session score {mean}", expanded=False):
-            st.markdown(f"Session score: **{mean}**{verdict}")
+        draft = r["status"] != "submitted"
+        score_name = "session score so far" if draft else "session score"
+        with st.expander(f"{plain(r['label'])}{' (draft, not submitted)' if draft else ''}: {score_name} {mean}",
+                         expanded=False):
+            st.markdown(f"{score_name.capitalize()}: **{mean}**{verdict}")
             if r.get("deduction"):
                 st.markdown(f"Mean of the IPT items {r['adherence_mean']:.2f}, minus {r['deduction']:.2f} for "
                             "interventions from other therapies.")
@@ -263,12 +341,14 @@ def results_view(results: dict, key: str) -> None:
             if r["comment"]:
                 st.markdown(f"Comment: {plain(r['comment'])}")
             if r["reasons"]:
-                st.dataframe(pd.DataFrame([{"item": k, "reason": v} for k, v in r["reasons"].items()]),
+                st.dataframe(pd.DataFrame([{"item": names.get(k, k), "reason": v} for k, v in r["reasons"].items()]),
                              hide_index=True, width="stretch", key=f"{key}_reasons_{r['rating_id']}")
             if r["marks"]:
-                st.dataframe(pd.DataFrame([{"time": m["time"], "item": m["item_id"] or "", "note": m["note"]}
-                                           for m in r["marks"]]),
-                             hide_index=True, width="stretch", key=f"{key}_marks_{r['rating_id']}")
+                st.dataframe(pd.DataFrame([{"time": m["time"], "item": names.get(m["item_id"], m["item_id"] or ""),
+                                            "note": m["note"]} for m in r["marks"]]),
+                             hide_index=True, width="stretch", key=f"{key}_marks_{r['rating_id']}",
+                             # m:ss or h:mm:ss, never cut off
+                             column_config={"time": st.column_config.TextColumn("time", width=80)})
             else:
                 st.caption("No evidence marks.")
 
