@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Optional
 from sqlite_utils import Database
 from ..auth import User
+from ..display import item_label
 from ..content import Library
 from ..store import rows
 from .assignments import _status_of, rater_queue
@@ -50,7 +51,7 @@ def item_catalogue(library: Library, instrument_id: str, session: dict) -> list[
     out = []
     for it in _applicable(inst, session):
         scale = library.scales[inst.scale_of(it)]
-        out.append({"id": it.id, "section": it.section, "text": " ".join(it.text.split()), "short": _short(it.text, 70),
+        out.append({"id": it.id, "section": it.section, "text": " ".join(it.text.split()), "short": item_label(it),
                     "critical": it.critical, "proscribed": it.proscribed, "na_allowed": it.na_allowed,
                     "anchors": [{"score": p, "label": scale.labels[p], "text": " ".join(it.anchors[p].split())}
                                 for p in scale.points]})
