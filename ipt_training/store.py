@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from .files import private_dir, private_file
 from .finding import day_bounds, sql_words
+from .store_changes import migration_sql as _evidence_changes_sql
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -456,6 +457,9 @@ MIGRATIONS: list[tuple[int, str]] = [
         AND NOT EXISTS (SELECT 1 FROM item_scores i WHERE i.rating_id = ratings.id)
         AND NOT EXISTS (SELECT 1 FROM evidence_marks m WHERE m.rating_id = ratings.id);
     """),
+    # issue 16: per-person evidence tokens kept by triggers (store_changes), so readiness is
+    # re-evaluated only for the people whose evidence changed, and never on a draft save
+    (70, _evidence_changes_sql()),
 ]
 
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Optional, Sequence
@@ -229,11 +230,13 @@ PHASE_ALIASES = {"early": "initial", "late": "termination", "initial": "initial"
                  "middle": "middle", "termination": "termination"}
 
 
+@lru_cache(maxsize=4096)  # issue 16: the same few numbers and names recur for 2,000 trainees
 def _num(x: float) -> str:
     """12.0 -> '12', 12.5 -> '12.5'."""
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
+@lru_cache(maxsize=4096)
 def _plural(n: float, one: str, many: Optional[str] = None) -> str:
     return f"{_num(n)} {one if n == 1 else (many or one + 's')}"
 
@@ -250,6 +253,7 @@ def _area(a: str) -> str:
     return PROBLEM_AREAS.get(a, a)
 
 
+@lru_cache(maxsize=4096)
 def _norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", (s or "").lower())
 

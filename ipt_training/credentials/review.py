@@ -11,12 +11,13 @@ import json
 from typing import Any, Optional, Sequence
 import pandas as pd
 from sqlite_utils import Database
-from ..reliability import calibration, report_data as reliability_data
+from ..reliability import calibration
 from ..auth import User, get_user, visible_trainee_ids
 from ..content import CredentialStandard, Library
 from .holding import HELD, Holding, assess, holding_from, role_standard_id
 from .readiness import HeldCredential, format_missing, readiness_to_dict
-from .evidence import award_day, build_evidence, build_evidence_many, standing_awards
+from . import readiness_cache
+from .evidence import award_day, build_evidence, standing_awards
 from ..fidelity.blind import blind_session_ids
 from ..reports import dataframe_to_csv
 from ..store import audit, get_setting, now_iso, one, rows, transaction
@@ -170,29 +171,17 @@ def my_readiness(db: Database, library: Library, viewer: User, person_id: int, t
 
 
 def evidence_stamp(db: Database) -> str:
-    """A cheap fingerprint of everything readiness reads; it changes whenever evidence does.
+    """A cheap fingerprint of everything the cohort table reads; it changes whenever a person's
+    evidence, a name, a role, a cohort, a supervision link or an assignment does, and never on
+    a draft save (issue 16: the store's triggers keep ``evidence_changes``,
+    :mod:`ipt_training.store_changes`).
 
-    Pages pass it to ``st.cache_data`` with the filter values, so a rerun of the cohort table
-    costs a few aggregate queries instead of evaluating every trainee again.
+    Pages pass it to a cache with the filter values; after a change, :func:`cohort_readiness`
+    re-evaluates only the people whose evidence changed (:mod:`.readiness_cache`).
     """
-    parts = [reliability_data.data_stamp(db), get_setting(db, calibration.SETTING_COUNT_UNCERTIFIED, "")]
-    for table in ("training_events", "clinical_hours", "clinical_cases", "supervision_sessions"):
-        r = one(db, f"SELECT COUNT(*) AS n, MAX(id) AS m, COUNT(confirmed_by) AS c, MAX(confirmed_at) AS a FROM {table}")
-        parts.append(f"{r['n']}/{r['m']}/{r['c']}/{r['a']}")
-    r = one(db, "SELECT COUNT(*) AS n, MAX(id) AS m, SUM(score) AS s FROM symptom_scores")
-    parts.append(f"{r['n']}/{r['m']}/{r['s']}")
-    # each aggregate on its own so that every one is answered from an index (idx_attempts_*)
-    r = one(db, """SELECT (SELECT COUNT(*) FROM vignette_attempts) AS n, (SELECT MAX(id) FROM vignette_attempts) AS m,
-                          (SELECT MAX(updated_at) FROM vignette_attempts) AS u,
-                          (SELECT COUNT(*) FROM vignette_attempts WHERE status = 'graded') AS g""")
-    parts.append(f"{r['n']}/{r['m']}/{r['u']}/{r['g']}")
-    r = one(db, "SELECT COUNT(*) AS n, MAX(id) AS m FROM credential_decisions")
-    parts.append(f"{r['n']}/{r['m']}")
-    # issue 13: random draws, case reports (and their grades), attestations
-    r = one(db, """SELECT (SELECT MAX(id) FROM session_draws) AS d, (SELECT MAX(id) FROM case_reports) AS c,
-                          (SELECT MAX(graded_at) FROM case_reports) AS g, (SELECT MAX(id) FROM attestations) AS a""")
-    parts.append(f"{r['d']}/{r['c']}/{r['g']}/{r['a']}")
-    return "|".join(parts)
+    r = one(db, """SELECT seq, token FROM evidence_changes
+                   WHERE seq = (SELECT MAX(seq) FROM evidence_changes) ORDER BY user_id LIMIT 1""") or {}
+    return f"{r.get('seq')}:{r.get('token')}|{get_setting(db, calibration.SETTING_COUNT_UNCERTIFIED, '')}"
 
 
 def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id: Optional[int], today: _dt.date,
@@ -206,6 +195,8 @@ def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id
     award; for a holder the readiness is the renewal readiness and the status 'held',
     'renewal due', 'expired' or 'ready for renewal review'). ``viewer``: when given and not an administrator, only the people they
     may see (their supervisees, themselves). Unknown standard or cohort: ReviewError.
+    Only the people whose evidence changed since the last call are evaluated again
+    (:func:`readiness_cache.assess_many`).
     """
     standard = standard_of(library, standard_id)
     if cohort_id is not None and one(db, "SELECT 1 AS x FROM cohorts WHERE id = ?", (int(cohort_id),)) is None:
@@ -214,24 +205,21 @@ def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id
     if viewer is not None and not viewer.has("admin"):
         allowed = set(visible_trainee_ids(db, viewer))
         people = [p for p in people if p["id"] in allowed]
-    if certified is None:
-        certified = calibration.certified_raters(db, library, today)
-    count_uncertified = calibration.count_uncertified_ratings(db, library)
     cohorts = _cohort_names(db)
     latest = _latest_decisions(db, standard.id)
     hidden = frozenset(blind_session_ids(db, viewer)) if viewer is not None else frozenset()
-    evidence = build_evidence_many(db, library, [p["id"] for p in people], today, certified=certified,
-                                   hide_sessions=hidden)
+    assessed = readiness_cache.assess_many(db, library, standard, [p["id"] for p in people], today,
+                                           hide_sessions=hidden, certified=certified)
     out = []
     for p in people:
-        r, holding, status = assess(standard, evidence[p["id"]], today, count_uncertified)
+        r, holding, status, next_steps = assessed[p["id"]]
         d = latest.get(p["id"])
         out.append({
             "trainee_id": p["id"], "username": p["username"], "trainee": p["display_name"],
             "cohort": cohorts.get(p["id"], ""), "standard_id": standard.id, "standard_version": standard.version,
             "progress": r.progress, "status": status, "met": r.met_count, "total": r.total,
             "latest_decision": decision_text(d), "latest_decision_id": d["id"] if d else None,
-            "next_steps": format_missing(r), "readiness": r, "holding": holding_dict(holding),
+            "next_steps": list(next_steps), "readiness": r, "holding": holding_dict(holding),
         })
     out.sort(key=lambda row: (STATUS_ORDER.get(row["status"], 9), -row["progress"], row["trainee"].lower()))
     return out

@@ -1,0 +1,154 @@
+"""Incremental readiness (issue 16): each person's assessment is kept, process-wide, under the
+evidence token the store's triggers give that person (:mod:`ipt_training.store_changes`), so
+after one trainee's new log entry the cohort costs one trainee's evaluation, not 2,000.
+
+An assessment is reused only when everything it was computed from is unchanged: the person's
+token, the GLOBAL token (calibration ratings, names, roles), the rater certifications of the
+day, the standard's content hash, the day, the body's setting on uncertified raters, and which
+of the person's sessions the viewer is still blind to (a viewer's blind set filters only the
+people whose sessions it holds; everybody else shares one cached assessment). The result is
+the one :func:`holding.assess` gives on freshly built evidence; the tests compare both after
+random sequences of writes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gc
+import json
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from sqlite_utils import Database
+
+from ..content import CredentialStandard, Library
+from ..reliability import calibration
+from ..store_changes import GLOBAL
+from .evidence import build_evidence_many
+from .holding import assess
+from .readiness import format_missing
+
+MAX_ENTRIES = 200_000  # assessments kept; past that the cache starts afresh (bounded memory)
+
+_lock = threading.Lock()
+_assessed: dict[tuple, tuple[tuple, tuple]] = {}  # (person, standard id, hidden) -> (key, assess_many's value)
+_certified: dict[tuple, dict] = {}  # (GLOBAL token, day, policies) -> calibration.certified_raters
+evaluations = 0  # people evaluated since start (read by the tests: one change costs one evaluation)
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Evaluating a cohort allocates about a million small objects, all kept: the cyclic
+    collector would scan the growing heap again and again (it tripled the cold time at scale L).
+    Nothing made here forms a cycle, so it is paused for the evaluation and resumed after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@contextmanager
+def _snapshot(db: Database) -> Iterator[None]:
+    """One read transaction, so the tokens and the evidence read after them agree."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.conn.execute("COMMIT")
+
+
+def tokens(db: Database) -> dict[int, int]:
+    """person id -> evidence token (GLOBAL and PEOPLE included)."""
+    return dict(db.conn.execute("SELECT user_id, token FROM evidence_changes").fetchall())
+
+
+def _policies_key(library: Library) -> tuple:
+    return tuple(sorted((p.id, p.content_hash, p.instrument,
+                         getattr(library.instruments.get(p.instrument), "content_hash", ""))
+                        for p in library.policies.values()))
+
+
+def certified_raters(db: Database, library: Library, today: _dt.date, global_token: Optional[int] = None) -> dict:
+    """:func:`calibration.certified_raters`, computed once per change of calibration data and day."""
+    if global_token is None:
+        global_token = tokens(db).get(GLOBAL)
+    key = (global_token, today, _policies_key(library))
+    with _lock:
+        hit = _certified.get(key)
+    if hit is None:
+        hit = calibration.certified_raters(db, library, today)
+        with _lock:
+            if len(_certified) > 16:
+                _certified.clear()
+            _certified[key] = hit
+    return hit
+
+
+def _fingerprint(certified: dict) -> tuple:
+    return tuple(sorted((int(k), tuple(sorted(v.items()))) for k, v in certified.items()))
+
+
+def _hidden_by_person(db: Database, hide_sessions: frozenset) -> dict[int, tuple]:
+    if not hide_sessions:
+        return {}
+    out: dict[int, list] = {}
+    for sid, tid in db.conn.execute("SELECT id, trainee_id FROM recorded_sessions WHERE id IN "
+                                    "(SELECT value FROM json_each(?))", (json.dumps(sorted(hide_sessions)),)):
+        out.setdefault(tid, []).append(sid)
+    return {t: tuple(sorted(s)) for t, s in out.items()}
+
+
+def assess_many(db: Database, library: Library, standard: CredentialStandard, person_ids: list[int],
+                today: _dt.date, *, hide_sessions: frozenset = frozenset(), certified: Optional[dict] = None,
+                count_uncertified: Optional[bool] = None) -> dict[int, tuple]:
+    """person id -> (Readiness, Holding or None, status, next steps) for ``standard``: what
+    :func:`holding.assess` gives on :func:`evidence.build_evidence_many`, with
+    :func:`readiness.format_missing`. Only people whose key changed are evaluated (their
+    evidence read in one query per kind for all of them)."""
+    global evaluations
+    ids = [int(p) for p in person_ids]
+    with _no_gc_pauses(), _snapshot(db):
+        toks = tokens(db)
+        if certified is None:
+            certified = certified_raters(db, library, today, toks.get(GLOBAL))
+        if count_uncertified is None:
+            count_uncertified = calibration.count_uncertified_ratings(db, library)
+        hidden = _hidden_by_person(db, hide_sessions)
+        common = (toks.get(GLOBAL), _fingerprint(certified), today, standard.content_hash, bool(count_uncertified))
+        keys = {p: (toks.get(p),) + common for p in ids}
+        out, stale = {}, []
+        with _lock:
+            for p in ids:
+                hit = _assessed.get((p, standard.id, hidden.get(p, ())))
+                if hit is not None and hit[0] == keys[p]:
+                    out[p] = hit[1]
+                else:
+                    stale.append(p)
+        if stale:
+            evidence = build_evidence_many(db, library, stale, today, certified=certified, hide_sessions=hide_sessions)
+        fresh = {}
+        for p in stale:
+            r, holding, status = assess(standard, evidence[p], today, count_uncertified)
+            fresh[p] = (r, holding, status, tuple(format_missing(r)))
+    with _lock:
+        evaluations += len(fresh)
+        if len(_assessed) + len(fresh) > MAX_ENTRIES:
+            _assessed.clear()
+        for p, result in fresh.items():
+            _assessed[(p, standard.id, hidden.get(p, ()))] = (keys[p], result)
+    out.update(fresh)
+    return out
+
+
+def clear() -> None:
+    """Forget every cached assessment (tests; never needed for correctness)."""
+    with _lock:
+        _assessed.clear()
+        _certified.clear()
