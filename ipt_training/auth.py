@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from . import account_rules
 from .config import get_settings
+from .finding import text_matches
 from .store import audit, now_iso, one, rows, transaction
 
 ROLES = ("trainee", "rater", "supervisor", "admin")
@@ -108,6 +109,17 @@ def list_users(db: Database) -> list[dict]:
         SELECT u.id, u.username, u.display_name, u.email, u.active, u.locked_until,
                COALESCE((SELECT group_concat(role, ', ') FROM user_roles r WHERE r.user_id = u.id), '') AS roles
         FROM users u ORDER BY u.username""")
+
+
+def filter_users(users: list[dict], text: str = "", role: Optional[str] = None,
+                 active: Optional[bool] = None) -> list[dict]:
+    """The rows of :func:`list_users` whose sign-in name, full name or e-mail hold every word of
+    ``text`` (ignoring case, :func:`finding.text_matches`), who hold ``role``, and whose account
+    is active (``True``) or deactivated (``False``); ``None`` keeps all."""
+    return [u for u in users
+            if text_matches(text, u["username"], u["display_name"], u["email"])
+            and (role is None or role in (u["roles"] or "").split(", "))
+            and (active is None or bool(u["active"]) == active)]
 
 
 def users_with_role(db: Database, role: str) -> list[dict]:

@@ -154,3 +154,71 @@ def test_the_csv_export_is_the_filtered_log_and_is_audited(logged):
     assert '"lines": 3' in last["detail"] and '"since": "2026-03-01"' in last["detail"]
     with pytest.raises(fidelity.FidelityError):
         fidelity.export_audit_log(db, auth.get_user(db, tara.id))
+
+
+# --- the list filters, pure --------------------------------------------------------------------
+
+def test_filter_users_by_text_role_and_state():
+    users = [{"username": "tara", "display_name": "Tara Okafor", "email": None, "roles": "trainee", "active": 1},
+             {"username": "sam", "display_name": "Sam Supervisor", "email": "SAM@clinic.example",
+              "roles": "rater, supervisor", "active": 1},
+             {"username": "old", "display_name": "Old Account", "email": None, "roles": "trainee", "active": 0}]
+    assert [u["username"] for u in auth.filter_users(users, "OKAFOR")] == ["tara"]
+    assert [u["username"] for u in auth.filter_users(users, "clinic.example")] == ["sam"]
+    assert [u["username"] for u in auth.filter_users(users, role="supervisor")] == ["sam"]
+    assert [u["username"] for u in auth.filter_users(users, role="trainee", active=False)] == ["old"]
+    assert [u["username"] for u in auth.filter_users(users, active=True)] == ["tara", "sam"]
+    assert auth.filter_users(users, INJECTION) == [] and auth.filter_users(users, "rater") == []  # roles are a filter
+
+
+def _session(sid, trainee, created, gold=0, deleted=None, name="s.mp3"):
+    return {"id": sid, "trainee": trainee, "label": f"Case {sid}, session 3", "original_name": name,
+            "created_at": created, "is_gold_standard": gold, "deleted_at": deleted}
+
+
+def test_filter_recordings_by_text_days_gold_and_deleted():
+    sessions = [_session(3, "Tara Okafor", "2026-03-31T23:59:59+00:00", gold=1),
+                _session(2, "Nico Berg", "2026-03-01T00:00:00+00:00", deleted="2026-03-02T10:00:00+00:00"),
+                _session(1, "Tara Okafor", "2026-02-28T23:59:59+00:00", name="Interview.MP4")]
+    ids = lambda found: [s["id"] for s in found]  # noqa: E731
+    assert ids(fidelity.filter_recordings(sessions, "tara")) == [3, 1]
+    assert ids(fidelity.filter_recordings(sessions, "interview.mp4")) == [1]
+    assert ids(fidelity.filter_recordings(sessions, "#2")) == [2]
+    assert ids(fidelity.filter_recordings(sessions, since=date(2026, 3, 1), until=date(2026, 3, 31))) == [3, 2]
+    assert ids(fidelity.filter_recordings(sessions, gold=True)) == [3]
+    assert ids(fidelity.filter_recordings(sessions, deleted=True)) == [2]
+    assert ids(fidelity.filter_recordings(sessions, deleted=False, gold=False)) == [1]
+    assert fidelity.filter_recordings(sessions, INJECTION) == []
+
+
+def _assigned(sid, status, due, trainee="Tara Okafor", today="2026-03-10"):
+    return {"session_id": sid, "label": f"Case {sid}", "trainee_name": trainee, "status": status, "due_date": due,
+            "overdue": bool(due and due < today and status != "submitted")}
+
+
+def test_filter_rating_queue_by_text_status_and_due():
+    today = date(2026, 3, 10)
+    queue = [_assigned(1, "not started", "2026-03-09"), _assigned(2, "draft", "2026-03-10"),
+             _assigned(3, "not started", "2026-03-17"), _assigned(4, "not started", "2026-03-18", "Nico Berg"),
+             _assigned(5, "submitted", "2026-03-12"), _assigned(6, "draft", None, "Nico Berg")]
+    sids = lambda **kw: [q["session_id"] for q in fidelity.filter_queue(queue, today=today, **kw)]  # noqa: E731
+    assert sids(due="overdue") == [1]
+    assert sids(due="week") == [2, 3]  # today and seven days on, both included; submitted ones are not due
+    assert sids(due="none") == [6]
+    assert sids(status="draft") == [2, 6] and sids(status="submitted") == [5]
+    assert sids(text="nico") == [4, 6] and sids(text="#3") == [3]
+    assert sids(text=INJECTION) == []
+
+
+def test_filter_grading_queue_by_text_and_days():
+    from ipt_training.vignettes import filter_grading
+
+    queue = [{"attempt_id": 9, "trainee": "Tara Okafor", "vignette_title": "A move abroad",
+              "submitted_at": "2026-03-31T23:59:59+00:00"},
+             {"attempt_id": 8, "trainee": "Nico Berg", "vignette_title": "Retirement",
+              "submitted_at": "2026-02-28T12:00:00+00:00"}]
+    assert [q["attempt_id"] for q in filter_grading(queue, "ABROAD")] == [9]
+    assert [q["attempt_id"] for q in filter_grading(queue, "berg retire")] == [8]
+    assert [q["attempt_id"] for q in filter_grading(queue, until=date(2026, 2, 28))] == [8]
+    assert [q["attempt_id"] for q in filter_grading(queue, since=date(2026, 3, 31), until=date(2026, 3, 31))] == [9]
+    assert filter_grading(queue, INJECTION) == []

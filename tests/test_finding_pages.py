@@ -99,3 +99,94 @@ def test_audit_log_dates_the_wrong_way_round_are_a_sentence(demo):
     at.date_input(key="al_date_from").set_value(date(2026, 5, 2)).run()
     at.date_input(key="al_date_to").set_value(date(2026, 5, 1)).run()
     assert not at.exception and "after the end date" in at.warning[0].value
+
+
+# --- users, recordings, rating and grading queues --------------------------------------------------
+
+def test_users_search_and_filters(demo):
+    at = app_as(_id(demo, "admin"), "users.py")
+    assert not at.exception, at.exception
+    everyone = auth.list_users(demo)
+    assert len(at.dataframe[0].value) == min(50, len(everyone))
+    at.text_input(key="us_text").input("TRAINEE").run()
+    expected = auth.filter_users(everyone, "trainee")
+    assert sorted(at.dataframe[0].value["username"]) == sorted(u["username"] for u in expected)
+    at.text_input(key="us_text").input("").run()
+    at.selectbox(key="us_role").set_value("supervisor").run()
+    shown = set(at.dataframe[0].value["username"])
+    assert "supervisor" in shown and all("supervisor" in u["roles"] for u in everyone if u["username"] in shown)
+    assert {o for o in at.selectbox(key="eu_user").options} == {f"{u['display_name']} ({u['username']})"
+                                                                 for u in everyone if u["username"] in shown}
+    at.text_input(key="us_text").input("x' OR '1'='1").run()
+    assert not at.exception and "No account matches" in texts(at)
+    assert len(auth.list_users(demo)) == len(everyone)
+
+
+def test_recordings_search_and_filters(demo):
+    admin = auth.find_user(demo, "admin")
+    at = app_as(admin.id, "recordings_admin.py")
+    assert not at.exception, at.exception
+    every = fidelity.all_sessions_admin(demo, admin)
+    assert list(at.dataframe[0].value["id"]) == [s["id"] for s in every][:50]  # newest first
+    at.selectbox(key="ra_gold").set_value(True).run()
+    gold = [s["id"] for s in every if s["is_gold_standard"]]
+    assert gold and list(at.dataframe[0].value["id"]) == gold
+    at.selectbox(key="ra_gold").set_value(None).run()
+    name = every[-1]["trainee"]
+    at.text_input(key="ra_text").input(name.upper()).run()
+    assert set(at.dataframe[0].value["therapist"]) == {name}
+    day = date.fromisoformat(every[0]["created_at"][:10])
+    at.date_input(key="ra_added_from").set_value(day).run()
+    at.date_input(key="ra_added_to").set_value(day).run()
+    assert list(at.dataframe[0].value["id"]) == [s["id"] for s in fidelity.filter_recordings(every, name, day, day)]
+
+
+def test_rating_queue_search_and_filters(demo):
+    rater = auth.find_user(demo, "rater")
+    queue = fidelity.rater_queue(demo, rater)
+    assert queue, "the demo gives the rater a queue"
+    at = app_as(rater.id, "rating_queue.py")
+    assert not at.exception, at.exception
+
+    def listed():
+        return {int(b.key.rsplit("_", 1)[1]) for b in at.button if b.key and b.key.startswith(("rq_open_", "rq_view_"))}
+
+    assert listed() == {q["assignment_id"] for q in queue if not q["deleted_at"] or q["status"] == "submitted"}
+    at.selectbox(key="rq_status").set_value("submitted").run()
+    assert listed() == {q["assignment_id"] for q in queue if q["status"] == "submitted"}
+    at.selectbox(key="rq_status").set_value(None).run()
+    at.selectbox(key="rq_due").set_value("overdue").run()
+    assert listed() == {q["assignment_id"] for q in queue if q["overdue"] and not q["deleted_at"]}
+    at.selectbox(key="rq_due").set_value(None).run()
+    target = queue[0]
+    at.text_input(key="rq_text").input(f"#{target['session_id']}").run()
+    assert target["assignment_id"] in listed() or target["deleted_at"]
+    at.text_input(key="rq_text").input("x' OR '1'='1").run()
+    assert not at.exception and listed() == set()
+
+
+def test_submitted_ratings_are_listed_newest_first(demo):
+    rater = auth.find_user(demo, "rater")
+    done = [q for q in fidelity.rater_queue(demo, rater) if q["status"] == "submitted"]
+    at = app_as(rater.id, "rating_queue.py")
+    order = [int(b.key.rsplit("_", 1)[1]) for b in at.button if b.key and b.key.startswith("rq_view_")]
+    by_id = {q["assignment_id"]: q["submitted_at"] for q in done}
+    assert len(order) == len(done) and [by_id[a] for a in order] == sorted(by_id.values(), reverse=True)
+
+
+def test_grading_queue_search_and_newest_first(demo, library):
+    from ipt_training.vignettes import grading_queue
+
+    sup = auth.find_user(demo, "supervisor")
+    at = app_as(sup.id, "grading_queue.py")
+    assert not at.exception, at.exception
+    at.toggle(key="gq_include_graded").set_value(True).run()
+    queue = grading_queue(demo, sup, include_graded=True)
+    assert len(queue) >= 2, "the demo has attempts for the supervisor to grade"
+    table = at.dataframe[0].value
+    assert list(table["submitted"]) == sorted(table["submitted"], reverse=True)
+    title = queue[-1]["vignette_title"]
+    at.text_input(key="gq_text").input(title.lower()).run()
+    assert set(at.dataframe[0].value["vignette"]) == {title}
+    at.text_input(key="gq_text").input("x' OR '1'='1").run()
+    assert not at.exception and "No attempt matches" in texts(at)

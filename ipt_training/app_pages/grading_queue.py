@@ -9,7 +9,8 @@ import streamlit as st
 
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.vignette_widgets import answers_panel, expert_key, pct, score_card
-from ipt_training.vignettes import VignetteError, attempt_view_for, grade_attempt, grading_queue
+from ipt_training.ui.finding import date_range, paged, search_box
+from ipt_training.vignettes import VignetteError, attempt_view_for, filter_grading, grade_attempt, grading_queue
 from ipt_training.ui.text import plain
 
 user = require_user("supervisor", "admin")
@@ -19,14 +20,20 @@ if msg := st.session_state.pop("gq_flash", None):
     st.success(plain(msg))
 
 include_graded = st.toggle("Also show graded attempts (to review or regrade)", key="gq_include_graded")
-queue = grading_queue(db, user, include_graded=include_graded)
+queue = grading_queue(db, user, include_graded=include_graded)  # newest first
 if not queue:
     st.info("No attempt is waiting for your grading." if user.has("admin")
             else "No supervisee attempt is waiting for your grading.")
     st.stop()
+text = search_box("Search trainee, vignette or attempt number", key="gq_text", placeholder="e.g. Okafor, retirement")
+since, until = date_range("gq_submitted", "Submitted")
+queue = filter_grading(queue, text, since, until)
+if not queue:
+    st.info("No attempt matches this search. Clear the search or the dates to see more.")
+    st.stop()
 st.dataframe(pd.DataFrame([{"trainee": q["trainee"], "vignette": q["vignette_title"], "status": q["status"],
                             "submitted": (q["submitted_at"] or "")[:10], "machine score": pct(q["score"])}
-                           for q in queue]), hide_index=True, width="stretch")
+                           for q in paged(queue, "gq_page")]), hide_index=True, width="stretch")
 by_id = {q["attempt_id"]: q for q in queue}
 attempt_id = st.selectbox("Attempt to grade", list(by_id), key="gq_attempt",
                           format_func=lambda i: f"{by_id[i]['trainee']}: {by_id[i]['vignette_title']} ({by_id[i]['status']})")

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from ipt_training import fidelity
+from ipt_training.finding import newest_first
 from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.finding import paged, search_box
 from ipt_training.ui.rating_widgets import open_in_workspace
 from ipt_training.ui.text import plain
 
@@ -17,19 +19,32 @@ if not queue:
     st.info("No session is assigned to you yet. A supervisor or administrator assigns sessions to raters.")
     st.stop()
 
-open_items = [q for q in queue if q["status"] != "submitted"]
-done = [q for q in queue if q["status"] == "submitted"]
+c1, c2, c3 = st.columns([2, 1, 1])
+with c1:
+    text = search_box("Search session, therapist or number", key="rq_text", placeholder="e.g. Okafor, #12")
+status = c2.selectbox("Status", [None, "not started", "draft", "submitted"], key="rq_status",
+                      format_func=lambda s: "Any" if s is None else s)
+due = c3.selectbox("Due", [None, *fidelity.QUEUE_DUE], format_func=lambda d: "Any" if d is None else fidelity.QUEUE_DUE[d],
+                   key="rq_due")
+found = fidelity.filter_queue(queue, text, status, due)
+filtered = len(found) < len(queue)
+if filtered:
+    st.caption(f"{len(found)} of {len(queue)} assigned sessions match.")
+open_items = [q for q in found if q["status"] != "submitted"]
+done = newest_first([q for q in found if q["status"] == "submitted"], "submitted_at")
 st.subheader(f"To rate ({len(open_items)})")
-if not open_items:
+if not open_items and filtered:
+    st.info("No session to rate matches this search. Clear the search or set a filter back to Any.")
+elif not open_items:
     st.success("Nothing waiting: every assigned session is rated.")
-for q in open_items:
+for q in paged(open_items, "rq_page"):
     with st.container(border=True, key=f"rq_row_{q['session_id']}"):
         c1, c2, c3 = st.columns([4, 2, 1.4], vertical_alignment="center")
         purpose = {"rating": "rating", "second_rating": "second, independent rating",
                    "calibration": "calibration (gold standard)"}[q["purpose"]]
         c1.markdown(f"**{plain(q['label'])}**  \nTherapist: {plain(q['trainee_name'])} · {purpose}")
-        due = f"due {q['due_date']}" if q["due_date"] else "no due date"
-        c2.markdown(f"Status: **{q['status']}**  \n{':red[overdue, ' + due + ']' if q['overdue'] else due}")
+        when = f"due {q['due_date']}" if q["due_date"] else "no due date"
+        c2.markdown(f"Status: **{q['status']}**  \n{':red[overdue, ' + when + ']' if q['overdue'] else when}")
         if q["deleted_at"]:
             c3.caption("Recording deleted")
         elif c3.button("Continue" if q["status"] == "draft" else "Open", key=f"rq_open_{q['assignment_id']}",
@@ -37,8 +52,8 @@ for q in open_items:
             open_in_workspace(q["session_id"], "rater")
 
 if done:
-    st.subheader(f"Submitted ({len(done)})")
-    for q in done:
+    st.subheader(f"Submitted ({len(done)}), newest first")
+    for q in paged(done, "rq_done_page"):
         c1, c2, c3 = st.columns([4, 2, 1.4], vertical_alignment="center")
         c1.markdown(plain(q["label"]))
         c2.caption(f"Submitted {(q['submitted_at'] or '')[:10]}")

@@ -6,6 +6,7 @@ import streamlit as st
 from ipt_training import fidelity
 from ipt_training.config import get_settings
 from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.finding import date_range, paged, search_box
 from ipt_training.ui.text import plain
 
 admin = require_user("admin")
@@ -14,22 +15,34 @@ st.title("Recordings")
 if flash := st.session_state.pop("ra_flash", None):
     st.success(plain(flash))
 
-sessions = fidelity.all_sessions_admin(db, admin)
+sessions = fidelity.all_sessions_admin(db, admin)  # newest first
 if not sessions:
     st.info("No recorded session has been added yet.")
     st.stop()
-st.dataframe(pd.DataFrame([{
-    "id": s["id"], "therapist": s["trainee"], "session": s["label"], "file": s["original_name"] or "",
-    "size (MB)": round((s["size_bytes"] or 0) / 1048576, 2), "ratings": s["ratings"],
-    "gold standard": bool(s["is_gold_standard"]), "added": (s["created_at"] or "")[:10],
-    "deleted": (s["deleted_at"] or "")[:10]} for s in sessions]), hide_index=True, width="stretch", key="ra_table")
+text = search_box("Search therapist, session, file or number", key="ra_text", placeholder="e.g. Okafor, #12")
+since, until = date_range("ra_added", "Added")
+c1, c2 = st.columns(2)
+yes_no = {None: "Any", True: "yes", False: "no"}
+gold = c1.selectbox("Gold standard", [None, True, False], format_func=yes_no.get, key="ra_gold")
+deleted = c2.selectbox("Recording deleted", [None, True, False], format_func=yes_no.get, key="ra_deleted")
+found = fidelity.filter_recordings(sessions, text, since, until, gold, deleted)
+if found:
+    st.dataframe(pd.DataFrame([{
+        "id": s["id"], "therapist": s["trainee"], "session": s["label"], "file": s["original_name"] or "",
+        "size (MB)": round((s["size_bytes"] or 0) / 1048576, 2), "ratings": s["ratings"],
+        "gold standard": bool(s["is_gold_standard"]), "added": (s["created_at"] or "")[:10],
+        "deleted": (s["deleted_at"] or "")[:10]} for s in paged(found, "ra_page")]),
+        hide_index=True, width="stretch", key="ra_table")
+else:
+    st.info("No recorded session matches this search. Clear the search or set a filter back to Any.")
 
-live = {s["id"]: f"#{s['id']} {s['trainee']}: {s['label']}" for s in sessions if not s["deleted_at"]}
+live = {s["id"]: f"#{s['id']} {s['trainee']}: {s['label']}" for s in found if not s["deleted_at"]}
 st.subheader("Delete a recording")
 st.caption("Deleting removes the audio or video file and its transcript. The session's ratings and evidence marks "
-           "stay, shown as ratings of a deleted recording. Every deletion goes to the audit log.")
+           "stay, shown as ratings of a deleted recording. Every deletion goes to the audit log. The sessions to "
+           "choose from are those the search above finds.")
 if not live:
-    st.info("Every recording is deleted already.")
+    st.info("Every recording this search finds is deleted already.")
     st.stop()
 with st.form("ra_delete"):
     sid = st.selectbox("Session", list(live), format_func=live.get, key="ra_session")

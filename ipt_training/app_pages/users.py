@@ -6,17 +6,28 @@ import streamlit as st
 from ipt_training import auth, auth_sessions
 from ipt_training.config import get_settings
 from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.finding import paged, search_box
 from ipt_training.ui.text import plain
 
 admin = require_user("admin")
 db = get_db()
 st.title("Users and roles")
 
-users = auth.list_users(db)
-st.dataframe(
-    pd.DataFrame(users)[["username", "display_name", "email", "roles", "active", "locked_until"]],
-    hide_index=True, width="stretch",
-)
+everyone = auth.list_users(db)
+c1, c2, c3 = st.columns([2, 1, 1])
+with c1:
+    text = search_box("Search names and e-mail", key="us_text", placeholder="e.g. okafor")
+role = c2.selectbox("Role", [None, *auth.ROLES], format_func=lambda r: "Any" if r is None else r, key="us_role")
+active = c3.selectbox("Account status", [None, True, False], key="us_active",
+                      format_func=lambda a: {None: "Any", True: "active", False: "deactivated"}[a])
+users = auth.filter_users(everyone, text, role, active)
+if users:
+    st.dataframe(
+        pd.DataFrame(paged(users, "us_page"))[["username", "display_name", "email", "roles", "active", "locked_until"]],
+        hide_index=True, width="stretch", key="us_table",
+    )
+else:
+    st.info("No account matches this search. Clear the search or set a filter back to Any.")
 
 tab_new, tab_edit = st.tabs(["Create an account", "Change an account"])
 with tab_new:
@@ -36,6 +47,7 @@ with tab_new:
                 st.error(plain(str(exc)))
 
 with tab_edit:
+    st.caption("The accounts to choose from are those the search above finds.")
     choice = st.selectbox("Account", users, format_func=lambda u: f"{u['display_name']} ({u['username']})", key="eu_user")
     if choice:
         target = auth.get_user(db, choice["id"])

@@ -48,7 +48,9 @@ from .recordings import (  # noqa: F401
 from .assignments import (  # noqa: F401
     assign,
     assign_random_second_ratings,
+    QUEUE_DUE,
     assignable_sessions,
+    filter_queue,
     list_assignments,
     rater_queue,
     raters,
@@ -84,6 +86,7 @@ from .gold import (  # noqa: F401
     mark_gold_standard,
 )
 from .views import (  # noqa: F401
+    filter_recordings,
     item_catalogue,
     my_sessions,
     rating_progress,

@@ -9,6 +9,7 @@ import random
 from typing import Any, Optional
 from sqlite_utils import Database
 from ..auth import User, get_user, supervisee_ids
+from ..finding import text_matches
 from ..store import audit, now_iso, one, rows, transaction
 from .base import FidelityError, PURPOSES
 from .seen import has_seen_ratings, seen_by
@@ -158,6 +159,32 @@ def rater_queue(db: Database, rater: User) -> list[dict]:
         q["overdue"] = bool(q["due_date"] and q["due_date"] < today and q["status"] != "submitted")
     out.sort(key=lambda q: (q["status"] == "submitted", q["due_date"] or "9999-12-31", q["session_id"]))
     return out
+
+
+QUEUE_DUE = {"overdue": "overdue", "week": "due in the next 7 days", "none": "no due date"}
+
+
+def filter_queue(queue: list[dict], text: str = "", status: Optional[str] = None, due: Optional[str] = None,
+                 today: Optional[_dt.date] = None) -> list[dict]:
+    """The rows of :func:`rater_queue` whose session, therapist or number hold every word of
+    ``text`` (ignoring case), whose rating is in ``status`` (not started, draft, submitted) and
+    whose due date is ``due`` (a key of ``QUEUE_DUE``: overdue; open and due within 7 days,
+    today included; no due date). ``None`` keeps all."""
+    today = today or _dt.date.today()
+    week = (today + _dt.timedelta(days=7)).isoformat()
+
+    def due_ok(q: dict) -> bool:
+        if due == "overdue":
+            return bool(q["overdue"])
+        if due == "week":
+            return bool(q["due_date"]) and q["status"] != "submitted" and today.isoformat() <= q["due_date"] <= week
+        if due == "none":
+            return not q["due_date"]
+        return True
+
+    return [q for q in queue
+            if text_matches(text, q["label"], q["trainee_name"], f"#{q['session_id']}")
+            and (status is None or q["status"] == status) and due_ok(q)]
 
 
 def list_assignments(db: Database, actor: User) -> list[dict]:

@@ -56,6 +56,7 @@ from .attempts import (  # noqa: F401
     attempt_view_for,
     attempts_for,
     current_draft,
+    filter_grading,
     get_attempt,
     grade_attempt,
     grading_queue,

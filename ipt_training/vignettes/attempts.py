@@ -13,6 +13,7 @@ from ..content import (
     Vignette,
     VignetteRubric,
 )
+from ..finding import in_date_range, text_matches
 from ..store import audit, now_iso, one, rows, transaction
 from .scoring import FOCUS_PARTS, focus_commit_stage, primary_choice, _check_ranking, AttemptAccessError, GradeError, STATUS_LABELS, VignetteError, _drop_stale_moments, apply_grades, clean_answers, clean_grades, empty_answers, expert_key, public_case, score_attempt
 
@@ -262,7 +263,7 @@ def grade_attempt(db: Database, grader: User, attempt_id: int, grades: dict) -> 
 
 
 def grading_queue(db: Database, user: User, include_graded: bool = False) -> list[dict]:
-    """Submitted attempts this user may grade: supervisees' (admins: everyone's), oldest first."""
+    """Submitted attempts this user may grade: supervisees' (admins: everyone's), newest first."""
     if not user.has("supervisor", "admin"):
         return []
     statuses = ("submitted", "graded") if include_graded else ("submitted",)
@@ -274,7 +275,7 @@ def grading_queue(db: Database, user: User, include_graded: bool = False) -> lis
                          FROM vignette_attempts a JOIN users u ON u.id = a.trainee_id
                          LEFT JOIN users g ON g.id = a.grader_id
                          WHERE a.status IN ({','.join(':s%d' % k for k in range(len(statuses)))}) AND a.trainee_id <> :me
-                         {scope} ORDER BY a.submitted_at, a.id""",
+                         {scope} ORDER BY a.submitted_at DESC, a.id DESC""",
                      {"me": user.id, **{f"s{k}": v for k, v in enumerate(statuses)}})
     titles = {r["hash"]: r["title"] for r in rows(
         db, "SELECT hash, json_extract(body, '$.title') AS title FROM content_versions WHERE kind = 'vignette'")}
@@ -282,6 +283,14 @@ def grading_queue(db: Database, user: User, include_graded: bool = False) -> lis
         r["status"] = STATUS_LABELS[r["status"]]
         r["vignette_title"] = titles.get(r.pop("vignette_hash"), r["vignette_id"])
     return found
+
+
+def filter_grading(queue: list[dict], text: str = "", since=None, until=None) -> list[dict]:
+    """The rows of :func:`grading_queue` whose trainee, vignette title or attempt number hold
+    every word of ``text`` (ignoring case), submitted on a day from ``since`` to ``until``
+    (both included)."""
+    return [q for q in queue if text_matches(text, q["trainee"], q["vignette_title"], f"#{q['attempt_id']}")
+            and in_date_range(q["submitted_at"], since, until)]
 
 
 def _attempts_of(db: Database, trainee_id: int, vignette_id: Optional[str] = None) -> list[dict]:

@@ -217,7 +217,7 @@ def test_grading_queue_shows_supervisees_only_and_admins_all(db, lib, people):
     assert [q["attempt_id"] for q in grading_queue(db, people["sup"])] == [a1]
     assert grading_queue(db, people["other_sup"]) == []
     assert grading_queue(db, people["t1"]) == []
-    assert [q["attempt_id"] for q in grading_queue(db, people["admin"])] == [a1, a2]
+    assert [q["attempt_id"] for q in grading_queue(db, people["admin"])] == [a2, a1]  # newest first (issue 17)
     grade_attempt(db, people["sup"], a1, {"form": {"level": 1}, "resp": {"level": 1}})
     assert grading_queue(db, people["sup"]) == []
     assert [q["status"] for q in grading_queue(db, people["sup"], include_graded=True)] == ["graded"]
