@@ -36,7 +36,8 @@ sid, kind = choice["session_id"], choice["kind"]
 try:
     session = fidelity.get_session(db, user, sid)
     # opening reads only: the draft starts at the first score, mark or comment (issue 17)
-    started = None if kind == "view" else fidelity.find_rating(db, user, sid, kind)
+    if kind != "view":
+        fidelity.find_rating(db, user, sid, kind)
 except fidelity.FidelityError as exc:
     st.error(plain(str(exc)))
     st.stop()
@@ -45,16 +46,27 @@ st.caption(f"Therapist: {plain(session['trainee_name'])} · {plain(session['labe
            + (" · gold-standard (calibration) session" if session["is_gold_standard"] else ""))
 prefix = f"ws_{sid}"
 mark_key = f"{prefix}_mark_time"
+
+
+def own() -> dict | None:
+    if kind == "view":
+        return None
+    found = fidelity.own_rating(db, user, sid, kind)
+    return found or fidelity.unstarted_rating(db, sid, kind, library=library)
+
+
+rating = own()
 left, right = st.columns([5, 6], gap="large")
 with left:
     st.subheader("Recording and transcript")
-    rw.transcript_player(db, settings, user, session, prefix, mark_key=mark_key)
+    if rw.transcript_player(db, settings, user, session, prefix, rating, mark_key, library):
+        if rating["id"] is None:
+            st.rerun()  # the mark started the draft: the selector above says so too
+        rating = own()  # "Mark this moment" added a mark
 
 with right:
     rw.show_saved_error()
-    if kind != "view":
-        rating = (fidelity.own_rating(db, user, sid, kind) if started
-                  else fidelity.unstarted_rating(db, sid, kind, library=library))
+    if rating is not None:
         items = fidelity.item_catalogue(library, rating["instrument_id"], session)
         locked = rating["status"] == "submitted"
         st.subheader({"rater": "Your rating", "self": "Your self-rating", "gold": "Gold-standard rating"}[kind]

@@ -12,8 +12,8 @@ import streamlit as st
 from .. import fidelity
 from ..auth import User
 from ..config import Settings
-from ..fidelity.transcripts import cue_at, fmt_time
-from .recording_player import player
+from ..fidelity.transcripts import fmt_time
+from .recording_player import session_player
 from .text import plain
 
 NA = "N/A"
@@ -60,38 +60,53 @@ def show_saved_error() -> None:
         st.error(msg)
 
 
-def _jump(start_key: str, time_s: float, mark_key: Optional[str]) -> None:
-    st.session_state[start_key] = float(time_s)
-    if mark_key:
-        st.session_state[mark_key] = float(round(time_s, 1))
+def _jump(prefix: str, time_s: float) -> None:
+    """Ask the player to play from ``time_s`` (once: each request has a new number)."""
+    previous = st.session_state.get(f"{prefix}_seek") or {}
+    st.session_state[f"{prefix}_seek"] = {"t": float(time_s), "n": int(previous.get("n", 0)) + 1}
 
 
 def transcript_player(db, settings: Settings, user: User, session: dict, prefix: str,
-                      mark_key: Optional[str] = None) -> float:
-    """The player above the timed transcript (the page puts this column beside the items);
-    choosing a cue moves the player to its time and pre-fills the evidence mark's time.
-    Returns the current time."""
-    start_key = f"{prefix}_start"
-    start = float(st.session_state.get(start_key, 0.0))
-    cues = session.get("cues") or []
+                      rating: Optional[dict] = None, mark_key: Optional[str] = None, library=None) -> bool:
+    """The recording with its speed, the transcript that follows playback, and (for an
+    editable rating) "Mark this moment", which adds an evidence mark at the playback time.
+    Returns True when it added a mark, so the page reads the rating again."""
     if session.get("deleted_at"):
         st.warning("The recording of this session was deleted by an administrator; the ratings remain.")
-        return start
-    player(db, settings, user, session["id"], start)
-    st.caption(f"Player set to {fmt_time(start)}. Choose a line of the transcript to jump there.")
-    if not cues:
-        st.info("This session has no transcript; listen to the recording and note times by hand.")
-        return start
-    current = cue_at(cues, start)
-    with st.container(height=430, key=f"{prefix}_cues"):
-        for n, cue in enumerate(cues):
-            c1, c2 = st.columns([1, 5], vertical_alignment="top")
-            c1.button(fmt_time(cue["start_s"]), key=f"{prefix}_cue_{n}", on_click=_jump,
-                      args=(start_key, cue["start_s"], mark_key), type="primary" if n == current else "secondary",
-                      help="Play from here")
-            who = f"**{plain(cue['speaker'])}:** " if cue.get("speaker") else ""
-            c2.markdown(f"{who}{plain(cue['text'])}")
-    return start
+        return False
+    can_mark = rating is not None and _editable(rating)
+    event = session_player(db, settings, user, session, key=f"{prefix}_player",
+                           seek=st.session_state.get(f"{prefix}_seek"), can_mark=can_mark)
+    if not session.get("cues"):
+        st.info("This session has no transcript; listen to the recording and mark the moments as you go.")
+    if not can_mark:
+        return False
+    return handle_player_event(db, user, rating, event, prefix, mark_key, library)
+
+
+def handle_player_event(db, user: User, rating: dict, event, prefix: str, mark_key: Optional[str], library) -> bool:
+    """Act once on a player event (its nonce is remembered for this browser session): a
+    ``mark`` adds an evidence mark at its playback time, starting the draft if need be."""
+    if not isinstance(event, dict) or event.get("kind") != "mark":
+        return False
+    done = st.session_state.setdefault(f"{prefix}_player_done", set())
+    nonce = str(event.get("nonce") or "")
+    if not nonce or nonce in done:
+        return False
+    done.add(nonce)
+    try:
+        t = float(event.get("t"))
+        add_mark(db, user, rating, t, None, "", library)
+    except (TypeError, ValueError):
+        st.session_state[SCORE_ERROR] = "The player sent no playback time; press Mark this moment again."
+        return False
+    except fidelity.FidelityError as exc:
+        st.session_state[SCORE_ERROR] = str(exc)
+        return False
+    if mark_key:
+        st.session_state[mark_key] = float(round(t, 1))
+    st.toast(f"Evidence mark added at {fmt_time(t)}.")
+    return True
 
 
 # --- item scorer -------------------------------------------------------------------------
@@ -236,11 +251,12 @@ def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, 
     labels = item_names(items)
     if editable:
         if mark_key not in st.session_state:
-            st.session_state[mark_key] = float(round(st.session_state.get(f"{prefix}_start", 0.0), 1))
+            st.session_state[mark_key] = 0.0
         with st.form(f"{prefix}_mark_form", clear_on_submit=False):
             c1, c2 = st.columns([1, 3])
             c1.number_input("Time (seconds)", min_value=0.0, step=1.0, key=mark_key,
-                            help="Pre-filled with the playback time of your last mark or transcript line.")
+                            help="Pre-filled with the time of your last mark; Mark this moment in the player "
+                                 "marks the playback time at once.")
             item = c2.selectbox("Item (optional)", [None] + list(labels), key=f"{prefix}_mark_item",
                                 format_func=lambda i: "- no item -" if i is None else labels[i])
             note = st.text_input("Note", key=f"{prefix}_mark_note", placeholder="What happens here that supports the score")
@@ -258,7 +274,7 @@ def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, 
         # one row, each part as wide as its content: a time such as 1:02:03 is never cut off
         with st.container(horizontal=True, vertical_alignment="center", key=f"{prefix}_markrow_{m['id']}"):
             st.button(m["time"], key=f"{prefix}_markjump_{m['id']}", on_click=_jump, width="content",
-                      args=(f"{prefix}_start", m["time_s"], None), help=f"Play from {m['time']}")
+                      args=(prefix, m["time_s"]), help=f"Play from {m['time']}")
             item = f"{labels[m['item_id']]} · " if m["item_id"] in labels else ""
             st.markdown(f"{plain(item)}{plain(m['note']) if m['note'] else '(no note)'}", width="stretch")
             if editable and st.button("Delete", key=f"{prefix}_markdel_{m['id']}", icon=":material/delete:",

@@ -1,5 +1,9 @@
 """The source a player uses for a recording: a per-viewer link that expires, never the bytes.
 
+The rating workspace plays it in a small custom component (``player_component/``: plain HTML and
+JavaScript, no build step, no network but the app's own link) that adds playback speed, a
+transcript that follows playback, and "Mark this moment", which returns the playback time.
+
 The recording's bytes never pass through ``st.audio(bytes)`` (which would publish them under
 Streamlit's ``/media/<hash>`` URL, fetchable by anyone without a cookie, issue 15 item 1):
 the player gets ``/recording/<token>`` (:mod:`ipt_training.fidelity.links`), served by
@@ -10,9 +14,11 @@ the player gets ``/recording/<token>`` (:mod:`ipt_training.fidelity.links`), ser
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Optional
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from .. import fidelity, web
 from ..fidelity import links as recording_links
@@ -21,6 +27,8 @@ from ..config import Settings
 from .common import SESSION_KEY
 
 _LINKS = "_recording_links"
+# served by Streamlit from this folder at /component/<name>/index.html (same origin as the app)
+_PLAYER = components.declare_component("rating_player", path=str(Path(__file__).parent / "player_component"))
 
 
 NO_ROUTE = ("Recordings play only when the server was started with `streamlit run app.py`; "
@@ -39,6 +47,26 @@ def player(db, settings: Settings, user: User, session_id: int, start: float) ->
         st.video(url, format=media_type, start_time=int(start))
     else:
         st.audio(url, format=media_type, start_time=int(start))
+
+
+def session_player(db, settings: Settings, user: User, session: dict, *, key: str,
+                   seek: Optional[dict] = None, can_mark: bool = False) -> Optional[dict]:
+    """The player with speed control, the transcript that follows playback (a line chosen
+    plays from there) and, when ``can_mark``, "Mark this moment" with keyboard shortcuts.
+
+    ``seek`` ({t, n}) moves playback to ``t`` seconds once per new ``n``. Returns the player's
+    last event, ``{"kind": "mark", "t": seconds, "nonce": str}``, or None; the same event comes
+    back on every rerun until the next one, so the caller acts once per nonce.
+    """
+    url, media_type, error = recording_source(db, settings, user, session["id"])
+    if error == NO_ROUTE:
+        st.warning(error)
+    elif error:
+        st.error(error)
+    cues = [{"start_s": float(c["start_s"]), "end_s": float(c["end_s"]), "speaker": c.get("speaker") or "",
+             "text": c["text"]} for c in session.get("cues") or []]
+    return _PLAYER(url=url, media_type=media_type, cues=cues, seek=seek, can_mark=bool(can_mark and url),
+                   message=error, key=key, default=None)
 
 
 def recording_source(db, settings: Settings, user: User, session_id: int) -> tuple[Optional[str], str, Optional[str]]:

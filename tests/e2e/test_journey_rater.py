@@ -1,14 +1,18 @@
 """Browser journey (issue 4, issue 7): a rater rates an assigned demo session blind, with evidence.
 
 The rater opens 'Case T1, session 2' (assigned, not yet rated; the trainee's self-rating of it is
-already submitted) from the queue, jumps in the recording from the transcript, adds an evidence
-mark, scores every applicable item and submits. Until then the self-rating stays hidden; after,
+already submitted) from the queue. In the player (a custom component, issue 17) they choose a
+transcript line, play at double speed while the highlight follows, and mark the moment with the
+button and, later, with the keyboard (k plays and pauses, m marks, 3 scores the focused item);
+each mark is saved at the playback time. They add a mark with an item and a note, score every
+applicable item and submit. Until then the self-rating stays hidden; after,
 it appears and the rating is locked. Half-way through, a browser refresh (which keeps the sign-in)
 must lose none of the scores: every change is saved as a draft at once.
 """
 
 import re
 import sqlite3
+import time
 
 import pytest
 
@@ -23,6 +27,38 @@ SESSION = "Case T1, session 2"
 SELF_RATING = "Self-rating: Tara Trainee"
 BLIND = "Other ratings of this session stay hidden until you submit your own"
 NOTE = "Therapist invites the feelings about Alan's death"
+
+
+def player_frame(page):
+    """The rating workspace's player component (a same-origin iframe)."""
+    return page.frame_locator("iframe[src*='rating_player']")
+
+
+def media_time(page) -> float:
+    return page.frame(url=re.compile("rating_player")).evaluate("() => document.querySelector('audio').currentTime")
+
+
+def wait_time(page, condition: str, timeout: float = 20_000) -> None:
+    """Wait until ``condition`` holds of ``t``, the player's playback time."""
+    page.frame(url=re.compile("rating_player")).wait_for_function(
+        f"() => {{ const t = document.querySelector('audio').currentTime; return {condition}; }}", timeout=timeout)
+
+
+def saved_marks(server) -> list[float]:
+    """Times of the rater's evidence marks on Case T1 session 2, in the order they were made."""
+    with sqlite3.connect(server.data_dir / "app.db") as conn:
+        return [r[0] for r in conn.execute(
+            """SELECT m.time_s FROM evidence_marks m JOIN ratings r ON r.id = m.rating_id
+               JOIN recorded_sessions s ON s.id = r.session_id JOIN users u ON u.id = r.rater_id
+               WHERE u.username = 'rater' AND s.case_pseudonym = 'Case T1' AND s.session_number = 2 ORDER BY m.id""")]
+
+
+def wait_marks(server, n: int) -> None:
+    for _ in range(100):
+        if len(saved_marks(server)) >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"expected {n} evidence mark(s), found {saved_marks(server)}")
 
 
 def open_from_queue(page, label: str) -> None:
@@ -48,14 +84,31 @@ def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
     expect(main).to_contain_text(BLIND)
     assert SELF_RATING not in main.inner_text()
 
-    # the transcript moves the player: choosing the cue at 0:45 sets the audio element's time
-    page.locator("audio").wait_for(state="attached")
-    assert page.evaluate("() => document.querySelector('audio').currentTime") == 0
-    page.get_by_role("button", name="0:45", exact=True).click()
-    page.get_by_text("Player set to 0:45").wait_for()
-    page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 45) < 1")
-    # ... and pre-fills the evidence mark's time
-    expect(page.get_by_role("spinbutton", name="Time (seconds)")).to_have_value(re.compile(r"^45(\.\d+)?$"))
+    # the player (a custom component in a same-origin frame): choosing the transcript line at 0:45 seeks there,
+    # and that line is the highlighted one
+    frame = player_frame(page)
+    audio = frame.locator("audio")
+    audio.wait_for(state="attached")
+    assert media_time(page) == 0
+    frame.get_by_role("button", name=re.compile(r"^0:45 ")).click()
+    wait_time(page, "Math.abs(t - 45.1) < 1")
+    expect(frame.locator("li.current")).to_contain_text("0:45")
+    expect(frame.get_by_role("button", name=re.compile(r"^0:45 "))).to_have_attribute("aria-current", "time")
+    # it plays, at the speed chosen, and the highlight follows playback to the next line (0:54)
+    frame.get_by_label("Playback speed").select_option("2")
+    frame.get_by_role("button", name="Play").click()
+    wait_time(page, "t > 54.5", timeout=30_000)
+    expect(frame.locator("li.current")).not_to_contain_text("0:45")
+    assert page.frame(url=re.compile("rating_player")).evaluate("() => document.querySelector('audio').playbackRate") == 2
+    frame.get_by_role("button", name="Pause").click()
+    # "Mark this moment" saves an evidence mark at the playback time
+    t1 = media_time(page)
+    frame.get_by_role("button", name="Mark this moment").click()
+    wait_marks(demo_server, 1)
+    assert abs(saved_marks(demo_server)[0] - t1) < 1
+    expect(main.get_by_test_id("stHeading").filter(has_text="Your rating (draft, saved as you go)")).to_have_count(1)
+    # the mark's time fills the form's time, for a mark with an item and a note
+    expect(page.get_by_role("spinbutton", name="Time (seconds)")).to_have_value(re.compile(rf"^{round(t1, 1):g}"))
 
     items = page.locator("[class*='st-key-item_']")
     n_items = items.count()
@@ -75,9 +128,29 @@ def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
         expect(items.nth(i).get_by_role("radio", name="4", exact=True)).to_have_attribute("aria-checked", "true")
     expect(items.nth(half).get_by_role("radio", name="4", exact=True)).to_have_attribute("aria-checked", "false")
 
-    # an evidence mark at the cue's time, tied to an item
-    page.get_by_role("button", name="0:45", exact=True).click()
-    expect(page.get_by_role("spinbutton", name="Time (seconds)")).to_have_value(re.compile(r"^45(\.\d+)?$"))
+    # keyboard: on the page (not in the player), k plays and pauses, m marks the playback time
+    frame = player_frame(page)
+    frame.locator("audio").wait_for(state="attached")
+    frame.get_by_role("button", name=re.compile(r"^1:29 ")).click()
+    wait_time(page, "Math.abs(t - 89.1) < 1")
+    page.get_by_role("heading", name="Rating workspace").click()  # focus leaves the player
+    page.keyboard.press("k")
+    wait_time(page, "t > 90.5", timeout=30_000)
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.querySelector(\"iframe[src*='rating_player']\").contentDocument"
+                           ".querySelector('audio').paused")
+    t2 = media_time(page)
+    page.keyboard.press("m")
+    wait_marks(demo_server, 2)
+    assert abs(saved_marks(demo_server)[1] - t2) < 1
+    # 1-5 press that score in the item holding the focus
+    target = items.nth(half)
+    target.get_by_role("radio", name="1", exact=True).focus()
+    page.keyboard.press("3")
+    expect(target.get_by_role("radio", name="3", exact=True)).to_have_attribute("aria-checked", "true")
+    settle(page)
+
+    # an evidence mark at the last mark's time, tied to an item
     choose(page, page, "Item (optional)", re.compile("^Item \\d+: Takes the interpersonal inventory"))
     page.get_by_label("Note").fill(NOTE)
     page.get_by_role("button", name="Add evidence mark").click()
@@ -116,3 +189,4 @@ def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
                WHERE u.username = 'rater' AND r.kind = 'rater' AND s.case_pseudonym = 'Case T1' AND s.session_number = 2""",
             (NOTE,)).fetchone()
     assert (status, n_scores, n_marks) == ("submitted", n_items, 1)
+    assert len(saved_marks(demo_server)) == 3  # the player's, the key's and the form's
