@@ -20,8 +20,12 @@ choices = fidelity.workspace_choices(db, user)
 if not choices:
     st.info("There is nothing for you to rate yet: no session is assigned to you and you have no sessions of your own.")
     st.stop()
-by_key = {f"{c['session_id']}:{c['kind']}": c for c in choices}
-wanted = f"{st.session_state.get('rating_session_id')}:{st.session_state.get('rating_kind')}"
+# the label (with the rating's status) is part of each option's value: the browser keeps showing
+# the label of the value it holds, so a status that changed ("[draft]" -> "[submitted]") makes a
+# new value, which the lines below select again (issue 17)
+by_key = {f"{c['session_id']}:{c['kind']} {c['label']}": c for c in choices}
+by_pair = {(c["session_id"], c["kind"]): k for k, c in by_key.items()}
+wanted = by_pair.get((st.session_state.get("rating_session_id"), st.session_state.get("rating_kind")))
 if wanted in by_key and st.session_state.get("_ws_applied") != wanted:
     st.session_state["ws_choice"] = wanted  # arrived from a queue: select that session
     st.session_state["_ws_applied"] = wanted

@@ -170,7 +170,7 @@ def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
     page.get_by_role("heading", name="Your rating (submitted)").wait_for()
     expect(main).to_contain_text("Submitted on")
     # the session selector says so too (issue 17: it kept saying "[draft]")
-    expect(main.get_by_test_id("stSelectbox").first).to_contain_text(f"{SESSION} [submitted]")
+    expect(page.get_by_role("combobox", name="Session")).to_have_value(re.compile(rf"{re.escape(SESSION)} .*\[submitted\]$"))
     # locked: no more scoring, no new evidence marks, no second submit
     # the chosen score stands as text, no longer a greyed-out control
     expect(items.first.get_by_role("radio")).to_have_count(0)

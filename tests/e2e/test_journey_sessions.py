@@ -47,8 +47,9 @@ def test_player_link_gives_no_audio_without_the_session_or_after_sign_out(demo_s
     open_app(page, demo_server.url + "/rating_workspace")
     sign_in_here(page, "rater", "rater-demo-pass")
     page.wait_for_url(demo_server.url + "/rating_workspace")
-    page.locator("audio").wait_for(state="attached")
-    src = page.evaluate("() => document.querySelector('audio').src")
+    audio = page.frame_locator("iframe[src*='rating_player']").locator("audio")  # the workspace's player component
+    audio.wait_for(state="attached")
+    src = audio.evaluate("a => a.src")
     assert "/recording/" in src and "/media/" not in src
 
     heard = page.request.get(src)  # this browser, with its cookie

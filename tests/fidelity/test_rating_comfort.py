@@ -42,6 +42,12 @@ def _workspace(user_id: int, session_id: int, kind: str) -> AppTest:
     return at
 
 
+def _selected(at) -> str:
+    """The session selector's label as the browser shows it (the label of the value it holds)."""
+    box = at.selectbox(key="ws_choice")
+    return box.format_func(box.value)
+
+
 def _scorers(at):
     return [s for s in at.segmented_control if s.key and s.key.startswith("score_")]
 
@@ -128,13 +134,13 @@ def test_opening_a_session_starts_no_draft_the_first_score_does(app_demo):
     assert _ratings(app_demo, sid, rater.id) == []
     at.run()  # a rerun (or a reload) starts nothing either
     assert _ratings(app_demo, sid, rater.id) == []
-    assert at.selectbox(key="ws_choice").format_func(f"{sid}:rater").endswith("[not started]")
+    assert _selected(at).endswith("[not started]")
     _scorers(at)[0].set_value(3).run()
     assert not at.exception
     assert [r["status"] for r in _ratings(app_demo, sid, rater.id)] == ["draft"]
     assert "Your rating (draft, saved as you go)" in texts(at)
     assert _scorers(at)[0].value == 3  # the control shows the saved score under the draft's key
-    assert at.selectbox(key="ws_choice").format_func(f"{sid}:rater").endswith("[draft]")
+    assert _selected(at).endswith("[draft]")
 
 
 def test_an_evidence_mark_also_starts_the_draft(app_demo):
@@ -179,10 +185,11 @@ def test_after_submitting_the_selector_times_and_scores_read_right(app_demo, lib
     fidelity.add_evidence_mark(db, rater, draft["id"], 3723.4)  # 1:02:03
     fidelity.add_evidence_mark(db, rater, draft["id"], 65)  # 1:05
     at = _workspace(rater.id, sid, "rater")
-    assert at.selectbox(key="ws_choice").format_func(f"{sid}:rater").endswith("[draft]")
+    assert _selected(at).endswith("[draft]")
     at.button(key=f"ws_{sid}_submit").click().run()
     assert not at.exception
-    label = at.selectbox(key="ws_choice").format_func(f"{sid}:rater")
+    label = _selected(at)
+    assert at.selectbox(key="ws_choice").value.endswith("[submitted]")  # the value the browser holds, and shows
     assert label.endswith("[submitted]") and "[draft]" not in label
     shown = texts(at).replace("**", "")
     assert "Your rating (submitted)" in shown
