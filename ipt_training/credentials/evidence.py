@@ -611,6 +611,7 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
     vignettes = vignette_results_many(db, ids)
     extra = portfolio.portfolio_evidence_many(db, ids)  # draws, case reports, attestations, supervision given
 
+    names = content_names(library)
     evidence = {}
     for tid in ids:
         cases = case_rows[tid]
@@ -642,8 +643,16 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
             vignette_results=tuple(vignettes[tid]),
             credentials_held=tuple(HeldCredential(d["standard_id"], award_day(d), _day(d["expires_on"]), str(d["id"]))
                                    for d in _standing(decisions[tid]).values()),
-            rater_certified=dict(certified.get(tid, {})), **extra[tid])
+            rater_certified=dict(certified.get(tid, {})), names=names, **extra[tid])
     return evidence
+
+
+def content_names(library: Library) -> dict[str, str]:
+    """Content id -> the name a reader sees: instruments and standards by name, vignettes by title."""
+    names = {i: inst.name for i, inst in library.instruments.items()}
+    names.update({i: std.name for i, std in library.standards.items()})
+    names.update({i: v.title for i, v in library.vignettes.items()})
+    return names
 
 
 # --- vignette results ------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Callable
 
+from ..display import requirement_title
 from ..content import (
     POPULATIONS,
     CredentialStandard,
@@ -243,8 +244,8 @@ def _outcome_monitoring(req: OutcomeMonitoring, ev: Evidence, ctx: _Ctx) -> Requ
 
 def _rater_calibration(req: RaterCalibration, ev: Evidence, ctx: _Ctx) -> RequirementResult:
     ok = bool(ev.rater_certified.get(req.instrument, False))
-    ref = EvidenceRef("rater_certification", req.instrument, f"Rater certification on {req.instrument}")
-    missing = [f"Get certified as a rater on {req.instrument}: rate the calibration sessions and match the expert ratings"]
+    ref = EvidenceRef("rater_certification", req.instrument, f"Rater certification on {ev.name(req.instrument)}")
+    missing = [f"Get certified as a rater on {ev.name(req.instrument)}: rate the calibration sessions and match the expert ratings"]
     current = "certified" if ok else "not certified"
     return _result(req, ok, 0.0, current, missing, [ref] if ok else [], [])
 
@@ -258,7 +259,7 @@ def _vignette_mastery(req: VignetteMastery, ev: Evidence, ctx: _Ctx) -> Requirem
     for v in sorted(ev.vignette_results, key=lambda x: x.submitted_on):
         if v.problem_area not in by_area:
             continue
-        label = f"{v.vignette_id} ({_area(v.problem_area)}): {_pct(v.score)}{', passed' if v.passed else ''}"
+        label = f"{ev.name(v.vignette_id)} ({_area(v.problem_area)}): {_pct(v.score)}{', passed' if v.passed else ''}"
         if not v.final:
             not_counted.append(EvidenceRef("vignette_result", v.attempt_id, label, "not final yet (awaiting grading)"))
         elif v.submitted_on > ctx.today:
@@ -306,7 +307,7 @@ def _prerequisite(req: Prerequisite, ev: Evidence, ctx: _Ctx) -> RequirementResu
         if h.standard_id != req.credential:
             continue
         until = f", valid until {h.expires_on.isoformat()}" if h.expires_on else ""
-        label = f"{h.standard_id}, awarded {h.awarded_on.isoformat()}{until}"
+        label = f"{ev.name(h.standard_id)}, awarded {h.awarded_on.isoformat()}{until}"
         if h.expires_on is not None and h.expires_on < ctx.today:
             not_counted.append(EvidenceRef("credential", h.standard_id, label, f"expired on {h.expires_on.isoformat()}"))
         elif h.awarded_on > ctx.today:
@@ -319,10 +320,10 @@ def _prerequisite(req: Prerequisite, ev: Evidence, ctx: _Ctx) -> RequirementResu
         missing = []
     elif not_counted and not_counted[-1].reason.startswith("expired"):
         current = not_counted[-1].reason
-        missing = [f"Renew your {req.credential} credential: it {not_counted[-1].reason}"]
+        missing = [f"Renew your {ev.name(req.credential)} credential: it {not_counted[-1].reason}"]
     else:
         current = "not held"
-        missing = [f"Earn the {req.credential} credential first"]
+        missing = [f"Earn the {ev.name(req.credential)} credential first"]
     return _result(req, met, 0.0, current, missing, evidence, not_counted)
 
 
@@ -354,7 +355,8 @@ def evaluate(standard: CredentialStandard, evidence: Evidence, today: date,
         fn = EVALUATORS.get(req.type)
         if fn is None:
             results.append(RequirementResult(req.id, req.type, req.description, False, 0.0, "not supported",
-                                             [f"Requirement type '{req.type}' is not supported by this version"]))
+                                             [f"Requirement type '{req.type}' is not supported by this version"],
+                                             title=requirement_title(req)))
             continue
         results.append(fn(req, evidence, ctx))
     met_count = sum(r.met for r in results)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Optional, Sequence
 
+from ..display import humanize, requirement_title
 from ..content import PROBLEM_AREAS, TRAINING_CATEGORIES, CredentialStandard
 
 # --- inputs ------------------------------------------------------------------------------
@@ -171,6 +172,12 @@ class Evidence:
     attestations: Sequence[AttestationEntry] = ()
     supervision_given: Sequence[SupervisionGivenEntry] = ()
     first_awarded: dict = field(default_factory=dict)  # standard_id -> the day first certified (held since)
+    # content id -> the name a reader sees (instrument and standard names, vignette titles); an id
+    # missing here is shown humanized (display.humanize), never as it is stored (issue 17)
+    names: dict = field(default_factory=dict)
+
+    def name(self, content_id: str) -> str:
+        return self.names.get(content_id) or humanize(content_id)
 
 
 # --- outputs -----------------------------------------------------------------------------
@@ -200,6 +207,7 @@ class RequirementResult:
     missing: list[str] = field(default_factory=list)
     evidence: list[EvidenceRef] = field(default_factory=list)
     not_counted: list[EvidenceRef] = field(default_factory=list)
+    title: str = ""  # the requirement's name for the reader (display.requirement_title)
 
 
 @dataclass
@@ -276,7 +284,7 @@ def _result(req, met: bool, progress: float, current: str, missing, evidence, no
     return RequirementResult(
         requirement_id=req.id, type=req.type, description=req.description, met=met,
         progress=round(progress, 4), current=current, missing=list(missing) if not met else [],
-        evidence=list(evidence), not_counted=list(not_counted),
+        evidence=list(evidence), not_counted=list(not_counted), title=requirement_title(req),
     )
 
 

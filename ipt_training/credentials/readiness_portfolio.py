@@ -172,7 +172,7 @@ def rated_sessions_rule(req: RatedSessions, ev: Evidence, ctx: _Ctx) -> Requirem
                 name, ph = passing_by_case[k]
                 lack = [p for p in wanted if p not in ph]
                 how = "drawn at random, " if req.selection == "random" else ""
-                missing.append(f"Case '{name}': a passing rated session ({how}on {req.instrument}) from the "
+                missing.append(f"Case '{name}': a passing rated session ({how}on {ev.name(req.instrument)}) from the "
                                + " and ".join(f"{p} phase" for p in lack))
             rest = req.min_cases - len(full) - len(partial)
             if rest > 0:
@@ -182,7 +182,7 @@ def rated_sessions_rule(req: RatedSessions, ev: Evidence, ctx: _Ctx) -> Requirem
     if need > 0 and not (req.min_cases and not cases_ok):
         by = "certified raters" if req.certified_raters_only and not ctx.count_uncertified else "a rater"
         how = " drawn at random by your supervisor and" if req.selection == "random" else ""
-        missing.append(f"{need} more recorded session{'s' if need > 1 else ''}{how} rated on {req.instrument} "
+        missing.append(f"{need} more recorded session{'s' if need > 1 else ''}{how} rated on {ev.name(req.instrument)} "
                        f"by {by} and reaching the pass mark")
     if not mean_ok and overall is not None:
         missing.append(f"Raise the mean of your counted rated sessions to at least {req.min_mean:.2f} (now {overall:.2f})")

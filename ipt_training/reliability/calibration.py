@@ -27,6 +27,7 @@ from ..auth import User
 from ..content import Library, RaterCertificationPolicy
 from ..fidelity.ratings import score_rating
 from .report_data import item_labels
+from ..display import humanize, item_label
 from ..store import audit, get_setting, rows, set_setting, transaction
 
 SETTING_COUNT_UNCERTIFIED = "count_uncertified_ratings"
@@ -143,6 +144,8 @@ def _compare(library: Library, instrument_id: str, rating: dict, gold: dict,
         {k: _score(v) for k, v in scores.items()}, {k: _score(v) for k, v in gold_scores.items()}
     )
     labels = item_labels(library, instrument_id)
+    names = {it.id: item_label(it) for it in library.instruments[instrument_id].items} \
+        if instrument_id in library.instruments else {}
     order = {item_id: n for n, item_id in enumerate(labels)}
     items = []
     for item_id in sorted(set(scores) | set(gold_scores), key=lambda i: (order.get(i, len(order)), i)):
@@ -153,6 +156,7 @@ def _compare(library: Library, instrument_id: str, rating: dict, gold: dict,
             "item_id": item_id,
             "section": section,
             "item": text,
+            "label": names.get(item_id) or humanize(item_id),
             "score": s,
             "gold": g,
             "difference": (s - g) if s is not None and g is not None else None,
@@ -433,7 +437,7 @@ def _fmt_score(value: Optional[float], na: bool) -> str:
 def calibration_items_table(cal: dict) -> pd.DataFrame:
     """One calibration item by item: your score, the expert's, the difference and the reason."""
     return pd.DataFrame([{
-        "Item": it["item_id"],
+        "Item": it.get("label") or humanize(it["item_id"]),
         "Section": it["section"],
         "Your score": _fmt_score(it["score"], it["rater_not_applicable"]),
         "Expert score": _fmt_score(it["gold"], it["gold_not_applicable"]),

@@ -14,6 +14,7 @@ import streamlit as st
 
 from ..access import pages_for
 from ..auth import User
+from ..display import humanize
 from ..content import PROBLEM_AREAS
 from ..credentials import Readiness, status_label
 from .text import plain
@@ -76,7 +77,7 @@ def readiness_checklist(readiness: Readiness, key: str, links: Optional[dict[str
     for n, req in enumerate(readiness.requirements):
         with st.container(border=True, key=f"{key}_req_{n}"):
             icon = ":material/check_circle:" if req.met else ":material/radio_button_unchecked:"
-            st.markdown(f"{icon} **{req.requirement_id}** — {req.description}")
+            st.markdown(f"{icon} **{req.title or humanize(req.requirement_id)}** — {req.description}")
             st.progress(req.progress, text=req.current)
             for m in req.missing:
                 st.markdown(f"- {plain(m)}")

@@ -9,8 +9,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ..display import name_of
 from ..vignettes import area_label, technique_label
+from .common import get_library
 from .text import plain
+
+
+def rubric_name(rubric_id: str) -> str:
+    """A rubric's name for the reader (its id only where the rubric is no longer loaded)."""
+    return name_of(get_library().rubrics, rubric_id)
 
 
 def pct(x: Optional[float]) -> str:
@@ -39,7 +46,7 @@ def score_card(result: dict, key: str) -> None:
             comment = e["details"].get("comment") if isinstance(e["details"], dict) else None
             if comment:
                 st.info(f"Supervisor's comment on {e['title'].lower()}: {plain(comment)}")
-        st.caption(f"Scored against rubric {result['rubric_id']} version {result['rubric_version']} "
+        st.caption(f"Scored against the rubric {rubric_name(result['rubric_id'])}, version {result['rubric_version']} "
                    f"(content hash {result['rubric_hash'][:12]}).")
 
 
@@ -136,6 +143,6 @@ def attempts_table(items: list[dict]) -> None:
     df = pd.DataFrame([{
         "vignette": a["title"], "attempt": a["number"], "status": a["status"], "score": pct(a["score"]),
         "final": "yes" if a["final"] else "no (provisional)" if a["score"] is not None else "—",
-        "submitted": (a["submitted_at"] or "")[:10], "rubric version": f"{a['rubric_id']} · {a['rubric_hash'][:8]}"}
+        "submitted": (a["submitted_at"] or "")[:10], "rubric version": f"{rubric_name(a['rubric_id'])} · {a['rubric_hash'][:8]}"}
         for a in items])
     st.dataframe(df, hide_index=True, width="stretch")

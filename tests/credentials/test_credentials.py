@@ -247,7 +247,7 @@ RATED = std({"type": "rated_sessions", "instrument": INSTR, "min_sessions": 3, "
 def test_rated_sessions_no_evidence():
     r = one(RATED, Evidence())
     assert not r.met and r.progress == 0
-    assert "3 more recorded sessions" in r.missing[0] and INSTR in r.missing[0]
+    assert "3 more recorded sessions" in r.missing[0] and "IPT session fidelity" in r.missing[0]  # an instrument not in Evidence.names: its id humanized
 
 
 def test_rated_sessions_exactly_at_threshold_is_met():
@@ -259,7 +259,7 @@ def test_rated_sessions_exactly_at_threshold_is_met():
 def test_rated_sessions_just_below():
     r = one(RATED, Evidence(rated_sessions=tuple(rating(f"r{i}") for i in range(2))))
     assert not r.met and r.missing == [
-        f"1 more recorded session rated on {INSTR} by certified raters and reaching the pass mark"]
+        f"1 more recorded session rated on IPT session fidelity by certified raters and reaching the pass mark"]
 
 
 def test_rated_sessions_uncertified_rater_not_counted_unless_allowed():
@@ -386,9 +386,16 @@ def test_rater_calibration():
 PREREQ = std({"type": "prerequisite", "credential": "ipt-therapist-example"})
 
 
+def test_requirements_and_content_are_named_for_the_reader_not_by_id():
+    """Issue 17: the standard's name from Evidence.names, the requirement's title from its id."""
+    r = one(PREREQ, Evidence(names={"ipt-therapist-example": "IPT therapist"}))
+    assert "Earn the IPT therapist credential first" in r.missing[0] and "ipt-therapist-example" not in r.missing[0]
+    assert r.title == "Prerequisite"  # the id "prerequisite" humanized: the content gives no title
+
+
 def test_prerequisite_missing_valid_and_on_expiry_day():
     r = one(PREREQ, Evidence())
-    assert not r.met and "ipt-therapist-example" in r.missing[0]
+    assert not r.met and "IPT therapist example" in r.missing[0]
     held = HeldCredential("ipt-therapist-example", date(2023, 1, 1), TODAY)
     assert one(PREREQ, Evidence(credentials_held=(held,))).met
     assert one(PREREQ, Evidence(credentials_held=(HeldCredential("ipt-therapist-example", D, None),))).met

@@ -139,7 +139,7 @@ def test_portfolio_needs_each_phase_in_each_case():
     part = [rating(f"b-{p}", "b", p) for p in ("initial", "middle")]
     r = one(std(PORTFOLIO), Evidence(rated_sessions=tuple(full + part)))
     assert not r.met and "1 of 2 cases with every phase" in r.current
-    assert r.missing == ["Case 'P-b': a passing rated session (on ipt-session-fidelity) from the termination phase"]
+    assert r.missing == ["Case 'P-b': a passing rated session (on IPT session fidelity) from the termination phase"]
     full_b = part + [rating("b-termination", "b", "termination")]
     assert one(std(PORTFOLIO), Evidence(rated_sessions=tuple(full + full_b))).met
 
