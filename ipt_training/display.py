@@ -64,7 +64,7 @@ def number(x: Any, digits: int = 2) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def value(v: Any, flag: bool = False) -> str:
+def value(v: Any, flag: bool = False, digits: int = 2) -> str:
     """Any stored value as text: missing -> "—", booleans (and 1/0 when ``flag``) -> "yes"/"no",
     numbers via :func:`number`, everything else ``str``."""
     if is_missing(v):
@@ -76,7 +76,7 @@ def value(v: Any, flag: bool = False) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        return number(v)
+        return number(v, digits)
     return str(v)
 
 
@@ -111,3 +111,24 @@ def name_of(mapping: dict, key: Any, attr: str = "name") -> str:
     ``.vignettes`` with ``attr="title"``), or the id humanized when it is not loaded."""
     obj = mapping.get(key) if key is not None else None
     return str(getattr(obj, attr, None) or humanize(key))
+
+
+def readable(df, names: dict[str, str] | None = None, flags: Iterable[str] = (), digits: int = 3):
+    """A table as the reader sees it: columns named by :func:`headers` (``names`` first), the
+    ``flags`` columns (stored 1/0 or booleans) as yes/no, boolean columns as yes/no, and every
+    column holding a missing value shown with "—" (numbers formatted by :func:`number`)."""
+    import pandas as pd
+
+    out = df.copy()
+    flags = set(flags)
+    for col in out.columns:
+        series = out[col]
+        if col in flags or series.dtype == bool:
+            out[col] = series.map(lambda v: value(v, flag=True))
+        elif series.isna().any() or series.dtype == object and series.map(lambda v: isinstance(v, bool)).any():
+            out[col] = series.map(lambda v: value(v, digits=digits))
+    return out.rename(columns=headers(out.columns, names)) if names is not None or _snake(out.columns) else out
+
+
+def _snake(columns) -> bool:
+    return any("_" in str(c) or (str(c)[:1].islower() and str(c).isidentifier()) for c in columns)

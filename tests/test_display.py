@@ -72,3 +72,16 @@ def test_name_of_looks_up_the_title_and_names_an_unknown_id(library):
 def test_headers_rename_columns():
     assert display.headers(["display_name", "active"], {"active": "Active"}) == {
         "display_name": "Display name", "active": "Active"}
+
+
+def test_readable_table_names_columns_and_shows_missing_and_flags_in_words():
+    import pandas as pd
+
+    df = pd.DataFrame({"display_name": ["Ada", "Ravi"], "active": [1, 0], "locked_until": [None, "2026-12-01"],
+                       "icc": [0.81234, float("nan")], "n": [3, 4]})
+    out = display.readable(df, flags=["active"])
+    assert list(out.columns) == ["Display name", "Active", "Locked until", "ICC", "N"]
+    assert out["Active"].tolist() == ["yes", "no"]
+    assert out["Locked until"].tolist() == ["—", "2026-12-01"]
+    assert out["ICC"].tolist() == ["0.812", "—"]
+    assert out["N"].tolist() == [3, 4]  # nothing missing: numbers stay numbers (sortable)

@@ -66,12 +66,18 @@ def everything_shown(at) -> str:
 ICON = re.compile(r":material/[a-z0-9_]+:")
 
 
-def leaks(shown: str, ids: set[str]) -> list[str]:
+def leaks(shown: str, ids: set[str], snake: bool = True) -> list[str]:
     shown = ICON.sub("", shown)  # a Material icon's name is drawn as the icon, not read
     found = [m.group(0) for m in RAW.finditer(shown)]
-    found += [m.group(0) for m in SNAKE.finditer(shown)]
+    found += [m.group(0) for m in SNAKE.finditer(shown)] if snake else []
     found += [i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", shown)]
     return sorted(set(found))
+
+
+# Pages whose purpose is to show content ids and stored records as they are: Content status lists
+# the content files an admin edits (id, file, hash); the audit log is the verbatim record (actions
+# and details as stored). They are still checked for None, nan and NumPy values.
+SHOWS_IDS = {"content_status.py", "audit_log.py"}
 
 
 def test_the_checks_catch_what_they_look_for(library):
@@ -94,7 +100,7 @@ def test_no_page_shows_an_internal_id_or_raw_value(account, app_demo, demo_db, l
         at.switch_page(f"ipt_training/app_pages/{spec.file}")
         at.run()
         assert not at.exception, f"{spec.title} failed for {account.role}: {at.exception}"
-        found = leaks(everything_shown(at), ids)
+        found = leaks(everything_shown(at), set() if spec.file in SHOWS_IDS else ids, spec.file not in SHOWS_IDS)
         if found:
             text = everything_shown(at)
             problems[spec.title] = {f: text[max(0, text.find(f) - 60):text.find(f) + 40] for f in found[:4]}

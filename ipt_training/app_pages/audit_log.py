@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from ipt_training.display import readable
 from ipt_training.fidelity import FidelityError, audit_entries_for, export_audit_log
 from ipt_training.finding import PAGE_SIZE
 from ipt_training.store import audit_count
@@ -27,7 +28,7 @@ entries = audit_entries_for(db, user, action, PAGE_SIZE, offset=(page - 1) * PAG
 if not entries:
     st.info("No entries match.")
     st.stop()
-st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")
+st.dataframe(readable(pd.DataFrame(entries)), hide_index=True, width="stretch")
 
 # the CSV is built (and the export audited) only when asked for, never on every rerun
 if st.button(f"Export the {total:,} matching entries as CSV", key="al_export", icon=":material/download:"):

@@ -2,10 +2,12 @@
 
 import datetime as _dt
 
+import pandas as pd
 import streamlit as st
 
 from ipt_training import auth
 from ipt_training import credentials
+from ipt_training.display import readable
 from ipt_training.reports import dataframe_to_csv
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.errors import pdf_download
@@ -140,7 +142,9 @@ within = st.number_input("Credentials expiring within (days)", min_value=0, max_
                          key="cr_within")
 reminders = credentials.renewal_reminders(db, library, today, int(within))
 if reminders:
-    st.dataframe([{k: r[k] for k in ("trainee", "standard", "awarded_on", "expires_on", "status", "decision_id")}
-                  for r in reminders], hide_index=True, width="stretch", key="cr_reminders")
+    st.dataframe(readable(pd.DataFrame([{k: r[k] for k in ("trainee", "standard", "awarded_on", "expires_on", "status",
+                                                            "decision_id")} for r in reminders]),
+                          names={"awarded_on": "Awarded", "expires_on": "Expires", "decision_id": "Decision"}),
+                 hide_index=True, width="stretch", key="cr_reminders")
 else:
     st.caption("No credential expires in this period.")

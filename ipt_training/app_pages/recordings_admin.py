@@ -30,7 +30,7 @@ if found:
     st.dataframe(pd.DataFrame([{
         "id": s["id"], "therapist": s["trainee"], "session": s["label"], "file": s["original_name"] or "",
         "size (MB)": round((s["size_bytes"] or 0) / 1048576, 2), "ratings": s["ratings"],
-        "gold standard": bool(s["is_gold_standard"]), "added": (s["created_at"] or "")[:10],
+        "gold standard": "yes" if s["is_gold_standard"] else "no", "added": (s["created_at"] or "")[:10],
         "deleted": (s["deleted_at"] or "")[:10]} for s in paged(found, "ra_page")]),
         hide_index=True, width="stretch", key="ra_table")
 else:

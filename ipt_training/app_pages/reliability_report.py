@@ -9,6 +9,7 @@ from ipt_training import auth, fidelity
 from ipt_training.reliability import calibration
 from ipt_training.reliability import report_data as rd, report_export
 from ipt_training.content import PHASES
+from ipt_training.display import number
 from ipt_training.ui import charts
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.errors import pdf_download
@@ -115,7 +116,7 @@ if len(report["matrix"]):
     st.subheader("Rater-by-rater matrix")
     c1, c2 = st.columns(2)
     c1.caption("ICC(2,1) of the total score for each pair (empty: fewer than 3 shared sessions)")
-    c1.dataframe(report["matrix"].astype(float).round(2), width="stretch")
+    c1.dataframe(report["matrix"].astype(float).map(number), width="stretch")
     c2.caption("Sessions rated by both (diagonal: sessions each rater rated)")
     c2.dataframe(report["matrix_n"], width="stretch")
 

@@ -5,6 +5,7 @@ import streamlit as st
 
 from ipt_training import auth, auth_sessions
 from ipt_training.config import get_settings
+from ipt_training.display import readable
 from ipt_training.ui.common import get_db, require_user
 from ipt_training.ui.finding import paged, search_box
 from ipt_training.ui.text import plain
@@ -23,7 +24,9 @@ active = c3.selectbox("Account status", [None, True, False], key="us_active",
 users = auth.filter_users(everyone, text, role, active)
 if users:
     st.dataframe(
-        pd.DataFrame(paged(users, "us_page"))[["username", "display_name", "email", "roles", "active", "locked_until"]],
+        readable(pd.DataFrame(paged(users, "us_page"))[["username", "display_name", "email", "roles", "active",
+                                                         "locked_until"]],
+                 names={"username": "Sign-in name", "display_name": "Full name", "email": "E-mail"}, flags=["active"]),
         hide_index=True, width="stretch", key="us_table",
     )
 else:

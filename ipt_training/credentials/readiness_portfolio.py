@@ -310,9 +310,9 @@ def supervision_given_rule(req: SupervisionGiven, ev: Evidence, ctx: _Ctx) -> Re
             current += f"; certified {since.isoformat()}"
             if ready_on > ctx.today:
                 missing.append(f"Wait until {ready_on.isoformat()}: {_plural(req.min_months_since, 'month')} after your "
-                               f"own certification ({req.since_credential}, {since.isoformat()})")
+                               f"own certification ({ev.name(req.since_credential)}, {since.isoformat()})")
             evidence.append(EvidenceRef("credential", req.since_credential,
-                                        f"{req.since_credential} held since {since.isoformat()}"))
+                                        f"{ev.name(req.since_credential)} held since {since.isoformat()}"))
     met = not missing
     return _result(req, met, sum(parts) / len(parts), current, missing, evidence, not_counted)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..content import Instrument, InstrumentItem
+from ..display import item_label
 
 EPS = 1e-9
 
@@ -62,12 +63,12 @@ def session_result(inst: Instrument, applicable: list[InstrumentItem], scores: d
             deduction += rule.proscribed_deduction * (score - scale_min)
             if rule.proscribed_max is not None and score > rule.proscribed_max:
                 failed_by.append({"item": it.id, "score": score, "rule": "proscribed",
-                                  "text": f"{it.id} scored {score}, above the proscribed maximum of {rule.proscribed_max}"})
+                                  "text": f"{item_label(it)} scored {score}, above the proscribed maximum of {rule.proscribed_max}"})
             continue
         ipt.append(score)
         if it.critical and rule.critical_min is not None and score < rule.critical_min:
             failed_by.append({"item": it.id, "score": score, "rule": "critical",
-                              "text": f"critical item {it.id} scored {score}, below the critical minimum of {rule.critical_min}"})
+                              "text": f"critical item {item_label(it)} scored {score}, below the critical minimum of {rule.critical_min}"})
     adherence = sum(ipt) / len(ipt) if ipt else None
     mean = None if adherence is None else max(float(scale_min), adherence - deduction)
     enough = len(ipt) >= rule.min_applicable_items

@@ -26,6 +26,7 @@ from .long_data import ReliabilityError
 from .raters import _rater_severity, bland_altman
 from ..content import Library
 from ..store import one
+from ..display import humanize, item_label, readable
 
 
 TOTAL = "total"
@@ -54,7 +55,7 @@ MODEL = {
 MODEL_STATEMENT = (
     "Raters rotate across sessions, so every figure uses every session rated by two or more raters. "
     "ICC(1,1): one-way random effects model; single rater; ANOVA estimator for unbalanced groups "
-    "(k0 = (N - sum n_i^2 / N) / (a - 1)), with the F-based 95% confidence interval (Searle 1971; "
+    "(k0 = (N - Σ nᵢ² / N) / (a - 1)), with the F-based 95% confidence interval (Searle 1971; "
     "Donner 1986); with rotating raters, rater differences count as error, so it measures absolute "
     "agreement. ICC(A,1): absolute agreement; single rater; crossed random-effects model of "
     "session + rater + residual, variance components by Henderson's Method III (McGraw & Wong 1996). "
@@ -449,9 +450,11 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
     if n_short:
         warnings.append(f"{n_short} rating(s) scored fewer than {min_items} items and are left out of the "
                         "total score (the instrument's pass rule cannot judge them).")
-    total = {"item_id": TOTAL, "section": "", "item": "Session total score (mean of scored items)",
+    total = {"item_id": TOTAL, "label": "Session total", "section": "", "item": "Session total score (mean of scored items)",
              **_figure(long_all, "interval")}
     labels = item_labels(library, instrument_id)
+    inst = library.instruments.get(instrument_id)
+    names_of = {it.id: item_label(it) for it in inst.items} if inst is not None else {}
     items = []
     if not frame.empty:
         item_codes, item_ids = pd.factorize(frame["item_id"])
@@ -469,7 +472,7 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
     for item_id in [i for i in labels if i in used] + sorted(used - set(labels)):
         rows = rows_of[item_id]
         section, text = labels.get(item_id, ("", item_id))
-        items.append({"item_id": item_id, "section": section, "item": text,
+        items.append({"item_id": item_id, "label": names_of.get(item_id) or humanize(item_id), "section": section, "item": text,
                       **_figure_codes(t_all[rows], r_all[rows], y_all[rows], names, "ordinal")})
     if frame.empty:
         warnings.append("No submitted rater ratings match these filters; widen the date range or choose "
@@ -480,10 +483,10 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
     for note in total["notes"]:
         if note != "no session was rated by two raters":
             warnings.append(f"Total score: {note}.")
-    no_double = [r["item_id"] for r in items if r["n_double_rated"] == 0]
+    no_double = [r["label"] for r in items if r["n_double_rated"] == 0]
     if no_double and total["n_double_rated"]:
         warnings.append(f"{len(no_double)} item(s) have no double-rated session: {', '.join(no_double)}.")
-    uncomputed = [r["item_id"] for r in items if r["n_double_rated"] and r["icc"] is None]
+    uncomputed = [r["label"] for r in items if r["n_double_rated"] and r["icc"] is None]
     if uncomputed:
         warnings.append(f"ICC(1,1) could not be computed for {len(uncomputed)} item(s) "
                         f"({', '.join(uncomputed)}); see the notes column for why.")
@@ -553,7 +556,7 @@ def figures_table(report: dict[str, Any]) -> pd.DataFrame:
     out = []
     for r in [report["total"]] + list(report["items"]):
         out.append({
-            "Item": r["item_id"],
+            "Item": r["label"],
             "Section": r["section"],
             "Double-rated sessions": r["n_double_rated"],
             "Sessions in ICC": r["n_icc_sessions"],
@@ -566,7 +569,7 @@ def figures_table(report: dict[str, Any]) -> pd.DataFrame:
             "Notes": "; ".join(r["notes"]),
             "Wording": r["item"],
         })
-    return pd.DataFrame(out)
+    return readable(pd.DataFrame(out))
 
 
 def pairs_table(report: dict[str, Any]) -> pd.DataFrame:
@@ -584,18 +587,18 @@ def pairs_table(report: dict[str, Any]) -> pd.DataFrame:
             "ICC(2,1) total": None if p["icc_total"] is None else round(p["icc_total"], 3),
             "Notes": p["note"],
         })
-    return pd.DataFrame(out)
+    return readable(pd.DataFrame(out))
 
 
 def severity_table(report: dict[str, Any]) -> pd.DataFrame:
     sev = report["severity"]
-    return pd.DataFrame({
+    return readable(pd.DataFrame({
         "Rater": sev["rater"], "Ratings": sev["n_ratings"],
         "Mean total": [round(v, 2) for v in sev["mean_rating"]],
         "Shared sessions": sev["n_shared_targets"],
         "Mean difference from others": [None if v is None or pd.isna(v) else round(v, 2) for v in sev["mean_difference"]],
         "Reading": sev["direction"],
-    })
+    }))
 
 
 def rater_pairs_for_plot(report: dict[str, Any]) -> list[tuple[str, str]]:

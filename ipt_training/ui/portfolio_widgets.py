@@ -8,6 +8,14 @@ from sqlite_utils import Database
 from ..auth import User
 from ..content import Library
 from ..credentials import portfolio
+from ..display import name_of, requirement_title
+
+
+def _requirement_name(library: Library, standard_id: str, requirement_id: str) -> str:
+    """The requirement's title (its id humanized when the standard no longer has it)."""
+    std = library.standards.get(standard_id)
+    req = next((r for r in std.requirements if r.id == requirement_id), None) if std else None
+    return requirement_title(req) if req else name_of({}, requirement_id)
 
 
 def draw_panel(db: Database, library: Library, user: User, trainee_id: int, key: str) -> None:
@@ -21,7 +29,7 @@ def draw_panel(db: Database, library: Library, user: User, trainee_id: int, key:
                "case. A further draw of a case and phase is allowed only after the drawn session failed, as often "
                "as the standard allows. Every draw is kept; assign the drawn sessions on Rating assignments.")
     rq = st.selectbox("Requirement", reqs, key=f"{key}_req",
-                      format_func=lambda p: f"{library.standards[p[0]].name}: {p[1]}")
+                      format_func=lambda p: f"{library.standards[p[0]].name}: {_requirement_name(library, *p)}")
     case = st.selectbox("Case", portfolio.recorded_cases(db, trainee_id), index=None,
                         placeholder="Choose a case with recorded sessions", key=f"{key}_case")
     if st.button("Draw at random", key=f"{key}_btn", disabled=case is None, icon=":material/casino:"):
@@ -36,6 +44,6 @@ def draw_panel(db: Database, library: Library, user: User, trainee_id: int, key:
     draws = portfolio.list_draws(db, trainee_id)
     if draws:
         st.dataframe([{"case": d["case_pseudonym"], "phase": d["phase"], "draw": d["seq"],
-                       "session": d["session_number"], "requirement": d["requirement_id"],
+                       "session": d["session_number"], "requirement": _requirement_name(library, d["standard_id"], d["requirement_id"]),
                        "drawn by": d["drawn_by_name"], "drawn at": d["drawn_at"][:16]} for d in draws],
                      hide_index=True, key=f"{key}_table")

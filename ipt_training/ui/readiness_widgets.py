@@ -14,7 +14,8 @@ import streamlit as st
 
 from ..access import pages_for
 from ..auth import User
-from ..display import humanize
+from ..display import humanize, name_of
+from .common import get_library
 from ..content import PROBLEM_AREAS
 from ..credentials import Readiness, status_label
 from .text import plain
@@ -105,7 +106,7 @@ def decision_log(decisions: Sequence[dict], key: str) -> None:
         st.caption("No decision recorded yet.")
         return
     st.dataframe(pd.DataFrame([{
-        "id": d["id"], "decision": d["decision"], "standard": d["standard_id"], "version": d["standard_version"],
+        "id": d["id"], "decision": d["decision"], "standard": name_of(get_library().standards, d["standard_id"]), "version": d["standard_version"],
         "decided at (UTC)": d["decided_at"].replace("T", " ")[:16], "reviewer": d["reviewer"],
         "expires": d["expires_on"] or "", "state": d["state"], "reasons": d["reasons"],
     } for d in decisions]), hide_index=True, width="stretch", key=key)
