@@ -177,8 +177,8 @@ def test_audit_log_withholds_the_drafted_sessions_details(drafted, app_demo):
         at.number_input(key="al_page").set_value(page).run()
         tables.append(at.dataframe[0].value)
     table = pd.concat(tables)
-    hidden = table[table["object_id"].astype(int).isin([r["id"] for r in raters_ratings])]
-    assert len(hidden) == len(raters_ratings) and set(hidden["detail"]) == {fidelity.blind.BLIND_DETAIL}
+    hidden = table[table["Object ID"].astype(int).isin([r["id"] for r in raters_ratings])]
+    assert len(hidden) == len(raters_ratings) and set(hidden["Detail"]) == {fidelity.blind.BLIND_DETAIL}
 
 
 def test_a_supervisor_of_other_trainees_takes_no_part(demo_db):

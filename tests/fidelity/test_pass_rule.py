@@ -49,7 +49,8 @@ def test_a_critical_item_at_1_fails_a_session_whose_mean_is_4(inst):
     assert r["mean"] == pytest.approx(4.0) and r["adherence_mean"] == pytest.approx(4.0)
     assert r["passed"] is False
     assert [(f["item"], f["score"], f["rule"]) for f in r["failed_by"]] == [("area_role_dispute", 1, "critical")]
-    assert "area_role_dispute" in r["failed_by"][0]["text"] and "3" in r["failed_by"][0]["text"]
+    assert "Role dispute" in r["failed_by"][0]["text"] and "3" in r["failed_by"][0]["text"]
+    assert "area_role_dispute" not in r["failed_by"][0]["text"]  # the item's name, not its id (issue 17)
     # the same session with the area strategy at the critical minimum passes
     ipt["area_role_dispute"] = 3
     assert _result(inst, _scores(inst, ipt))["passed"] is True

@@ -153,7 +153,7 @@ def test_not_applicable_items_are_shown_but_not_compared(b, people, library):
     item = next(it for it in cal["items"] if it["item_id"] == "tech_clarification")
     assert item["score"] is None and item["rater_not_applicable"] and item["difference"] is None
     table = calibration.calibration_items_table(cal)
-    assert table.loc[table["Item"] == "tech_clarification", "Your score"].item() == "N/A"
+    assert table.loc[table["Item"] == "Clarification", "Your score"].item() == "N/A"
 
 
 def test_only_submitted_ratings_of_gold_sessions_with_a_gold_rating_count(b, people, library):
