@@ -313,7 +313,7 @@ def test_audit_filter_wildcards_are_harmless(app, typed, matches):
     at = _open(_user(app, "admin").id, "audit_log")
     at.text_input(key="al_action").input(typed).run()
     assert not at.exception
-    assert set(at.dataframe[0].value["action"]) == {matches}
+    assert set(at.dataframe[0].value["Action"]) == {matches}
 
 
 # --- YAML with Python tags -----------------------------------------------------------------
