@@ -7,6 +7,7 @@
 ``IPT_TRAINING_MAX_UPLOAD_MB`` largest recording accepted, in MB (default 200; keep
                            ``server.maxUploadSize`` in ``.streamlit/config.toml`` at the same figure)
 ``IPT_TRAINING_MAX_TRANSCRIPT_MB`` largest transcript accepted, in MB (default 2)
+``IPT_TRAINING_MAX_CERTIFICATE_MB`` largest certificate of attendance accepted, in MB (default 10)
 ``IPT_TRAINING_SIGN_IN_PER_CLIENT`` sign-in attempts one IP address may make a minute (default 10)
 ``IPT_TRAINING_SIGN_IN_PER_MINUTE`` sign-in attempts the whole server takes a minute (default 100)
 ``IPT_TRAINING_SIGN_IN_CONCURRENCY`` password checks run at once, 64 MiB each (default 2)
@@ -37,6 +38,7 @@ class Settings:
     content_dir: Path
     max_upload_mb: int
     max_transcript_mb: int = 2
+    max_certificate_mb: int = 10
     sign_in_per_client: int = 10
     sign_in_per_minute: int = 100
     sign_in_concurrency: int = 2
@@ -63,6 +65,10 @@ class Settings:
     def max_transcript_bytes(self) -> int:
         return self.max_transcript_mb * 1024 * 1024
 
+    @property
+    def max_certificate_bytes(self) -> int:
+        return self.max_certificate_mb * 1024 * 1024
+
 
 def get_settings() -> Settings:
     """Read the settings from the environment (each call re-reads, so tests may monkeypatch)."""
@@ -86,6 +92,7 @@ def get_settings() -> Settings:
         raise SystemExit("IPT_TRAINING_SECURE_COOKIE must be 'auto' or 'always'.")
     return Settings(data_dir=data_dir, db_path=db_path, content_dir=content_dir, max_upload_mb=max_mb,
                     max_transcript_mb=int(raw),
+                    max_certificate_mb=_positive_int("IPT_TRAINING_MAX_CERTIFICATE_MB", 10, "megabytes"),
                     issuer_name=os.environ.get("IPT_TRAINING_ISSUER_NAME", "").strip() or "IPT Training Body",
                     issuer_url=issuer_url, **_sign_in_limits(),
                     session_idle_minutes=_positive_int("IPT_TRAINING_SESSION_IDLE_MINUTES", 60, "minutes"),

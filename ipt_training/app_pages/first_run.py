@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ipt_training import auth, demo
-from ipt_training.ui.common import get_db, get_library, start_session
+from ipt_training.ui.common import DEMO_LOADED, get_db, get_library, start_session
 from ipt_training.ui.text import plain
 
 db = get_db()
@@ -33,11 +33,17 @@ with left:
                     st.error(plain(str(exc)))
 with right:
     st.subheader("Load demo data")
-    st.write("Creates one account per role, a cohort, vignette attempts, recorded sessions with "
-             "ratings, calibration data and credential evidence. Sign in with:")
-    st.table([{"role": a.role, "sign-in name": a.username, "password": a.password} for a in demo.DEMO_ACCOUNTS])
+    st.write("Creates one account per role (" + ", ".join(a.role for a in demo.DEMO_ACCOUNTS) + "), a cohort, "
+             "vignette attempts, recorded sessions with ratings, calibration data and credential evidence, to try "
+             "every page. The sign-in page lists the demo accounts and their passwords once the data is loaded. "
+             "Never load demo data into a real training body's database.")
     if st.button("Load demo data", key="load_demo", type="primary"):
-        with st.spinner("Loading demo data..."):
-            demo.load_demo(db, get_library())
-        st.success("Demo data loaded. Sign in with one of the accounts above.")
-        st.rerun()
+        try:
+            with st.spinner("Loading demo data..."):
+                demo.load_demo(db, get_library())
+        except demo.DemoError as exc:
+            st.error(plain(str(exc)))
+        else:
+            # the next run is the sign-in page (accounts exist now): it says so, above the accounts
+            st.session_state[DEMO_LOADED] = True
+            st.rerun()

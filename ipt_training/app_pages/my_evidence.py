@@ -53,8 +53,8 @@ with t_training:
                                     key=f"ev_t_category_{n}",
                                     help="A standard may count only some kinds (for example its introductory course).")
             cert = st.file_uploader("Certificate of attendance (optional: PDF, PNG or JPEG, at most "
-                                    f"{evidence.MAX_CERTIFICATE_BYTES // 1048576} MB)", type=["pdf", "png", "jpg", "jpeg"],
-                                    key=f"ev_t_cert_{n}")
+                                    f"{settings.max_certificate_mb} MB)", type=["pdf", "png", "jpg", "jpeg"],
+                                    key=f"ev_t_cert_{n}", max_upload_size=settings.max_certificate_mb)
             if st.form_submit_button("Save training event", key=f"ev_t_submit_{n}", type="primary"):
                 try:
                     evidence.record_training_event(db, settings, user, user.id, day, hours, title, trainer,

@@ -3,12 +3,16 @@
 import streamlit as st
 
 from ipt_training import auth
-from ipt_training.ui.common import get_db, start_session
+from ipt_training import demo
+from ipt_training.ui.common import DEMO_LOADED, get_db, start_session
 from ipt_training.ui.text import plain
 
 db = get_db()
 st.title("Sign in")
 st.caption("IPT training and fidelity platform")
+if st.session_state.pop(DEMO_LOADED, False):
+    st.success("Demo data loaded: one account per role, a cohort, vignette attempts, recorded sessions with ratings, "
+               "calibration data and credential evidence. Sign in with one of the demo accounts below.")
 with st.form("sign_in"):
     username = st.text_input("Sign-in name", key="si_username")
     password = st.text_input("Password", type="password", key="si_password")
@@ -39,6 +43,14 @@ if oidc_configured:
             st.error(plain(str(exc)))
         else:
             start_session(match, st.session_state.get("asked_page", ""))
+
+# only while the database holds demo data and nothing else: a real deployment never shows them
+accounts = demo.accounts_to_show(db)
+if accounts:
+    st.divider()
+    st.subheader("Demo accounts")
+    st.caption("This database holds demo data only. Sign in with one of these accounts to try the pages of its role.")
+    st.table([{"Role": a.role, "Sign-in name": a.username, "Password": a.password} for a in accounts])
 
 st.divider()
 st.page_link("ipt_training/app_pages/verify.py", label="Verify a certificate (no sign-in needed)",

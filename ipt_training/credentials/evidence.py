@@ -242,7 +242,7 @@ def record_training_event(db: Database, settings: Settings, actor: User, trainee
     stored = None
     if certificate is not None:
         name, data = certificate
-        ext, _ = check_certificate(name, data)
+        ext, _ = check_certificate(name, data, settings.max_certificate_bytes)
         stored = _store_certificate(settings, data, ext)
     with transaction(db):
         eid = db.conn.execute(

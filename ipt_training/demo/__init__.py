@@ -6,7 +6,8 @@ ratings and gold standards (:mod:`.fidelity`), and the training log, evidence an
 (:mod:`.credentials`). The domain modules import only the domain packages, never this one, so
 there is no import circle.
 
-The accounts and passwords are printed on the first-run screen and in the README. They are for
+The accounts and passwords are printed in the README, and on the sign-in page while the database
+holds demo data and nothing else (:func:`accounts_to_show`). They are for
 trying the platform only; never load demo data into a real training body's database.
 """
 
@@ -23,7 +24,18 @@ from ..content import Library
 from . import credentials, fidelity, vignettes
 from .accounts import DEMO_ACCOUNTS, EXTRA_ACCOUNTS, DemoAccount, DemoError
 
-__all__ = ["DEMO_ACCOUNTS", "EXTRA_ACCOUNTS", "DemoAccount", "DemoError", "load_demo"]
+__all__ = ["DEMO_ACCOUNTS", "EXTRA_ACCOUNTS", "DemoAccount", "DemoError", "load_demo", "accounts_to_show"]
+
+
+def accounts_to_show(db: Database) -> list[DemoAccount]:
+    """The demo accounts the first-run and sign-in pages may print (issue 17): only while the
+    database is a demo database (the demo loader made its accounts and no one made a real one),
+    and only the demo accounts that exist as the loader made them. A real deployment, or a
+    demo database someone added a real account to, shows none."""
+    if auth.has_real_accounts(db):
+        return []
+    demo_names = {r["username"] for r in db.query("SELECT username FROM users WHERE is_demo = 1 AND active = 1")}
+    return [a for a in DEMO_ACCOUNTS if a.username in demo_names]
 
 
 def load_demo(db: Database, library: Library, data_dir: Optional[Path] = None, force: bool = False) -> dict:

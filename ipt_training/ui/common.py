@@ -95,6 +95,7 @@ def _forget_everything() -> None:
 
 
 REDIRECT_KEY = "_redirect_to"
+DEMO_LOADED = "_demo_loaded"  # set by the first-run screen, read once by the sign-in page
 
 
 def follow_redirect() -> None:

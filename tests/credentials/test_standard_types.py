@@ -250,7 +250,7 @@ def test_supervision_given_short_on_each_count():
     assert r.missing == [
         "10 more hours of supervision given: supervisees log their supervision with you and you confirm it",
         "Supervise 2 more clinicians (2 of 4 so far)",
-        "Wait until 2025-12-01: 12 months after your own certification (therapist, 2024-12-01)",
+        "Wait until 2025-12-01: 12 months after your own certification (Therapist, 2024-12-01)",
     ]
 
 
