@@ -84,8 +84,8 @@ def test_audit_log_filters_and_exports_what_it_shows(demo):
     assert not at.exception, at.exception
     shown = at.dataframe[0].value
     expected = fidelity.audit_entries_for(demo, admin, "", None, who="ADMIN", text="", since=today, until=today)
-    assert len(shown) == min(50, len(expected)) and set(shown["who"]) <= {e["who"] for e in expected}
-    assert all(str(a)[:10] == today.isoformat() for a in shown["at"])
+    assert len(shown) == min(50, len(expected)) and set(shown["Who"]) <= {e["who"] for e in expected}
+    assert all(str(a)[:10] == today.isoformat() for a in shown["At"])
     at.button(key="al_export").click().run()
     assert not at.exception, at.exception
     data = at.session_state["al_csv"][2]
@@ -110,10 +110,10 @@ def test_users_search_and_filters(demo):
     assert len(at.dataframe[0].value) == min(50, len(everyone))
     at.text_input(key="us_text").input("TRAINEE").run()
     expected = auth.filter_users(everyone, "trainee")
-    assert sorted(at.dataframe[0].value["username"]) == sorted(u["username"] for u in expected)
+    assert sorted(at.dataframe[0].value["Sign-in name"]) == sorted(u["username"] for u in expected)
     at.text_input(key="us_text").input("").run()
     at.selectbox(key="us_role").set_value("supervisor").run()
-    shown = set(at.dataframe[0].value["username"])
+    shown = set(at.dataframe[0].value["Sign-in name"])
     assert "supervisor" in shown and all("supervisor" in u["roles"] for u in everyone if u["username"] in shown)
     assert {o for o in at.selectbox(key="eu_user").options} == {f"{u['display_name']} ({u['username']})"
                                                                  for u in everyone if u["username"] in shown}
