@@ -1,3 +1,4 @@
-from .run import main
+from benchmarks.run import main
 
-main()
+if __name__ == "__main__":  # the concurrency measure's child process imports this module again
+    main()

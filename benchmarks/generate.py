@@ -7,12 +7,15 @@ scale  trainees  raters  vignettes   attempts  rated sessions  ratings per sessi
 =====  ========  ======  ==========  ========  ==============  ==================
 S      50        5       all shipped 1,250     150             2-3
 M      500       25      all shipped 12,500    1,500           2-3
-L      2,000     100     all shipped 50,000    6,000           2-3 (~300,000 item scores)
+L      2,000     100     all shipped 50,000    6,000           2-3 (~308,000 item scores)
+XL     10,000    300     all shipped 250,000   30,000          2-3 (~1.5 M item scores)
 =====  ========  ======  ==========  ========  ==============  ==================
 
 Rows are written straight into the tables with ``executemany`` (the app's write paths
 are measured separately by the runner). Every synthetic account shares one argon2 hash,
-since hashing 2,000 passwords would only measure argon2. The shipped vignettes are reused
+since hashing 2,000 passwords would only measure argon2. The evidence-token triggers
+(:mod:`ipt_training.store_changes`) are dropped for the bulk insert and made again after it,
+with a fresh token for everybody (what they would hold had they fired row by row). The shipped vignettes are reused
 for the attempts (the library holds 16; at scale L the issue's 40 would only add rows to
 the same table, which the attempts count already covers).
 """
@@ -28,12 +31,14 @@ from pathlib import Path
 from ipt_training import auth, vignettes as vig
 from ipt_training.config import PROJECT_ROOT
 from ipt_training.content import PROBLEM_AREAS, load_library
-from ipt_training.store import now_iso, open_store, transaction
+from ipt_training.store import _split_sql, now_iso, open_store, transaction
+from ipt_training.store_changes import migration_sql
 
 SCALES = {
     "S": dict(trainees=50, raters=5, supervisors=3, attempts=1_250, sessions=150),
     "M": dict(trainees=500, raters=25, supervisors=20, attempts=12_500, sessions=1_500),
     "L": dict(trainees=2_000, raters=100, supervisors=60, attempts=50_000, sessions=6_000),
+    "XL": dict(trainees=10_000, raters=300, supervisors=200, attempts=250_000, sessions=30_000),
 }
 PASSWORD = "bench-password"
 
@@ -61,6 +66,10 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
                             [(first + i, r) for i in range(n) for r in roles])
         return list(range(first, first + n))
 
+    triggers = [t for t in _split_sql(migration_sql()) if t.startswith("CREATE TRIGGER")]
+    with transaction(db):
+        for t in triggers:
+            db.conn.execute(f"DROP TRIGGER {t.split()[2]}")
     with transaction(db):
         add_users("admin", 2, ("admin",))
         trainees = add_users("trainee", spec["trainees"], ("trainee",))
@@ -183,6 +192,11 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
         db.conn.executemany("INSERT INTO symptom_scores (case_id, session_number, measure, score) VALUES (?,?,?,?)", phq)
         db.conn.executemany("""INSERT INTO supervision_sessions (trainee_id, supervisor_name, date, hours, case_id, notes,
                                confirmed_by, confirmed_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)""", sup)
+    with transaction(db):
+        for t in triggers:
+            db.conn.execute(t)
+        db.conn.execute("INSERT OR REPLACE INTO evidence_changes (user_id, seq, token) "
+                        "SELECT id, 2, random() FROM users UNION ALL SELECT 0, 2, random() UNION ALL SELECT -1, 2, random()")
     db.conn.execute("ANALYZE")
     counts = {t: db.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
               for t in ("users", "vignette_attempts", "recorded_sessions", "ratings", "item_scores")}
@@ -192,7 +206,7 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Generate a synthetic benchmark database.")
-    parser.add_argument("scale", choices=sorted(SCALES))
+    parser.add_argument("scale", choices=list(SCALES))
     parser.add_argument("path", type=Path)
     args = parser.parse_args()
     print(json.dumps(generate(args.path, args.scale)))

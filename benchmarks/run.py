@@ -1,4 +1,4 @@
-"""Benchmark runner: ``python -m benchmarks [--scales S M L] [--repeat N]``.
+"""Benchmark runner: ``python -m benchmarks [--scales S M L XL] [--repeat N] [--live] [--concurrency [SECONDS]]``.
 
 At each scale it builds the synthetic database (benchmarks/generate.py) and measures, with
 repeated runs, the median of:
@@ -7,7 +7,13 @@ repeated runs, the median of:
   beside the rerun time of an empty Streamlit page measured in the same run (the floor);
 - the reliability report for the whole cohort, cold (first call) and cached (st.cache_data);
 - readiness of every trainee for the therapist standard;
-- rating saves per second with 20 concurrent writers, and how many writes were lost.
+- rating saves per second with 20 concurrent writers, and how many writes were lost;
+- with ``--live`` (issue 16): each cohort-wide page visited right after a draft save, a rating
+  submission and a trainee's new log entry, beside the floor and the home page in the same run
+  (:mod:`benchmarks.live`);
+- with ``--concurrency``: 20 sessions working at once for 60 s (page-visit p95, memory, lost
+  writes), in a fresh process so that its memory is the sessions' own;
+- at every scale the generation time, the database's size and this process's memory.
 
 It writes ``benchmarks/results/latest.json`` and prints a markdown table (the README carries
 the latest one with the machine it came from). Not part of the test run.
@@ -27,7 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-TARGETS = {"page_ms": 150, "reliability_cold_s": 2.0, "readiness_all_s": 1.0, "lost_writes": 0}
+TARGETS = {"page_ms": 150, "reliability_cold_s": 2.0, "readiness_all_s": 1.0, "lost_writes": 0,
+           "live_page_ms": 300, "xl_page_ms": 500, "concurrency_rss_mb": 1536}
 
 
 def _median_ms(fn, repeat: int) -> float:
@@ -172,8 +179,21 @@ def measure_core(db_path: Path, repeat: int) -> dict:
     }
 
 
-def run(scales: list[str], repeat: int) -> dict:
+def _concurrency_child(path: str, seconds: float) -> dict:
+    from benchmarks.live import measure_concurrency
+    from ipt_training.config import PROJECT_ROOT
+    from ipt_training.content import load_library
+
+    return measure_concurrency(Path(path), load_library(PROJECT_ROOT), seconds)
+
+
+def run(scales: list[str], repeat: int, live: bool = False, concurrency: float = 0, pages: bool = True) -> dict:
+    import multiprocessing
+
     from benchmarks.generate import generate
+    from benchmarks.live import measure_live, memory_mb
+    from ipt_training.config import PROJECT_ROOT
+    from ipt_training.content import load_library
 
     RESULTS.mkdir(exist_ok=True)
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -182,42 +202,85 @@ def run(scales: list[str], repeat: int) -> dict:
         path = RESULTS / f"bench_{scale}.db"
         t0 = time.perf_counter()
         counts = generate(path, scale)
-        entry = {"counts": counts, "generate_s": round(time.perf_counter() - t0, 1)}
-        entry.update(measure_pages(path, repeat))
-        entry.update(measure_core(path, repeat))
+        entry = {"counts": counts, "generate_s": round(time.perf_counter() - t0, 1),
+                 "db_mb": round(sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20, 1),
+                 "load_before": os.getloadavg()[0]}
+        if pages:
+            entry.update(measure_pages(path, repeat))
+            entry.update(measure_core(path, repeat))
+        if live:
+            entry["live"] = measure_live(path, repeat, load_library(PROJECT_ROOT))
+        if concurrency:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                entry["concurrency"] = pool.apply(_concurrency_child, (str(path), concurrency))
+        entry["memory"] = memory_mb()
+        entry["load_after"] = os.getloadavg()[0]
         report["scales"][scale] = entry
         print(f"scale {scale} done", flush=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+        (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
     return report
 
 
 def markdown(report: dict) -> str:
     scales = list(report["scales"])
-    lines = [f"Machine: {report['machine']}; {report['date']}; medians of {report['repeat']} runs.", "",
+    loads = ", ".join(f"{s} {e.get('load_before', '?'):.1f}-{e.get('load_after', '?'):.1f}" for s, e in report["scales"].items())
+    lines = [f"Machine: {report['machine']}; {report['date']}; medians of {report['repeat']} runs; "
+             f"load average (1 min) before-after each scale: {loads}.", "",
              "| measure | target (L) | " + " | ".join(scales) + " |", "|---|---|" + "---|" * len(scales)]
 
     def row(label, target, fn):
-        lines.append(f"| {label} | {target} | " + " | ".join(fn(report["scales"][s]) for s in scales) + " |")
+        cells = []
+        for s in scales:
+            try:
+                cells.append(str(fn(report["scales"][s])))
+            except (KeyError, TypeError):
+                cells.append("")
+        if any(cells):
+            lines.append(f"| {label} | {target} | " + " | ".join(cells) + " |")
 
-    row("empty page rerun (floor), ms", "", lambda e: f"{e['floor_ms']}")
-    pages = list(next(iter(report["scales"].values()))["pages"])
-    for p in pages:
+    row("generation, s", "", lambda e: e["generate_s"])
+    row("database size, MB", "", lambda e: e["db_mb"])
+    row("item score rows", "", lambda e: f"{e['counts']['item_scores']:,}")
+    row("empty page rerun (floor), ms", "", lambda e: e["floor_ms"])
+    first = next(iter(report["scales"].values()))
+    for p in first.get("pages", {}):
         row(f"page `{p.removesuffix('.py')}` rerun, ms", "≤ 150",
-            lambda e, p=p: str(e["pages"][p].get("median_ms", "error: " + e["pages"][p].get("error", ""))))
-    row("reliability report, cold, s", "≤ 2", lambda e: f"{e['reliability_cold_s']}")
-    row("reliability report, cached, ms", "", lambda e: f"{e['reliability_cached_ms']}")
+            lambda e, p=p: e["pages"][p].get("median_ms", "error: " + e["pages"][p].get("error", "")))
+    row("reliability report, cold, s", "≤ 2", lambda e: e["reliability_cold_s"])
+    row("reliability report, cached, ms", "", lambda e: e["reliability_cached_ms"])
     row("readiness of all trainees, s", "≤ 1", lambda e: f"{e['readiness_all_s']} ({e['readiness_trainees']})")
-    row("rating saves/s, 20 writers", "", lambda e: f"{e['saves_per_s']}")
-    row("lost writes", "0", lambda e: f"{e['lost_writes']}")
+    row("rating saves/s, 20 writers", "", lambda e: e["saves_per_s"])
+    row("lost writes", "0", lambda e: e["lost_writes"])
+    live = next((e["live"] for e in report["scales"].values() if "live" in e), None)
+    if live:
+        row("live: empty page (floor), ms", "", lambda e: e["live"]["floor_ms"])
+        row("live: home (admin) rerun, ms", "", lambda e: e["live"]["home_ms"])
+        for page in live["pages"]:
+            for event in ("draft save", "submission", "log entry"):
+                row(f"live: {page} right after a {event}, ms", "≤ 300, ≤ 25× home",
+                    lambda e, page=page, event=event: e["live"]["pages"][page][event])
+    row("20 sessions for 60 s: page visits", "", lambda e: e["concurrency"]["visits"])
+    row("20 sessions: page visit median / p95, ms", "", lambda e: f"{e['concurrency']['visit_median_ms']} / "
+                                                           f"{e['concurrency']['visit_p95_ms']}")
+    row("20 sessions: memory (RSS now / peak), MB", "≤ 1,536",
+        lambda e: f"{e['concurrency']['rss_mb']} / {e['concurrency']['peak_rss_mb']}")
+    row("20 sessions: writes / lost writes", "0 lost", lambda e: f"{e['concurrency']['writes']} / "
+                                                                 f"{e['concurrency']['lost_writes']}")
+    row("benchmark process memory at the end (RSS / peak), MB", "", lambda e: f"{e['memory']['rss_mb']} / "
+                                                                               f"{e['memory']['peak_rss_mb']}")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", nargs="+", default=["S", "M", "L"], choices=["S", "M", "L"])
+    parser.add_argument("--scales", nargs="+", default=["S", "M", "L"], choices=["S", "M", "L", "XL"])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--live", action="store_true", help="cohort-wide pages right after writes (issue 16)")
+    parser.add_argument("--concurrency", type=float, nargs="?", const=60.0, default=0.0, metavar="SECONDS",
+                        help="20 sessions working at once for SECONDS (default 60)")
+    parser.add_argument("--no-pages", action="store_true", help="skip the rerun of every page and the core measures")
     args = parser.parse_args()
-    print(markdown(run(args.scales, args.repeat)))
+    print(markdown(run(args.scales, args.repeat, args.live, args.concurrency, not args.no_pages)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,263 @@
+"""Live measures (issue 16): cohort-wide pages visited right after writes, and many sessions at once.
+
+- ``measure_live``: each cohort-wide page (reliability report, credential review, supervisees,
+  assignments, rating queue, home of admin and of supervisor) is opened through ``AppTest``
+  and warmed; then, repeatedly, one write is made on another connection, as another person's
+  browser session would, and every page is visited (rerun) once right after it. The writes:
+  (a) a rater saves one item score of a draft rating, (b) a rater submits a rating, (c) a
+  trainee's supervisor logs clinical hours for the trainee (a new log entry). The empty page
+  (the floor) and the admin's home page with no write are measured in the same run.
+- ``measure_concurrency``: 20 ``AppTest`` sessions in threads work for 60 s: 12 raters each
+  save item scores of their own draft and reload the rating queue, 6 trainees save vignette
+  draft answers and reload the vignette library, an admin reloads credential review and a
+  supervisor their supervisees. Each write goes through the domain function the page calls,
+  on the session's own connection. Reported: page-visit median and p95, the process's memory
+  (RSS now and peak: the AppTest sessions run in this process, as in the server), and lost
+  writes (failed writes, and last values not found when read back).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COHORT_PAGES = [("reliability_report.py", "admin"), ("credential_review.py", "admin"), ("supervisees.py", "supervisor"),
+                ("assignments.py", "admin"), ("rating_queue.py", "rater"), ("home.py", "admin"),
+                ("home.py", "supervisor")]
+EVENTS = ("draft save", "submission", "log entry")
+
+
+def memory_mb() -> dict:
+    """This process's resident memory now and at its peak (Linux /proc), in MB."""
+    out = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out["rss_mb" if line.startswith("VmRSS") else "peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return out
+
+
+def _user_ids(db, role: str, n: int, offset: int = 0) -> list[int]:
+    return [r[0] for r in db.conn.execute(
+        "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE r.role = ? AND u.active = 1 "
+        "ORDER BY u.id LIMIT ? OFFSET ?", (role, n, offset))]
+
+
+def open_page(db, page: str, user_id: int):
+    """An AppTest session signed in as ``user_id`` on ``page``, visited once (caches warm)."""
+    from streamlit.testing.v1 import AppTest
+
+    from ipt_training import auth_sessions
+    from ipt_training.config import get_settings
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.session_state["auth_session_id"] = auth_sessions.begin(db, user_id, get_settings())
+    at.run()
+    at.switch_page(f"ipt_training/app_pages/{page}")
+    at.run()
+    if at.exception:
+        raise RuntimeError(f"{page}: {at.exception[0].message}")
+    return at
+
+
+def visit_ms(at) -> float:
+    t0 = time.perf_counter()
+    at.run()
+    ms = (time.perf_counter() - t0) * 1000
+    if at.exception:
+        raise RuntimeError(str(at.exception[0].message)[:200])
+    return ms
+
+
+def _fresh_sessions(db, admin, rater_id: int, trainee_id: int, n: int) -> list[int]:
+    """``n`` new recorded sessions of ``trainee_id`` assigned to ``rater_id`` (as an admin would)."""
+    from ipt_training import fidelity
+
+    out = []
+    for k in range(n):
+        sid = db.conn.execute(
+            """INSERT INTO recorded_sessions (trainee_id, added_by, case_pseudonym, session_number, phase, problem_area,
+               consent_confirmed, created_at) VALUES (?, ?, ?, 6, 'middle', 'grief', 1, datetime('now'))""",
+            (trainee_id, admin.id, f"Live case {rater_id}-{k}-{time.time_ns()}")).lastrowid
+        fidelity.assign(db, admin, sid, rater_id, None, "rating")
+        out.append(sid)
+    return out
+
+
+class _Writer:
+    """The writes of other people's browser sessions, on a connection of their own."""
+
+    def __init__(self, db_path: Path, library, repeat: int):
+        from ipt_training.auth import get_user
+        from ipt_training.store import connect
+
+        self.db, self.lib = connect(db_path), library
+        self.inst = library.instruments["ipt-session-fidelity"]
+        self.admin = get_user(self.db, _user_ids(self.db, "admin", 1)[0])
+        # a rater who is not the measured one, on sessions of a trainee
+        self.rater = get_user(self.db, _user_ids(self.db, "rater", 1, offset=1)[0])
+        trainees = _user_ids(self.db, "trainee", 50)
+        self.trainees = trainees
+        self.sessions = _fresh_sessions(self.db, self.admin, self.rater.id, trainees[0], repeat + 1)
+        self.items = self.inst.applicable_items("middle", "grief")
+        self.k = 0
+
+    def draft_save(self) -> None:
+        from ipt_training import fidelity
+
+        draft = fidelity.get_or_create_draft(self.db, self.rater, self.sessions[-1], "rater", library=self.lib)
+        self.k += 1
+        fidelity.save_item(self.db, self.rater, draft["id"], self.items[self.k % len(self.items)].id, 1 + self.k % 5,
+                           False, library=self.lib)
+
+    def submission(self) -> None:
+        from ipt_training import fidelity
+
+        sid = self.sessions.pop(0)
+        draft = fidelity.get_or_create_draft(self.db, self.rater, sid, "rater", library=self.lib)
+        for i, item in enumerate(self.items):
+            fidelity.save_item(self.db, self.rater, draft["id"], item.id, 2 + i % 4, False, library=self.lib)
+        fidelity.submit_rating(self.db, self.rater, draft["id"], library=self.lib)
+
+    def log_entry(self) -> None:
+        from ipt_training.credentials import evidence
+
+        self.k += 1
+        evidence.record_clinical_hours(self.db, self.admin, self.trainees[self.k % len(self.trainees)], "2025-09-01",
+                                       2.5, "clinic")
+
+
+def measure_live(db_path: Path, repeat: int, library) -> dict:
+    """Median visit time of each cohort-wide page right after each kind of write (see module)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ipt_training.store import open_store
+
+    os.environ["IPT_TRAINING_DB"] = str(db_path)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    db = open_store(db_path)
+    floor_app = AppTest.from_string("import streamlit as st\nst.write('floor')")
+    floor_app.run()
+    people = {"admin": _user_ids(db, "admin", 1)[0], "supervisor": _user_ids(db, "supervisor", 1)[0],
+              "rater": _user_ids(db, "rater", 1)[0]}
+    t0 = time.perf_counter()
+    apps = {f"{page.removesuffix('.py')} ({role})": open_page(db, page, people[role]) for page, role in COHORT_PAGES}
+    first_visits_s = round(time.perf_counter() - t0, 1)
+    home = apps["home (admin)"]
+    writer = _Writer(db_path, library, repeat)
+    events = {"draft save": writer.draft_save, "submission": writer.submission, "log entry": writer.log_entry}
+    times: dict[str, dict[str, list[float]]] = {label: {e: [] for e in EVENTS} for label in apps}
+    floor, home_ms = [], []
+    for _ in range(repeat):
+        for event in EVENTS:
+            events[event]()
+            for label, at in apps.items():
+                times[label][event].append(visit_ms(at))
+        t = time.perf_counter()
+        floor_app.run()
+        floor.append((time.perf_counter() - t) * 1000)
+        home_ms.append(visit_ms(home))
+    return {"floor_ms": round(statistics.median(floor), 1), "home_ms": round(statistics.median(home_ms), 1),
+            "first_visits_s": first_visits_s,
+            "pages": {label: {e: round(statistics.median(v), 1) for e, v in ev.items()} for label, ev in times.items()},
+            **memory_mb()}
+
+
+def measure_concurrency(db_path: Path, library, seconds: float = 60, n_raters: int = 12, n_trainees: int = 6) -> dict:
+    """20 sessions working at once for ``seconds`` (see the module docstring)."""
+    import streamlit as st
+
+    from ipt_training import fidelity
+    from ipt_training import vignettes as vig
+    from ipt_training.auth import get_user
+    from ipt_training.store import connect, open_store
+
+    os.environ["IPT_TRAINING_DB"] = str(db_path)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    db = open_store(db_path)
+    admin = get_user(db, _user_ids(db, "admin", 1)[0])
+    pool = _user_ids(db, "rater", 10_000)[1:]  # at scale S there are fewer raters than sessions: some rate two
+    raters = [pool[k % len(pool)] for k in range(n_raters)]
+    everyone = _user_ids(db, "trainee", 100_000)
+    trainees, owner = everyone[-n_trainees - 1:-1], everyone[-1]
+    sessions = {k: _fresh_sessions(db, admin, r, owner, 1)[0] for k, r in enumerate(raters)}
+    vignette = next(iter(library.vignettes.values()))
+    workers = ([("rater", r, "rating_queue.py") for r in raters] + [("trainee", t, "vignette_library.py") for t in trainees]
+               + [("admin", admin.id, "credential_review.py"),
+                  ("supervisor", _user_ids(db, "supervisor", 1)[0], "supervisees.py")])
+    apps = [open_page(db, page, uid) for _, uid, page in workers]  # opened (and warmed) one by one
+    visits: list[float] = []
+    errors: list[str] = []
+    visit_errors: list[str] = []
+    written: list[int] = []
+    expected: dict[tuple, object] = {}
+    lock = threading.Lock()
+    items = library.instruments["ipt-session-fidelity"].applicable_items("middle", "grief")
+    deadline = time.perf_counter() + seconds
+
+    def work(k: int) -> None:
+        role, uid, _ = workers[k]
+        conn = connect(db_path)
+        user = get_user(conn, uid)
+        at = apps[k]
+        n = 0
+        attempt = None
+        while time.perf_counter() < deadline:
+            n += 1
+            try:
+                if role == "rater":
+                    draft = fidelity.get_or_create_draft(conn, user, sessions[k], "rater", library=library)
+                    item = items[n % len(items)].id
+                    fidelity.save_item(conn, user, draft["id"], item, 1 + n % 5, False, library=library)
+                    with lock:
+                        expected[("item", draft["id"], item)] = 1 + n % 5
+                elif role == "trainee":
+                    if attempt is None:
+                        attempt = vig.current_draft(conn, uid, vignette.id) or vig.start_attempt(conn, library, user,
+                                                                                                 vignette.id)
+                    vig.save_draft(conn, library, user, attempt["id"], {"formulation": f"Draft {n}"})
+                    with lock:
+                        expected[("attempt", attempt["id"])] = f"Draft {n}"
+                if role in ("rater", "trainee"):
+                    with lock:
+                        written.append(1)
+            except Exception as exc:  # noqa: BLE001 - a failed write is a lost write
+                with lock:
+                    errors.append(f"{role}: {exc!r}"[:200])
+            try:
+                ms = visit_ms(at)
+                with lock:
+                    visits.append(ms)
+            except Exception as exc:  # noqa: BLE001 - reported apart
+                with lock:
+                    visit_errors.append(f"{role}: {exc!r}"[:200])
+        conn.conn.close()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(workers))]
+    t0 = time.perf_counter()
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    elapsed = time.perf_counter() - t0
+    lost = 0
+    for key, value in expected.items():
+        if key[0] == "item":
+            row = db.conn.execute("SELECT score FROM item_scores WHERE rating_id = ? AND item_id = ?", key[1:]).fetchone()
+            lost += row is None or row[0] != value
+        else:
+            row = db.conn.execute("SELECT answers FROM vignette_attempts WHERE id = ?", (key[1],)).fetchone()
+            lost += row is None or f'"{value}"' not in row[0]
+    visits.sort()
+    return {"sessions": len(workers), "seconds": round(elapsed, 1), "visits": len(visits),
+            "visit_median_ms": round(statistics.median(visits), 1) if visits else None,
+            "visit_p95_ms": round(visits[int(0.95 * (len(visits) - 1))], 1) if visits else None,
+            "writes": len(written), "lost_writes": lost + len(errors), "write_errors": errors[:3],
+            "visit_errors": visit_errors[:3], **memory_mb()}
