@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import hashlib
 import json
 import threading
 from contextlib import contextmanager
@@ -91,8 +92,10 @@ def certified_raters(db: Database, library: Library, today: _dt.date, global_tok
     return hit
 
 
-def _fingerprint(certified: dict) -> tuple:
-    return tuple(sorted((int(k), tuple(sorted(v.items()))) for k, v in certified.items()))
+def _fingerprint(certified: dict) -> str:
+    """A short digest of the certifications: compared once per person, so it must be cheap."""
+    text = repr(sorted((int(k), sorted(v.items())) for k, v in certified.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _hidden_by_person(db: Database, hide_sessions: frozenset) -> dict[int, tuple]:
