@@ -37,16 +37,17 @@ standard = library.standards[standard_id]
 
 @st.cache_resource(show_spinner="Evaluating readiness...", max_entries=8)
 def _cohort(standard_id, cohort_id, today, stamp, viewer_id, _db, _library, _viewer):
-    # keyed by the evidence stamp: a rerun with unchanged evidence reuses the evaluation;
+    # keyed by the evidence stamp (it does not change on draft saves): a rerun with unchanged
+    # evidence reuses the evaluation, and after a change only the people whose evidence changed
+    # are evaluated again (credentials.readiness_cache);
     # cache_resource, not cache_data: unpickling 2,000 readiness results costs a second, and
     # the rows are only read
     rows_ = credentials.cohort_readiness(_db, _library, standard_id, cohort_id, today, viewer=_viewer)
-    table_ = credentials.cohort_table(rows_)
-    return rows_, table_, dataframe_to_csv(table_)
+    return rows_, credentials.cohort_table(rows_)
 
 
 try:
-    people, table, table_csv = _cohort(standard_id, cohort_id, today, (credentials.evidence_stamp(db), standard.content_hash),
+    people, table = _cohort(standard_id, cohort_id, today, (credentials.evidence_stamp(db), standard.content_hash),
                             user.id, db, library, user)
 except credentials.ReviewError as exc:
     st.error(plain(str(exc)))
@@ -67,7 +68,8 @@ if people:
         st.dataframe(table.loc[held_mask, ["trainee", "cohort", "status", "held", "requirements met"]].rename(
             columns={"requirements met": "renewal requirements met"}), hide_index=True, width="stretch",
             key="cr_held_table")
-    st.download_button("Download the cohort as CSV", table_csv,
+    # built when asked for (issue 16: writing 2,000 rows as CSV on every change cost more than the rest)
+    st.download_button("Download the cohort as CSV", lambda: dataframe_to_csv(table),
                        file_name=f"readiness-{standard_id}-{today.isoformat()}.csv", mime="text/csv",
                        key="cr_csv", icon=":material/download:")
 else:
