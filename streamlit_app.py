@@ -12,7 +12,7 @@ from ipt_training.access import PAGES, PUBLIC, pages_for
 from ipt_training.ui.common import current_user, follow_redirect, get_db
 from ipt_training.ui.errors import run_page
 from ipt_training.ui.text import plain
-from ipt_training import auth, web
+from ipt_training import auth, notifications, web
 
 ROOT = Path(__file__).parent
 PAGES_DIR = ROOT / "ipt_training" / "app_pages"
@@ -42,10 +42,13 @@ elif user is None:
     st.session_state["asked_page"] = nav.url_path
 else:
     sections: dict[str, list] = {}
+    unread = notifications.unread_count(db, user.id)
     for spec in pages_for(user.roles):
         path = PAGES_DIR / spec.file
+        # the unread count is in the Inbox's title in the sidebar (issue 17)
+        title = f"{spec.title} ({unread})" if spec.file == "inbox.py" and unread else spec.title
         sections.setdefault(spec.section, []).append(
-            st.Page(path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.file == "home.py")
+            st.Page(path, title=title, icon=spec.icon, url_path=spec.url_path, default=spec.file == "home.py")
         )
     # every page the person may use is listed, none hidden behind "View N more" (issue 17)
     nav = st.navigation(sections, expanded=True)

@@ -25,6 +25,7 @@ def _p(file, title, icon, roles, section):
 
 PAGES: list[PageSpec] = [
     _p("home.py", "Home", ":material/home:", {"trainee", "rater", "supervisor", "admin"}, "Home"),
+    _p("inbox.py", "Inbox", ":material/inbox:", {"trainee", "rater", "supervisor", "admin"}, "Home"),
     _p("account.py", "My account", ":material/account_circle:", {"trainee", "rater", "supervisor", "admin"}, "Home"),
     # trainee: practice and own evidence
     _p("vignette_library.py", "Vignette library", ":material/menu_book:", {"trainee"}, "Practice"),

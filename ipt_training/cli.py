@@ -17,7 +17,7 @@ from .content import FOLDERS, load_library
 from .store import backup, open_store, schema_version
 
 COMMANDS = ("init", "create-user", "demo", "validate", "backup", "reliability", "gstudy", "readiness", "credential",
-            "verify")
+            "verify", "notify-expiring")
 
 
 def _db(args):
@@ -131,6 +131,18 @@ def cmd_verify(args, rest) -> int:
     return cli_verify(rest + (["--db", args.db] if args.db else []))
 
 
+def cmd_notify_expiring(args) -> int:
+    import datetime as _dt
+
+    from .credentials.reminders import notify_expiring
+
+    db = _db(args)
+    library = load_library(get_settings().content_dir)
+    made = notify_expiring(db, library, _dt.date.today(), within_days=args.within_days)
+    print(f"{made} reminder(s) of expiring credentials written to their holders' inboxes.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ipt_training", description="IPT training and fidelity platform.")
     parser.add_argument("--db", help="SQLite file (default: $IPT_TRAINING_DB or <data dir>/ipt_training.db)")
@@ -149,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--content-dir", help="folder holding vignettes/, rubrics/, training/ (default: the project)")
     p = sub.add_parser("backup", help="online backup of the database", description="Copy the database with SQLite's online backup API; safe while the app runs.")
     p.add_argument("path", help="file to write the backup to")
+    p = sub.add_parser("notify-expiring", help="remind holders of expiring credentials in their inbox",
+                       description="Write an inbox reminder (and an e-mail, when e-mail is on) to each holder of a "
+                                   "credential that expires within --within-days or has expired. Each award is "
+                                   "reminded once when due and once when expired, however often this runs (cron).")
+    p.add_argument("--within-days", type=int, default=90, help="how far ahead to look (default 90)")
     sub.add_parser("reliability", help="inter-rater reliability of a CSV (see 'reliability --help')", add_help=False)
     sub.add_parser("gstudy", help="G and D study of fidelity scores in a CSV (see 'gstudy --help')", add_help=False)
     sub.add_parser("readiness", help="credential readiness of trainees (see 'readiness --help')", add_help=False)
@@ -171,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return passthrough[argv[i]](args, argv[i + 1 :])
     args = parser.parse_args(argv)
     handler = {"init": cmd_init, "create-user": cmd_create_user, "demo": cmd_demo, "validate": cmd_validate,
-               "backup": cmd_backup}[args.command]
+               "backup": cmd_backup, "notify-expiring": cmd_notify_expiring}[args.command]
     try:
         return handler(args)
     except sqlite3.Error as exc:  # e.g. --db names a folder or a file that is not a database

@@ -20,6 +20,18 @@
 ``IPT_TRAINING_SECURE_COOKIE`` ``auto`` (default): the session cookie is ``Secure`` when the
                            request came over https (directly or through a trusted proxy's
                            ``X-Forwarded-Proto``); ``always``: always ``Secure``
+
+E-mail of inbox notifications (issue 17), off unless ``IPT_TRAINING_EMAIL`` is ``on``:
+
+``IPT_TRAINING_EMAIL``       ``off`` (default) or ``on``
+``IPT_TRAINING_SMTP_HOST``   the mail server (required when on)
+``IPT_TRAINING_SMTP_PORT``   its port (default 587)
+``IPT_TRAINING_SMTP_TLS``    ``starttls`` (default), ``ssl`` (implicit TLS, usually port 465) or ``none``
+``IPT_TRAINING_SMTP_USER``   user name to log in with (default: no login)
+``IPT_TRAINING_SMTP_PASSWORD_ENV`` the *name* of the environment variable holding the password
+                           (default ``IPT_TRAINING_SMTP_PASSWORD``), so the secret itself is kept
+                           wherever the deployment keeps secrets
+``IPT_TRAINING_SMTP_FROM``   the sender address (required when on)
 """
 
 from __future__ import annotations
@@ -27,8 +39,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    host: str
+    port: int
+    tls: str  # starttls | ssl | none
+    user: str
+    password_env: str
+    sender: str
+
+    @property
+    def password(self) -> str:
+        """Read at send time, never stored in the settings."""
+        return os.environ.get(self.password_env, "")
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,7 @@ class Settings:
     session_max_hours: int = 12
     recording_link_minutes: int = 10
     secure_cookie: str = "auto"
+    email: Optional["EmailSettings"] = None  # None: e-mail is off
 
     @property
     def recordings_dir(self) -> Path:
@@ -98,7 +127,27 @@ def get_settings() -> Settings:
                     session_idle_minutes=_positive_int("IPT_TRAINING_SESSION_IDLE_MINUTES", 60, "minutes"),
                     session_max_hours=_positive_int("IPT_TRAINING_SESSION_MAX_HOURS", 12, "hours"),
                     recording_link_minutes=_positive_int("IPT_TRAINING_RECORDING_LINK_MINUTES", 10, "minutes"),
-                    secure_cookie=secure)
+                    secure_cookie=secure, email=_email_settings())
+
+
+def _email_settings() -> Optional[EmailSettings]:
+    switch = os.environ.get("IPT_TRAINING_EMAIL", "off").strip().lower()
+    if switch in ("", "off", "0", "false", "no"):
+        return None
+    if switch not in ("on", "1", "true", "yes"):
+        raise SystemExit(f"IPT_TRAINING_EMAIL must be 'on' or 'off'; got {switch!r}.")
+    host = os.environ.get("IPT_TRAINING_SMTP_HOST", "").strip()
+    sender = os.environ.get("IPT_TRAINING_SMTP_FROM", "").strip()
+    if not host or "@" not in sender:
+        raise SystemExit("E-mail is on (IPT_TRAINING_EMAIL=on): set IPT_TRAINING_SMTP_HOST to the mail server and "
+                         "IPT_TRAINING_SMTP_FROM to the sender address, or switch e-mail off.")
+    tls = os.environ.get("IPT_TRAINING_SMTP_TLS", "starttls").strip().lower()
+    if tls not in ("starttls", "ssl", "none"):
+        raise SystemExit(f"IPT_TRAINING_SMTP_TLS must be 'starttls', 'ssl' or 'none'; got {tls!r}.")
+    return EmailSettings(host=host, port=_positive_int("IPT_TRAINING_SMTP_PORT", 587, "port number"), tls=tls,
+                         user=os.environ.get("IPT_TRAINING_SMTP_USER", "").strip(),
+                         password_env=os.environ.get("IPT_TRAINING_SMTP_PASSWORD_ENV", "").strip()
+                         or "IPT_TRAINING_SMTP_PASSWORD", sender=sender)
 
 
 def _sign_in_limits() -> dict:

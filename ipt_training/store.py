@@ -70,9 +70,39 @@ def transaction(db: Database) -> Iterator[Database]:
         yield db
     except BaseException:
         db.conn.execute("ROLLBACK")
+        _AFTER_COMMIT.pop(id(db.conn), None)
         raise
     else:
         db.conn.execute("COMMIT")
+        _run_after_commit(db)
+
+
+# work that must wait until the current transaction has committed (an e-mail about an event
+# is sent only once the event is on record), per connection
+_AFTER_COMMIT: dict[int, list] = {}
+
+
+def after_commit(db: Database, fn) -> None:
+    """Run ``fn()`` once the transaction now open on ``db`` commits (at once when none is open);
+    dropped when it rolls back. A failure of ``fn`` is logged, never raised: the event stands."""
+    if db.conn.in_transaction:
+        _AFTER_COMMIT.setdefault(id(db.conn), []).append(fn)
+    else:
+        _call(fn)
+
+
+def _run_after_commit(db: Database) -> None:
+    for fn in _AFTER_COMMIT.pop(id(db.conn), []):
+        _call(fn)
+
+
+def _call(fn) -> None:
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - see after_commit
+        import logging
+
+        logging.getLogger("ipt_training").exception("work after a commit failed")
 
 
 # --- migrations --------------------------------------------------------------------------
@@ -460,6 +490,24 @@ MIGRATIONS: list[tuple[int, str]] = [
     # issue 16: per-person evidence tokens kept by triggers (store_changes), so readiness is
     # re-evaluated only for the people whose evidence changed, and never on a draft save
     (70, _evidence_changes_sql()),
+    # issue 17: the in-app inbox; a reminder that must be written once carries a dedupe_key
+    (60, """
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        page TEXT NOT NULL DEFAULT '',
+        params TEXT NOT NULL DEFAULT '{}',
+        dedupe_key TEXT,
+        created_at TEXT NOT NULL,
+        read_at TEXT,
+        emailed_at TEXT
+    );
+    CREATE INDEX idx_notifications_user ON notifications(user_id, created_at);
+    CREATE INDEX idx_notifications_unread ON notifications(user_id) WHERE read_at IS NULL;
+    CREATE UNIQUE INDEX idx_notifications_once ON notifications(user_id, dedupe_key) WHERE dedupe_key IS NOT NULL;
+    """),
 ]
 
 

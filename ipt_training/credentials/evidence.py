@@ -54,6 +54,7 @@ from .readiness import (
     TrainingEvent,
     VignetteResult,
 )
+from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 
 MAX_CERTIFICATE_BYTES = 10 * 1024 * 1024
@@ -420,6 +421,9 @@ def confirm_entry(db: Database, supervisor: User, table: str, entry_id: int) -> 
         db.conn.execute(f"UPDATE {table} SET confirmed_by = ?, confirmed_at = ? WHERE id = ? AND confirmed_by IS NULL",
                         (supervisor.id, now_iso(), row["id"]))
         audit(db, supervisor.id, "confirm_evidence", table, row["id"], {"trainee_id": row["trainee_id"]})
+        notify(db, row["trainee_id"], "evidence_confirmed",
+               f"{supervisor.display_name} confirmed your {ENTRY_TABLES[table]}: {entry_summary(table, row)}. "
+               "It now counts toward your credential.", "my_evidence.py")
     return True
 
 

@@ -20,6 +20,7 @@ from . import readiness_cache
 from .evidence import award_day, build_evidence, standing_awards
 from ..fidelity.blind import blind_session_ids
 from ..reports import dataframe_to_csv
+from ..notifications import notify
 from ..store import audit, get_setting, now_iso, one, rows, transaction
 
 
@@ -295,7 +296,18 @@ def _insert_decision(db: Database, reviewer_id: int, trainee_id: int, standard: 
         audit(db, reviewer_id, f"credential_{decision}", "credential_decision", did,
               {"trainee_id": int(trainee_id), "standard_id": standard.id, "standard_version": standard.version,
                "expires_on": expires_on})
+        notify(db, trainee_id, "credential_decision", _decision_words(standard, decision, reasons, expires_on),
+               "my_readiness.py", {"mr_standard": standard.id})
     return did
+
+
+def _decision_words(standard: CredentialStandard, decision: str, reasons: str, expires_on: Optional[str]) -> str:
+    """The holder's inbox line for a decision on them."""
+    if decision == "award":
+        until = f", valid until {expires_on}" if expires_on else ""
+        return f"You were awarded {standard.name}{until}." + (f" Reasons: {reasons}" if reasons else "")
+    verb = "deferred" if decision == "defer" else "refused"
+    return f"The decision on {standard.name} was recorded: {verb}. Reasons: {reasons}"
 
 
 def decision_snapshot_of(db: Database, library: Library, person: User, standard: CredentialStandard,

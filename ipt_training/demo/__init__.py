@@ -18,7 +18,7 @@ from typing import Optional
 
 from sqlite_utils import Database
 
-from .. import auth
+from .. import auth, notifications
 from ..config import get_settings
 from ..content import Library
 from . import credentials, fidelity, vignettes
@@ -57,4 +57,8 @@ def load_demo(db: Database, library: Library, data_dir: Optional[Path] = None, f
     # each domain adds its records, in this order (fidelity's ratings feed the credential evidence)
     for domain in (vignettes, fidelity, credentials):
         domain.load(db, library, ids, cohort, data_dir)
+    # the demo's history notified its people as it was made; it counts as read, so each inbox
+    # starts with what happens from now on
+    for user_id in ids.values():
+        notifications.mark_all_read(db, user_id)
     return ids

@@ -10,6 +10,7 @@ from typing import Any, Optional
 from sqlite_utils import Database
 from ..auth import User, get_user, supervisee_ids
 from ..finding import text_matches
+from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 from .base import FidelityError, PURPOSES
 from .seen import has_seen_ratings, seen_by
@@ -80,7 +81,16 @@ def assign(db: Database, actor: User, session_id: int, rater_id: int, due_date: 
         ).lastrowid
         audit(db, actor.id, "assign_rating", "recorded_session", s["id"],
               {"rater_id": rater.id, "due_date": due, "purpose": purpose})
+        _tell_rater(db, actor, rater.id, s, due, purpose)
     return aid
+
+
+def _tell_rater(db: Database, actor: User, rater_id: int, s: dict, due: Optional[str], purpose: str) -> None:
+    what = {"rating": "a session to rate", "second_rating": "a session for a second, independent rating",
+            "calibration": "a gold-standard session to calibrate on"}[purpose]
+    notify(db, rater_id, "rating_assigned",
+           f"{actor.display_name} assigned you {what}: {session_label(s)}"
+           + (f", due {due}." if due else ", no due date."), "rating_queue.py")
 
 
 def assign_random_second_ratings(db: Database, actor: User, cohort_id: int, share: float = 0.20,
@@ -131,6 +141,7 @@ def assign_random_second_ratings(db: Database, actor: User, cohort_id: int, shar
                 (s["id"], chosen["id"], actor.id, due, "second_rating", now_iso()),
             ).lastrowid
             load[chosen["id"]] = load.get(chosen["id"], 0) + 1
+            _tell_rater(db, actor, chosen["id"], _session(db, s["id"]), due, "second_rating")
             made.append({"assignment_id": aid, "session_id": s["id"], "rater_id": chosen["id"]})
         audit(db, actor.id, "assign_second_ratings", "cohort", cohort_id,
               {"share": share, "eligible": len(eligible), "assigned": [m["session_id"] for m in made], "seed": rng_seed})

@@ -8,11 +8,12 @@ from typing import Optional
 from sqlite_utils import Database
 from ..auth import User, supervisee_ids
 from ..content import PROBLEM_AREAS, Instrument, Library
+from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 from .transcripts import fmt_time
 from .base import FidelityError, KINDS, MAX_COMMENT, MAX_NOTE, default_instrument_id, default_library, instrument_of, scale_range
 from .pass_rule import session_result
-from .recordings import _session
+from .recordings import _session, session_label
 from .seen import record_seen
 
 NOT_STARTED = "not started"  # the status shown for a rating with no row yet (see find_rating)
@@ -280,6 +281,9 @@ def submit_rating(db: Database, user: User, rating_id: int, *, library: Optional
               {"session_id": s["id"], "kind": r["kind"], "mean": result["mean"], "passed": result["passed"],
                "failed_by": [f["item"] for f in result["failed_by"]],
                "instrument": inst.id, "instrument_hash": inst.content_hash})
+        if r["kind"] == "rater" and not s["is_gold_standard"] and s["trainee_id"] != user.id:
+            notify(db, s["trainee_id"], "session_rated",
+                   f"A rater submitted a rating of your recorded session {session_label(s)}.", "my_sessions.py")
     return {**result, "rating_id": r["id"]}
 
 

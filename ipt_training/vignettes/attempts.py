@@ -14,6 +14,7 @@ from ..content import (
     VignetteRubric,
 )
 from ..finding import in_date_range, text_matches
+from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 from .scoring import FOCUS_PARTS, focus_commit_stage, primary_choice, _check_ranking, AttemptAccessError, GradeError, STATUS_LABELS, VignetteError, _drop_stale_moments, apply_grades, clean_answers, clean_grades, empty_answers, expert_key, public_case, score_attempt
 
@@ -241,7 +242,7 @@ def grade_attempt(db: Database, grader: User, attempt_id: int, grades: dict) -> 
                                  "never your own). Ask an admin to link you as this trainee's supervisor.")
     if att["status"] == "draft":
         raise VignetteError("This attempt is still a draft; it can be graded once the trainee submits it.")
-    _, rubric, result = _snapshot(db, att)
+    vignette, rubric, result = _snapshot(db, att)
     grades = clean_grades(rubric, grades)
     missing = [c.title for c in rubric.criteria if isinstance(c, GradedCriterion) and c.id not in grades]
     if missing:
@@ -259,6 +260,11 @@ def grade_attempt(db: Database, grader: User, attempt_id: int, grades: dict) -> 
               "vignette_attempt", attempt_id,
               {"trainee_id": att["trainee_id"], "levels": {k: v["level"] for k, v in grades.items()},
                "score": new["score"], "passed": new["passed"]})
+        outcome = "passed" if new["passed"] else "not passed yet"
+        notify(db, att["trainee_id"], "attempt_graded",
+               f"{grader.display_name} {'regraded' if att['status'] == 'graded' else 'graded'} your attempt at "
+               f"'{vignette.title}': {round(new['score'] * 100)} %, {outcome}. The feedback is on My progress.",
+               "progress.py", {"prog_attempt": attempt_id})
     return new
 
 

@@ -1,0 +1,36 @@
+"""Reminders to holders whose credential is about to expire, written to their inbox (issue 17)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from sqlite_utils import Database
+
+from ..content import Library
+from ..notifications import notify
+from ..store import transaction
+from .review import renewal_reminders
+
+
+def expiring_text(reminder: dict) -> str:
+    """The inbox line of one :func:`renewal_reminders` row, to its holder."""
+    if reminder["days_left"] < 0:
+        return f"Your {reminder['standard']} credential expired on {reminder['expires_on']}; renew it to hold it again."
+    return f"Your {reminder['standard']} credential is valid until {reminder['expires_on']}; it is time to renew it."
+
+
+def notify_expiring(db: Database, library: Library, today: _dt.date, within_days: int = 90,
+                    user_id: int | None = None) -> int:
+    """Remind each holder of a credential that expires within ``within_days`` of ``today`` (or
+    has expired). Each award is reminded once when it comes due and once when it has expired,
+    however often this runs. ``user_id``: only that person. Returns how many were written now."""
+    made = 0
+    with transaction(db):
+        for r in renewal_reminders(db, library, today, within_days):
+            if user_id is not None and r["trainee_id"] != int(user_id):
+                continue
+            stage = "expired" if r["days_left"] < 0 else "due"
+            if notify(db, r["trainee_id"], "credential_expiring", expiring_text(r), "my_readiness.py",
+                      {"mr_standard": r["standard_id"]}, dedupe_key=f"expiring:{r['decision_id']}:{stage}"):
+                made += 1
+    return made
