@@ -44,7 +44,8 @@ st.caption("Pick a random share of a cohort's sessions that have one rater so fa
            "rater for an independent second rating (good practice: 15-20 %).")
 cohorts = auth.list_cohorts(db)
 if not cohorts:
-    st.info("No cohort exists yet; an administrator creates cohorts.")
+    st.info("No cohort exists yet; create one under Cohorts and supervision." if user.has("admin")
+            else "No cohort exists yet; an administrator creates cohorts.")
 else:
     with st.form("second_form"):
         cohort = st.selectbox("Cohort", [c["id"] for c in cohorts], key="sr_cohort",

@@ -94,7 +94,8 @@ if chosen is not None:
                                                                               viewer=user),
                  file_name=f"readiness-{person['username']}-{standard_id}-{today.isoformat()}.pdf",
                  key="cr_readiness_pdf", expected=(credentials.ReviewError,))
-    readiness_checklist(person["readiness"], key=f"cr_{chosen}", links=evidence_links(user), status=person["status"])
+    readiness_checklist(person["readiness"], key=f"cr_{chosen}", links=evidence_links(user), status=person["status"],
+                        reader="admin")
 
     st.markdown("#### Decision")
     k = st.session_state.get("cr_form_n", 0)  # a fresh form after each decision recorded

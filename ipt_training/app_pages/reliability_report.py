@@ -24,7 +24,8 @@ st.caption("How far raters agree when they rate the same recorded sessions, and 
            "trainee's mean fidelity score needs.")
 
 if not library.instruments:
-    st.error("No fidelity instrument is loaded; an administrator must fix the files listed under Content status.")
+    st.error("No fidelity instrument is loaded; fix the files listed under Content status." if user.has("admin") else
+             "No fidelity instrument is loaded; an administrator must fix the files listed under Content status.")
     st.stop()
 
 

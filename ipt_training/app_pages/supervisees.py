@@ -37,18 +37,15 @@ table = credentials.cohort_table(people)
 st.dataframe(table[["trainee", "cohort", "status", "requirements met", "progress %", "held", "latest decision"]],
              hide_index=True, width="stretch", key="sv_table")
 
-by_id = {p["trainee_id"]: p for p in people}
-chosen = st.selectbox("Supervisee", list(by_id), key="sv_trainee",
-                      format_func=lambda i: f"{by_id[i]['trainee']} ({by_id[i]['status']})")
-person = by_id[chosen]
-
-pending = evidence.unconfirmed_entries(db, user, chosen)
+# every supervisee's entries awaiting confirmation, not only the chosen one's (issue 17: Home
+# counts them all, and this list must show what Home counted)
+pending = evidence.entries_to_confirm(db, user)
 st.subheader(f"Entries awaiting your confirmation ({len(pending)})")
 if not pending:
-    st.caption("Nothing to confirm.")
+    st.caption("Nothing to confirm: every entry your supervisees logged is confirmed.")
 for e in pending:
     c1, c2 = st.columns([5, 1.2], vertical_alignment="center")
-    c1.markdown(f"**{e['kind'].capitalize()}**: {plain(e['summary'])}")
+    c1.markdown(f"**{plain(e['trainee'])}**, {e['kind']}: {plain(e['summary'])}")
     if c2.button("Confirm", key=f"sv_confirm_{e['table']}_{e['id']}", icon=":material/check:"):
         try:
             evidence.confirm_entry(db, user, e["table"], e["id"])
@@ -61,17 +58,25 @@ if len(pending) > 1 and st.button(f"Confirm all {len(pending)} entries", key="sv
     try:
         for e in pending:
             evidence.confirm_entry(db, user, e["table"], e["id"])
-        st.session_state["sv_flash"] = f"Confirmed {len(pending)} entries of {person['trainee']}."
+        st.session_state["sv_flash"] = f"Confirmed {len(pending)} entries."
         st.rerun()
     except evidence.EvidenceError as exc:
         st.error(plain(str(exc)))
+
+by_id = {p["trainee_id"]: p for p in people}
+if st.session_state.get("sv_trainee") not in by_id:  # open on a supervisee who has something to confirm
+    st.session_state["sv_trainee"] = next((e["trainee_id"] for e in pending if e["trainee_id"] in by_id),
+                                          next(iter(by_id)))
+chosen = st.selectbox("Supervisee", list(by_id), key="sv_trainee",
+                      format_func=lambda i: f"{by_id[i]['trainee']} ({by_id[i]['status']})")
+person = by_id[chosen]
 
 st.subheader(f"{plain(person['trainee'])}: readiness for {library.standards[standard_id].name}")
 if person["holding"]:
     st.success(f"**Held** ({person['status']}): {plain(person['holding']['text'])}. The checklist is the renewal, on "
                "evidence dated since the award.", icon=":material/workspace_premium:")
 readiness_checklist(person["readiness"], key=f"sv_{chosen}", links=evidence_links(user),
-                    status=person["status"])
+                    status=person["status"], reader="supervisor")
 
 with st.expander("Everything logged", key="sv_all_exp"):
     entries = evidence.list_entries(db, user, chosen)

@@ -484,6 +484,20 @@ def unconfirmed_entries(db: Database, viewer: User, trainee_id: int) -> list[dic
     return out
 
 
+def entries_to_confirm(db: Database, confirmer: User) -> list[dict]:
+    """Every entry awaiting ``confirmer``'s confirmation, across all their supervisees (issue 17:
+    Home and the Supervisees page count the same list): :func:`unconfirmed_entries` rows, each
+    with ``trainee_id`` and ``trainee``, by supervisee name."""
+    people = rows(db, """SELECT u.id, u.display_name FROM supervision_links l JOIN users u ON u.id = l.trainee_id
+                         WHERE l.supervisor_id = ? AND u.id <> ? ORDER BY u.display_name, u.id""",
+                  (confirmer.id, confirmer.id)) if confirmer.has("supervisor") else []
+    out = []
+    for p in people:
+        out.extend({**e, "trainee_id": p["id"], "trainee": p["display_name"]}
+                   for e in unconfirmed_entries(db, confirmer, p["id"]))
+    return out
+
+
 def entry_summary(table: str, e: dict) -> str:
     """One line describing an entry, in the field's words."""
     if table == "training_events":

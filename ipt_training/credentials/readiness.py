@@ -5,7 +5,7 @@ Pure logic (no Streamlit, no SQLite). The store layer fills the frozen input dat
 progress 0..1, what counts (``evidence``), what is shown but does not count (``not_counted``,
 each with a reason) and plain-words next steps (``missing``).
 
-Rules shared by all requirement types: entries not confirmed by a supervisor or trainer are
+Rules shared by all requirement types: entries not confirmed by the trainee's supervisor are
 shown but do not count, and entries dated after ``today`` do not count.
 """
 
@@ -33,7 +33,6 @@ from .readiness_base import (  # noqa: F401  (inputs, outputs and helpers, re-ex
     PHASE_ALIASES,
     UNCERTIFIED,
     UNCONFIRMED,
-    UNCONFIRMED_TRAINER,
     AttestationEntry,
     CaseReportEntry,
     ClinicalCase,

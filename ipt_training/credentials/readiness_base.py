@@ -230,8 +230,9 @@ class _Ctx:
 
 # --- small helpers -----------------------------------------------------------------------
 
+# every logged entry, training events included, is confirmed by the trainee's linked supervisor
+# (or an administrator): the training log asks them, so readiness says the same (issue 17)
 UNCONFIRMED = "unconfirmed by supervisor"
-UNCONFIRMED_TRAINER = "unconfirmed by trainer"
 UNCERTIFIED = "rated by an uncertified rater"
 FUTURE = "dated after today"
 PHASE_ALIASES = {"early": "initial", "late": "termination", "initial": "initial",
@@ -344,12 +345,12 @@ def training_hours_of(req, events: Sequence[TrainingEvent], today: date, categor
         return f"{t.date.isoformat()}: {t.title} ({t.trainer}), {_plural(t.hours, 'hour')}"
 
     kinds = [TRAINING_CATEGORIES.get(c, c) for c in categories]
-    step = "log the training events you attend and ask the trainer to confirm them"
+    step = "log the training events you attend and ask your supervisor to confirm them"
     if categories:
         noun += " (" + " or ".join(kinds) + ")"
-        step = "log training of these kinds and ask the trainer to confirm it"
+        step = "log training of these kinds and ask your supervisor to confirm it"
     counted = [t for t in events if not categories or t.category in categories]
-    result = _sum_hours(req, counted, today, "training_event", label, UNCONFIRMED_TRAINER, noun, step)
+    result = _sum_hours(req, counted, today, "training_event", label, UNCONFIRMED, noun, step)
     for t in sorted(events, key=lambda x: x.date):
         if categories and t.category not in categories:
             result.not_counted.append(EvidenceRef("training_event", t.id, label(t),

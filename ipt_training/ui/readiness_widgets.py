@@ -18,6 +18,7 @@ from ..display import humanize, name_of
 from .common import get_library
 from ..content import PROBLEM_AREAS
 from ..credentials import Readiness, status_label
+from ..credentials.wording import for_reader
 from .text import plain
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "app_pages"
@@ -68,11 +69,13 @@ def readiness_summary(readiness: Readiness, key: str, status: Optional[str] = No
 
 
 def readiness_checklist(readiness: Readiness, key: str, links: Optional[dict[str, tuple[str, str]]] = None,
-                        show_summary: bool = True, status: Optional[str] = None) -> None:
+                        show_summary: bool = True, status: Optional[str] = None, reader: str = "self") -> None:
     """Each requirement: met or not, progress bar, where it stands, next steps, and its evidence
     one click away (an expander listing what counts and what is shown but not counted, with a
-    link to the page that holds it)."""
+    link to the page that holds it). ``reader``: "self" (the candidate), "supervisor" or
+    "admin": the next steps are worded to them (:func:`credentials.wording.for_reader`)."""
     links = links or {}
+    readiness = for_reader(readiness, reader)
     if show_summary:
         readiness_summary(readiness, key, status)
     for n, req in enumerate(readiness.requirements):

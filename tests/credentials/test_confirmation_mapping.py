@@ -11,7 +11,7 @@ import pytest
 from ipt_training import auth
 from ipt_training.config import get_settings
 from ipt_training.credentials import evaluate, evidence
-from ipt_training.credentials.readiness import UNCONFIRMED, UNCONFIRMED_TRAINER
+from ipt_training.credentials.readiness import UNCONFIRMED
 
 TODAY = _dt.date(2026, 6, 1)
 THERAPIST = "ipt-therapist-example"
@@ -49,7 +49,7 @@ def _check(db, library, people, table, field, kind, requirement, entry_id, reaso
     assert next(e for e in getattr(ev, field) if e.id == str(entry_id)).confirmed is True
     refs, current = _refs(library, ev, kind, entry_id)
     assert (requirement, True, None) in refs
-    assert not [r for r in refs if r[2] in (UNCONFIRMED, UNCONFIRMED_TRAINER)]
+    assert not [r for r in refs if r[2] == UNCONFIRMED]
     assert current[requirement].startswith(hours_after)
 
 
@@ -59,7 +59,7 @@ def test_training_event_confirmation_reaches_readiness(db, library, people):
     eid = evidence.record_training_event(db, settings, t, t.id, "2026-03-01", 6, "IPT course day", "Dr T", today=TODAY,
                                          category="introductory")
     _check(db, library, people, "training_events", "training_events", "training_event", "intro-training", eid,
-           UNCONFIRMED_TRAINER, "0 of", "6 of")
+           UNCONFIRMED, "0 of", "6 of")
 
 
 def test_clinical_hours_confirmation_reaches_readiness(db, library, people):

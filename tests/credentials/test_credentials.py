@@ -116,7 +116,7 @@ def test_training_hours_just_below():
 def test_training_hours_unconfirmed_not_counted():
     r = one(TRAINING, Evidence(training_events=(training(1, 12), training(2, 4, confirmed=False))))
     assert not r.met and r.current == "12 of 16 hours"
-    assert [(n.id, n.reason) for n in r.not_counted] == [("t2", "unconfirmed by trainer")]
+    assert [(n.id, n.reason) for n in r.not_counted] == [("t2", "unconfirmed by supervisor")]
     assert any("4 hours logged but not yet confirmed" in m for m in r.missing)
 
 

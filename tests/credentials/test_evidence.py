@@ -55,7 +55,7 @@ def test_unconfirmed_entries_are_listed_but_not_counted(db, library, settings, p
     assert [e.confirmed for e in ev.training_events] == [False, False]
     req = _req(library, ev, "intro-training")
     assert not req.met and req.current == "0 of 16 hours"
-    assert {n.reason for n in req.not_counted} == {"unconfirmed by trainer"}
+    assert {n.reason for n in req.not_counted} == {"unconfirmed by supervisor"}
     listed = evidence.list_entries(db, t, t.id)["training_events"]
     assert {e["status"] for e in listed} == {evidence.AWAITING}
 
