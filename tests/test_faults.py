@@ -122,7 +122,7 @@ def test_rater_draft_survives_sigkill_and_restart(data_dir, library, monkeypatch
         by_browser, by_store = unscored[0], unscored[1]
 
         def item_box(page, item):
-            return page.locator(f"[class*='st-key-item_{rating['id']}_{item}']")
+            return page.locator(f"[class*='st-key-item_{sid}_rater_{item}']")
 
         def rate_in_browser(page):
             # the rater is mid-rating in the browser: a score goes through the running app
@@ -169,8 +169,8 @@ def test_rater_draft_survives_sigkill_and_restart(data_dir, library, monkeypatch
         at.session_state["rating_session_id"], at.session_state["rating_kind"] = sid, "rater"
         at.switch_page("ipt_training/app_pages/rating_workspace.py").run()
         assert not at.exception
-        assert at.segmented_control(key=f"score_{rating['id']}_draft_{by_browser}").value == 2
-        assert at.segmented_control(key=f"score_{rating['id']}_draft_{by_store}").value == 5
+        assert at.segmented_control(key=f"score_{sid}_rater_draft_{by_browser}").value == 2
+        assert at.segmented_control(key=f"score_{sid}_rater_draft_{by_store}").value == 5
     finally:
         server.kill(signal.SIGKILL)
         st.cache_resource.clear()
@@ -293,7 +293,7 @@ def test_a_page_waits_for_a_locked_database_instead_of_failing(demo_db_path, lib
     holder.conn.execute("BEGIN IMMEDIATE")
     threading.Timer(1.0, lambda: holder.conn.execute("COMMIT")).start()
     started = time.monotonic()
-    at.segmented_control(key=f"score_{rating['id']}_draft_{item}").set_value(3).run()
+    at.segmented_control(key=f"score_{sid}_rater_draft_{item}").set_value(3).run()
     waited = time.monotonic() - started
     assert not at.exception and not at.error
     assert waited >= 0.8, "the save should have waited for the lock"

@@ -62,7 +62,7 @@ if gold:
             if st.form_submit_button("Adopt these scores", key="gs_adopt_submit", icon=":material/content_copy:"):
                 try:
                     adopted = fidelity.adopt_gold_rating(db, admin, gid, src, library=library)
-                    forget_widget_state(adopted["id"])
+                    forget_widget_state(adopted)
                     st.success("Adopted as the draft expert rating. Open it to give a reason for every item and submit.")
                 except fidelity.FidelityError as exc:
                     st.error(plain(str(exc)))

@@ -15,6 +15,7 @@ db = get_db()
 library = get_library()
 settings = get_settings()
 st.title("Rating workspace")
+rw.focus_styles()
 
 choices = fidelity.workspace_choices(db, user)
 if not choices:

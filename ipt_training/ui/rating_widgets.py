@@ -28,10 +28,10 @@ def open_in_workspace(session_id: int, kind: str) -> None:
     st.switch_page(RATING_WORKSPACE)
 
 
-def forget_widget_state(rating_id: int) -> None:
+def forget_widget_state(rating: dict) -> None:
     """Drop the score/reason/comment widgets' state of a rating changed elsewhere (e.g. adopted),
     so the workspace reads it fresh from the store."""
-    prefixes = (f"score_{rating_id}_", f"reason_{rating_id}_", f"comment_{rating_id}_")
+    prefixes = tuple(f"{w}_{_rid(rating)}_" for w in ("score", "reason", "comment"))
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
         del st.session_state[key]
 
@@ -41,8 +41,14 @@ def _editable(rating: dict) -> bool:
 
 
 def _rid(rating: dict) -> str:
-    """The rating's part of its widgets' keys ('new' before a draft exists)."""
-    return "new" if rating["id"] is None else str(rating["id"])
+    """The rating's part of its widgets' keys: its session and kind, the same before and after
+    the first score starts the draft, so the control just used keeps the keyboard focus."""
+    return f"{rating['session_id']}_{rating['kind']}"
+
+
+def _state(rating: dict) -> str:
+    """'draft' or 'locked': a key that changes on submit and reopen, so the widgets re-read the store."""
+    return "draft" if _editable(rating) else "locked"
 
 
 def _draft_id(db, user: User, rating: dict, library=None) -> int:
@@ -51,6 +57,15 @@ def _draft_id(db, user: User, rating: dict, library=None) -> int:
     if rating["id"] is not None:
         return rating["id"]
     return fidelity.get_or_create_draft(db, user, rating["session_id"], rating["kind"], library=library)["id"]
+
+
+FOCUS_CSS = ("<style>[data-testid='stMain'] :focus-visible, [data-testid='stMain'] summary:focus-visible "
+             "{outline: 2px solid #1a56db !important; outline-offset: 2px;}</style>")
+
+
+def focus_styles() -> None:
+    """A clear outline on whatever holds the keyboard focus (WCAG 2.4.7), beyond the theme's faint ring."""
+    st.html(FOCUS_CSS)
 
 
 def show_saved_error() -> None:
@@ -113,11 +128,11 @@ def handle_player_event(db, user: User, rating: dict, event, prefix: str, mark_k
 
 
 def _score_key(rating: dict, item_id: str) -> str:
-    return f"score_{_rid(rating)}_{rating['status']}_{item_id}"
+    return f"score_{_rid(rating)}_{_state(rating)}_{item_id}"
 
 
 def _reason_key(rating: dict, item_id: str) -> str:
-    return f"reason_{_rid(rating)}_{rating['status']}_{item_id}"
+    return f"reason_{_rid(rating)}_{_state(rating)}_{item_id}"
 
 
 def _save_score(db, user: User, rating: dict, item_id: str, key: str, library) -> None:
@@ -298,7 +313,7 @@ def _save_comment(db, user: User, rating: dict, key: str) -> None:
 
 def comment_box(db, user: User, rating: dict) -> None:
     """The rating's comment for the trainee, saved when it changes."""
-    key = f"comment_{_rid(rating)}_{rating['status']}"
+    key = f"comment_{_rid(rating)}_{_state(rating)}"
     if key not in st.session_state:
         st.session_state[key] = rating["comment"]
     st.text_area("Comment for the trainee", key=key, disabled=not _editable(rating),

@@ -29,6 +29,18 @@ BLIND = "Other ratings of this session stay hidden until you submit your own"
 NOTE = "Therapist invites the feelings about Alan's death"
 
 
+# what holds the keyboard focus, looking into the player's frame: where, tag, role, name, outline, item number
+FOCUSED = """() => {
+  let e = document.activeElement, where = 'page';
+  if (e && e.tagName === 'IFRAME') { e = e.contentDocument.activeElement; where = 'frame'; }
+  const box = e.closest("[class*='st-key-item_']");
+  const boxes = Array.from(document.querySelectorAll("[class*='st-key-item_']"));
+  return {where, tag: e.tagName, role: e.getAttribute('role') || '', outline: getComputedStyle(e).outlineStyle,
+          name: (e.getAttribute('aria-label') || e.innerText || '').trim().split('\\n')[0],
+          item: box ? boxes.indexOf(box) + 1 : 0};
+}"""
+
+
 def player_frame(page):
     """The rating workspace's player component (a same-origin iframe)."""
     return page.frame_locator("iframe[src*='rating_player']")
@@ -111,6 +123,26 @@ def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
     expect(page.get_by_role("spinbutton", name="Time (seconds)")).to_have_value(re.compile(rf"^{round(t1, 1):g}"))
 
     items = page.locator("[class*='st-key-item_']")
+    # keyboard only (issue 17, accessibility): Tab from the session selector passes the player's controls
+    # and one stop for the whole transcript, then reaches the first item's score; every stop shows an outline
+    page.get_by_role("combobox", name="Session").focus()
+    stops = []
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(FOCUSED)
+        stops.append(stop)
+        if stop["role"] == "radio":
+            break
+    names = [f"{s['where']}:{s['name']}" for s in stops]
+    assert {"frame:Play", "frame:Mark this moment"} <= set(names) and any(n.startswith("frame:0.75") for n in names), names
+    assert sum(1 for s in stops if s["where"] == "frame" and re.match(r"^\d+:\d\d", s["name"])) == 1, names
+    assert stops[-1]["role"] == "radio" and stops[-1]["item"] == 1, names
+    assert all(s["outline"] != "none" for s in stops if s["tag"] != "AUDIO"), stops
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # scores item 1 with 2; the focus stays on the control
+    expect(items.first.get_by_role("radio", name="2", exact=True)).to_have_attribute("aria-checked", "true")
+    settle(page)
+    assert page.evaluate(FOCUSED)["name"] == "2"
     n_items = items.count()
     assert n_items >= 5, "an initial-phase grief session has at least the five initial-phase items"
     half = n_items // 2

@@ -150,11 +150,11 @@ def test_workspace_journey_cue_scores_evidence_submit_then_trainee_sees_it(app_d
     proscribed = {it.id for it in fidelity.default_library().instruments["ipt-session-fidelity"].items if it.proscribed}
     for n, sc in enumerate(scorers):
         # proscribed items (another therapy's moves) at 1: did not occur
-        sc.set_value("N/A" if n == 0 else 1 if sc.key.split("_", 3)[3] in proscribed else 4)
+        sc.set_value("N/A" if n == 0 else 1 if sc.key.split("_", 4)[4] in proscribed else 4)
     at.run()
     assert not at.exception
     # an evidence mark at the chosen cue, tied to an item
-    first_item = scorers[1].key.split("_", 3)[3]
+    first_item = scorers[1].key.split("_", 4)[4]
     at.selectbox(key=f"ws_{sid}_mark_item").set_value(first_item)
     at.text_input(key=f"ws_{sid}_mark_note").input("names the depression as an illness")
     submit_mark = next(b for b in at.button if getattr(b, "label", "") == "Add evidence mark")
@@ -189,9 +189,7 @@ def test_draft_in_the_page_survives_a_new_browser_session(app_demo):
 
     st.cache_resource.clear()  # a new browser session: new connection, empty session state
     at2 = _workspace(rater.id, sid, "rater")
-    item = scorer.key.split("_", 3)[3]  # the first score started the draft: its widgets are keyed by its id now
-    again = next(s for s in at2.segmented_control if s.key and s.key.startswith("score_") and s.key.split("_", 3)[3] == item)
-    assert again.value == 2
+    assert at2.segmented_control(key=scorer.key).value == 2
 
 
 def test_supervisor_reopens_with_a_reason_in_the_page(app_demo):

@@ -66,6 +66,7 @@
     current = idx;
     if (idx < 0 || !items[idx]) return;
     var li = items[idx];
+    if (!list.contains(document.activeElement)) rove(idx);  // Tab into the transcript lands on the line playing
     li.classList.add("current");
     li.firstChild.setAttribute("aria-current", "time");
     // keep the line in view inside the transcript box only (scrollIntoView would move the page)
@@ -130,12 +131,38 @@
         b.appendChild(who);
       }
       b.appendChild(document.createTextNode(cue.text));  // text, never HTML
+      b.tabIndex = -1;  // one tab stop for the whole transcript; the arrow keys move within it
       b.addEventListener("click", function () { seekTo(cue.start_s); });
       li.appendChild(b);
       list.appendChild(li);
     });
+    rove(0);
     follow();
   }
+
+  // the transcript is one stop in the tab order (the line playing, else the first); Up/Down,
+  // Home/End move between lines, Enter or Space plays from the line (WAI-ARIA roving tabindex)
+  function rove(idx) {
+    var buttons = list.querySelectorAll("button");
+    if (!buttons.length) return null;
+    idx = Math.max(0, Math.min(buttons.length - 1, idx));
+    for (var i = 0; i < buttons.length; i++) buttons[i].tabIndex = i === idx ? 0 : -1;
+    return buttons[idx];
+  }
+
+  list.addEventListener("keydown", function (e) {
+    var buttons = Array.prototype.slice.call(list.querySelectorAll("button"));
+    var at = buttons.indexOf(document.activeElement), to = null;
+    if (at < 0) return;
+    if (e.key === "ArrowDown") to = at + 1;
+    else if (e.key === "ArrowUp") to = at - 1;
+    else if (e.key === "Home") to = 0;
+    else if (e.key === "End") to = buttons.length - 1;
+    if (to === null) return;
+    e.preventDefault();
+    var b = rove(to);
+    if (b) b.focus();
+  });
 
   function isTyping(el) {
     var tag = (el && el.tagName || "").toLowerCase();
