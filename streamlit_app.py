@@ -11,6 +11,7 @@ import streamlit as st
 from ipt_training.access import PAGES, PUBLIC, pages_for
 from ipt_training.ui.common import current_user, follow_redirect, get_db
 from ipt_training.ui.errors import run_page
+from ipt_training.ui.styles import accessible_styles
 from ipt_training.ui.text import plain
 from ipt_training import auth, notifications, web
 
@@ -20,6 +21,7 @@ PAGES_DIR = ROOT / "ipt_training" / "app_pages"
 # third-party font host (issue 17: no request leaves the server)
 st.set_page_config(page_title="IPT Training & Fidelity", page_icon=str(ROOT / "ipt_training" / "static" / "favicon.png"),
                    layout="wide")
+accessible_styles()  # captions at 4.5:1 and more, 24 px targets (WCAG 2.2 AA, issue 17)
 follow_redirect()
 
 db = get_db()

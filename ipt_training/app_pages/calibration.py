@@ -8,7 +8,7 @@ import streamlit as st
 from ipt_training.reliability import calibration
 from ipt_training.reliability.report_data import data_stamp
 from ipt_training.ui import charts
-from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.common import chart_with_table, get_db, get_library, require_user
 from ipt_training.ui.text import plain
 
 RATING_WORKSPACE = "ipt_training/app_pages/rating_workspace.py"
@@ -81,8 +81,9 @@ view = _drift(today, user.id, user.roles, (data_stamp(db), policy.content_hash),
 mine = pd.DataFrame([s for s in view["series"] if s["rater_id"] == user.id and s["metric"] == "icc"])
 if len(mine):
     st.subheader("My agreement over time")
-    st.altair_chart(charts.drift_chart(mine, policy.min_icc, "My ICC(2,1) with the expert", "ICC(2,1)",
-                                       color_by=None), width="stretch")
+    chart_with_table(charts.drift_chart(mine, policy.min_icc, "My ICC(2,1) with the expert", "ICC(2,1)", color_by=None),
+                     charts.drift_table(mine), f"My ICC(2,1) with the expert over time (threshold {policy.min_icc:g}): "
+                     + charts.latest_by_group(mine, "value", None), key="cal_mine_data")
     me = next((r for r in view["raters"] if r["rater_id"] == user.id), None)
     if me and me["drift_flag"]:
         st.warning(f"Your recent agreement has drifted: {me['drift_detail']}. Ask for a recalibration session.")
@@ -95,5 +96,7 @@ if user.has("supervisor"):
         st.dataframe(table, hide_index=True, width="stretch")
     everyone = pd.DataFrame([s for s in view["series"] if s["metric"] == "icc"])
     if len(everyone):
-        st.altair_chart(charts.drift_chart(everyone, policy.min_icc, "ICC(2,1) with the expert, all raters",
-                                           "ICC(2,1)"), width="stretch")
+        chart_with_table(charts.drift_chart(everyone, policy.min_icc, "ICC(2,1) with the expert, all raters",
+                                            "ICC(2,1)"), charts.drift_table(everyone),
+                         f"ICC(2,1) with the expert over time, all raters (threshold {policy.min_icc:g}): "
+                         + charts.latest_by_group(everyone, "value", "rater"), key="cal_all_data")

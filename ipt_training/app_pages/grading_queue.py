@@ -56,10 +56,11 @@ with st.form(f"gq_form_{attempt_id}"):
         st.markdown(f"**{crit['title']}** ({crit['applies_to']}): {crit['description']}")
         levels = {lv["score"]: lv for lv in crit["levels"]}
         old = crit["grade"] or {}
-        st.radio("Level", list(levels), index=list(levels).index(old["level"]) if "level" in old else None,
+        # one name per criterion, so a screen reader tells the groups apart (WCAG 2.4.6, issue 17)
+        st.radio(f"Level for {crit['title']}", list(levels), index=list(levels).index(old["level"]) if "level" in old else None,
                  format_func=lambda s, levels=levels: f"{s} · {levels[s]['label']}: {levels[s]['description']}",
                  key=f"gq_{attempt_id}_level_{crit['id']}")
-        st.text_area("Comment for the trainee", value=old.get("comment", ""), key=f"gq_{attempt_id}_comment_{crit['id']}")
+        st.text_area(f"Comment for the trainee on {crit['title']}", value=old.get("comment", ""), key=f"gq_{attempt_id}_comment_{crit['id']}")
     saved = st.form_submit_button("Save grade", type="primary", key=f"gq_{attempt_id}_save")
 if saved:
     grades = {c["id"]: {"level": st.session_state[f"gq_{attempt_id}_level_{c['id']}"],

@@ -11,7 +11,7 @@ from ipt_training.reliability import report_data as rd, report_export
 from ipt_training.content import PHASES
 from ipt_training.display import number
 from ipt_training.ui import charts
-from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.common import chart_with_table, get_db, get_library, require_user
 from ipt_training.ui.errors import pdf_download
 from ipt_training.ui.text import plain
 
@@ -132,10 +132,12 @@ if pairs:
     pair = st.selectbox("Rater pair", pairs, format_func=lambda p: f"{p[0]} and {p[1]}", key="rr_ba_pair")
     try:
         ba = rd.bland_altman_pair(report, *pair)
-        st.altair_chart(charts.bland_altman_chart(ba["points"], ba["bias"], ba["lower"], ba["upper"],
-                                                  f"{pair[0]} minus {pair[1]}"), width="stretch")
-        st.caption(f"Bias {ba['bias']:+.2f}; 95% limits of agreement {ba['lower']:.2f} to {ba['upper']:.2f} "
-                   f"({ba['n']} sessions; Bland & Altman 1986).")
+        chart_with_table(charts.bland_altman_chart(ba["points"], ba["bias"], ba["lower"], ba["upper"],
+                                                   f"{pair[0]} minus {pair[1]}"),
+                         ba["points"].round(2).rename(columns=str.capitalize),
+                         f"Bland-Altman plot of {pair[0]} minus {pair[1]}: bias {ba['bias']:+.2f}; 95% limits of "
+                         f"agreement {ba['lower']:.2f} to {ba['upper']:.2f} ({ba['n']} sessions; Bland & Altman 1986).",
+                         key="rr_ba_data")
     except rd.ReportError as exc:
         st.info(plain(str(exc)))
 
@@ -178,9 +180,12 @@ if flagged:
     st.warning(f"Recent agreement below the threshold: {', '.join(flagged)}. Plan a recalibration session.")
 icc_series = [s for s in view["series"] if s["metric"] == "icc"]
 if icc_series:
-    st.altair_chart(charts.drift_chart(pd.DataFrame(icc_series), view["policy"]["min_icc"],
-                                       "ICC(2,1) with the gold standard over time", "ICC(2,1) with the expert"),
-                    width="stretch")
+    series = pd.DataFrame(icc_series)
+    chart_with_table(charts.drift_chart(series, view["policy"]["min_icc"],
+                                        "ICC(2,1) with the gold standard over time", "ICC(2,1) with the expert"),
+                     charts.drift_table(series), f"ICC(2,1) with the gold standard over time (threshold "
+                     f"{view['policy']['min_icc']:g}): " + charts.latest_by_group(series, "value", "rater"),
+                     key="rr_drift_data")
 else:
     st.info("No rater has a calibration session with an expert rating yet.")
 

@@ -72,7 +72,8 @@ def variance_components_chart(components: pd.DataFrame) -> alt.Chart:
         y=alt.Y("component:N", title=None, sort="-x"),
         tooltip=[alt.Tooltip("component:N"), alt.Tooltip("variance:Q", format=".3f"),
                  alt.Tooltip("share:Q", format=".0%")],
-    ).properties(height=160)
+    ).properties(height=160, description="Share of the total variance of each component: " + ", ".join(
+        f"{c} {s:.0%}" for c, s in zip(components["component"], components["share"])))
 
 
 def mastery_lines(scores: pd.DataFrame, threshold: Optional[float] = None, x: str = "date", y: str = "score",
@@ -94,3 +95,26 @@ def highlight_at_least(table: pd.DataFrame, threshold: float, digits: int = 2):
     """A pandas Styler that shades the cells at or above ``threshold`` (e.g. the D-study table)."""
     return table.style.format(f"{{:.{digits}f}}").map(
         lambda v: PASS_BACKGROUND if v is not None and pd.notna(v) and v >= threshold else "")
+
+
+def latest_by_group(data: pd.DataFrame, value: str, group: Optional[str], fmt=lambda v: f"{v:.2f}",
+                    date: str = "date") -> str:
+    """A chart's text alternative (WCAG 1.1.1): the latest value of each line, in words."""
+    if data.empty:
+        return "no data yet"
+    ordered = data.sort_values(date)
+    span = f"{len(ordered)} point{'s' if len(ordered) != 1 else ''} from {str(ordered[date].iloc[0])[:10]} " \
+           f"to {str(ordered[date].iloc[-1])[:10]}"
+    if not group or group not in ordered.columns:
+        return f"{span}; latest {fmt(ordered[value].iloc[-1])}"
+    last = ordered.groupby(group, sort=True)[value].last()
+    return f"{span}; latest " + ", ".join(f"{g} {fmt(v)}" for g, v in last.items())
+
+
+def drift_table(series: pd.DataFrame) -> pd.DataFrame:
+    """The data of :func:`drift_chart` as a table beside it: date, rater (when given), value."""
+    cols = [c for c in ("date", "rater", "value") if c in series.columns]
+    out = series.sort_values("date")[cols].copy()
+    out["date"] = out["date"].astype(str).str[:10]
+    out["value"] = out["value"].map(lambda v: f"{v:.2f}")
+    return out.rename(columns={"date": "Calibration date", "rater": "Rater", "value": "ICC(2,1)"})

@@ -169,6 +169,15 @@ def sign_out() -> None:
         st.session_state[REDIRECT_KEY] = "auth/signed_out"
 
 
+def chart_with_table(chart, table, summary: str, key: str) -> None:
+    """A chart with its text alternative (WCAG 1.1.1, issue 17): the summary sentence under it
+    (and as the chart's accessible description) and its data as a table one click away."""
+    st.altair_chart(chart.properties(description=summary), width="stretch")
+    st.caption(summary)
+    with st.expander("The chart's data as a table"):
+        st.dataframe(table, hide_index=True, width="stretch", key=key)
+
+
 def fmt_date(iso: str | None) -> str:
     return (iso or "")[:10]
 

@@ -11,7 +11,8 @@ import streamlit as st
 
 from ..display import name_of
 from ..vignettes import area_label, technique_label
-from .common import get_library
+from .charts import latest_by_group
+from .common import chart_with_table, get_library
 from .text import plain
 
 
@@ -136,7 +137,11 @@ def mastery_chart(series: list[dict], colour: str, colour_title: str, title: str
                      alt.Tooltip("date:T", title="submitted")],
         )
     )
-    st.altair_chart(chart, width="stretch")
+    summary = f"{title}: " + latest_by_group(df, "mastery", colour, pct)
+    table = df.sort_values("date").assign(date=df["date"].dt.date, mastery=df["mastery"].map(pct))[
+        ["date", colour, "mastery"]].rename(columns={"date": "Submitted", colour: colour_title.capitalize(),
+                                                     "mastery": "Mastery"})
+    chart_with_table(chart, table, summary, key=f"mastery_{colour}")
 
 
 def attempts_table(items: list[dict]) -> None:
