@@ -31,8 +31,11 @@ with st.form("add_session_form"):
                                  max_upload_size=settings.max_upload_mb)
     transcript = st.file_uploader("Transcript (optional)", type=["vtt", "srt"], key=f"add_transcript_{n}",
                                   max_upload_size=settings.max_transcript_mb)
-    trainee_id = st.selectbox("Therapist (trainee)", list(names), format_func=names.get, key=f"add_trainee_{n}",
-                              disabled=len(names) == 1)
+    if len(names) == 1:  # nothing to choose: said as text (a greyed-out box is hard to read, issue 17)
+        trainee_id = next(iter(names))
+        st.markdown(f"Therapist (trainee): **{plain(names[trainee_id])}**")
+    else:
+        trainee_id = st.selectbox("Therapist (trainee)", list(names), format_func=names.get, key=f"add_trainee_{n}")
     c1, c2 = st.columns(2)
     pseudonym = c1.text_input("Case pseudonym", key=f"add_case_{n}", placeholder="e.g. Case A (never a real name)")
     number = c2.number_input("Session number", min_value=1, max_value=200, value=1, step=1, key=f"add_number_{n}")
