@@ -190,3 +190,23 @@ def test_grading_queue_search_and_newest_first(demo, library):
     assert set(at.dataframe[0].value["vignette"]) == {title}
     at.text_input(key="gq_text").input("x' OR '1'='1").run()
     assert not at.exception and "No attempt matches" in texts(at)
+
+
+def test_long_lists_are_paged_and_the_account_picker_offers_the_page(demo):
+    with store.transaction(demo):
+        for k in range(60):
+            cur = demo.conn.execute("INSERT INTO users (username, display_name, password_hash, created_at) "
+                                    "VALUES (?, ?, 'x', '2026-01-01T00:00:00+00:00')", (f"cohort{k:02d}", f"Cohort Member {k:02d}"))
+            demo.conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, 'trainee')", (cur.lastrowid,))
+    everyone = auth.list_users(demo)
+    at = app_as(_id(demo, "admin"), "users.py")
+    assert not at.exception, at.exception
+    first = list(at.dataframe[0].value["username"])
+    assert first == [u["username"] for u in everyone[:50]]
+    assert len(at.selectbox(key="eu_user").options) == 50
+    assert f"Showing 1–50 of {len(everyone)}." in texts(at)
+    at.number_input(key="us_page").set_value(2).run()
+    assert list(at.dataframe[0].value["username"]) == [u["username"] for u in everyone[50:100]]
+    # a narrower search keeps a page that exists
+    at.text_input(key="us_text").input("member 07").run()
+    assert not at.exception and list(at.dataframe[0].value["username"]) == ["cohort07"]

@@ -27,13 +27,13 @@ if not queue:
     st.stop()
 text = search_box("Search trainee, vignette or attempt number", key="gq_text", placeholder="e.g. Okafor, retirement")
 since, until = date_range("gq_submitted", "Submitted")
-queue = filter_grading(queue, text, since, until)
+queue = paged(filter_grading(queue, text, since, until), "gq_page")
 if not queue:
     st.info("No attempt matches this search. Clear the search or the dates to see more.")
     st.stop()
 st.dataframe(pd.DataFrame([{"trainee": q["trainee"], "vignette": q["vignette_title"], "status": q["status"],
                             "submitted": (q["submitted_at"] or "")[:10], "machine score": pct(q["score"])}
-                           for q in paged(queue, "gq_page")]), hide_index=True, width="stretch")
+                           for q in queue]), hide_index=True, width="stretch")
 by_id = {q["attempt_id"]: q for q in queue}
 attempt_id = st.selectbox("Attempt to grade", list(by_id), key="gq_attempt",
                           format_func=lambda i: f"{by_id[i]['trainee']}: {by_id[i]['vignette_title']} ({by_id[i]['status']})")

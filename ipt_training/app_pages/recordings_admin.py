@@ -25,13 +25,13 @@ c1, c2 = st.columns(2)
 yes_no = {None: "Any", True: "yes", False: "no"}
 gold = c1.selectbox("Gold standard", [None, True, False], format_func=yes_no.get, key="ra_gold")
 deleted = c2.selectbox("Recording deleted", [None, True, False], format_func=yes_no.get, key="ra_deleted")
-found = fidelity.filter_recordings(sessions, text, since, until, gold, deleted)
+found = paged(fidelity.filter_recordings(sessions, text, since, until, gold, deleted), "ra_page")
 if found:
     st.dataframe(pd.DataFrame([{
         "id": s["id"], "therapist": s["trainee"], "session": s["label"], "file": s["original_name"] or "",
         "size (MB)": round((s["size_bytes"] or 0) / 1048576, 2), "ratings": s["ratings"],
         "gold standard": "yes" if s["is_gold_standard"] else "no", "added": (s["created_at"] or "")[:10],
-        "deleted": (s["deleted_at"] or "")[:10]} for s in paged(found, "ra_page")]),
+        "deleted": (s["deleted_at"] or "")[:10]} for s in found]),
         hide_index=True, width="stretch", key="ra_table")
 else:
     st.info("No recorded session matches this search. Clear the search or set a filter back to Any.")
@@ -40,9 +40,9 @@ live = {s["id"]: f"#{s['id']} {s['trainee']}: {s['label']}" for s in found if no
 st.subheader("Delete a recording")
 st.caption("Deleting removes the audio or video file and its transcript. The session's ratings and evidence marks "
            "stay, shown as ratings of a deleted recording. Every deletion goes to the audit log. The sessions to "
-           "choose from are those the search above finds.")
+           "choose from are those listed above (search to find one).")
 if not live:
-    st.info("Every recording this search finds is deleted already.")
+    st.info("Every recording listed above is deleted already.")
     st.stop()
 with st.form("ra_delete"):
     sid = st.selectbox("Session", list(live), format_func=live.get, key="ra_session")

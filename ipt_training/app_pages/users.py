@@ -21,11 +21,10 @@ with c1:
 role = c2.selectbox("Role", [None, *auth.ROLES], format_func=lambda r: "Any" if r is None else r, key="us_role")
 active = c3.selectbox("Account status", [None, True, False], key="us_active",
                       format_func=lambda a: {None: "Any", True: "active", False: "deactivated"}[a])
-users = auth.filter_users(everyone, text, role, active)
+users = paged(auth.filter_users(everyone, text, role, active), "us_page")
 if users:
     st.dataframe(
-        readable(pd.DataFrame(paged(users, "us_page"))[["username", "display_name", "email", "roles", "active",
-                                                         "locked_until"]],
+        readable(pd.DataFrame(users)[["username", "display_name", "email", "roles", "active", "locked_until"]],
                  names={"username": "Sign-in name", "display_name": "Full name", "email": "E-mail"}, flags=["active"]),
         hide_index=True, width="stretch", key="us_table",
     )
@@ -50,7 +49,7 @@ with tab_new:
                 st.error(plain(str(exc)))
 
 with tab_edit:
-    st.caption("The accounts to choose from are those the search above finds.")
+    st.caption("The accounts to choose from are those listed above (search to find one).")
     choice = st.selectbox("Account", users, format_func=lambda u: f"{u['display_name']} ({u['username']})", key="eu_user")
     if choice:
         target = auth.get_user(db, choice["id"])
