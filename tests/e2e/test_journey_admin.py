@@ -116,3 +116,33 @@ def test_admin_awards_a_credential_and_downloads_the_certificate(demo_server, pa
     sign_in(page, demo_server.url, "trainee.ready", "trainee-demo-pass")
     nav(page, "My credential readiness")
     expect(main).to_contain_text("Awarded: IPT therapist")
+
+
+def test_admin_finds_audit_lines_and_downloads_them(demo_server, page):
+    """Issue 17: every admin page is in the sidebar (none behind "View more"); the audit log is
+    searched by person and the matching lines download as CSV, the export itself audited."""
+    from ipt_training.access import pages_for
+
+    sign_in(page, demo_server.url, "admin", "admin-demo-pass")
+    menu = page.get_by_test_id("stSidebarNav")
+    for spec in pages_for({"admin"}):
+        expect(menu.get_by_role("link", name=spec.title, exact=True)).to_be_visible()
+    expect(menu.get_by_text(re.compile(r"^View( \d+)? more"))).to_have_count(0)
+
+    nav(page, "Audit log")
+    who = page.get_by_label("Person (sign-in name or full name)")
+    who.fill("TRAINEE.READY")
+    who.press("Enter")
+    settle(page)
+    page.get_by_role("button", name=re.compile(r"^Export the [\d,]+ matching entries as CSV$")).click()
+    settle(page)
+    name, data = _download(page, "Download the CSV", demo_server)
+    assert name == "audit_log.csv"
+    table = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    assert table and {r["who"] for r in table} == {"trainee.ready"}
+    with sqlite3.connect(demo_server.data_dir / "app.db") as conn:
+        n, = conn.execute("""SELECT COUNT(*) FROM audit_log a JOIN users u ON u.id = a.actor_id
+                             WHERE u.username = 'trainee.ready'""").fetchone()
+        exported, = conn.execute("SELECT detail FROM audit_log WHERE action = 'export_audit_log' "
+                                 "ORDER BY id DESC LIMIT 1").fetchone()
+    assert len(table) == n and f'"lines": {n}' in exported
