@@ -201,12 +201,12 @@ def test_long_lists_are_paged_and_the_account_picker_offers_the_page(demo):
     everyone = auth.list_users(demo)
     at = app_as(_id(demo, "admin"), "users.py")
     assert not at.exception, at.exception
-    first = list(at.dataframe[0].value["username"])
+    first = list(at.dataframe[0].value["Sign-in name"])
     assert first == [u["username"] for u in everyone[:50]]
     assert len(at.selectbox(key="eu_user").options) == 50
     assert f"Showing 1–50 of {len(everyone)}." in texts(at)
     at.number_input(key="us_page").set_value(2).run()
-    assert list(at.dataframe[0].value["username"]) == [u["username"] for u in everyone[50:100]]
+    assert list(at.dataframe[0].value["Sign-in name"]) == [u["username"] for u in everyone[50:100]]
     # a narrower search keeps a page that exists
     at.text_input(key="us_text").input("member 07").run()
-    assert not at.exception and list(at.dataframe[0].value["username"]) == ["cohort07"]
+    assert not at.exception and list(at.dataframe[0].value["Sign-in name"]) == ["cohort07"]
