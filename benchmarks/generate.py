@@ -31,6 +31,7 @@ from pathlib import Path
 from ipt_training import auth, vignettes as vig
 from ipt_training.config import PROJECT_ROOT
 from ipt_training.content import PROBLEM_AREAS, load_library
+from ipt_training.fidelity.ratings import score_rating
 from ipt_training.store import _split_sql, now_iso, open_store, transaction
 from ipt_training.store_changes import migration_sql
 
@@ -146,17 +147,21 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
             for r in rng.sample(all_raters, rng.choice([2, 2, 3])):
                 rating_id += 1
                 severity = (r % 7 - 3) * 0.08
-                vals = []
+                vals = {}
                 for it in items:
-                    v = min(5, max(1, round(skill + severity + rng.gauss(0, 0.6))))
-                    vals.append(v)
+                    if it.proscribed:  # another therapy's move: mostly none (1), now and then a little
+                        v = 1 if rng.random() < 0.85 else rng.choice([2, 2, 3])
+                    else:
+                        v = min(5, max(1, round(skill + severity + rng.gauss(0, 0.6))))
+                    vals[it.id] = {"score": v, "not_applicable": 0}
                     scores.append((rating_id, it.id, v, 0))
                 # the instrument's other items are stored as not applicable, as the workspace does
                 applicable = {it.id for it in items}
                 scores.extend((rating_id, it.id, None, 1) for it in instrument.items if it.id not in applicable)
-                mean = sum(vals) / len(vals)
+                # the session score and decision of the instrument's pass rule, as submit_rating stores them
+                result = score_rating(instrument, {"phase": phase, "problem_area": area}, vals)
                 ratings.append((rating_id, s, r, "rater", instrument.id, instrument.content_hash, "submitted", "",
-                                mean, int(mean >= instrument.pass_rule.threshold), day.isoformat(), day.isoformat(),
+                                result["mean"], int(result["passed"]), day.isoformat(), day.isoformat(),
                                 day.isoformat()))
         db.conn.executemany(
             """INSERT INTO recorded_sessions (id, trainee_id, added_by, case_pseudonym, session_number, phase,

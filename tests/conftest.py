@@ -63,13 +63,17 @@ def app_env(tmp_path, monkeypatch):
     """Point the app at an empty tmp data dir and clear Streamlit's caches."""
     import streamlit as st
 
+    from ipt_training.reliability import shared_cache
+
     monkeypatch.setenv("IPT_TRAINING_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("IPT_TRAINING_DB", str(tmp_path / "data" / "app.db"))
     st.cache_resource.clear()
     st.cache_data.clear()
+    shared_cache.clear()
     yield tmp_path
     st.cache_resource.clear()
     st.cache_data.clear()
+    shared_cache.clear()
 
 
 @pytest.fixture
@@ -77,8 +81,12 @@ def app_demo(demo_db_path):
     """The app on a private copy of the demo database, with Streamlit's caches cleared."""
     import streamlit as st
 
+    from ipt_training.reliability import shared_cache
+
     st.cache_resource.clear()
     st.cache_data.clear()
+    shared_cache.clear()
     yield demo_db_path
     st.cache_resource.clear()
     st.cache_data.clear()
+    shared_cache.clear()

@@ -6,18 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from ipt_training.reliability import calibration
-from ipt_training.reliability.report_data import data_stamp
 from ipt_training.ui import charts
 from ipt_training.ui.common import chart_with_table, get_db, get_library, require_user
 from ipt_training.ui.text import plain
 
 RATING_WORKSPACE = "ipt_training/app_pages/rating_workspace.py"
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _drift(today, viewer_id, roles, stamp, _db, _library, _viewer):
-    # every calibration costs an ICC: reuse the view until a rating changes
-    return calibration.drift_view(_db, _library, today, _viewer)
 
 
 user = require_user("rater", "supervisor")
@@ -69,21 +62,20 @@ st.subheader("My agreement with the expert")
 if not cert["calibrations"]:
     st.info("Your comparison with the expert appears here after you submit a calibration rating.")
 for cal in reversed(cert["calibrations"]):
-    icc = "n/a" if cal["icc"] is None else f"{cal['icc']:.2f}"
-    label = (f"{cal['date']} - {plain(cal['session'])}: ICC {icc}, {cal['within_one']:.0%} within one point, "
-             f"{cal['exact']:.0%} exact")
+    label = (f"{cal['date']} - {plain(cal['session'])}: {cal['within_one']:.0%} within one point, "
+             f"{cal['exact']:.0%} exact, mean difference {cal['mean_difference']:+.2f}")
     with st.expander(label):
-        if cal["icc_reason"]:
-            st.caption(cal["icc_reason"])
         st.dataframe(calibration.calibration_items_table(cal), hide_index=True, width="stretch")
 
-view = _drift(today, user.id, user.roles, (data_stamp(db), policy.content_hash), db, library, user)
+view = calibration.shared_drift_view(db, library, today, user)
 mine = pd.DataFrame([s for s in view["series"] if s["rater_id"] == user.id and s["metric"] == "icc"])
 if len(mine):
     st.subheader("My agreement over time")
-    chart_with_table(charts.drift_chart(mine, policy.min_icc, "My ICC(2,1) with the expert", "ICC(2,1)", color_by=None),
-                     charts.drift_table(mine), f"My ICC(2,1) with the expert over time (threshold {policy.min_icc:g}): "
-                     + charts.latest_by_group(mine, "value", None), key="cal_mine_data")
+    st.caption(calibration.DRIFT_TEXT)
+    chart_with_table(charts.drift_chart(mine, policy.min_icc, "My pooled ICC(A,1) with the expert",
+                                        "ICC(A,1), pooled window", color_by=None),
+                     charts.drift_table(mine), f"My pooled ICC(A,1) with the expert over time (threshold "
+                     f"{policy.min_icc:g}): " + charts.latest_by_group(mine, "value", None), key="cal_mine_data")
     me = next((r for r in view["raters"] if r["rater_id"] == user.id), None)
     if me and me["drift_flag"]:
         st.warning(f"Your recent agreement has drifted: {me['drift_detail']}. Ask for a recalibration session.")
@@ -96,7 +88,7 @@ if user.has("supervisor"):
         st.dataframe(table, hide_index=True, width="stretch")
     everyone = pd.DataFrame([s for s in view["series"] if s["metric"] == "icc"])
     if len(everyone):
-        chart_with_table(charts.drift_chart(everyone, policy.min_icc, "ICC(2,1) with the expert, all raters",
-                                            "ICC(2,1)"), charts.drift_table(everyone),
-                         f"ICC(2,1) with the expert over time, all raters (threshold {policy.min_icc:g}): "
+        chart_with_table(charts.drift_chart(everyone, policy.min_icc, "Pooled ICC(A,1) with the expert, all raters",
+                                            "ICC(A,1), pooled window"), charts.drift_table(everyone),
+                         f"Pooled ICC(A,1) with the expert over time, all raters (threshold {policy.min_icc:g}): "
                          + charts.latest_by_group(everyone, "value", "rater"), key="cal_all_data")

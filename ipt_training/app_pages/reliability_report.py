@@ -29,30 +29,6 @@ if not library.instruments:
     st.stop()
 
 
-@st.cache_data(show_spinner="Computing reliability...", max_entries=64)
-def _report(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library):
-    return rd.reliability_report(_db, _library, instrument_id, cohort_id, date_from, date_to, phase, frozenset(blind))
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _drift(today, viewer_id, roles, stamp, _db, _library, _viewer):
-    return calibration.drift_view(_db, _library, today, _viewer)
-
-
-@st.cache_data(show_spinner="Running the generalizability study...", max_entries=64)
-def _g(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library):
-    return rd.generalizability(_db, _library, instrument_id, cohort_id, date_from, date_to, phase,
-                               exclude_sessions=frozenset(blind))
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _pdf(instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library):
-    # built once per report (not as a deferred download, which Streamlit sometimes loses)
-    args = (instrument_id, instrument_hash, cohort_id, date_from, date_to, phase, stamp, blind, _db, _library)
-    report = _report(*args)
-    return report_export.report_pdf(report, _g(*args) if report["n_double_rated"] else None)
-
-
 instruments = sorted(library.instruments.values(), key=lambda i: i.name)
 cohorts = auth.list_cohorts(db)
 policy = library.certification_policy
@@ -76,13 +52,13 @@ if not isinstance(dates, (tuple, list)) or len(dates) != 2:
     st.stop()
 date_from, date_to = dates
 cohort_id = cohort["id"] if cohort else None
-stamp = rd.data_stamp(db)
-# sessions this person is still to rate (or self-rate) stay out of every figure they see (blind rule)
-blind = tuple(sorted(fidelity.blind_session_ids(db, user)))
-key = (instrument.id, instrument.content_hash, cohort_id, date_from.isoformat(), date_to.isoformat(), phase, stamp,
-       blind)
+# sessions this person is still to rate (or self-rate) stay out of every figure they see (blind rule);
+# everyone else shares one computation per change of submitted data (issue 16)
+blind = frozenset(fidelity.blind_session_ids(db, user))
+filters = (instrument.id, cohort_id, date_from.isoformat(), date_to.isoformat(), phase)
 try:
-    report = _report(*key, db, library)
+    with st.spinner("Computing reliability..."):
+        report = rd.shared_report(db, library, *filters, blind=blind)
 except rd.ReportError as exc:
     st.error(plain(str(exc)))
     st.stop()
@@ -92,17 +68,24 @@ m1, m2, m3, m4 = st.columns(4)
 m1.metric("Sessions rated", report["n_sessions"])
 m2.metric("Double-rated sessions", report["n_double_rated"])
 m3.metric("Raters", len(report["raters"]))
-m4.metric("ICC(1,1), total score", "n/a" if total["icc"] is None else f"{total['icc']:.2f}",
+m4.metric("ICC(1,1), session score", "n/a" if total["icc"] is None else f"{total['icc']:.2f}",
           help=total["band"])
 if total["icc"] is not None:
     ci = (f"95% CI {total['ci_low']:.2f} to {total['ci_high']:.2f}, " if total["ci_low"] is not None else "")
-    st.markdown(f"**Total score ICC(1,1) = {total['icc']:.2f}** ({ci}{total['n_icc_sessions']} double-rated "
+    st.markdown(f"**Session score ICC(1,1) = {total['icc']:.2f}** ({ci}{total['n_icc_sessions']} double-rated "
                 f"sessions): {total['band']}.")
 if total["icc_a1"] is not None:
-    st.markdown(f"**Total score ICC(A,1) = {total['icc_a1']:.2f}** (crossed random-effects model, same sessions).")
+    st.markdown(f"**Session score ICC(A,1) = {total['icc_a1']:.2f}** (crossed random-effects model, same sessions).")
 st.caption(report["model"]["statement"])
 for warning in report["warnings"]:
     st.warning(warning)
+
+st.subheader("Pass/fail decisions")
+st.caption("Whether the raters of a session reach the same pass/fail decision under the instrument's pass rule, on "
+           "every session with two or more submitted ratings. Agreement: the share of agreeing rater pairs per "
+           "session; Fleiss' kappa corrects it for chance; Gwet's AC1 stays meaningful when nearly every session "
+           "passes (kappa then falls although raters agree).")
+st.dataframe(rd.decisions_table(report), hide_index=True, width="stretch")
 
 st.subheader("Agreement per item")
 st.dataframe(rd.figures_table(report), hide_index=True, width="stretch")
@@ -142,9 +125,9 @@ if pairs:
         st.info(plain(str(exc)))
 
 st.subheader("How many ratings are enough")
-g = _g(*key, db, library) if report["n_double_rated"] else None
+g = rd.shared_generalizability(db, library, *filters, blind=blind) if report["n_double_rated"] else None
 if g is not None and g["ok"]:
-    st.caption(f"Generalizability study of the total score ({g['method']}; {g['n_trainees']} trainees, "
+    st.caption(f"Generalizability study of the session score ({g['method']}; {g['n_trainees']} trainees, "
                f"{g['n_sessions']} double-rated sessions, {g['n_raters']} raters). The decision table projects the "
                "dependability (phi) of a trainee's mean fidelity score; shaded cells reach 0.80.")
     c1, c2 = st.columns([2, 3])
@@ -162,8 +145,22 @@ stem = f"reliability-{instrument.id}-{date_from.isoformat()}-{date_to.isoformat(
 c1, c2 = st.columns(2)
 c1.download_button("Download CSV", report_export.report_csv(report), file_name=f"{stem}.csv", mime="text/csv",
                    key="rr_csv", icon=":material/table:")
-pdf_download("Download PDF report", lambda: _pdf(*key, db, library), file_name=f"{stem}.pdf", key="rr_pdf",
-             where=c2)
+# built on demand and kept for this visitor: a PDF costs more than the page, and most visits need none
+pdf_key = (filters, report["generated_at"], id(report))
+
+
+def _pdf_bytes() -> bytes:
+    kept = st.session_state.get("rr_pdf_bytes")
+    if not kept or kept[0] != pdf_key:
+        kept = (pdf_key, report_export.report_pdf(report, g))
+        st.session_state["rr_pdf_bytes"] = kept
+    return kept[1]
+
+
+if c2.button("Build PDF report", key="rr_build_pdf", icon=":material/picture_as_pdf:"):
+    st.session_state["rr_pdf_wanted"] = pdf_key
+if st.session_state.get("rr_pdf_wanted") == pdf_key:
+    pdf_download("Download PDF report", _pdf_bytes, file_name=f"{stem}.pdf", key="rr_pdf", where=c2)
 
 st.divider()
 st.subheader("Rater certification and drift")
@@ -171,19 +168,20 @@ if policy is None:
     st.error("No rater-certification policy is loaded; add training/rater_certification.yaml.")
     st.stop()
 today = dt.date.today()
-view = _drift(today, user.id, user.roles, (stamp, policy.content_hash), db, library, user)
+view = calibration.shared_drift_view(db, library, today, user)
 st.caption("Policy: " + calibration.policy_text(policy))
 if view["raters"]:
     st.dataframe(calibration.raters_table(view), hide_index=True, width="stretch")
 flagged = [r["rater"] for r in view["raters"] if r["drift_flag"]]
 if flagged:
     st.warning(f"Recent agreement below the threshold: {', '.join(flagged)}. Plan a recalibration session.")
+st.caption(calibration.DRIFT_TEXT)
 icc_series = [s for s in view["series"] if s["metric"] == "icc"]
 if icc_series:
     series = pd.DataFrame(icc_series)
     chart_with_table(charts.drift_chart(series, view["policy"]["min_icc"],
-                                        "ICC(2,1) with the gold standard over time", "ICC(2,1) with the expert"),
-                     charts.drift_table(series), f"ICC(2,1) with the gold standard over time (threshold "
+                                        "Pooled ICC(A,1) with the gold standard over time", "ICC(A,1), pooled window"),
+                     charts.drift_table(series), f"Pooled ICC(A,1) with the gold standard over time (threshold "
                      f"{view['policy']['min_icc']:g}): " + charts.latest_by_group(series, "value", "rater"),
                      key="rr_drift_data")
 else:

@@ -71,7 +71,7 @@ NOT_RATED = {("Case T1", 2)}  # assigned to 'rater', left for the browser journe
 DRAFT = {("Case T1", 3)}  # 'rater' has a draft in progress
 SELF_RATED = {("Case T1", 2), ("Case T1", 7), ("Case R1", 2), ("Case R2", 6), ("Case N2", 5)}
 # gold-standard sessions: recording key, days ago the calibrations were rated (every recording, so
-# calibration spans quality levels; the two most recent decide certification)
+# calibration spans quality levels; the six most recent, across the three phases, decide certification)
 GOLD = [("initial", 260), ("wrongfocus", 230), ("nearpass", 200), ("adolescent", 170), ("group", 140), ("weak", 80),
         ("middle", 50), ("termination", 20)]
 # calibration ratings: items that differ from the expert per rater and gold session, and by how much

@@ -13,7 +13,7 @@ Owns
 """
 
 from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, percent_agreement
-from .certification import DEFAULT_CERTIFICATION_POLICY, calibration_agreement, certification_status, drift
+from .certification import calibration_agreement, drift, pooled_agreement, pooled_certification
 from .command import cli_reliability
 from .gstudy import G_COMPONENTS, d_study, g_study
 from .icc import ICC_FORMS, icc, icc_2_1, icc_complete_targets, icc_crossed, icc_oneway
@@ -28,6 +28,6 @@ __all__ = [
     "cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1", "percent_agreement",
     "interpret_icc", "interpret_kappa", "interpret_alpha", "summarize", "format_summary_table",
     "cli_reliability", "rater_severity", "rater_pair_matrix", "bland_altman",
-    "calibration_agreement", "certification_status", "drift", "DEFAULT_CERTIFICATION_POLICY",
+    "calibration_agreement", "drift", "pooled_agreement", "pooled_certification",
     "G_COMPONENTS", "g_study", "d_study",
 ]

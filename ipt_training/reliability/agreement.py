@@ -72,10 +72,12 @@ def _cohen_kappa(d: pd.DataFrame, scores: str = "values", categories: list | Non
         )
     numeric = _is_numeric(d)
     a, b = wide[raters[0]].to_numpy(), wide[raters[1]].to_numpy()
-    cats = list(categories) if categories is not None else _sorted_categories(np.concatenate([a, b]), numeric)
-    index = {c: i for i, c in enumerate(cats)}
+    both = np.concatenate([a, b])
+    if categories is None and not numeric:
+        categories = _sorted_categories(both, numeric)
+    codes, cats = _category_codes(both, categories)
     table = np.zeros((len(cats), len(cats)))
-    np.add.at(table, ([index[x] for x in a], [index[x] for x in b]), 1)
+    np.add.at(table, (codes[:len(a)], codes[len(a):]), 1)
     with np.errstate(all="ignore"):
         unweighted = _finite_or_none(_sm_kappa(table, return_results=False))
     if unweighted is None:
@@ -139,14 +141,9 @@ def _fleiss_kappa(d: pd.DataFrame, categories: list | None = None) -> float:
         raise ReliabilityError(
             "Fleiss' kappa needs at least 2 targets, but the data has 1; rate more targets."
         )
-    t, c, n, q = _sparse_counts(d, categories)
-    m = float(lo)
-    n_targets = len(per_target)
-    # Fleiss (1971): P_i = (sum_j n_ij^2 - m) / (m (m - 1)), p_j = sum_i n_ij / (N m), P_e = sum_j p_j^2
-    p_bar = float((np.sum(n ** 2) - n_targets * m) / (n_targets * m * (m - 1)))
-    p_j = np.bincount(c, weights=n, minlength=q) / (n_targets * m)
-    p_e = float(np.sum(p_j ** 2))
-    value = None if p_e >= 1 else (p_bar - p_e) / (1 - p_e)
+    chance = _chance_corrected(*_sparse_counts(d, categories))
+    p_e = chance["pe_fleiss"]
+    value = None if p_e >= 1 else (chance["p_a"] - p_e) / (1 - p_e)
     if value is None:
         raise ReliabilityError(
             "Fleiss' kappa is undefined because every rating falls in one category "
@@ -163,21 +160,25 @@ def _pairable_values(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return pd.factorize(t_codes[keep])[0], d["rating"].to_numpy()[keep]
 
 
-def _alpha_squared(t: np.ndarray, x: np.ndarray) -> float:
-    """1 - D_o / D_e for the squared-difference metric (Krippendorff 2011), from sums of squares.
+def _alpha_squared(group: np.ndarray, t: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
+    """1 - D_o / D_e for the squared-difference metric (Krippendorff 2011), per group, from sums of squares.
 
     Within a unit of m values the ordered pairs give sum (x_i - x_j)^2 = 2 m SS_u, so
     D_o = (1/n) sum_u 2 m_u SS_u / (m_u - 1) and D_e = 2 SS_total / (n - 1)."""
     m = np.bincount(t).astype(float)
-    unit_mean = np.bincount(t, weights=x) / m
-    n = len(x)
-    d_o = np.sum(2.0 * m[t] * (x - unit_mean[t]) ** 2 / (m[t] - 1)) / n
-    d_e = 2.0 * np.sum((x - x.mean()) ** 2) / (n - 1)
-    return float(1.0 - d_o / d_e)
+    unit_mean = np.divide(np.bincount(t, weights=x), m, out=np.zeros(len(m)), where=m > 0)
+    n = np.bincount(group, minlength=n_groups).astype(float)
+    mean = np.divide(np.bincount(group, weights=x, minlength=n_groups), n, out=np.zeros(n_groups), where=n > 0)
+    with np.errstate(all="ignore"):
+        d_o = np.bincount(group, weights=2.0 * m[t] * (x - unit_mean[t]) ** 2 / (m[t] - 1), minlength=n_groups) / n
+        d_e = 2.0 * np.bincount(group, weights=(x - mean[group]) ** 2, minlength=n_groups) / (n - 1)
+        return 1.0 - d_o / d_e
 
 
-def _alpha_from_coincidences(t: np.ndarray, x: np.ndarray, level: str) -> float:
-    """Krippendorff's alpha from the coincidence matrix's margins and sums, never a units x values array.
+def alpha_groups(group: np.ndarray, t: np.ndarray, x: np.ndarray, n_groups: int, level: str) -> np.ndarray:
+    """Krippendorff's alpha of many groups at once (e.g. every item) from the coincidence matrix's
+    margins and sums, never a units x values array; ``t`` codes units (unique across groups),
+    each with two or more values.
 
     Nominal: with n_uc the count of value c in unit u and n_c = sum_u n_uc,
     sum_{c != k} o_ck = sum_u (m_u^2 - sum_c n_uc^2) / (m_u - 1) and the expected
@@ -187,22 +188,32 @@ def _alpha_from_coincidences(t: np.ndarray, x: np.ndarray, level: str) -> float:
     values mapped to a_g. Interval: the squared-difference alpha of the values.
     """
     if level == "interval":
-        return _alpha_squared(t, x.astype(float))
-    v_codes, _ = pd.factorize(x, sort=True)
-    n_c = np.bincount(v_codes).astype(float)
+        return _alpha_squared(group, t, x.astype(float), n_groups)
+    v_codes, uniques = pd.factorize(x, sort=True)
+    n_v = len(uniques)
+    n_c = np.bincount(group * n_v + v_codes, minlength=n_groups * n_v).astype(float).reshape(n_groups, n_v)
     if level == "ordinal":
-        a = np.cumsum(n_c) - n_c / 2.0
-        return _alpha_squared(t, a[v_codes])
-    n = float(len(x))
+        a = np.cumsum(n_c, axis=1) - n_c / 2.0
+        return _alpha_squared(group, t, a[group, v_codes], n_groups)
+    n = n_c.sum(axis=1)
     m = np.bincount(t).astype(float)
-    pair = pd.factorize(t.astype(np.int64) * (int(v_codes.max()) + 1) + v_codes)[0]
+    pair = np.unique(t.astype(np.int64) * n_v + v_codes, return_inverse=True)[1]
     n_uc = np.bincount(pair).astype(float)
     unit_of_pair = np.zeros(len(n_uc), dtype=np.int64)
     unit_of_pair[pair] = t
     sum_sq = np.bincount(unit_of_pair, weights=n_uc ** 2, minlength=len(m))
-    disagree = np.sum((m ** 2 - sum_sq) / (m - 1))
-    expected = n ** 2 - np.sum(n_c ** 2)
-    return float(1.0 - (n - 1) * disagree / expected)
+    unit_group = np.zeros(len(m), dtype=np.int64)
+    unit_group[t] = group
+    has = m > 1
+    disagree = np.bincount(unit_group[has], weights=(m[has] ** 2 - sum_sq[has]) / (m[has] - 1), minlength=n_groups)
+    expected = n ** 2 - np.sum(n_c ** 2, axis=1)
+    with np.errstate(all="ignore"):
+        return 1.0 - (n - 1) * disagree / expected
+
+
+def _alpha_from_coincidences(t: np.ndarray, x: np.ndarray, level: str) -> float:
+    """Krippendorff's alpha of one set of units (:func:`alpha_groups` with one group)."""
+    return float(alpha_groups(np.zeros(len(x), dtype=np.int64), t, x, 1, level)[0])
 
 
 def krippendorff_alpha(df: pd.DataFrame, level: str = "nominal") -> float:
@@ -294,23 +305,48 @@ def gwet_ac1(df: pd.DataFrame, categories: list | None = None) -> float:
     return _gwet_ac1(_ensure(df), categories)
 
 
+def _category_codes(values: np.ndarray, categories: list | None) -> tuple[np.ndarray, list]:
+    """Category codes of ``values`` and the category list: the scale's ``categories`` when given
+    (a value off the scale is an error with a sentence), otherwise the values used, sorted."""
+    if categories is None:
+        codes, uniques = pd.factorize(values, sort=True)
+        return codes, list(uniques)
+    codes = pd.Index(list(categories)).get_indexer(values)
+    if (codes < 0).any():
+        bad = values[np.flatnonzero(codes < 0)[0]]
+        raise ReliabilityError(f"rating {_show(bad)} is not one of the scale's categories.")
+    return codes, list(categories)
+
+
 def _sparse_counts(d: pd.DataFrame, categories: list | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Nonzero cells of the targets x categories count table: (target, category, count), q.
 
     Sparse, so continuous ratings (thousands of distinct values) never allocate a dense table."""
-    t_codes = pd.factorize(d["target"])[0]
-    if categories is None:
-        c_codes, uniques = pd.factorize(d["rating"])
-        q = len(uniques)
-    else:
-        c_codes = pd.Index(list(categories)).get_indexer(d["rating"])
-        if (c_codes < 0).any():
-            bad = d["rating"].to_numpy()[np.flatnonzero(c_codes < 0)[0]]
-            raise ReliabilityError(f"rating {_show(bad)} is not one of the scale's categories.")
-        q = len(categories)
-    cell = np.unique(t_codes.astype(np.int64) * q + c_codes)
-    counts = np.bincount(np.searchsorted(cell, t_codes.astype(np.int64) * q + c_codes)).astype(float)
-    return cell // q, cell % q, counts, q
+    t_codes = pd.factorize(d["target"])[0].astype(np.int64)
+    c_codes, cats = _category_codes(d["rating"].to_numpy(), categories)
+    q = len(cats)
+    cell, counts = np.unique(t_codes * q + c_codes, return_counts=True)
+    return cell // q, cell % q, counts.astype(float), q
+
+
+def _chance_corrected(t: np.ndarray, c: np.ndarray, n: np.ndarray, q: int) -> dict[str, float]:
+    """Observed and chance agreement of targets x categories counts (``t``, ``c``, count ``n``),
+    any number of ratings per target (Gwet 2014, ch. 2 and 5).
+
+    p_a: mean over targets with r_i >= 2 ratings of sum_k r_ik (r_ik - 1) / (r_i (r_i - 1));
+    pi_k = mean over all targets of r_ik / r_i; Fleiss' chance agreement sum_k pi_k^2 (Fleiss
+    1971, and with unequal numbers of ratings per target Gwet's generalisation) and AC1's
+    sum_k pi_k (1 - pi_k) / (q - 1) (Gwet 2008). Returns p_a, pe_fleiss, pe_ac1, n_targets
+    (targets with two or more ratings)."""
+    n_t = int(t.max()) + 1 if len(t) else 0
+    r_i = np.bincount(t, weights=n, minlength=n_t)
+    multi = r_i >= 2
+    n_targets = int(multi.sum())
+    agree = np.bincount(t, weights=n * (n - 1), minlength=n_t)[multi]
+    p_a = float(np.mean(agree / (r_i[multi] * (r_i[multi] - 1)))) if n_targets else float("nan")
+    pi = np.bincount(c, weights=n / r_i[t], minlength=q) / max(int((r_i > 0).sum()), 1)
+    return {"p_a": p_a, "pe_fleiss": float(np.sum(pi ** 2)),
+            "pe_ac1": float(np.sum(pi * (1 - pi)) / (q - 1)) if q > 1 else float("nan"), "n_targets": n_targets}
 
 
 def _gwet_ac1(d: pd.DataFrame, categories: list | None = None) -> float:
@@ -321,25 +357,19 @@ def _gwet_ac1(d: pd.DataFrame, categories: list | None = None) -> float:
             f"Gwet's AC1 is undefined because every rating is the same category "
             f"({_show(d['rating'].iloc[0])}); it needs at least two categories in use or a rating scale."
         )
-    n_targets = int(t.max()) + 1
-    r_i = np.bincount(t, weights=n, minlength=n_targets)
-    multi = r_i >= 2
-    if not multi.any():
+    chance = _chance_corrected(t, c, n, q)
+    if chance["n_targets"] == 0:
         raise ReliabilityError(
             "Gwet's AC1 needs targets rated by at least two raters, but no target has "
             "more than one rating; have raters rate the same targets."
         )
-    if int(multi.sum()) < 2:
+    if chance["n_targets"] < 2:
         raise ReliabilityError(
             "Gwet's AC1 needs at least 2 targets rated by two or more raters, but there is 1; "
             "with one target its value is set by the number of categories, not by agreement. "
             "Rate more targets."
         )
-    agree = np.bincount(t, weights=n * (n - 1), minlength=n_targets)
-    p_a = float(np.mean(agree[multi] / (r_i[multi] * (r_i[multi] - 1))))
-    pi = np.bincount(c, weights=n / r_i[t], minlength=q) / n_targets
-    p_e = float(np.sum(pi * (1 - pi)) / (q - 1))
-    return (p_a - p_e) / (1 - p_e)
+    return (chance["p_a"] - chance["pe_ac1"]) / (1 - chance["pe_ac1"])
 
 
 def percent_agreement(df: pd.DataFrame) -> dict[str, float | None]:

@@ -26,11 +26,17 @@ from .long_data import ReliabilityError
 from ..auth import User
 from ..content import Library, RaterCertificationPolicy
 from ..fidelity.ratings import score_rating
-from .report_data import item_labels
+from .report_data import data_stamp, item_labels
+from .shared_cache import shared
 from ..display import humanize, item_label
 from ..store import audit, get_setting, rows, set_setting, transaction
 
 SETTING_COUNT_UNCERTIFIED = "count_uncertified_ratings"
+
+DRIFT_TEXT = ("Drift is judged as certification is: at each calibration session, agreement with the expert is "
+              "pooled item by item over the rater's last calibration sessions (the policy's window), and a full "
+              "window whose pooled ICC(A,1), exact or within-one agreement falls below the policy's threshold is "
+              "flagged. The chart shows the pooled ICC(A,1) of the window ending at each session.")
 
 
 class CalibrationError(Exception):
@@ -187,6 +193,8 @@ def _compare(library: Library, instrument_id: str, rating: dict, gold: dict,
         "icc_reason": agreement["icc_reason"],
         "exact": agreement["exact"],
         "within_one": agreement["within_one"],
+        "mean_difference": (sum(d["difference"] for d in agreement["differences"]) / len(agreement["differences"])
+                            if agreement["differences"] else 0.0),
         "n_items": agreement["n_items"],
         "unscored_items": agreement["unscored_items"],
         "items": items,
@@ -293,11 +301,7 @@ def _status_text(result: dict, today: _dt.date) -> str:
 
 
 def _certify(calibrations: list[dict], pol: RaterCertificationPolicy, today: _dt.date) -> dict:
-    result = pooled_certification(
-        [{"date": c["date"], "phase": c["phase"], "items": c["pooled_items"], "rater_passed": c["rater_passed"],
-          "gold_passed": c["gold_passed"]} for c in calibrations],
-        policy_thresholds(pol), today,
-    )
+    result = pooled_certification(_pooled_sessions(calibrations), policy_thresholds(pol), today)
     result["status"] = _status_text(result, today)
     result["instrument_id"] = pol.instrument
     result["n_sessions"] = len(calibrations)
@@ -370,23 +374,29 @@ def set_count_uncertified_ratings(db: Database, admin: User, value: bool) -> Non
 # --- drift -------------------------------------------------------------------------------
 
 
+def _pooled_sessions(calibrations: list[dict]) -> list[dict]:
+    return [{"date": c["date"], "phase": c["phase"], "items": c["pooled_items"], "rater_passed": c["rater_passed"],
+             "gold_passed": c["gold_passed"]} for c in calibrations]
+
+
 def drift_view(db: Database, library: Library, today: _dt.date, viewer: Optional[User] = None) -> dict:
     """Every rater's calibration agreement over time, certification and drift flag.
 
-    A rater is flagged when the mean agreement of their most recent calibration sessions
-    (a window of the policy's ``min_sessions``) falls below the policy threshold for ICC or for
-    within-one agreement (``drift``). ``viewer``: admins and supervisors see every
-    rater; anyone else only themselves.
+    Drift is judged as certification is (issue 11.3): at each calibration session the rater's
+    agreement with the gold ratings is pooled over the (session, item) targets of their last
+    ``min_sessions`` calibration sessions (:func:`.certification.drift`), and a full window whose
+    pooled ICC(A,1), exact or within-one agreement falls below the policy's threshold is
+    flagged. ``viewer``: admins and supervisors see every rater; anyone else only themselves.
 
     Returns
     -------
     dict
         policy (thresholds), raters (one summary row per rater), series (one row per rater,
-        calibration session and metric: rater_id, rater, date, session_id, metric, value).
+        calibration session and metric ("icc" = pooled ICC(A,1), "exact", "within_one",
+        "mean_difference"): rater_id, rater, date, session_id, metric, value, n_sessions).
     """
     pol = policy(library)
     thresholds = policy_thresholds(pol)
-    window = max(1, int(pol.min_sessions))
     only_self = viewer is not None and not viewer.has("admin", "supervisor")
     by_rater = _calibrations_by_rater(db, library, pol.instrument, viewer.id if only_self else None)
     people = _rater_people(db, by_rater)
@@ -396,33 +406,47 @@ def drift_view(db: Database, library: Library, today: _dt.date, viewer: Optional
     for person in people:
         cals = by_rater.get(person["id"], [])
         cert = _certify(cals, pol, today)
-        flags = drift(
-            [{"date": c["date"], "icc": c["icc"], "within_one": c["within_one"]} for c in cals], thresholds, window
-        ) if cals else []
-        last_day = cals[-1]["date"] if cals else None
-        recent = [f for f in flags if f["date"].isoformat() == last_day]
-        names = {"icc": "ICC", "within_one": "within-one agreement"}
+        result = drift(_pooled_sessions(cals), thresholds) if cals else {"points": [], "flags": []}
+        last = result["points"][-1] if result["points"] else None
+        recent = [f for f in result["flags"] if last is not None and f["date"] == last["date"]]
         raters.append({
             "rater_id": person["id"],
             "rater": person["display_name"],
             "n_sessions": len(cals),
-            "last_calibration": last_day,
-            "latest_icc": cals[-1]["icc"] if cals else None,
-            "latest_within_one": cals[-1]["within_one"] if cals else None,
+            "last_calibration": cals[-1]["date"] if cals else None,
+            "window_icc": last["icc"] if last else None,
+            "window_exact": last["exact"] if last else None,
+            "window_within_one": last["within_one"] if last else None,
+            "window_mean_difference": last["mean_difference"] if last else None,
+            "window_sessions": last["n_sessions"] if last else 0,
             "certified": bool(cert["certified"]),
             "status": cert["status"],
             "expires_on": cert["expires_on"].isoformat() if cert["expires_on"] else None,
             "drift_flag": bool(recent),
-            "drift_detail": "; ".join(
-                f"recent {names[f['metric']]} {f['rolling_mean']:.2f} is below {f['threshold']:.2f}" for f in recent
-            ),
+            "drift_detail": "; ".join(f"{f['label']} over the last {f['window']} sessions {f['value']:.2f} is below "
+                                      f"{f['threshold']:.2f}" for f in recent),
         })
-        for c in cals:
-            for metric in ("icc", "within_one"):
-                if c[metric] is not None:
+        for c, point in zip(cals, result["points"]):
+            for metric in ("icc", "exact", "within_one", "mean_difference"):
+                if point[metric] is not None:
                     series.append({"rater_id": person["id"], "rater": person["display_name"], "date": c["date"],
-                                   "session_id": c["session_id"], "metric": metric, "value": c[metric]})
+                                   "session_id": c["session_id"], "metric": metric, "value": point[metric],
+                                   "n_sessions": point["n_sessions"]})
     return {"policy": {"instrument": pol.instrument, **thresholds}, "raters": raters, "series": series}
+
+
+def shared_drift_view(db: Database, library: Library, today: _dt.date, viewer: User) -> dict:
+    """:func:`drift_view` of every rater, computed once per change of submitted data and shared by
+    every viewer (:mod:`.shared_cache`, keyed by :func:`.report_data.data_stamp`); a viewer who is
+    neither admin nor supervisor gets their own rows of it. Read-only."""
+    pol = policy(library)
+    view = shared("drift_view", db, (data_stamp(db), pol.content_hash, library.instruments[pol.instrument].content_hash
+                                     if pol.instrument in library.instruments else None, today.isoformat()),
+                  lambda: drift_view(db, library, today, None))
+    if viewer.has("admin", "supervisor"):
+        return view
+    return {"policy": view["policy"], "raters": [r for r in view["raters"] if r["rater_id"] == viewer.id],
+            "series": [s for s in view["series"] if s["rater_id"] == viewer.id]}
 
 
 # --- display tables ----------------------------------------------------------------------
@@ -448,13 +472,20 @@ def calibration_items_table(cal: dict) -> pd.DataFrame:
 
 
 def raters_table(view: dict) -> pd.DataFrame:
-    """All raters' certification and drift flags (from :func:`drift_view`)."""
+    """All raters' certification and drift flags (from :func:`drift_view`); the agreement columns
+    are pooled over each rater's latest window of calibration sessions, as certification pools them."""
+    def r(x: Optional[float], digits: int = 2) -> Optional[float]:
+        return None if x is None else round(x, digits)
+
     return pd.DataFrame([{
-        "Rater": r["rater"],
-        "Calibration sessions": r["n_sessions"],
-        "Last calibration": r["last_calibration"] or "",
-        "Latest ICC": None if r["latest_icc"] is None else round(r["latest_icc"], 2),
-        "Latest within one": None if r["latest_within_one"] is None else round(r["latest_within_one"], 2),
-        "Certification": r["status"],
-        "Drift": ("flagged: " + r["drift_detail"]) if r["drift_flag"] else "",
-    } for r in view["raters"]])
+        "Rater": row["rater"],
+        "Calibration sessions": row["n_sessions"],
+        "Last calibration": row["last_calibration"] or "",
+        "Sessions pooled": row["window_sessions"],
+        "ICC(A,1) pooled": r(row["window_icc"]),
+        "Exact": r(row["window_exact"]),
+        "Within one": r(row["window_within_one"]),
+        "Mean difference": r(row["window_mean_difference"]),
+        "Certification": row["status"],
+        "Drift": ("flagged: " + row["drift_detail"]) if row["drift_flag"] else "",
+    } for row in view["raters"]])

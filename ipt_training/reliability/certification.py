@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
-from .icc import _icc
-from .long_data import ReliabilityError, _ensure, _finite_or_none, _is_missing_value
-
-
-DEFAULT_CERTIFICATION_POLICY: dict[str, Any] = {
-    "min_sessions": 2,
-    "min_icc": 0.75,
-    "min_within_one": 0.80,
-    "valid_months": 12,
-}
+from .icc import _icc, _icc_table
+from .long_data import ReliabilityError, _ensure, _is_missing_value
 
 
 def calibration_agreement(
@@ -107,143 +99,6 @@ def _add_months(day: _dt.date, months: int) -> _dt.date:
     return _dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _policy(policy: Mapping[str, Any] | None) -> dict[str, Any]:
-    merged = dict(DEFAULT_CERTIFICATION_POLICY)
-    merged.update(policy or {})
-    return merged
-
-
-def _sessions(calibrations: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for c in calibrations:
-        for key in ("icc", "within_one"):
-            if c.get(key) is not None and not isinstance(c.get(key), (int, float, np.number)):
-                raise ReliabilityError(
-                    f"calibration on {c.get('date')}: {key} {c.get(key)!r} is not a number."
-                )
-        out.append(
-            {
-                "date": _as_date(c.get("date")),
-                "icc": _finite_or_none(c.get("icc")),
-                "within_one": _finite_or_none(c.get("within_one")),
-            }
-        )
-    return sorted(out, key=lambda s: s["date"])
-
-
-def certification_status(
-    calibrations: Sequence[Mapping[str, Any]],
-    policy: Mapping[str, Any] | None = None,
-    today: _dt.date | None = None,
-) -> dict[str, Any]:
-    """Whether a rater is currently certified, from their calibration sessions.
-
-    Rule: the most recent ``min_sessions`` sessions (on or before ``today``)
-    must each reach ICC(2,1) >= ``min_icc`` and within-one agreement >=
-    ``min_within_one``. Certification dates from the latest of them and lasts
-    ``valid_months``; a recent failing session withdraws it.
-
-    Parameters
-    ----------
-    calibrations : list of dict
-        Each ``{"date", "icc", "within_one"}`` (date or ISO string; icc may be None).
-    policy : dict, optional
-        min_sessions (2), min_icc (0.75), min_within_one (0.80), valid_months (12).
-    today : datetime.date, optional
-        Reference date (default: today).
-
-    Returns
-    -------
-    dict
-        certified (bool), certified_on and expires_on (dates, or None when the
-        recent sessions do not qualify; kept when certification has expired),
-        reasons (why not certified; empty when certified).
-    """
-    pol = _policy(policy)
-    today = today or _dt.date.today()
-    sessions = [s for s in _sessions(calibrations) if s["date"] <= today]
-    need = int(pol["min_sessions"])
-    result = {"certified": False, "certified_on": None, "expires_on": None, "reasons": []}
-    if len(sessions) < need:
-        result["reasons"].append(
-            f"{len(sessions)} calibration session(s) on record; {need} are needed."
-        )
-        return result
-    recent = sessions[-need:] if need > 0 else []
-    for s in recent:
-        day = s["date"].isoformat()
-        if s["icc"] is None:
-            result["reasons"].append(f"calibration on {day}: no ICC available.")
-        elif s["icc"] < pol["min_icc"]:
-            result["reasons"].append(
-                f"calibration on {day}: ICC {s['icc']:.2f} is below {pol['min_icc']:.2f}."
-            )
-        if s["within_one"] is None:
-            result["reasons"].append(f"calibration on {day}: no within-one agreement available.")
-        elif s["within_one"] < pol["min_within_one"]:
-            result["reasons"].append(
-                f"calibration on {day}: within-one agreement {s['within_one']:.0%} is below "
-                f"{pol['min_within_one']:.0%}."
-            )
-    if result["reasons"]:
-        return result
-    certified_on = recent[-1]["date"] if recent else today
-    expires_on = _add_months(certified_on, int(pol["valid_months"]))
-    result["certified_on"] = certified_on
-    result["expires_on"] = expires_on
-    if today >= expires_on:
-        result["reasons"].append(
-            f"certification of {certified_on.isoformat()} expired on {expires_on.isoformat()}; "
-            "a new calibration session is needed."
-        )
-    else:
-        result["certified"] = True
-    return result
-
-
-def drift(
-    calibrations: Sequence[Mapping[str, Any]],
-    policy: Mapping[str, Any] | None = None,
-    window: int = 2,
-) -> list[dict[str, Any]]:
-    """Flag windows of calibration sessions whose mean agreement is below threshold.
-
-    For ICC (threshold ``min_icc``) and within-one agreement (threshold
-    ``min_within_one``) separately, the mean over each run of ``window``
-    consecutive sessions with a value is compared with the threshold.
-
-    Returns
-    -------
-    list of dict
-        One flag per below-threshold window, in date order:
-        date (last session of the window), metric, rolling_mean, threshold,
-        window, sessions (dates in the window).
-    """
-    if int(window) < 1:
-        raise ReliabilityError(f"window must be at least 1, not {window!r}.")
-    window = int(window)
-    pol = _policy(policy)
-    sessions = _sessions(calibrations)
-    flags = []
-    for metric, key in (("icc", "min_icc"), ("within_one", "min_within_one")):
-        series = [(s["date"], s[metric]) for s in sessions if s[metric] is not None]
-        for end in range(window - 1, len(series)):
-            chunk = series[end - window + 1:end + 1]
-            mean = float(np.mean([v for _, v in chunk]))
-            if mean < pol[key]:
-                flags.append(
-                    {
-                        "date": chunk[-1][0],
-                        "metric": metric,
-                        "rolling_mean": mean,
-                        "threshold": float(pol[key]),
-                        "window": window,
-                        "sessions": [day for day, _ in chunk],
-                    }
-                )
-    return sorted(flags, key=lambda f: (f["date"], f["metric"]))
-
-
 POOLED_DEFAULTS: dict[str, Any] = {
     "min_sessions": 6, "window_sessions": None, "window_months": None, "min_phases": 1,
     "min_icc": 0.75, "icc_judged_on": "point", "min_exact": 0.60, "min_within_one": 0.90,
@@ -302,21 +157,74 @@ def pooled_agreement(sessions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out["icc_reason"] = ("ICC(A,1) is undefined: every gold score is the same and the rater gave the same "
                              "scores, so there is no variance to share; exact agreement decides.")
     else:
-        long = pd.DataFrame([(t, "rater", s) for t, s, _ in scored] + [(t, "gold", g) for t, _, g in scored],
-                            columns=["target", "rater", "rating"])
-        try:
-            entry = _icc(_ensure(long))["ICC(2,1)"]
+        table = np.asarray([(s, g) for _, s, g in scored], dtype=float)  # targets x (rater, gold)
+        if np.ptp(table) == 0:
+            out["icc_reason"] = "ICC(A,1) is undefined: every score the rater gave and every gold score is the same value."
+        else:
+            entry = _icc_table(table)["ICC(2,1)"]
             out["icc"], out["icc_ci95"] = entry["value"], entry["ci95"]
             if entry["value"] is None:
                 out["icc_reason"] = "ICC(A,1) is not defined for these scores."
-        except ReliabilityError as exc:
-            out["icc_reason"] = str(exc)
     decided = [s for s in sessions if s.get("rater_passed") is not None and s.get("gold_passed") is not None]
     agree = [s["rater_passed"] == s["gold_passed"] for s in decided]
     out["pass_fail_agreement"] = float(np.mean(agree)) if decided else None
     out["pass_fail_disagreements"] = [n for n, s in enumerate(sessions) if s.get("rater_passed") is not None
                                       and s.get("gold_passed") is not None and s["rater_passed"] != s["gold_passed"]]
     return out
+
+
+def drift(calibrations: Sequence[Mapping[str, Any]], policy: Mapping[str, Any] | None = None,
+          window: int | None = None) -> dict[str, Any]:
+    """A rater's agreement with gold over time, on the certification rule's own terms (issue 11.3).
+
+    At each calibration session (date order) the rater's agreement is pooled over the (session,
+    item) targets of the last ``window`` sessions up to it (default: the policy's
+    ``min_sessions``, the certification window; fewer at the start), exactly as
+    :func:`pooled_certification` pools them: ICC(A,1) with the gold rating, exact and within-one
+    agreement (an unscored gold item is a disagreement) and the mean signed difference
+    (severity). A full window is flagged when its pooled ICC(A,1) (the point estimate or the
+    lower 95 % bound, as the policy's ``icc_judged_on`` says), exact or within-one agreement falls
+    below the policy's threshold, so the latest point is the figure certification judges.
+
+    Parameters
+    ----------
+    calibrations : list of dict
+        ``{"date", "items": [(item, score or None, gold)], ...}`` as for :func:`pooled_certification`.
+
+    Returns
+    -------
+    dict
+        points (one per session: date, n_sessions pooled, full, icc, icc_low, exact, within_one,
+        mean_difference) and flags (date, metric, value, threshold, window, sessions).
+    """
+    pol = dict(POOLED_DEFAULTS)
+    pol.update({k: v for k, v in (policy or {}).items() if v is not None})
+    window = int(window if window is not None else pol["min_sessions"])
+    if window < 1:
+        raise ReliabilityError(f"window must be at least 1, not {window!r}.")
+    sessions = sorted(({**c, "date": _as_date(c.get("date"))} for c in calibrations), key=lambda c: c["date"])
+    points, flags = [], []
+    names = {"icc": "ICC(A,1)" if pol["icc_judged_on"] != "lower_ci" else "lower 95% bound of ICC(A,1)",
+             "exact": "exact agreement", "within_one": "within-one agreement"}
+    for end in range(len(sessions)):
+        chunk = sessions[max(0, end - window + 1):end + 1]
+        fig = pooled_agreement(chunk)
+        low = fig["icc_ci95"][0] if fig["icc_ci95"] else None
+        point = {"date": chunk[-1]["date"], "n_sessions": len(chunk), "full": len(chunk) == window,
+                 "icc": fig["icc"], "icc_low": low, "exact": fig["exact"], "within_one": fig["within_one"],
+                 "mean_difference": fig["mean_difference"]}
+        points.append(point)
+        if not point["full"]:
+            continue
+        judged = {"icc": low if pol["icc_judged_on"] == "lower_ci" else fig["icc"], "exact": fig["exact"],
+                  "within_one": fig["within_one"]}
+        thresholds = {"icc": pol["min_icc"], "exact": pol["min_exact"], "within_one": pol["min_within_one"]}
+        for metric, value in judged.items():
+            if value is not None and value < thresholds[metric] - 1e-12:
+                flags.append({"date": point["date"], "metric": metric, "label": names[metric], "value": value,
+                              "threshold": float(thresholds[metric]), "window": window,
+                              "sessions": [c["date"] for c in chunk]})
+    return {"points": points, "flags": flags}
 
 
 def pooled_certification(

@@ -15,7 +15,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController
 from scipy.stats import f as f_dist
-from .long_data import ReliabilityError, _ensure, _finite_or_none, _require_numeric, _require_raters, _require_squarable, _show
+from .long_data import ReliabilityError, _ensure, _finite_or_none, _require_numeric, _require_raters, _require_squarable, _show, same_key_pairs
 
 
 _BLAS = ThreadpoolController()
@@ -266,16 +266,94 @@ def oneway_groups(group: np.ndarray, target: np.ndarray, y: np.ndarray, n_groups
     return out
 
 
-def crossed_components(target: np.ndarray, rater: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Variance components of rating = mu + target + rater + residual on unbalanced crossed data.
+def crossed_groups(group: np.ndarray, target: np.ndarray, rater: np.ndarray, y: np.ndarray,
+                   n_groups: int) -> dict[str, np.ndarray]:
+    """Variance components of rating = mu + target + rater + residual, for many groups at once
+    (e.g. every item of an instrument), on unbalanced crossed data.
 
     Henderson's Method III (fitting constants): with R(.) the reductions in sums of squares,
     sigma2_e = SSE / (N - rank[1 Zt Zr]),
     sigma2_r = (R(r | mu, t) - df_r sigma2_e) / (N - sum_i sum_j n_ij^2 / n_i.),
     sigma2_t = (R(t | mu, r) - df_t sigma2_e) / (N - sum_j sum_i n_ij^2 / n_.j),
-    each unbiased whatever the pattern of missing ratings. The rater effects are absorbed
-    through the sparse rater-by-rater matrix C = diag(n_.j) - N' diag(1/n_i.) N, so the cost is
-    that of one raters x raters linear solve (one rater per connected block fixed).
+    each unbiased whatever the pattern of missing ratings (a rater rates a target at most once,
+    so the sums of n_ij^2 are a and b). The rater effects are absorbed through the
+    rater-by-rater matrix C = diag(n_.j) - N' diag(1/n_i.) N of each group; C is singular once
+    per connected block of raters (linked through shared targets), and R(r | mu, t) = q' C^+ q
+    is obtained from one batched solve with C + P, P the block-indicator matrix (C P = 0 and q is
+    orthogonal to every block, so q' (C + P)^-1 q = q' C^+ q).
+
+    ``group`` is 0..n_groups-1, ``target`` integer codes unique across groups, ``rater`` codes
+    0..b-1 shared by the groups; every target must have two or more ratings.
+
+    Returns
+    -------
+    dict of arrays (length n_groups)
+        target, rater, residual (variances, negative estimates kept; NaN where the group cannot
+        separate them: df_e, df_t or df_r <= 0), df_e, df_r, df_t, a (targets), b (raters), N.
+
+    References
+    ----------
+    Henderson, C. R. (1953). Estimation of variance and covariance components. Biometrics, 9, 226-252.
+    Searle, S. R., Casella, G., & McCulloch, C. E. (1992). Variance Components. Wiley, ch. 5.
+    """
+    group, target, rater = (np.asarray(v, dtype=np.int64) for v in (group, target, rater))
+    y = np.asarray(y, dtype=float)
+    n_t = int(target.max()) + 1 if len(target) else 0
+    b = int(rater.max()) + 1 if len(rater) else 0
+    G = int(n_groups)
+    N = np.bincount(group, minlength=G).astype(float)
+    grand = np.divide(np.bincount(group, weights=y, minlength=G), N, out=np.zeros(G), where=N > 0)
+    yc = y - grand[group]
+    n_i = np.bincount(target, minlength=n_t).astype(float)
+    has_t = n_i > 0
+    t_sum = np.bincount(target, weights=yc, minlength=n_t)
+    t_group = np.zeros(n_t, dtype=np.int64)
+    t_group[target] = group
+    gr = group * b + rater                                   # rater within group
+    n_j = np.bincount(gr, minlength=G * b).astype(float)
+    r_sum = np.bincount(gr, weights=yc, minlength=G * b)
+    # C = diag(n_.j) - sum over targets i of (1 / n_i.) e_j e_k' for every two ratings j, k of i
+    w = 1.0 / np.where(has_t, n_i, 1.0)
+    i, j = same_key_pairs(target)
+    cells = np.concatenate([gr * b + rater, gr[i] * b + rater[j], gr[j] * b + rater[i]])
+    c = -np.bincount(cells, weights=np.concatenate([w[target], w[target[i]], w[target[i]]]), minlength=G * b * b)
+    diag = np.arange(G * b)
+    c[diag * b + diag % b] += n_j
+    c = c.reshape(G, b, b)
+    rhs = (r_sum - np.bincount(gr, weights=(t_sum * w)[target], minlength=G * b)).reshape(G, b)
+    # connected blocks of raters within each group, through shared targets
+    edges = sparse.csr_matrix((np.ones(len(y)), (target, n_t + gr)), shape=(n_t + G * b, n_t + G * b))
+    _, labels = connected_components(edges, directed=False)
+    block = labels[n_t:].reshape(G, b)
+    present = n_j.reshape(G, b) > 0
+    c += block[:, :, None] == block[:, None, :]
+    with _BLAS.limit(limits=1, user_api="blas"):  # threaded BLAS on a busy machine: 100x slower
+        x = np.linalg.solve(c, rhs[:, :, None])[:, :, 0]
+    r_rater = np.einsum("gb,gb->g", rhs, x)                  # R(r | mu, t)
+    n_blocks = np.array([len(np.unique(block[g][present[g]])) for g in range(G)], dtype=float)
+    b_g = present.sum(axis=1).astype(float)
+    a_g = np.bincount(t_group[has_t], minlength=G).astype(float)
+    ss_t = np.bincount(t_group[has_t], weights=t_sum[has_t] ** 2 / n_i[has_t], minlength=G)   # R(t | mu)
+    nj = n_j.reshape(G, b)
+    ss_r = np.sum(np.divide(r_sum.reshape(G, b) ** 2, nj, out=np.zeros((G, b)), where=nj > 0), axis=1)  # R(r | mu)
+    ss_all = np.bincount(group, weights=yc ** 2, minlength=G)
+    df_r = b_g - n_blocks
+    df_e = N - a_g - df_r
+    df_t = a_g + df_r - b_g
+    ss_full = ss_t + r_rater
+    ok = (df_e > 0) & (df_t > 0) & (df_r > 0)
+    with np.errstate(all="ignore"):
+        se2 = np.maximum(ss_all - ss_full, 0.0) / df_e
+        sr2 = (r_rater - df_r * se2) / (N - a_g)
+        st2 = ((ss_full - ss_r) - df_t * se2) / (N - b_g)
+    nan = np.full(G, np.nan)
+    return {"target": np.where(ok, st2, nan), "rater": np.where(ok, sr2, nan), "residual": np.where(ok, se2, nan),
+            "df_e": df_e, "df_r": df_r, "df_t": df_t, "a": a_g, "b": b_g, "N": N}
+
+
+def crossed_components(target: np.ndarray, rater: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Variance components of rating = mu + target + rater + residual on unbalanced crossed data
+    (Henderson's Method III; one group of :func:`crossed_groups`, which gives the formulas).
 
     ``target`` and ``rater`` are integer codes 0..a-1 and 0..b-1, one pair per rating.
 
@@ -283,50 +361,17 @@ def crossed_components(target: np.ndarray, rater: np.ndarray, y: np.ndarray) -> 
     -------
     dict
         target, rater, residual (variances, negative estimates kept), df_e, a, b, N.
-
-    References
-    ----------
-    Henderson, C. R. (1953). Estimation of variance and covariance components. Biometrics, 9, 226-252.
-    Searle, S. R., Casella, G., & McCulloch, C. E. (1992). Variance Components. Wiley, ch. 5.
     """
-    a, b, n = int(target.max()) + 1, int(rater.max()) + 1, len(y)
-    yc = y - y.mean()
-    n_i = np.bincount(target, minlength=a).astype(float)
-    n_j = np.bincount(rater, minlength=b).astype(float)
-    t_sum = np.bincount(target, weights=yc, minlength=a)
-    r_sum = np.bincount(rater, weights=yc, minlength=b)
-    inc = sparse.csr_matrix((np.ones(n), (target, rater)), shape=(a, b))
-    c = np.diag(n_j) - (inc.T @ sparse.diags(1.0 / n_i) @ inc).toarray()
-    rhs = r_sum - inc.T @ (t_sum / n_i)
-    # C is singular once per connected block of raters (linked through shared targets): fixing
-    # one rater of each block makes it positive definite, and rhs sums to 0 within each block
-    graph = sparse.bmat([[None, inc], [inc.T, None]], format="csr")
-    n_blocks, labels = connected_components(graph, directed=False)
-    rater_block = labels[a:]
-    _, first = np.unique(rater_block, return_index=True)
-    free = np.setdiff1d(np.arange(b), first)
-    df_r = len(free)
-    if df_r:
-        with _BLAS.limit(limits=1, user_api="blas"):  # threaded BLAS on a busy machine: 100x slower
-            r_rater = float(rhs[free] @ np.linalg.solve(c[np.ix_(free, free)], rhs[free]))  # R(r | mu, t)
-    else:
-        r_rater = 0.0
-    ss_t = float(np.sum(t_sum ** 2 / n_i))                   # R(t | mu)
-    ss_r = float(np.sum(r_sum ** 2 / n_j))                   # R(r | mu)
-    ss_full = ss_t + r_rater
-    df_e = n - a - df_r
-    df_t = a + df_r - b
-    if df_e <= 0 or df_t <= 0 or df_r <= 0:
+    r = crossed_groups(np.zeros(len(y), dtype=np.int64), target, rater, y, 1)
+    a, b, n = int(r["a"][0]), int(r["b"][0]), len(y)
+    if not np.isfinite(r["residual"][0]):
         raise ReliabilityError(
             "the crossed model cannot separate target, rater and residual variance with these "
             f"ratings ({a} targets, {b} raters, {n} ratings); more targets rated by overlapping "
             "raters are needed."
         )
-    sse = max(float(np.sum(yc ** 2)) - ss_full, 0.0)
-    se2 = sse / df_e
-    sr2 = (r_rater - df_r * se2) / (n - a)
-    st2 = ((ss_full - ss_r) - df_t * se2) / (n - b)
-    return {"target": st2, "rater": sr2, "residual": se2, "df_e": float(df_e), "a": a, "b": b, "N": n}
+    return {"target": float(r["target"][0]), "rater": float(r["rater"][0]), "residual": float(r["residual"][0]),
+            "df_e": float(r["df_e"][0]), "a": a, "b": b, "N": n}
 
 
 def _codes(values: pd.Series) -> np.ndarray:

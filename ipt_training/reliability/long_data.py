@@ -252,3 +252,22 @@ def _finite_or_none(x: Any) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def same_key_pairs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (i, j) of every two rows sharing ``key``, each unordered pair once.
+
+    Targets carry a few ratings each (2-3 for recorded sessions), so a few shifted comparisons of
+    the sorted keys find every pair without a merge."""
+    order = np.argsort(key, kind="stable")
+    k = np.asarray(key)[order]
+    left, right = [], []
+    for off in range(1, len(k)):
+        same = k[:-off] == k[off:]
+        if not same.any():
+            break
+        left.append(order[:-off][same])
+        right.append(order[off:][same])
+    if not left:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(left), np.concatenate(right)

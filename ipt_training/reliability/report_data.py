@@ -1,32 +1,44 @@
-"""Reliability of the platform's own fidelity ratings: data from the store, report, exports.
+"""Reliability of the platform's own fidelity ratings: data from the store, report, G study.
 
 Reads submitted ratings by raters (``ratings.kind = 'rater'``; gold-standard and self-ratings
-are left out), turns them into the long format of :mod:`ipt_training.reliability` (target =
-recorded session, rater, rating) and builds the reliability report of issues 5 and 11: per item
-and for the session total score, on every double-rated session (raters rotate), the one-way
-ICC(1,1) with its 95 % CI and Koo & Li band and the crossed random-effects ICC(A,1),
-Krippendorff's alpha, Cohen's kappa for each pair of raters, the number of double-rated
-sessions behind every figure, a rater-by-rater matrix, rater severity, and a G/D study.
+are left out) and builds the reliability report of issues 5 and 11: per item and for the
+session score, on every double-rated session (raters rotate), the one-way ICC(1,1) with its 95 %
+CI and Koo & Li band and the crossed random-effects ICC(A,1), Krippendorff's alpha, the raters'
+agreement on each session's pass/fail decision, Cohen's kappa for each pair of raters, the
+number of double-rated sessions behind every figure, a rater-by-rater matrix, rater severity,
+and a G/D study. The session score is the instrument's own (:mod:`ipt_training.fidelity.pass_rule`:
+the mean of the IPT items minus the proscribed-item deduction), as stored with each submitted
+rating, never a mean that mixes proscribed items with adherence items. The statistics are
+computed for every item at once (:mod:`.report_stats`); :func:`shared_report` serves one
+computation per change of submitted data to every viewer (issue 16).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import platform
 from importlib import metadata
 from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 from sqlite_utils import Database
-from .agreement import _alpha_from_coincidences
 from .gstudy import d_study, g_study
-from .icc import _icc_table, crossed_from_codes, oneway_from_codes
-from .interpretation import interpret_alpha, interpret_icc, interpret_kappa
+from .interpretation import interpret_kappa
 from .long_data import ReliabilityError
 from .raters import _rater_severity, bland_altman
+from .report_stats import (decision_agreement, group_figures, kappas, pair_icc_matrix, pair_tables,
+                           shared_counts, shared_session_counts)
+from .report_tables import decision_table
+# the display tables, re-exported for the page (``rd.figures_table(report)``)
+from .report_tables import (decisions_table, figures_table, pairs_table, rater_pairs_for_plot,  # noqa: F401
+                            severity_table)
+from .shared_cache import shared
 from ..content import Library
+from ..fidelity.base import default_library
+from ..fidelity.ratings import score_rating
 from ..store import one
-from ..display import humanize, item_label, readable
+from ..display import humanize, item_label
 
 
 TOTAL = "total"
@@ -35,9 +47,8 @@ TOTAL = "total"
 DEFAULT_TARGET_PHI = 0.80
 
 
-# Bounds that keep a cold report within a couple of seconds at training-body scale: every
-# rater pair costs a pingouin ICC or a kappa, so the matrix shows the raters with the most
-# double-rated sessions and the pair table the pairs that share the most sessions.
+# Bounds that keep the report readable at training-body scale: the matrix shows the raters with
+# the most double-rated sessions and the pair table the pairs that share the most sessions.
 MAX_MATRIX_RATERS = 10
 
 
@@ -54,6 +65,9 @@ MODEL = {
 
 MODEL_STATEMENT = (
     "Raters rotate across sessions, so every figure uses every session rated by two or more raters. "
+    "The session score is the instrument's own: the mean of the IPT items scored minus the deduction for "
+    "proscribed items (as the pass rule scores a session), so proscribed items are never averaged with "
+    "adherence items; each item, proscribed ones included, also has its own figures. "
     "ICC(1,1): one-way random effects model; single rater; ANOVA estimator for unbalanced groups "
     "(k0 = (N - Σ nᵢ² / N) / (a - 1)), with the F-based 95% confidence interval (Searle 1971; "
     "Donner 1986); with rotating raters, rater differences count as error, so it measures absolute "
@@ -109,88 +123,120 @@ def scale_points(library: Library, inst: Any) -> Optional[list]:
 
 
 def data_stamp(db: Database) -> str:
-    """A cheap fingerprint of everything the report reads; changes whenever a rating does.
+    """A cheap fingerprint of the submitted data the report, G study and drift read.
 
-    Pages pass it to ``st.cache_data`` with the filter values so reruns reuse the report.
+    Changes when a rating is submitted (or a submitted one withdrawn), when sessions are added,
+    marked gold-standard or deleted, when cohort membership changes and when users or roles
+    change; a draft save never changes it (issue 16), so the shared computations survive the
+    raters' autosaves. Pages and :func:`shared_report` key their caches by it.
     """
-    r = one(db, """SELECT COUNT(*) AS n, MAX(updated_at) AS u, MAX(submitted_at) AS s,
-                          SUM(CASE WHEN status = 'submitted' THEN 1 ELSE 0 END) AS sub FROM ratings""") or {}
+    r = one(db, """SELECT COUNT(*) AS n, MAX(submitted_at) AS s, COALESCE(SUM(id), 0) AS h
+                   FROM ratings WHERE status = 'submitted'""") or {}
     s = one(db, """SELECT COUNT(*) AS n, SUM(is_gold_standard) AS g,
                           SUM(CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END) AS d FROM recorded_sessions""") or {}
     c = one(db, "SELECT COUNT(*) AS n, COALESCE(SUM(cohort_id * 7919 + user_id), 0) AS h FROM cohort_members") or {}
     u = one(db, """SELECT (SELECT COUNT(*) FROM users) AS n, (SELECT MAX(id) FROM users) AS m,
                           (SELECT COUNT(*) FROM user_roles) AS roles,
                           (SELECT COALESCE(SUM(user_id * 31 + length(role)), 0) FROM user_roles) AS h""") or {}
-    return "|".join(str(x) for x in (r.get("n"), r.get("u"), r.get("s"), r.get("sub"), s.get("n"), s.get("g"),
-                                     s.get("d"), c.get("n"), c.get("h"), u.get("n"), u.get("m"), u.get("roles"),
-                                     u.get("h")))
+    return "|".join(str(x) for x in (r.get("n"), r.get("s"), r.get("h"), s.get("n"), s.get("g"), s.get("d"),
+                                     c.get("n"), c.get("h"), u.get("n"), u.get("m"), u.get("roles"), u.get("h")))
 
 
-def _item_frame(db: Database, instrument_id: str, cohort_id: Optional[int], date_from: DateLike,
-                date_to: DateLike, phase: Optional[str], include_gold_standard_sessions: bool = False,
-                exclude_sessions: frozenset = frozenset()) -> pd.DataFrame:
-    """One row per scored item of a submitted rater rating that passes the filters.
-
-    Filters: the trainee is in ``cohort_id``; the rating was submitted between ``date_from``
-    and ``date_to`` (inclusive, ISO days); the session is of ``phase``. Deleted sessions and
-    N/A items are left out; so are gold-standard (calibration) sessions unless asked for, and
-    ``exclude_sessions`` (those the viewer is still blind to: :func:`fidelity.blind_session_ids`).
-    """
-    params = {
-        "inst": instrument_id,
-        "cohort": None if cohort_id is None else int(cohort_id),
-        "dfrom": _iso(date_from),
-        "dto": _iso(date_to),
-        "phase": phase or None,
-        "gold": 1 if include_gold_standard_sessions else 0,
-    }
-    cols = ["rating_id", "session_id", "trainee_id", "rater_id", "display_name", "username", "item_id", "score"]
-    frame = pd.read_sql_query("""
-        SELECT r.id AS rating_id, r.session_id, s.trainee_id, r.rater_id, u.display_name, u.username,
-               i.item_id, i.score
-        FROM ratings r
-        JOIN recorded_sessions s ON s.id = r.session_id
-        JOIN users u ON u.id = r.rater_id
-        JOIN item_scores i ON i.rating_id = r.id
+_SELECTED = """FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
         WHERE r.kind = 'rater' AND r.status = 'submitted' AND r.instrument_id = :inst
           AND s.deleted_at IS NULL AND (:gold = 1 OR s.is_gold_standard = 0)
-          AND i.score IS NOT NULL AND i.not_applicable = 0
           AND (:cohort IS NULL OR s.trainee_id IN (SELECT user_id FROM cohort_members WHERE cohort_id = :cohort))
           AND (:dfrom IS NULL OR substr(COALESCE(r.submitted_at, r.updated_at), 1, 10) >= :dfrom)
           AND (:dto IS NULL OR substr(COALESCE(r.submitted_at, r.updated_at), 1, 10) <= :dto)
-          AND (:phase IS NULL OR s.phase = :phase)
-        ORDER BY r.session_id, r.rater_id, i.item_id""", db.conn, params=params)[cols]
+          AND (:phase IS NULL OR s.phase = :phase)"""
+
+
+RATING_COLUMNS = ["rating_id", "session_id", "trainee_id", "rater_id", "mean", "passed", "phase", "problem_area"]
+
+
+def _read(db: Database, instrument_id: str, cohort_id: Optional[int], date_from: DateLike, date_to: DateLike,
+          phase: Optional[str], include_gold_standard_sessions: bool = False,
+          exclude_sessions: frozenset = frozenset()) -> dict[str, Any]:
+    """The submitted rater ratings that pass the filters, and their scored items (lean: no drafts,
+    no N/A items, only the columns the statistics use).
+
+    Filters: the trainee is in ``cohort_id``; the rating was submitted between ``date_from``
+    and ``date_to`` (inclusive, ISO days); the session is of ``phase``. Deleted sessions are left
+    out; so are gold-standard (calibration) sessions unless asked for, and ``exclude_sessions``
+    (those the viewer is still blind to: :func:`fidelity.blind_session_ids`).
+
+    Returns ``ratings`` (DataFrame of RATING_COLUMNS plus ``rater``, the label), ``items``
+    (DataFrame: row (index into ratings), item (index into ``item_ids``), score) and ``labels`` (rater id -> label:
+    display names, disambiguated by sign-in name when two people share one).
+    """
+    params = {"inst": instrument_id, "cohort": None if cohort_id is None else int(cohort_id),
+              "dfrom": _iso(date_from), "dto": _iso(date_to), "phase": phase or None,
+              "gold": 1 if include_gold_standard_sessions else 0}
+    ratings = pd.DataFrame.from_records(db.conn.execute(
+        f"""SELECT r.id, r.session_id, s.trainee_id, r.rater_id, r.mean, r.passed, s.phase, s.problem_area
+            {_SELECTED} ORDER BY r.id""", params).fetchall(), columns=RATING_COLUMNS)
+    items = pd.DataFrame.from_records(db.conn.execute(
+        f"""WITH sel AS (SELECT r.id {_SELECTED})
+            SELECT i.rating_id, i.item_id, i.score FROM sel JOIN item_scores i ON i.rating_id = sel.id
+            WHERE i.score IS NOT NULL AND i.not_applicable = 0""", params).fetchall(),
+        columns=["rating_id", "item_id", "score"])
     if exclude_sessions:
-        frame = frame[~frame["session_id"].isin(exclude_sessions)].reset_index(drop=True)
-    if frame.empty:
-        frame["rater"] = pd.Series(dtype=str)
-        return frame
-    # rater labels: display names, disambiguated by sign-in name when two people share one
-    names = frame.drop_duplicates("rater_id")[["rater_id", "display_name", "username"]]
+        ratings = ratings[~ratings["session_id"].isin(exclude_sessions)].reset_index(drop=True)
+    ids = ratings["rating_id"].to_numpy(np.int64)
+    pos = np.searchsorted(ids, items["rating_id"].to_numpy(np.int64)) if len(ids) else np.zeros(len(items), np.int64)
+    pos = np.minimum(pos, max(len(ids) - 1, 0))
+    found = ids[pos] == items["rating_id"].to_numpy(np.int64) if len(ids) else np.zeros(len(items), bool)
+    item_code, item_ids = pd.factorize(items["item_id"].to_numpy()[found])
+    items = pd.DataFrame({"row": pos[found], "item": item_code.astype(np.int64),
+                          "score": items["score"].to_numpy(float)[found]})
+    rater_ids = sorted(set(ratings["rater_id"].tolist()))
+    names = pd.DataFrame.from_records(db.conn.execute(
+        f"SELECT id, display_name, username FROM users WHERE id IN ({','.join(map(str, rater_ids)) or 'NULL'})"
+    ).fetchall(), columns=["id", "display_name", "username"])
     dup = names["display_name"].duplicated(keep=False)
-    label = {r.rater_id: (f"{r.display_name} ({r.username})" if d else r.display_name)
-             for r, d in zip(names.itertuples(), dup)}
-    frame["rater"] = frame["rater_id"].map(label)
-    frame["score"] = frame["score"].astype(float)
-    return frame
+    labels = {int(r.id): (f"{r.display_name} ({r.username})" if d else r.display_name)
+              for r, d in zip(names.itertuples(), dup)}
+    ratings["rater"] = ratings["rater_id"].map(labels)
+    return {"ratings": ratings, "items": items, "item_ids": list(item_ids), "labels": labels}
 
 
-def _long(frame: pd.DataFrame, item_id: Optional[str], min_items: int = 1) -> tuple[pd.DataFrame, int]:
-    """Long data (target, rater, rating) for one item or the total; also how many ratings were
-    left out of the total because they scored fewer than ``min_items`` items."""
-    if frame.empty:
-        return pd.DataFrame(columns=["target", "rater", "rating"]), 0
-    if item_id not in (None, TOTAL):
-        part = frame[frame["item_id"] == item_id]
-        long = pd.DataFrame({"target": part["session_id"].astype(str), "rater": part["rater"],
-                             "rating": part["score"]})
-        return long.reset_index(drop=True), 0
-    per = frame.groupby(["rating_id", "session_id", "rater"], as_index=False).agg(
-        rating=("score", "mean"), n_items=("score", "size"))
-    short = per["n_items"] < max(1, int(min_items))
-    per = per[~short]
-    long = pd.DataFrame({"target": per["session_id"].astype(str), "rater": per["rater"], "rating": per["rating"]})
-    return long.reset_index(drop=True), int(short.sum())
+def _session_scores(inst: Any, data: dict[str, Any], min_items: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each rating's session score and pass/fail under the instrument's pass rule.
+
+    The score and decision stored when the rating was submitted (``ratings.mean``, ``passed``,
+    from :func:`fidelity.ratings.score_rating`) are used; a rating stored without them is scored
+    now by the same rule. A rating with fewer than ``min_items`` IPT items scored is left out
+    (NaN score, no decision). Returns (scores, passed as 0/1 or -1 when undecided, how many
+    were left out for too few items).
+    """
+    ratings, items = data["ratings"], data["items"]
+    n = len(ratings)
+    score = pd.to_numeric(ratings["mean"], errors="coerce").to_numpy(float)
+    passed = pd.to_numeric(ratings["passed"], errors="coerce").to_numpy(float)
+    proscribed = {it.id for it in inst.items if it.proscribed}
+    ipt = ~np.asarray([i in proscribed for i in data["item_ids"]] + [False], dtype=bool)[items["item"].to_numpy()]
+    n_scored = np.bincount(items["row"].to_numpy()[ipt], minlength=n)
+    redo = np.flatnonzero(np.isnan(score) | np.isnan(passed))
+    if len(redo):
+        rows_of = items[items["row"].isin(redo)].groupby("row")
+        for k in redo:
+            part = rows_of.get_group(k) if k in rows_of.groups else items.iloc[:0]
+            result = score_rating(inst, {"phase": ratings.at[k, "phase"], "problem_area": ratings.at[k, "problem_area"]},
+                                  {data["item_ids"][i]: {"score": v, "not_applicable": 0}
+                                   for i, v in zip(part["item"], part["score"])})
+            score[k] = np.nan if result["mean"] is None else result["mean"]
+            passed[k] = float(result["passed"])
+    short = n_scored < max(1, int(min_items))
+    score[short] = np.nan
+    passed[short | np.isnan(passed)] = -1
+    return score, passed.astype(np.int64), int(short.sum())
+
+
+def _session_long(data: dict[str, Any], score: np.ndarray) -> pd.DataFrame:
+    keep = ~np.isnan(score)
+    r = data["ratings"][keep]
+    return pd.DataFrame({"target": r["session_id"].astype(str).to_numpy(), "rater": r["rater"].to_numpy(),
+                         "rating": score[keep]})
 
 
 def _double_rated(long: pd.DataFrame) -> pd.DataFrame:
@@ -202,209 +248,39 @@ def _double_rated(long: pd.DataFrame) -> pd.DataFrame:
 
 def long_ratings(db: Database, instrument_id: str, cohort_id: Optional[int] = None, date_from: DateLike = None,
                  date_to: DateLike = None, phase: Optional[str] = None, item_id: Optional[str] = None,
-                 double_rated_only: bool = False, min_items: int = 1,
-                 include_gold_standard_sessions: bool = False) -> pd.DataFrame:
+                 double_rated_only: bool = False, min_items: int = 1, include_gold_standard_sessions: bool = False,
+                 library: Optional[Library] = None) -> pd.DataFrame:
     """Submitted rater ratings in long format: columns target (session id), rater, rating.
 
-    ``item_id`` names one instrument item (its 1-5 scores; N/A left out); None or ``'total'``
-    gives the session total score (mean of the scored items of each rating; ratings with fewer
-    than ``min_items`` scored items are left out). Only ``kind='rater'`` ratings count: gold
-    and self-ratings are excluded. ``double_rated_only`` keeps sessions rated by 2+ raters.
+    ``item_id`` names one instrument item (its scores; N/A left out); None or ``'total'``
+    gives the session score of each rating under the instrument's pass rule (see
+    :func:`_session_scores`; ratings with fewer than ``min_items`` IPT items scored are left
+    out). Only ``kind='rater'`` ratings count: gold and self-ratings are excluded.
+    ``double_rated_only`` keeps sessions rated by 2+ raters.
     """
-    frame = _item_frame(db, instrument_id, cohort_id, date_from, date_to, phase, include_gold_standard_sessions)
-    long, _ = _long(frame, item_id, min_items)
+    data = _read(db, instrument_id, cohort_id, date_from, date_to, phase, include_gold_standard_sessions)
+    if item_id not in (None, TOTAL):
+        code = data["item_ids"].index(item_id) if item_id in data["item_ids"] else -1
+        part = data["items"][data["items"]["item"] == code]
+        r = data["ratings"].iloc[part["row"].to_numpy()]
+        long = pd.DataFrame({"target": r["session_id"].astype(str).to_numpy(), "rater": r["rater"].to_numpy(),
+                             "rating": part["score"].to_numpy(float)})
+    else:
+        inst = (library or default_library()).instruments[instrument_id]
+        long = _session_long(data, _session_scores(inst, data, min_items)[0])
     return _double_rated(long) if double_rated_only else long
 
 
-def _figure(long: pd.DataFrame, level: str) -> dict[str, Any]:
-    """ICC(1,1) with its CI, crossed ICC(A,1) and alpha for one item or the total (long format)."""
-    if long.empty:
-        return _figure_codes(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.array([]), level)
-    r_codes, names = pd.factorize(long["rater"])
-    return _figure_codes(pd.factorize(long["target"])[0], r_codes, long["rating"].to_numpy(float),
-                         np.asarray(names), level)
-
-
-def _figure_codes(t: np.ndarray, r: np.ndarray, y: np.ndarray, names: np.ndarray, level: str) -> dict[str, Any]:
-    """The figures of one item or the total from integer codes (session ``t``, rater ``r`` indexing
-    ``names``) on every double-rated session; numpy only, so the whole report costs milliseconds."""
-    counts = np.bincount(t) if len(t) else np.zeros(0, np.int64)
-    keep = counts[t] >= 2 if len(t) else np.zeros(0, bool)
-    tt = np.unique(t[keep], return_inverse=True)[1].astype(np.int64)
-    used, rr = np.unique(r[keep], return_inverse=True)
-    rr = rr.astype(np.int64)
-    yy = y[keep]
-    out: dict[str, Any] = {
-        "n_sessions": int((counts > 0).sum()),
-        "n_double_rated": int(tt.max()) + 1 if len(tt) else 0,
-        "n_raters": int(len(used)),
-        "icc": None, "ci_low": None, "ci_high": None, "p": None, "band": "not available",
-        "icc_a1": None, "icc_a1_band": "not available",
-        "icc_raters": [], "n_icc_sessions": 0,
-        "alpha": None, "alpha_level": level, "alpha_band": "not available",
-        "notes": [],
-    }
-    if not len(tt):
-        out["notes"].append("no session was rated by two raters")
-        return out
-    try:
-        one = oneway_from_codes(tt, yy)
-        entry = one["ICC(1,1)"]
-        lo, hi = entry["ci95"]
-        out.update(icc=entry["value"], ci_low=lo, ci_high=hi, p=entry["p"],
-                   band=interpret_icc(entry["value"], entry["ci95"]) if entry["value"] is not None else "not available",
-                   icc_raters=sorted(str(x) for x in names[used]), n_icc_sessions=one["n_targets"])
-        out["notes"] += [f"ICC(1,1): {why}" for form, why in one["problems"].items() if "(1,1)" in form]
-    except ReliabilityError as exc:
-        out["notes"].append(f"ICC(1,1) not computed: {exc}")
-    try:
-        crossed = crossed_from_codes(tt, rr, yy)
-        out["icc_a1"] = crossed["value"]
-        if crossed["value"] is not None:
-            out["icc_a1_band"] = interpret_icc(crossed["value"], None)
-        out["notes"] += [f"ICC(A,1): {why}" for why in crossed["problems"].values()]
-    except ReliabilityError as exc:
-        out["notes"].append(f"ICC(A,1) not computed: {exc}")
-    if out["n_double_rated"] < 2:
-        out["notes"].append("alpha not computed: it needs at least 2 double-rated sessions")
-    elif np.ptp(yy) == 0:
-        out["notes"].append("alpha not computed: every rating of a double-rated session is the same value")
-    else:
-        out["alpha"] = _alpha_from_coincidences(tt, yy, level)
-        out["alpha_band"] = interpret_alpha(out["alpha"])
-    return out
-
-
-def _same_key_pairs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices (i, j) of every two rows sharing ``key`` (sessions have 2-3 ratings, so a few
-    shifted comparisons of the sorted keys find them all, without a merge)."""
-    order = np.argsort(key, kind="stable")
-    k = key[order]
-    left, right = [], []
-    for off in range(1, len(k)):
-        same = k[:-off] == k[off:]
-        if not same.any():
-            break
-        left.append(order[:-off][same])
-        right.append(order[off:][same])
-    if not left:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(left), np.concatenate(right)
-
-
-def _pair_tables(frame: pd.DataFrame, pairs: list[tuple[str, str]], categories: list) -> np.ndarray:
-    """pairs x categories x categories tables of item scores two raters gave the same session item."""
-    q = len(categories)
-    if not pairs:
-        return np.zeros((0, q, q))
-    r_codes, ids = pd.factorize(frame["rater_id"])
-    n_r = len(ids)
-    label = dict(zip(frame["rater_id"].to_numpy(), frame["rater"].to_numpy()))
-    where = {label[x]: n for n, x in enumerate(ids)}
-    lookup = np.full(n_r * n_r, -1, np.int64)
-    for n, (a, b) in enumerate(pairs):
-        lookup[where[a] * n_r + where[b]] = lookup[where[b] * n_r + where[a]] = n
-    item_codes = pd.factorize(frame["item_id"])[0]
-    key = frame["session_id"].to_numpy(np.int64) * (int(item_codes.max()) + 1) + item_codes
-    i, j = _same_key_pairs(key)
-    pair = lookup[r_codes[i] * n_r + r_codes[j]]
-    c_idx = pd.Index(categories).get_indexer(frame["score"].to_numpy(float))
-    ci, cj = c_idx[i], c_idx[j]
-    # orient each score pair as (rater_a, rater_b) of its pair
-    first = np.asarray([where[a] for a, _ in pairs] + [-1], dtype=np.int64)
-    flip = r_codes[i] != first[pair]  # pair -1 picks the sentinel; those rows are dropped below
-    ca, cb = np.where(flip, cj, ci), np.where(flip, ci, cj)
-    ok = (pair >= 0) & (ca >= 0) & (cb >= 0)
-    flat = (pair[ok] * q + ca[ok]) * q + cb[ok]
-    return np.bincount(flat, minlength=len(pairs) * q * q).reshape(len(pairs), q, q).astype(float)
-
-
-def _kappas(table: np.ndarray, scores: np.ndarray) -> dict[str, Optional[float]]:
-    """Cohen's kappa, linear and quadratic weighted, of one table (Cohen 1960, 1968); the tests
-    compare it with statsmodels' cohens_kappa."""
-    n = table.sum()
-    p = table / n
-    expected = np.outer(p.sum(axis=1), p.sum(axis=0))
-    dist = np.abs(scores[:, None] - scores[None, :])
-    out: dict[str, Optional[float]] = {}
-    for name, w in (("unweighted", (dist > 0).astype(float)), ("linear", dist), ("quadratic", dist ** 2)):
-        denom = float((w * expected).sum())
-        out[name] = None if denom <= 0 else 1.0 - float((w * p).sum()) / denom
-    return out
-
-
-def _pairs(frame: pd.DataFrame, matrix: pd.DataFrame, limit: int,
-           categories: Optional[list] = None) -> tuple[list[dict[str, Any]], int]:
-    """Cohen's kappa (item scores pooled over shared sessions) and agreement for rater pairs.
-
-    The ``limit`` pairs sharing the most sessions are computed, all at once from one table of
-    score pairs (``categories`` are the instrument's scale points); the total-score ICC of a pair
-    comes from ``matrix``. Returns the rows and how many further pairs were left out.
-    """
-    if frame.empty:
-        return [], 0
-    sessions = frame[["session_id", "rater"]].drop_duplicates()
-    i, j = _same_key_pairs(sessions["session_id"].to_numpy(np.int64))
-    ra, rb = sessions["rater"].to_numpy()[i], sessions["rater"].to_numpy()[j]
-    shared = pd.DataFrame({"rater_a": np.where(ra < rb, ra, rb), "rater_b": np.where(ra < rb, rb, ra)})
-    counts = shared.groupby(["rater_a", "rater_b"]).size().reset_index(name="n")
-    counts = counts.sort_values(["n", "rater_a", "rater_b"], ascending=[False, True, True])
-    left_out = max(0, len(counts) - limit)
-    top = counts.head(limit)
-    pairs = list(zip(top["rater_a"], top["rater_b"]))
-    cats = sorted(set(categories or []) | set(frame["score"].unique()))
-    tables = _pair_tables(frame, pairs, cats) if pairs else np.zeros((0, 0, 0))
-    scores = np.asarray(cats, dtype=float)
-    out = []
-    for (a, b), n_sessions, table in zip(pairs, top["n"], tables):
-        n_items = int(table.sum())
-        row = {"rater_a": a, "rater_b": b, "n_sessions": int(n_sessions), "n_item_pairs": n_items,
-               "kappa": None, "kappa_linear": None, "kappa_quadratic": None, "kappa_band": "not available",
-               "exact": None, "within_one": None, "icc_total": None, "note": ""}
-        if n_items >= 2:
-            k = _kappas(table, scores)
-            row.update(kappa=k["unweighted"], kappa_linear=k["linear"], kappa_quadratic=k["quadratic"],
-                       kappa_band=interpret_kappa(k["unweighted"]) if k["unweighted"] is not None else "not available")
-            if k["unweighted"] is None:
-                row["note"] = "kappa not computed: both raters gave every item the same score"
-            dist = np.abs(scores[:, None] - scores[None, :])
-            row.update(exact=float(np.trace(table)) / n_items, within_one=float(table[dist <= 1].sum()) / n_items)
-        else:
-            row["note"] = "kappa not computed: the pair shares fewer than 2 scored items"
-        if a in matrix.index and b in matrix.columns:
-            value = matrix.at[a, b]
-            row["icc_total"] = None if value is None or pd.isna(value) else float(value)
-        out.append(row)
-    return out, left_out
-
-
-def _pair_icc_matrix(long: pd.DataFrame, raters: list[str]) -> pd.DataFrame:
-    """Total-score ICC(2,1) of every pair of ``raters`` on the sessions both rated (None under 3
-    shared sessions or when undefined): :func:`rater_pair_matrix` without re-validating, from one
-    sessions x raters table."""
-    wide = long[long["rater"].isin(raters)].pivot(index="target", columns="rater", values="rating")
-    wide = wide.reindex(columns=raters)
-    values = wide.to_numpy(float)
-    out = pd.DataFrame(np.full((len(raters), len(raters)), None, dtype=object), index=raters, columns=raters)
-    for a in range(len(raters)):
-        for b in range(a + 1, len(raters)):
-            y = values[:, [a, b]]
-            y = y[~np.isnan(y).any(axis=1)]
-            value = None
-            if len(y) >= 3 and np.ptp(y) > 0:
-                value = _icc_table(y)["ICC(2,1)"]["value"]
-            out.iat[a, b] = out.iat[b, a] = value
-    return out
-
-
-def _shared_counts(long: pd.DataFrame) -> pd.DataFrame:
-    raters = sorted(long["rater"].unique())
-    sets = long.groupby("rater")["target"].apply(set).to_dict()
-    return pd.DataFrame([[len(sets[a] & sets[b]) if a != b else len(sets[a]) for b in raters] for a in raters],
-                        index=raters, columns=raters)
+@functools.lru_cache(maxsize=1)
+def _versions_cached() -> tuple:
+    return tuple(_package_versions().items())
 
 
 def _versions() -> dict[str, str]:
+    return dict(_versions_cached())
+
+
+def _package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in ("pingouin", "krippendorff", "statsmodels", "pandas"):
         try:
@@ -423,18 +299,107 @@ def _cohort_name(db: Database, cohort_id: Optional[int]) -> str:
     return row["name"]
 
 
+def _coded(data: dict[str, Any]) -> dict[str, Any]:
+    """Integer codes of the item rows, sorted once by (item, session) so that every later step
+    finds a session item's ratings as one run: item, session, rater, score, target (item-major
+    session key), rater_ids and names (labels of the rater codes)."""
+    ratings, items = data["ratings"], data["items"]
+    row = items["row"].to_numpy()
+    s_all = pd.factorize(ratings["session_id"])[0].astype(np.int64)
+    r_all, r_ids = pd.factorize(ratings["rater_id"])
+    item = items["item"].to_numpy(np.int64)
+    target = item * (int(s_all.max()) + 1 if len(s_all) else 1) + s_all[row]
+    order = np.argsort(target, kind="stable")
+    return {"item": item[order], "session": s_all[row][order], "rater": r_all[row][order].astype(np.int64),
+            "score": items["score"].to_numpy(float)[order], "target": target[order], "rater_ids": r_ids,
+            "names": np.asarray([data["labels"][int(x)] for x in r_ids], dtype=object),
+            "ratings_session": s_all, "ratings_rater": r_all.astype(np.int64)}
+
+
+def _pairs(data: dict[str, Any], matrix: pd.DataFrame, limit: int,
+           categories: Optional[list] = None) -> tuple[list[dict[str, Any]], int]:
+    """Cohen's kappa (item scores pooled over shared sessions) and agreement for rater pairs.
+
+    The ``limit`` pairs sharing the most sessions are computed, all at once from one table of
+    score pairs (``categories`` are the instrument's scale points); the session-score ICC of a
+    pair comes from ``matrix``. Returns the rows and how many further pairs were left out.
+    """
+    if data["items"].empty:
+        return [], 0
+    c = data["coded"]
+    names = c["names"]
+    counts = shared_session_counts(c["ratings_session"], c["ratings_rater"])
+    if counts.empty:
+        return [], 0
+    counts["first"] = np.minimum(names[counts["a"]], names[counts["b"]])
+    counts["second"] = np.maximum(names[counts["a"]], names[counts["b"]])
+    counts = counts.sort_values(["n", "first", "second"], ascending=[False, True, True])
+    left_out = max(0, len(counts) - limit)
+    top = counts.head(limit)
+    code = {name: n for n, name in enumerate(names)}
+    pairs = [(code[a], code[b]) for a, b in zip(top["first"], top["second"])]
+    cats = sorted(set(categories or []) | set(np.unique(c["score"]).tolist()))
+    tables = pair_tables(c["target"], c["rater"], pd.Index(cats).get_indexer(c["score"]), pairs,
+                         len(names), len(cats))
+    scores = np.asarray(cats, dtype=float)
+    dist = np.abs(scores[:, None] - scores[None, :])
+    out = []
+    for (a, b), n_sessions, table in zip(zip(top["first"], top["second"]), top["n"], tables):
+        n_items = int(table.sum())
+        row_out = {"rater_a": a, "rater_b": b, "n_sessions": int(n_sessions), "n_item_pairs": n_items,
+                   "kappa": None, "kappa_linear": None, "kappa_quadratic": None, "kappa_band": "not available",
+                   "exact": None, "within_one": None, "icc_total": None, "note": ""}
+        if n_items >= 2:
+            k = kappas(table, scores)
+            row_out.update(kappa=k["unweighted"], kappa_linear=k["linear"], kappa_quadratic=k["quadratic"],
+                           kappa_band=interpret_kappa(k["unweighted"]) if k["unweighted"] is not None else "not available")
+            if k["unweighted"] is None:
+                row_out["note"] = "kappa not computed: both raters gave every item the same score"
+            row_out.update(exact=float(np.trace(table)) / n_items, within_one=float(table[dist <= 1].sum()) / n_items)
+        else:
+            row_out["note"] = "kappa not computed: the pair shares fewer than 2 scored items"
+        if a in matrix.index and b in matrix.columns:
+            value = matrix.at[a, b]
+            row_out["icc_total"] = None if value is None or pd.isna(value) else float(value)
+        out.append(row_out)
+    return out, left_out
+
+
+def _item_figures(data: dict[str, Any], labels: dict[str, tuple[str, str]],
+                  names_of: dict[str, str]) -> list[dict[str, Any]]:
+    """Per-item figures on every double-rated session, every item at once (:func:`group_figures`)."""
+    if data["items"].empty:
+        return []
+    c, item_ids = data["coded"], data["item_ids"]
+    figures = group_figures(c["item"], c["target"], c["rater"], c["score"], len(item_ids), c["names"], "ordinal")
+    by_id = dict(zip(item_ids, figures))
+    order = [i for i in labels if i in by_id] + sorted(set(by_id) - set(labels))
+    return [{"item_id": i, "label": names_of.get(i) or humanize(i), "section": labels.get(i, ("", i))[0],
+             "item": labels.get(i, ("", i))[1], **by_id[i]} for i in order]
+
+
+def _session_figure(long_all: pd.DataFrame) -> dict[str, Any]:
+    if long_all.empty:
+        return group_figures(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), 1, np.asarray([]), "interval")[0]
+    r_codes, names = pd.factorize(long_all["rater"])
+    return group_figures(np.zeros(len(long_all)), pd.factorize(long_all["target"])[0], r_codes,
+                         long_all["rating"].to_numpy(float), 1, np.asarray(names, dtype=object), "interval")[0]
+
+
 def reliability_report(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
                        date_from: DateLike = None, date_to: DateLike = None,
                        phase: Optional[str] = None, exclude_sessions: frozenset = frozenset()) -> dict[str, Any]:
     """Inter-rater reliability of submitted rater ratings on one instrument.
 
     Returns a dict (plain data and DataFrames): instrument, filters, model (the ICC model
-    statement), counts, ``total`` and ``items`` (on every double-rated session: ICC(1,1) as
-    ``icc`` with CI and Koo & Li band, crossed ICC(A,1) as ``icc_a1``, Krippendorff's alpha,
-    sessions behind each figure), ``pairs`` (Cohen's kappa per pair of
-    raters), ``matrix`` (total-score ICC(2,1) per rater pair) and ``matrix_n`` (shared
-    sessions), ``severity``, ``long_total`` (the double-rated total scores, for Bland-Altman),
-    ``warnings`` and ``software``.
+    statement), counts, ``total`` (the session score) and ``items`` (on every double-rated
+    session: ICC(1,1) as ``icc`` with CI and Koo & Li band, crossed ICC(A,1) as ``icc_a1``,
+    Krippendorff's alpha, sessions behind each figure), ``decisions`` (raters' agreement on each
+    double-rated session's pass/fail: :func:`report_stats.decision_agreement`), ``pairs``
+    (Cohen's kappa per pair of raters), ``matrix`` (session-score ICC(2,1) per rater pair) and
+    ``matrix_n`` (shared sessions), ``severity``, ``long_total`` (the double-rated session
+    scores, for Bland-Altman), ``session_ids`` (every session in the selection), ``warnings``
+    and ``software``.
     """
     inst = library.instruments.get(instrument_id)
     if inst is None:
@@ -442,39 +407,37 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
     dfrom, dto = _iso(date_from), _iso(date_to)
     if dfrom and dto and dfrom > dto:
         raise ReportError("The start date is after the end date; swap them or widen the range.")
+    data = _read(db, instrument_id, cohort_id, dfrom, dto, phase, exclude_sessions=exclude_sessions)
+    filters = {"cohort_id": cohort_id, "cohort": _cohort_name(db, cohort_id), "date_from": dfrom, "date_to": dto,
+               "phase": phase or "all phases"}
+    return report_from_data(library, inst, data, filters)
+
+
+def read_ratings(db: Database, instrument_id: str, cohort_id: Optional[int] = None, date_from: DateLike = None,
+                 date_to: DateLike = None, phase: Optional[str] = None,
+                 exclude_sessions: frozenset = frozenset()) -> dict[str, Any]:
+    """The SQL read of :func:`reliability_report` alone (the benchmark times it apart)."""
+    return _read(db, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=exclude_sessions)
+
+
+def report_from_data(library: Library, inst: Any, data: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
+    """The statistics of :func:`reliability_report` on data already read (:func:`read_ratings`)."""
     min_items = inst.pass_rule.min_applicable_items
-    frame = _item_frame(db, instrument_id, cohort_id, dfrom, dto, phase, exclude_sessions=exclude_sessions)
-    long_all, n_short = _long(frame, TOTAL, min_items)
+    data = {**data, "coded": _coded(data)}
+    score, passed, n_short = _session_scores(inst, data, min_items)
+    long_all = _session_long(data, score)
     long_total = _double_rated(long_all)
     warnings: list[str] = []
     if n_short:
-        warnings.append(f"{n_short} rating(s) scored fewer than {min_items} items and are left out of the "
-                        "total score (the instrument's pass rule cannot judge them).")
-    total = {"item_id": TOTAL, "label": "Session total", "section": "", "item": "Session total score (mean of scored items)",
-             **_figure(long_all, "interval")}
-    labels = item_labels(library, instrument_id)
-    inst = library.instruments.get(instrument_id)
-    names_of = {it.id: item_label(it) for it in inst.items} if inst is not None else {}
-    items = []
-    if not frame.empty:
-        item_codes, item_ids = pd.factorize(frame["item_id"])
-        t_all = pd.factorize(frame["session_id"])[0]
-        r_all, rater_ids = pd.factorize(frame["rater_id"])  # integer ids: factorizing labels is 10x slower
-        label = dict(zip(frame["rater_id"].to_numpy(), frame["rater"].to_numpy()))
-        names = np.asarray([label[x] for x in rater_ids], dtype=object)
-        y_all = frame["score"].to_numpy(float)
-        order = np.argsort(item_codes, kind="stable")
-        bounds = np.searchsorted(item_codes[order], np.arange(len(item_ids) + 1))
-        rows_of = {item: order[bounds[n]:bounds[n + 1]] for n, item in enumerate(item_ids)}
-    else:
-        rows_of = {}
-    used = set(rows_of)
-    for item_id in [i for i in labels if i in used] + sorted(used - set(labels)):
-        rows = rows_of[item_id]
-        section, text = labels.get(item_id, ("", item_id))
-        items.append({"item_id": item_id, "label": names_of.get(item_id) or humanize(item_id), "section": section, "item": text,
-                      **_figure_codes(t_all[rows], r_all[rows], y_all[rows], names, "ordinal")})
-    if frame.empty:
+        warnings.append(f"{n_short} rating(s) scored fewer than {min_items} IPT items and are left out of the "
+                        "session score (the instrument's pass rule cannot judge them).")
+    total = {"item_id": TOTAL, "label": "Session score", "section": "",
+             "item": "Session score (the pass rule's: mean of IPT items less the proscribed-item deduction)",
+             **_session_figure(long_all)}
+    items = _item_figures(data, item_labels(library, inst.id), {it.id: item_label(it) for it in inst.items})
+    decided = passed >= 0
+    decisions = decision_agreement(pd.factorize(data["ratings"]["session_id"])[0][decided], passed[decided])
+    if data["ratings"].empty:
         warnings.append("No submitted rater ratings match these filters; widen the date range or choose "
                         "another cohort or phase.")
     elif total["n_double_rated"] == 0:
@@ -482,7 +445,7 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
                         "computed; assign second ratings (double-rate 15-20% of sessions).")
     for note in total["notes"]:
         if note != "no session was rated by two raters":
-            warnings.append(f"Total score: {note}.")
+            warnings.append(f"Session score: {note}.")
     no_double = [r["label"] for r in items if r["n_double_rated"] == 0]
     if no_double and total["n_double_rated"]:
         warnings.append(f"{len(no_double)} item(s) have no double-rated session: {', '.join(no_double)}.")
@@ -500,10 +463,9 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
             warnings.append(f"The rater-by-rater matrix shows the {MAX_MATRIX_RATERS} raters with the most "
                             f"double-rated sessions (of {len(busiest)}); rater severity lists everyone.")
         in_matrix = long_total[long_total["rater"].isin(shown)]
-        matrix = _pair_icc_matrix(in_matrix, shown)
-        matrix_n = _shared_counts(in_matrix)
-    pairs, pairs_left_out = _pairs(frame[frame["session_id"].astype(str).isin(set(long_total["target"]))]
-                                   if not frame.empty else frame, matrix, MAX_PAIRS, scale_points(library, inst))
+        matrix = pair_icc_matrix(in_matrix, shown)
+        matrix_n = shared_counts(in_matrix)
+    pairs, pairs_left_out = _pairs(data, matrix, MAX_PAIRS, scale_points(library, inst))
     if pairs_left_out:
         warnings.append(f"The rater-pair table lists the {MAX_PAIRS} pairs that share the most sessions; "
                         f"{pairs_left_out} further pair(s) are left out.")
@@ -514,8 +476,7 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
     ]
     return {
         "instrument": {"id": inst.id, "name": inst.name, "version": inst.version},
-        "filters": {"cohort_id": cohort_id, "cohort": _cohort_name(db, cohort_id), "date_from": dfrom,
-                    "date_to": dto, "phase": phase or "all phases"},
+        "filters": filters,
         "model": {**MODEL, "statement": MODEL_STATEMENT},
         "n_ratings": int(len(long_all)),
         "n_sessions": int(long_all["target"].nunique()) if not long_all.empty else 0,
@@ -523,11 +484,13 @@ def reliability_report(db: Database, library: Library, instrument_id: str, cohor
         "raters": sorted(long_total["rater"].unique()) if not long_total.empty else [],
         "total": total,
         "items": items,
+        "decisions": decisions,
         "pairs": pairs,
         "matrix": matrix,
         "matrix_n": matrix_n,
         "severity": severity,
         "long_total": long_total,
+        "session_ids": frozenset(int(x) for x in data["ratings"]["session_id"]),
         "warnings": warnings,
         "software": _versions(),
         "generated_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
@@ -547,65 +510,6 @@ def bland_altman_pair(report: dict[str, Any], rater_a: str, rater_b: str) -> dic
     return res
 
 
-def _ci_text(lo: Any, hi: Any) -> str:
-    return "" if lo is None or hi is None else f"{lo:.2f} to {hi:.2f}"
-
-
-def figures_table(report: dict[str, Any]) -> pd.DataFrame:
-    """Total and per-item figures with the interpretation next to each value."""
-    out = []
-    for r in [report["total"]] + list(report["items"]):
-        out.append({
-            "Item": r["label"],
-            "Section": r["section"],
-            "Double-rated sessions": r["n_double_rated"],
-            "Sessions in ICC": r["n_icc_sessions"],
-            "ICC(1,1)": None if r["icc"] is None else round(r["icc"], 3),
-            "95% CI": _ci_text(r["ci_low"], r["ci_high"]),
-            "Band (Koo & Li 2016)": r["band"].split(" (")[0],
-            "ICC(A,1) crossed": None if r["icc_a1"] is None else round(r["icc_a1"], 3),
-            "Alpha": None if r["alpha"] is None else round(r["alpha"], 3),
-            "Alpha reading (Krippendorff 2004)": r["alpha_band"].split(" (")[0],
-            "Notes": "; ".join(r["notes"]),
-            "Wording": r["item"],
-        })
-    return readable(pd.DataFrame(out))
-
-
-def pairs_table(report: dict[str, Any]) -> pd.DataFrame:
-    """Cohen's kappa and agreement for each pair of raters, with Landis & Koch readings."""
-    out = []
-    for p in report["pairs"]:
-        out.append({
-            "Rater A": p["rater_a"], "Rater B": p["rater_b"], "Shared sessions": p["n_sessions"],
-            "Item pairs": p["n_item_pairs"],
-            "Kappa": None if p["kappa"] is None else round(p["kappa"], 3),
-            "Kappa (quadratic)": None if p["kappa_quadratic"] is None else round(p["kappa_quadratic"], 3),
-            "Reading (Landis & Koch 1977)": p["kappa_band"].split(" (")[0],
-            "Exact": None if p["exact"] is None else round(p["exact"], 3),
-            "Within one": None if p["within_one"] is None else round(p["within_one"], 3),
-            "ICC(2,1) total": None if p["icc_total"] is None else round(p["icc_total"], 3),
-            "Notes": p["note"],
-        })
-    return readable(pd.DataFrame(out))
-
-
-def severity_table(report: dict[str, Any]) -> pd.DataFrame:
-    sev = report["severity"]
-    return readable(pd.DataFrame({
-        "Rater": sev["rater"], "Ratings": sev["n_ratings"],
-        "Mean total": [round(v, 2) for v in sev["mean_rating"]],
-        "Shared sessions": sev["n_shared_targets"],
-        "Mean difference from others": [None if v is None or pd.isna(v) else round(v, 2) for v in sev["mean_difference"]],
-        "Reading": sev["direction"],
-    }))
-
-
-def rater_pairs_for_plot(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """Rater pairs that share at least two sessions (enough for a Bland-Altman plot)."""
-    return [(p["rater_a"], p["rater_b"]) for p in report["pairs"] if p["n_sessions"] >= 2]
-
-
 def rating_period(db: Database, instrument_id: Optional[str] = None) -> tuple[_dt.date, _dt.date]:
     """First and last day a rater rating was submitted (a default date range for the report)."""
     r = one(db, """SELECT MIN(substr(submitted_at, 1, 10)) AS lo, MAX(substr(submitted_at, 1, 10)) AS hi
@@ -619,25 +523,16 @@ def rating_period(db: Database, instrument_id: Optional[str] = None) -> tuple[_d
 
 def g_study_data(db: Database, instrument_id: str, cohort_id: Optional[int] = None, date_from: DateLike = None,
                  date_to: DateLike = None, phase: Optional[str] = None, min_items: int = 1,
-                 exclude_sessions: frozenset = frozenset()) -> pd.DataFrame:
-    """Double-rated total scores for ``g_study``: columns trainee, session, rater, score."""
-    frame = _item_frame(db, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=exclude_sessions)
-    if frame.empty:
-        return pd.DataFrame(columns=["trainee", "session", "rater", "score"])
-    per = frame.groupby(["rating_id", "session_id", "trainee_id", "rater"], as_index=False).agg(
-        score=("score", "mean"), n_items=("score", "size"))
-    per = per[per["n_items"] >= max(1, int(min_items))]
-    per = per[per.groupby("session_id")["rater"].transform("nunique") >= 2]
-    return pd.DataFrame({"trainee": per["trainee_id"].astype(str), "session": per["session_id"].astype(str),
-                         "rater": per["rater"], "score": per["score"]}).reset_index(drop=True)
-
-
-def decision_table(d: pd.DataFrame) -> pd.DataFrame:
-    """``d_study`` output as a raters x sessions table of dependability (phi)."""
-    table = d.pivot(index="n_raters", columns="n_sessions", values="phi")
-    table.index = [f"{n} rater{'s' if n > 1 else ''}" for n in table.index]
-    table.columns = [f"{n} session{'s' if n > 1 else ''}" for n in table.columns]
-    return table
+                 exclude_sessions: frozenset = frozenset(), library: Optional[Library] = None) -> pd.DataFrame:
+    """Double-rated session scores (the pass rule's) for ``g_study``: columns trainee, session, rater, score."""
+    data = _read(db, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=exclude_sessions)
+    inst = (library or default_library()).instruments[instrument_id]
+    score = _session_scores(inst, data, min_items)[0]
+    keep = ~np.isnan(score)
+    r = data["ratings"][keep]
+    per = pd.DataFrame({"trainee": r["trainee_id"].astype(str).to_numpy(), "session": r["session_id"].astype(str).to_numpy(),
+                        "rater": r["rater"].to_numpy(), "score": score[keep]})
+    return per[per.groupby("session")["rater"].transform("nunique") >= 2].reset_index(drop=True)
 
 
 def generalizability(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
@@ -656,7 +551,9 @@ def generalizability(db: Database, library: Library, instrument_id: str, cohort_
     """
     inst = library.instruments.get(instrument_id)
     min_items = inst.pass_rule.min_applicable_items if inst else 1
-    data = g_study_data(db, instrument_id, cohort_id, date_from, date_to, phase, min_items, exclude_sessions)
+    if inst is None:
+        raise ReportError(f"The instrument {instrument_id!r} is not loaded; choose one of the listed instruments.")
+    data = g_study_data(db, instrument_id, cohort_id, date_from, date_to, phase, min_items, exclude_sessions, library)
     out: dict[str, Any] = {"ok": False, "message": "", "components": None, "decision": None, "warnings": [],
                            "target_phi": target_phi, "n_scores": int(len(data))}
     try:
@@ -687,3 +584,46 @@ def generalizability(db: Database, library: Library, instrument_id: str, cohort_
         out["smallest"] = (f"The fewest ratings reaching {target_phi:.2f}: {int(best['n_sessions'])} session(s) "
                            f"each rated by {int(best['n_raters'])} rater(s) (phi = {best['phi']:.2f}).")
     return out
+
+
+# --- one computation per change of submitted data, shared by every viewer (issue 16) ----------
+
+
+def _shared_key(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int], date_from: DateLike,
+                date_to: DateLike, phase: Optional[str]) -> tuple:
+    inst = library.instruments.get(instrument_id)
+    if inst is None:
+        raise ReportError(f"The instrument {instrument_id!r} is not loaded; choose one of the listed instruments.")
+    return (instrument_id, inst.content_hash, cohort_id, _iso(date_from), _iso(date_to), phase or None, data_stamp(db))
+
+
+def shared_report(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
+                  date_from: DateLike = None, date_to: DateLike = None, phase: Optional[str] = None,
+                  blind: frozenset = frozenset()) -> dict[str, Any]:
+    """:func:`reliability_report` computed once per change of submitted data and shared by every
+    viewer (process-wide cache keyed by :func:`data_stamp`, :mod:`.shared_cache`).
+
+    The viewer's ``blind`` sessions (those they are still to rate) leave the figures only when
+    the selection holds ratings of them: then the report without them is computed and cached
+    under that set (every figure changes when a session leaves, so they cannot be filtered out
+    of the shared result afterwards). Everyone else gets the shared report. Read-only.
+    """
+    key = _shared_key(db, library, instrument_id, cohort_id, date_from, date_to, phase)
+    full = shared("reliability_report", db, key, lambda: reliability_report(
+        db, library, instrument_id, cohort_id, date_from, date_to, phase))
+    hidden = frozenset(blind) & full["session_ids"]
+    if not hidden:
+        return full
+    return shared("reliability_report", db, key + (tuple(sorted(hidden)),), lambda: reliability_report(
+        db, library, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=hidden))
+
+
+def shared_generalizability(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
+                            date_from: DateLike = None, date_to: DateLike = None, phase: Optional[str] = None,
+                            blind: frozenset = frozenset()) -> dict[str, Any]:
+    """:func:`generalizability` once per change of submitted data, shared as :func:`shared_report` is."""
+    key = _shared_key(db, library, instrument_id, cohort_id, date_from, date_to, phase)
+    sessions = shared_report(db, library, instrument_id, cohort_id, date_from, date_to, phase)["session_ids"]
+    hidden = frozenset(blind) & sessions
+    return shared("generalizability", db, key + (tuple(sorted(hidden)),), lambda: generalizability(
+        db, library, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=hidden))

@@ -460,7 +460,7 @@ def test_shipped_training_files_validate():
     pol = ids["rater-certification"]
     assert (pol.instrument, pol.min_sessions, pol.min_icc, pol.min_within_one, pol.min_exact,
             pol.min_pass_fail_agreement, pol.valid_months, pol.count_uncertified_ratings) == (
-        INSTR, 3, 0.75, 0.90, 0.60, 1.0, 12, False)
+        INSTR, 6, 0.75, 0.90, 0.60, 1.0, 12, False)
 
 
 def _stub_instrument(root: Path) -> None:

@@ -71,13 +71,15 @@ def test_admin_downloads_the_reliability_report(demo_server, page):
     assert int(icc_row["n_double_rated_sessions"]) == report["n_double_rated"] > 0
     assert icc_row["interpretation"] == total["band"]
 
+    page.get_by_role("button", name="Build PDF report").click()  # built on demand, not on every visit
+    page.get_by_role("button", name="Download PDF report").wait_for()
     name, data = _download(page, "Download PDF report", demo_server)
     assert name.endswith(".pdf")
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     from pdfhelp import pdf_text
 
     text = pdf_text(data)
-    assert "Agreement per item and for the total score" in text and "ICC(1,1)" in text
+    assert "Agreement per item and for the session score" in text and "Pass/fail decisions" in text and "ICC(1,1)" in text
     assert f"{total['icc']:.2f}" in text and report["model"]["statement"][:60] in " ".join(text.split())
 
 

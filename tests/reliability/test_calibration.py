@@ -376,11 +376,13 @@ def test_calibration_page_shows_agreement_item_by_item(app_env, library):
     b = Builder(db)
     trainee, expert, rater = b.user("trainee", "trainee"), b.user("expert", "admin"), b.user("rater")
     today = dt.date.today()
-    for days_ago, scores in ((30, GOOD), (20, GOOD), (5, GOLD)):  # the shipped policy pools 3+ sessions, 2+ phases
+    # the shipped policy pools the six most recent sessions, covering the three phases
+    for days_ago, scores, phase in ((60, GOOD, "initial"), (50, GOLD, "initial"), (40, GOOD, "middle"),
+                                    (30, GOOD, "middle"), (20, GOLD, "termination"), (5, GOLD, "termination")):
         sid = b.gold_session(trainee, expert)
+        db.conn.execute("UPDATE recorded_sessions SET phase = ? WHERE id = ?", (phase, sid))
         b.assign(sid, rater)
         b.rating(sid, rater, scores, day=(today - dt.timedelta(days=days_ago)).isoformat())
-    db.conn.execute("UPDATE recorded_sessions SET phase = 'termination' WHERE id = ?", (sid,))
     pending = b.session(trainee, gold=True)
     b.assign(pending, rater)
     st.cache_resource.clear()

@@ -130,3 +130,68 @@ def test_shipped_policy_states_every_threshold():
     pol = load_library(PROJECT_ROOT).certification_policy
     assert (pol.min_within_one, pol.min_exact, pol.min_pass_fail_agreement, pol.min_icc) == (0.90, 0.60, 1.0, 0.75)
     assert pol.icc_judged_on in ("point", "lower_ci")
+    assert (pol.min_sessions, pol.window_sessions, pol.min_phases) == (6, 6, 3)  # six sessions across the phases
+
+
+def test_demo_certifies_rater_and_supervisor_not_rater2(demo_db, library):
+    """The shipped policy on the demo's eight gold sessions: the six most recent (three phases)
+    certify 'rater' and 'supervisor'; 'rater2' passes the near-pass session the expert fails."""
+    from ipt_training import auth
+    from ipt_training.reliability import calibration
+
+    status = {name: calibration.certification(demo_db, library, auth.find_user(demo_db, name).id, dt.date.today())
+              for name in ("rater", "supervisor", "rater2")}
+    assert status["rater"]["certified"] and status["supervisor"]["certified"], status["rater"]["reasons"]
+    assert not status["rater2"]["certified"]
+    assert [r for r in status["rater2"]["reasons"] if "pass/fail decision differs" in r]
+    for name in ("rater", "supervisor", "rater2"):
+        fig = status[name]["figures"]
+        assert len(fig["sessions"]) == 6 and fig["within_one"] >= 0.90 and fig["exact"] >= 0.60
+
+
+# --- drift on the pooled rule's terms (issue 11.3) ---------------------------------------------
+
+
+def test_drift_pools_each_window_of_sessions_as_certification_does():
+    """Each point is pooled_agreement over the last `window` sessions; the latest full window is
+    the one certification judges, so the two never disagree."""
+    good = [list(g) for g in GOLD]
+    drifting = [list(g) for g in GOLD[:3]] + [[min(5, g + 1) for g in row] for row in GOLD[3:]]
+    cals = sessions(good) + [dict(c, date=c["date"] + dt.timedelta(days=200)) for c in sessions(drifting)]
+    res = R.drift(cals, POLICY, window=6)
+    assert len(res["points"]) == 12
+    for end, point in enumerate(res["points"]):
+        chunk = cals[max(0, end - 5):end + 1]
+        ref = pooled_agreement(chunk)
+        assert point["n_sessions"] == len(chunk) and point["full"] == (len(chunk) == 6)
+        assert point["exact"] == pytest.approx(ref["exact"]) and point["within_one"] == pytest.approx(ref["within_one"])
+        assert point["icc"] == ref["icc"] and point["mean_difference"] == pytest.approx(ref["mean_difference"])
+    # the first full window is perfect agreement: no flag; the last pools three sessions one point high
+    assert not [f for f in res["flags"] if f["date"] == res["points"][5]["date"]]
+    last = res["points"][-1]
+    exact_last = (30 + sum(g == 5 for row in GOLD[3:] for g in row)) / 60  # hand count: 3 exact sessions + the 5s
+    assert last["exact"] == pytest.approx(exact_last)
+    assert last["mean_difference"] == pytest.approx(sum(g < 5 for row in GOLD[3:] for g in row) / 60)
+    flagged = {f["metric"] for f in res["flags"] if f["date"] == last["date"]}
+    assert ("exact" in flagged) == (exact_last < 0.60)
+    cert = pooled_certification(cals, POLICY, last["date"] + dt.timedelta(days=1))
+    assert cert["figures"]["exact"] == pytest.approx(last["exact"]) and cert["figures"]["icc"] == last["icc"]
+    assert cert["certified"] == (not flagged)
+
+
+def test_drift_flags_only_full_windows_and_uses_the_policy_icc_bound():
+    poor = [[1 + (g + 2) % 5 for g in row] for row in GOLD]  # far from gold everywhere
+    res = R.drift(sessions(poor[:3]), POLICY, window=6)
+    assert res["flags"] == [] and not any(p["full"] for p in res["points"])
+    res = R.drift(sessions(poor), POLICY, window=3)
+    assert {f["metric"] for f in res["flags"]} >= {"icc", "within_one"}
+    assert all(len(f["sessions"]) == 3 for f in res["flags"])
+    noisy = [[g if (s + i) % 4 else min(5, g + 1) for i, g in enumerate(row)] for s, row in enumerate(GOLD)]
+    point = R.drift(sessions(noisy), {**POLICY, "min_exact": 0, "min_within_one": 0}, window=6)
+    lower = R.drift(sessions(noisy), {**POLICY, "min_exact": 0, "min_within_one": 0, "icc_judged_on": "lower_ci"},
+                    window=6)
+    low = point["points"][-1]["icc_low"]
+    assert ("icc" in {f["metric"] for f in lower["flags"]}) == (low < 0.75)
+    assert ("icc" in {f["metric"] for f in point["flags"]}) == (point["points"][-1]["icc"] < 0.75)
+    with pytest.raises(R.ReliabilityError, match="window"):
+        R.drift(sessions(noisy), POLICY, window=0)

@@ -129,9 +129,8 @@ def test_pairs_severity_matrix_and_bland_altman(world, library):
     assert (pair["rater_a"], pair["rater_b"], pair["n_sessions"]) == ("Alice", "Bob", 5)
     assert pair["n_item_pairs"] == 19  # 5 sessions x 4 items, less Bob's N/A
     assert pair["kappa_quadratic"] is not None and "Landis & Koch" in pair["kappa_band"]
-    pooled = rd._item_frame(world["db"], INSTRUMENT, None, None, None, None)
-    pooled = pd.DataFrame({"target": pooled["session_id"].astype(str) + ":" + pooled["item_id"],
-                           "rater": pooled["rater"], "rating": pooled["score"]})
+    pooled = pd.concat([rd.long_ratings(world["db"], INSTRUMENT, item_id=i).assign(
+        target=lambda d, i=i: d["target"] + ":" + i) for i in ITEMS], ignore_index=True)
     pooled = pooled[pooled.groupby("target")["rater"].transform("size") == 2]
     ref = reliability.cohen_kappa(pooled, categories=[1.0, 2.0, 3.0, 4.0, 5.0])  # statsmodels
     assert pair["kappa"] == pytest.approx(ref["unweighted"], abs=1e-12)
@@ -291,8 +290,8 @@ def test_report_page_shows_icc_and_band(demo_app, username):
     assert metrics["Double-rated sessions"] == str(report["n_double_rated"])
     assert metrics["Raters"] == str(len(report["raters"]))
     total = report["total"]
-    assert metrics["ICC(1,1), total score"] == f"{total['icc']:.2f}"
-    assert (f"Total score ICC(1,1) = {total['icc']:.2f}** (95% CI {total['ci_low']:.2f} to {total['ci_high']:.2f}, "
+    assert metrics["ICC(1,1), session score"] == f"{total['icc']:.2f}"
+    assert (f"Session score ICC(1,1) = {total['icc']:.2f}** (95% CI {total['ci_low']:.2f} to {total['ci_high']:.2f}, "
             f"{total['n_icc_sessions']} double-rated sessions): {total['band']}.") in shown
     assert any(b.label == "Download CSV" for b in at.get("download_button"))
     has_toggle = any(t.key == "rr_count_uncertified" for t in at.toggle)
@@ -404,7 +403,7 @@ def test_large_selections_run_the_g_study_on_every_trainee(app_env, library):
     assert not at.exception, at.exception
     shown = texts(at)
     # the moment estimator runs on every trainee at once: no sampling, no button
-    assert "Generalizability study of the total score (ANOVA" in shown
+    assert "Generalizability study of the session score (ANOVA" in shown
     assert "31 trainees, 62 double-rated sessions" in shown
 
 
