@@ -99,13 +99,13 @@ if report["pairs"]:
 if len(report["matrix"]):
     st.subheader("Rater-by-rater matrix")
     c1, c2 = st.columns(2)
-    c1.caption("ICC(2,1) of the total score for each pair (empty: fewer than 3 shared sessions)")
+    c1.caption("ICC(2,1) of the session score for each pair (empty: fewer than 3 shared sessions)")
     c1.dataframe(report["matrix"].astype(float).map(number), width="stretch")
     c2.caption("Sessions rated by both (diagonal: sessions each rater rated)")
     c2.dataframe(report["matrix_n"], width="stretch")
 
     st.subheader("Rater severity")
-    st.caption("Mean difference between a rater's total score and the other raters' scores of the same sessions "
+    st.caption("Mean difference between a rater's session score and the other raters' scores of the same sessions "
                "(positive: more lenient).")
     st.dataframe(rd.severity_table(report), hide_index=True, width="stretch")
 
