@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Optional, Sequence
@@ -280,12 +281,18 @@ def _rated_phases(phases: Sequence[str]) -> str:
     return f"rated {heads} and {phases[-1]}-phase sessions"
 
 
+@lru_cache(maxsize=1024)
+def _title(title: Optional[str], req_id: str) -> str:
+    """:func:`requirement_title`, once per requirement (issue 16: it ran 18,000 times per cohort)."""
+    return requirement_title(SimpleNamespace(title=title, id=req_id))
+
+
 def _result(req, met: bool, progress: float, current: str, missing, evidence, not_counted) -> RequirementResult:
     progress = 1.0 if met else min(progress, 0.99)
     return RequirementResult(
         requirement_id=req.id, type=req.type, description=req.description, met=met,
         progress=round(progress, 4), current=current, missing=list(missing) if not met else [],
-        evidence=list(evidence), not_counted=list(not_counted), title=requirement_title(req),
+        evidence=list(evidence), not_counted=list(not_counted), title=_title(getattr(req, "title", None), req.id),
     )
 
 
