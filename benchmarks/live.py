@@ -165,10 +165,36 @@ def measure_live(db_path: Path, repeat: int, library) -> dict:
         floor_app.run()
         floor.append((time.perf_counter() - t) * 1000)
         home_ms.append(visit_ms(home))
+    readiness = measure_readiness(db, writer, library, repeat)
     return {"floor_ms": round(statistics.median(floor), 1), "home_ms": round(statistics.median(home_ms), 1),
-            "first_visits_s": first_visits_s,
+            "first_visits_s": first_visits_s, **readiness,
             "pages": {label: {e: round(statistics.median(v), 1) for e, v in ev.items()} for label, ev in times.items()},
             **memory_mb()}
+
+
+def measure_readiness(db, writer: "_Writer", library, repeat: int) -> dict:
+    """Readiness of every candidate for the therapist standard from cold (the per-person cache
+    emptied), and after one trainee's new log entry (one person evaluated again); CPU time too."""
+    from datetime import date
+
+    from ipt_training.credentials import readiness_cache, review
+
+    cold, cold_cpu, after, evaluated = [], [], [], []
+    for _ in range(repeat):
+        readiness_cache.clear()
+        t, c = time.perf_counter(), time.process_time()
+        n = len(review.cohort_readiness(db, library, "ipt-therapist-example", None, date.today()))
+        cold.append(time.perf_counter() - t)
+        cold_cpu.append(time.process_time() - c)
+        before = readiness_cache.evaluations
+        writer.log_entry()
+        t = time.perf_counter()
+        review.cohort_readiness(db, library, "ipt-therapist-example", None, date.today())
+        after.append((time.perf_counter() - t) * 1000)
+        evaluated.append(readiness_cache.evaluations - before)
+    return {"readiness_people": n, "readiness_cold_s": round(statistics.median(cold), 3),
+            "readiness_cold_cpu_s": round(statistics.median(cold_cpu), 3),
+            "readiness_after_change_ms": round(statistics.median(after), 1), "readiness_evaluated": max(evaluated)}
 
 
 def measure_concurrency(db_path: Path, library, seconds: float = 60, n_raters: int = 12, n_trainees: int = 6) -> dict:
@@ -260,4 +286,14 @@ def measure_concurrency(db_path: Path, library, seconds: float = 60, n_raters: i
             "visit_median_ms": round(statistics.median(visits), 1) if visits else None,
             "visit_p95_ms": round(visits[int(0.95 * (len(visits) - 1))], 1) if visits else None,
             "writes": len(written), "lost_writes": lost + len(errors), "write_errors": errors[:3],
-            "visit_errors": visit_errors[:3], **memory_mb()}
+            "visit_errors": len(visit_errors), "visit_error_examples": visit_errors[:2], **memory_mb()}
+
+
+if __name__ == "__main__":  # python -m benchmarks.live DB SECONDS: the concurrency measure, as JSON
+    import json
+    import sys
+
+    from ipt_training.config import PROJECT_ROOT
+    from ipt_training.content import load_library
+
+    print(json.dumps(measure_concurrency(Path(sys.argv[1]), load_library(PROJECT_ROOT), float(sys.argv[2]))))

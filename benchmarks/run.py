@@ -190,17 +190,17 @@ def measure_core(db_path: Path, repeat: int) -> dict:
     }
 
 
-def _concurrency_child(path: str, seconds: float) -> dict:
-    from benchmarks.live import measure_concurrency
-    from ipt_training.config import PROJECT_ROOT
-    from ipt_training.content import load_library
+def _concurrency_child(path: Path, seconds: float) -> dict:
+    """The concurrency measure in a fresh process, so that its memory is the sessions' own."""
+    import subprocess
+    import sys
 
-    return measure_concurrency(Path(path), load_library(PROJECT_ROOT), seconds)
+    out = subprocess.run([sys.executable, "-m", "benchmarks.live", str(path), str(seconds)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run(scales: list[str], repeat: int, live: bool = False, concurrency: float = 0, pages: bool = True) -> dict:
-    import multiprocessing
-
     from benchmarks.generate import generate
     from benchmarks.live import measure_live, memory_mb
     from ipt_training.config import PROJECT_ROOT
@@ -222,13 +222,13 @@ def run(scales: list[str], repeat: int, live: bool = False, concurrency: float =
         if live:
             entry["live"] = measure_live(path, repeat, load_library(PROJECT_ROOT))
         if concurrency:
-            with multiprocessing.get_context("spawn").Pool(1) as pool:
-                entry["concurrency"] = pool.apply(_concurrency_child, (str(path), concurrency))
+            entry["concurrency"] = _concurrency_child(path, concurrency)
         entry["memory"] = memory_mb()
         entry["load_after"] = os.getloadavg()[0]
         report["scales"][scale] = entry
         print(f"scale {scale} done", flush=True)
-        (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+        for name in ("latest.json", f"latest-{'-'.join(scales)}.json"):
+            (RESULTS / name).write_text(json.dumps(report, indent=2))
     return report
 
 
@@ -269,6 +269,11 @@ def markdown(report: dict) -> str:
     if live:
         row("live: empty page (floor), ms", "", lambda e: e["live"]["floor_ms"])
         row("live: home (admin) rerun, ms", "", lambda e: e["live"]["home_ms"])
+        row("live: readiness of all candidates, cold (CPU), s", "≤ 1",
+            lambda e: f"{e['live']['readiness_cold_s']} ({e['live']['readiness_cold_cpu_s']}) "
+                      f"for {e['live']['readiness_people']:,}")
+        row("live: readiness after one trainee's log entry, ms (people evaluated)", "≤ 100",
+            lambda e: f"{e['live']['readiness_after_change_ms']} ({e['live']['readiness_evaluated']})")
         for page in live["pages"]:
             for event in ("draft save", "submission", "log entry"):
                 row(f"live: {page} right after a {event}, ms", "≤ 300, ≤ 25× home",
@@ -280,6 +285,7 @@ def markdown(report: dict) -> str:
         lambda e: f"{e['concurrency']['rss_mb']} / {e['concurrency']['peak_rss_mb']}")
     row("20 sessions: writes / lost writes", "0 lost", lambda e: f"{e['concurrency']['writes']} / "
                                                                  f"{e['concurrency']['lost_writes']}")
+    row("20 sessions: visits that failed (AppTest in threads)", "", lambda e: e["concurrency"]["visit_errors"])
     row("benchmark process memory at the end (RSS / peak), MB", "", lambda e: f"{e['memory']['rss_mb']} / "
                                                                                f"{e['memory']['peak_rss_mb']}")
     return "\n".join(lines)
