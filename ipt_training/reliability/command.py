@@ -40,6 +40,35 @@ def _read_text(path: str) -> str:
     return text
 
 
+def _column_positions(path: str, header: list[str], wanted: Sequence[str], options: str) -> list[int]:
+    """Where each ``wanted`` column is in ``header``; a missing or repeated column is a sentence
+    naming the file's columns and the ``options`` that name them (both commands' CSV check)."""
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise _CsvProblem(f"{path} has no column{plural} {', '.join(repr(c) for c in missing)} "
+                          f"(its columns: {', '.join(header)}); name the columns with {options}")
+    for c in wanted:
+        if header.count(c) > 1:
+            raise _CsvProblem(f"column {c!r} appears twice in the header of {path}")
+    return [header.index(c) for c in wanted]
+
+
+def _run(prog: str, parser: argparse.ArgumentParser, argv: Sequence[str] | None, work) -> int:
+    """Parse ``argv`` and run ``work(args)``, which prints its result; a problem with the file or
+    the data is one sentence on stderr and exit status 2 (both commands)."""
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help or a usage error; argparse already printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        work(args)
+    except (_CsvProblem, ReliabilityError) as exc:
+        print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _read_ratings_csv(path: str, target: str, rater: str, rating: str) -> pd.DataFrame:
     text = _read_text(path)
     first_line = text.lstrip("\r\n").splitlines()[0]
@@ -66,18 +95,7 @@ def _read_ratings_csv(path: str, target: str, rater: str, rating: str) -> pd.Dat
                 continue
             if header is None:
                 header = [cell.strip() for cell in row]
-                missing = [c for c in (target, rater, rating) if c not in header]
-                if missing:
-                    plural = "s" if len(missing) > 1 else ""
-                    raise _CsvProblem(
-                        f"{path} has no column{plural} {', '.join(repr(c) for c in missing)} "
-                        f"(its columns: {', '.join(header)}); name the columns with "
-                        "--target, --rater and --rating"
-                    )
-                for c in (target, rater, rating):
-                    if header.count(c) > 1:
-                        raise _CsvProblem(f"column {c!r} appears twice in the header of {path}")
-                cols = [header.index(c) for c in (target, rater, rating)]
+                cols = _column_positions(path, header, (target, rater, rating), "--target, --rater and --rating")
                 continue
             data_row += 1
             where = f"line {start} (data row {data_row})"
@@ -162,23 +180,12 @@ def cli_reliability(argv: Sequence[str] | None = None) -> int:
     exit status: 0 on success, 2 when the file is missing or unreadable, lacks
     the named columns, or contains an invalid row (reported with its line).
     """
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
-    except SystemExit as exc:  # --help or a usage error; argparse already printed
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    try:
+    def work(args: argparse.Namespace) -> None:
         data = _read_ratings_csv(args.file, args.target, args.rater, args.rating)
         summary = summarize(data, scale=args.scale)
-    except (_CsvProblem, ReliabilityError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"reliability: error: {message}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(summary, allow_nan=False))
-    else:
-        print(format_summary_table(summary))
-    return 0
+        print(json.dumps(summary, allow_nan=False) if args.json else format_summary_table(summary))
+
+    return _run("reliability", _build_parser(), argv, work)
 
 
 def _gstudy_parser() -> argparse.ArgumentParser:
@@ -244,28 +251,17 @@ def cli_gstudy(argv: Sequence[str] | None = None) -> int:
     Prints the G and D study of :func:`gstudy_result`; returns 0, or 2 with a sentence on stderr
     when the file cannot be read, lacks the columns or cannot give the study.
     """
-    parser = _gstudy_parser()
-    try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    cols = {"trainee": args.person, "session": args.session, "rater": args.rater, "score": args.score}
-    try:
+    def work(args: argparse.Namespace) -> None:
+        cols = {"trainee": args.person, "session": args.session, "rater": args.rater, "score": args.score}
         text = _read_text(args.file)
         try:
             raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python")
         except (pd.errors.ParserError, csv.Error) as exc:
             raise _CsvProblem(f"{args.file} cannot be parsed as CSV: {' '.join(str(exc).split())}") from None
         raw.columns = [str(c).strip() for c in raw.columns]
-        missing = [c for c in cols.values() if c not in raw.columns]
-        if missing:
-            raise _CsvProblem(f"{args.file} has no column(s) {', '.join(repr(c) for c in missing)} (its columns: "
-                              f"{', '.join(raw.columns)}); name them with --person, --session, --rater and --score")
+        _column_positions(args.file, list(raw.columns), list(cols.values()), "--person, --session, --rater and --score")
         data = pd.DataFrame({role: raw[col].str.strip() for role, col in cols.items()})
         res = gstudy_result(data)
-    except (_CsvProblem, ReliabilityError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"gstudy: error: {message}", file=sys.stderr)
-        return 2
-    print(json.dumps(res, allow_nan=False) if args.json else _gstudy_table(res))
-    return 0
+        print(json.dumps(res, allow_nan=False) if args.json else _gstudy_table(res))
+
+    return _run("gstudy", _gstudy_parser(), argv, work)

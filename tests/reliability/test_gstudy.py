@@ -240,6 +240,6 @@ def test_gstudy_command_json_contract(tmp_path, capsys):
     assert (first["g"], first["phi"]) == (pytest.approx(18 / 25), pytest.approx(9 / 14))
     assert cli_gstudy([str(path)]) == 2
     err = capsys.readouterr().err
-    assert "no column(s) 'trainee', 'score'" in err and "Traceback" not in err
+    assert "no columns 'trainee', 'score'" in err and "Traceback" not in err
     assert cli_gstudy([str(path), "--person", "who", "--score", "total"]) == 0
     assert "D study" in capsys.readouterr().out
