@@ -65,6 +65,7 @@ from .ratings import (  # noqa: F401
     reopen_rating,
     save_item,
     unstarted_rating,
+    update_evidence_mark,
     score_rating,
     set_comment,
     set_item_reason,

@@ -185,11 +185,7 @@ def add_evidence_mark(db: Database, user: User, rating_id: int, time_s: float, i
         raise FidelityError("Give the time of the evidence mark in seconds from the start of the recording.") from None
     if not math.isfinite(t) or t < 0:
         raise FidelityError("The time of an evidence mark cannot be negative; use seconds from the start.")
-    if item_id:
-        library = library or default_library()
-        inst = instrument_of(library, r["instrument_id"])
-        if item_id not in {it.id for it in _applicable(inst, _session(db, r["session_id"]))}:
-            raise FidelityError(f"Item '{item_id}' does not apply to this session; choose another item or none.")
+    _check_mark_item(db, r, item_id, library)
     with transaction(db):
         mid = db.conn.execute(
             "INSERT INTO evidence_marks (rating_id, time_s, item_id, note, created_at) VALUES (?,?,?,?,?)",
@@ -197,6 +193,28 @@ def add_evidence_mark(db: Database, user: User, rating_id: int, time_s: float, i
         ).lastrowid
         _touch(db, r["id"])
     return mid
+
+
+def _check_mark_item(db: Database, rating: dict, item_id: Optional[str], library: Optional[Library]) -> None:
+    if item_id:
+        inst = instrument_of(library or default_library(), rating["instrument_id"])
+        if item_id not in {it.id for it in _applicable(inst, _session(db, rating["session_id"]))}:
+            raise FidelityError("That item does not apply to this session; choose another item or none.")
+
+
+def update_evidence_mark(db: Database, user: User, mark_id: int, item_id: Optional[str] = None, note: str = "", *,
+                         library: Optional[Library] = None) -> None:
+    """Change the item and note of a mark of one's own draft (a mark made with "Mark this moment"
+    has neither at first); its time stays."""
+    m = one(db, "SELECT * FROM evidence_marks WHERE id = ?", (int(mark_id),))
+    if m is None:
+        raise FidelityError("That evidence mark is gone; reload the page.")
+    r = _editable(db, user, m["rating_id"])
+    _check_mark_item(db, r, item_id, library)
+    with transaction(db):
+        db.conn.execute("UPDATE evidence_marks SET item_id = ?, note = ? WHERE id = ?",
+                        (item_id or None, (note or "").strip()[:MAX_NOTE], m["id"]))
+        _touch(db, r["id"])
 
 
 def delete_evidence_mark(db: Database, user: User, mark_id: int) -> None:

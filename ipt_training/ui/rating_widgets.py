@@ -292,13 +292,38 @@ def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, 
                       args=(prefix, m["time_s"]), help=f"Play from {m['time']}")
             item = f"{labels[m['item_id']]} · " if m["item_id"] in labels else ""
             st.markdown(f"{plain(item)}{plain(m['note']) if m['note'] else '(no note)'}", width="stretch")
-            if editable and st.button("Delete", key=f"{prefix}_markdel_{m['id']}", icon=":material/delete:",
+            if editable:
+                with st.popover(f"Edit {m['time']}", icon=":material/edit:", width="content",
+                                key=f"{prefix}_markedit_{m['id']}",
+                                help=f"Give the mark at {m['time']} an item and a note"):
+                    _mark_editor(db, user, m, labels, prefix, library)
+            if editable and st.button(f"Delete {m['time']}", key=f"{prefix}_markdel_{m['id']}", icon=":material/delete:",
                                       width="content", help=f"Delete the evidence mark at {m['time']}"):
                 try:
                     fidelity.delete_evidence_mark(db, user, m["id"])
                     st.rerun()
                 except fidelity.FidelityError as exc:
                     st.error(plain(str(exc)))
+
+
+def _save_mark(db, user: User, mark_id: int, item_key: str, note_key: str, library) -> None:
+    try:
+        fidelity.update_evidence_mark(db, user, mark_id, st.session_state.get(item_key),
+                                      st.session_state.get(note_key, ""), library=library)
+    except fidelity.FidelityError as exc:
+        st.session_state[SCORE_ERROR] = str(exc)
+
+
+def _mark_editor(db, user: User, mark: dict, labels: dict[str, str], prefix: str, library) -> None:
+    """The item and note of one mark, saved as they change (labels name the mark's time: unique)."""
+    item_key, note_key = f"{prefix}_markitem_{mark['id']}", f"{prefix}_marknote_{mark['id']}"
+    st.session_state.setdefault(item_key, mark["item_id"] if mark["item_id"] in labels else None)
+    st.session_state.setdefault(note_key, mark["note"])
+    args = (db, user, mark["id"], item_key, note_key, library)
+    st.selectbox(f"Item of the mark at {mark['time']}", [None] + list(labels), key=item_key, on_change=_save_mark,
+                 args=args, format_func=lambda i: "- no item -" if i is None else labels[i])
+    st.text_input(f"Note of the mark at {mark['time']}", key=note_key, on_change=_save_mark, args=args,
+                  placeholder="What happens here that supports the score")
 
 
 def _save_comment(db, user: User, rating: dict, key: str) -> None:

@@ -215,3 +215,48 @@ def test_score_controls_have_unique_labels_naming_the_item(app_demo):
     assert labels and len(set(labels)) == len(labels)
     assert all(lbl.startswith("Score for Item ") for lbl in labels)
     assert not any("_" in lbl for lbl in labels)  # an item's name, not its id
+
+
+def test_a_mark_from_the_player_is_added_once_and_its_note_and_item_can_be_given(app_demo, library):
+    rater = _user(app_demo, "rater")
+    sid = _session_id(app_demo, "Case T1", 2)
+    at = _workspace(rater.id, sid, "rater")
+    # the player returns {"kind": "mark", "t": playback time, "nonce"}; the same value comes back on every rerun
+    at.session_state[f"ws_{sid}_player"] = {"kind": "mark", "t": 83.46, "nonce": "n-1"}
+    at.run()
+    at.run()
+    assert not at.exception
+    assert "Your rating (draft, saved as you go)" in texts(at)  # the mark started the draft
+    db = open_store(app_demo)
+    marks = fidelity.own_rating(db, rater, sid, "rater")["marks"]
+    assert [(m["time_s"], m["time"], m["item_id"], m["note"]) for m in marks] == [(83.46, "1:23", None, "")]
+    # a new event (new nonce) at the same time is a second mark; an event without a nonce is ignored
+    at.session_state[f"ws_{sid}_player"] = {"kind": "mark", "t": 83.46, "nonce": "n-2"}
+    at.run()
+    at.session_state[f"ws_{sid}_player"] = {"kind": "mark", "t": 90}
+    at.run()
+    assert len(fidelity.own_rating(db, rater, sid, "rater")["marks"]) == 2
+    # give the first mark an item and a note
+    first = marks[0]["id"]
+    session = fidelity.get_session(db, rater, sid)
+    item = fidelity.item_catalogue(library, fidelity.own_rating(db, rater, sid, "rater")["instrument_id"], session)[2]
+    at.selectbox(key=f"ws_{sid}_markitem_{first}").set_value(item["id"]).run()
+    at.text_input(key=f"ws_{sid}_marknote_{first}").input("names the loss and invites the feeling").run()
+    assert not at.exception
+    mine = {m["id"]: m for m in fidelity.own_rating(db, rater, sid, "rater")["marks"]}
+    assert (mine[first]["item_id"], mine[first]["note"], mine[first]["time_s"]) == (
+        item["id"], "names the loss and invites the feeling", 83.46)
+
+
+def test_update_evidence_mark_only_on_ones_own_draft(demo_db_path, library):
+    db = open_store(demo_db_path)
+    rater, rater2 = auth.find_user(db, "rater"), auth.find_user(db, "rater2")
+    sid = _session_id(demo_db_path, "Case T1", 2)
+    draft = fidelity.get_or_create_draft(db, rater, sid, "rater")
+    mid = fidelity.add_evidence_mark(db, rater, draft["id"], 12.5)
+    with pytest.raises(fidelity.FidelityError, match="belongs to someone else"):
+        fidelity.update_evidence_mark(db, rater2, mid, None, "not mine")
+    with pytest.raises(fidelity.FidelityError, match="does not apply"):
+        fidelity.update_evidence_mark(db, rater, mid, "term_relapse_plan", "")  # a termination item, initial session
+    fidelity.update_evidence_mark(db, rater, mid, None, "  a note  ")
+    assert [(m["note"], m["time_s"]) for m in fidelity.own_rating(db, rater, sid, "rater")["marks"]] == [("a note", 12.5)]
