@@ -184,7 +184,7 @@ def test_rater_rates_a_session_blind_with_evidence(demo_server, page):
 
     # an evidence mark at the last mark's time, tied to an item
     choose(page, page, "Item (optional)", re.compile("^Item \\d+: Takes the interpersonal inventory"))
-    page.get_by_label("Note").fill(NOTE)
+    page.get_by_label("Note", exact=True).fill(NOTE)
     page.get_by_role("button", name="Add evidence mark").click()
     expect(main).to_contain_text(NOTE)
     expect(main).not_to_contain_text("No evidence marks yet.")
