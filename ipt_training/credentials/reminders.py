@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from ..content import Library
 from ..notifications import notify
-from ..store import transaction
+from ..store import rows, transaction
 from .review import renewal_reminders
 
 
@@ -24,13 +24,22 @@ def notify_expiring(db: Database, library: Library, today: _dt.date, within_days
     """Remind each holder of a credential that expires within ``within_days`` of ``today`` (or
     has expired). Each award is reminded once when it comes due and once when it has expired,
     however often this runs. ``user_id``: only that person. Returns how many were written now."""
+    sent = {(n["user_id"], n["dedupe_key"]) for n in rows(
+        db, "SELECT user_id, dedupe_key FROM notifications WHERE kind = 'credential_expiring'")}
+    due = [(r, _key(r)) for r in renewal_reminders(db, library, today, within_days)
+           if user_id is None or r["trainee_id"] == int(user_id)]
+    due = [(r, key) for r, key in due if (r["trainee_id"], key) not in sent]
+    if not due:  # the usual case on a home visit: no write lock taken
+        return 0
     made = 0
     with transaction(db):
-        for r in renewal_reminders(db, library, today, within_days):
-            if user_id is not None and r["trainee_id"] != int(user_id):
-                continue
-            stage = "expired" if r["days_left"] < 0 else "due"
+        for r, key in due:
             if notify(db, r["trainee_id"], "credential_expiring", expiring_text(r), "my_readiness.py",
-                      {"mr_standard": r["standard_id"]}, dedupe_key=f"expiring:{r['decision_id']}:{stage}"):
+                      {"mr_standard": r["standard_id"]}, dedupe_key=key):
                 made += 1
     return made
+
+
+def _key(reminder: dict) -> str:
+    """One reminder per award when it comes due, and one more once it has expired."""
+    return f"expiring:{reminder['decision_id']}:{'expired' if reminder['days_left'] < 0 else 'due'}"
