@@ -200,8 +200,8 @@ def test_rating_comment_and_evidence_note(app, text):
     sid = one(app, "SELECT id FROM recorded_sessions WHERE case_pseudonym = 'Case T1' AND session_number = 2")["id"]
     state = {"rating_session_id": sid, "rating_kind": "rater"}
     at = _open(rater.id, "rating_workspace", **state)
-    rid = fidelity.own_rating(app, rater, sid, "rater")["id"]
-    at.text_area(key=f"comment_{rid}_draft").input(text).run()
+    assert fidelity.own_rating(app, rater, sid, "rater") is None  # opening starts no draft (issue 17)
+    at.text_area(key=f"comment_{sid}_rater_draft").input(text).run()  # the comment starts it
     at.text_input(key=f"ws_{sid}_mark_note").input(text + " at 0:45")
     _button(at, "Add evidence mark").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
