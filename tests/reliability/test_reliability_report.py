@@ -296,6 +296,15 @@ def test_report_page_shows_icc_and_band(demo_app, username):
     assert any(b.label == "Download CSV" for b in at.get("download_button"))
     has_toggle = any(t.key == "rr_count_uncertified" for t in at.toggle)
     assert has_toggle is (username == "admin")
+    # the pass/fail figures are the report's; the PDF is built only when asked for (issue 16)
+    decisions = report["decisions"]
+    assert "Pass/fail decisions" in shown and decisions["n_sessions"] == report["n_double_rated"]
+    assert not any(b.label == "Download PDF report" for b in at.get("download_button"))
+    assert "rr_pdf_bytes" not in at.session_state
+    at.button(key="rr_build_pdf").click().run()
+    assert not at.exception, at.exception
+    assert any(b.label == "Download PDF report" for b in at.get("download_button"))
+    assert at.session_state["rr_pdf_bytes"][1].startswith(b"%PDF")
 
 
 def test_admin_toggles_count_uncertified_setting(demo_app, demo_db_path, library):
