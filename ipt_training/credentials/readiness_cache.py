@@ -35,6 +35,7 @@ MAX_ENTRIES = 200_000  # assessments kept; past that the cache starts afresh (bo
 _lock = threading.Lock()
 _assessed: dict[tuple, tuple[tuple, tuple]] = {}  # (person, standard id, hidden) -> (key, assess_many's value)
 _certified: dict[tuple, dict] = {}  # (GLOBAL token, day, policies) -> calibration.certified_raters
+_cohort_rows: dict[tuple, list] = {}  # (evidence stamp, standard, cohort, day, viewer, policies) -> rows
 evaluations = 0  # people evaluated since start (read by the tests: one change costs one evaluation)
 
 
@@ -70,7 +71,7 @@ def tokens(db: Database) -> dict[int, int]:
     return dict(db.conn.execute("SELECT user_id, token FROM evidence_changes").fetchall())
 
 
-def _policies_key(library: Library) -> tuple:
+def policies_key(library: Library) -> tuple:
     return tuple(sorted((p.id, p.content_hash, p.instrument,
                          getattr(library.instruments.get(p.instrument), "content_hash", ""))
                         for p in library.policies.values()))
@@ -80,7 +81,7 @@ def certified_raters(db: Database, library: Library, today: _dt.date, global_tok
     """:func:`calibration.certified_raters`, computed once per change of calibration data and day."""
     if global_token is None:
         global_token = tokens(db).get(GLOBAL)
-    key = (global_token, today, _policies_key(library))
+    key = (global_token, today, policies_key(library))
     with _lock:
         hit = _certified.get(key)
     if hit is None:
@@ -150,8 +151,25 @@ def assess_many(db: Database, library: Library, standard: CredentialStandard, pe
     return out
 
 
+def cohort_rows(key: tuple, build) -> list:
+    """The rows ``build()`` makes, kept under ``key`` (which begins with the evidence stamp, read
+    before anything else: rows are never older than their key). Visits with nothing changed, by
+    any page or person with the same view, share them (issue 16: the admin's home and credential
+    review both read every standard's cohort)."""
+    with _lock:
+        hit = _cohort_rows.get(key)
+    if hit is None:
+        hit = build()
+        with _lock:
+            if len(_cohort_rows) >= 64:
+                _cohort_rows.clear()
+            _cohort_rows[key] = hit
+    return list(hit)
+
+
 def clear() -> None:
     """Forget every cached assessment (tests; never needed for correctness)."""
     with _lock:
         _assessed.clear()
         _certified.clear()
+        _cohort_rows.clear()

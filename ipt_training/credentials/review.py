@@ -197,9 +197,21 @@ def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id
     'renewal due', 'expired' or 'ready for renewal review'). ``viewer``: when given and not an administrator, only the people they
     may see (their supervisees, themselves). Unknown standard or cohort: ReviewError.
     Only the people whose evidence changed since the last call are evaluated again
-    (:func:`readiness_cache.assess_many`).
+    (:func:`readiness_cache.assess_many`), and with nothing changed (same :func:`evidence_stamp`)
+    the rows are shared (:func:`readiness_cache.cohort_rows`).
     """
     standard = standard_of(library, standard_id)
+    if certified is not None:  # a caller's own certifications: evaluated as asked, not shared
+        return _cohort_readiness(db, library, standard, cohort_id, today, viewer, certified)
+    key = (evidence_stamp(db), standard.id, standard.content_hash, cohort_id, today,
+           (viewer.id, tuple(sorted(viewer.roles))) if viewer is not None else None,
+           readiness_cache.policies_key(library))
+    return readiness_cache.cohort_rows(
+        key, lambda: _cohort_readiness(db, library, standard, cohort_id, today, viewer, certified))
+
+
+def _cohort_readiness(db: Database, library: Library, standard: CredentialStandard, cohort_id: Optional[int],
+                      today: _dt.date, viewer: Optional[User], certified: Optional[dict]) -> list[dict]:
     if cohort_id is not None and one(db, "SELECT 1 AS x FROM cohorts WHERE id = ?", (int(cohort_id),)) is None:
         raise ReviewError("This cohort does not exist any more; choose another.")
     people = candidates(db, standard, cohort_id)

@@ -149,6 +149,9 @@ def test_random_writes_incremental_equals_from_scratch(demo_db, library):
         hidden = frozenset(blind_session_ids(db, sup))  # a viewer with a blind set: filtered per person
         assert readiness_cache.assess_many(db, library, std, people, TODAY, hide_sessions=hidden) == \
             _reference(db, library, std, people, hidden), f"step {step} (supervisor's view)"
+        for viewer in (None, sup):  # the rows kept by the evidence stamp, against rows made now
+            assert review.cohort_readiness(db, library, std.id, None, TODAY, viewer=viewer) == \
+                review._cohort_readiness(db, library, std, None, TODAY, viewer, None), f"step {step} (rows)"
         changed += 1
     # and the page-level function agrees with a cold evaluation of itself
     warm = review.cohort_readiness(db, library, THERAPIST, None, TODAY)
@@ -211,6 +214,9 @@ def test_draft_saves_leave_the_stamp_and_the_cohort_alone(demo_db, library):
     "INSERT INTO clinical_hours (trainee_id, date, hours, created_at) VALUES ({t}, '2025-01-01', 3, 'now')",
     "UPDATE users SET display_name = 'New name' WHERE id = {t}",
     "INSERT INTO cohorts (name, created_at) VALUES ('A new cohort', 'now')",
+    "DELETE FROM cohort_members WHERE user_id = {t}",
+    "DELETE FROM supervision_links WHERE trainee_id = {t}",
+    "UPDATE users SET active = 0 WHERE id = {t}",
 ])
 def test_the_stamp_follows_what_the_cohort_table_shows(demo_db, statement):
     t = _ids(demo_db, "SELECT user_id FROM user_roles WHERE role = 'trainee'")[0]
