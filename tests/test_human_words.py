@@ -105,3 +105,13 @@ def test_no_page_shows_an_internal_id_or_raw_value(account, app_demo, demo_db, l
             text = everything_shown(at)
             problems[spec.title] = {f: text[max(0, text.find(f) - 60):text.find(f) + 40] for f in found[:4]}
     assert not problems, f"internal ids or raw values shown to the {account.role}: {problems}"
+
+
+def test_the_reliability_csv_shows_no_raw_python_or_numpy_value(demo_db, library):
+    """The CSV keeps machine columns (item_id) but its values and notes are written as a reader writes them."""
+    from ipt_training.reliability import report_data, report_export
+
+    report = report_data.reliability_report(demo_db, library, "ipt-session-fidelity")
+    csv = report_export.report_csv(report).decode("utf-8")
+    assert len(csv.splitlines()) > 10
+    assert not RAW.findall(csv), sorted(set(RAW.findall(csv)))

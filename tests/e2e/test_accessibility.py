@@ -106,3 +106,12 @@ def test_the_signed_out_pages_pass_axe(axe_server, page):
     public = [s for s in access.PUBLIC_PAGES]
     sign_in_page = access.PageSpec("sign_in.py", "Sign in", "", frozenset(), "", "")
     check_pages(page, axe_server.url, [sign_in_page] + public, "signed-out")
+
+
+def test_the_first_run_page_passes_axe(server, page):
+    """An empty database: the first-run screen (create the first administrator or load demo data)."""
+    open_app(page, server.url)
+    page.get_by_text("Welcome to the IPT training").wait_for()
+    settle(page)
+    first_run = access.PageSpec("first_run.py", "Welcome", "", frozenset(), "", "")
+    check_pages(page, server.url, [first_run], "first-run")
