@@ -35,20 +35,6 @@ NO_ROUTE = ("Recordings play only when the server was started with `streamlit ru
             "ask the person who runs it.")
 
 
-def player(db, settings: Settings, user: User, session_id: int, start: float) -> None:
-    """The audio (or video) player of a recorded session, from ``start`` seconds, or a sentence
-    saying why it cannot play."""
-    url, media_type, error = recording_source(db, settings, user, session_id)
-    if error == NO_ROUTE:
-        st.warning(error)
-    elif error:
-        st.error(error)
-    elif media_type.startswith("video/"):
-        st.video(url, format=media_type, start_time=int(start))
-    else:
-        st.audio(url, format=media_type, start_time=int(start))
-
-
 def session_player(db, settings: Settings, user: User, session: dict, *, key: str,
                    seek: Optional[dict] = None, can_mark: bool = False) -> Optional[dict]:
     """The player with speed control, the transcript that follows playback (a line chosen
