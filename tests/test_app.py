@@ -108,3 +108,13 @@ def test_upload_limits_on_the_pages_agree_with_the_configuration(app_demo, demo_
     assert settings.max_upload_mb == 200  # the figure for recordings
     server = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text())["server"]
     assert server["maxUploadSize"] >= max(settings.max_upload_mb, settings.max_transcript_mb, settings.max_certificate_mb)
+
+
+def test_a_demo_account_whose_password_was_changed_is_no_longer_listed(app_demo, demo_db):
+    from ipt_training import auth
+
+    trainee = auth.find_user(demo_db, "trainee")
+    auth.change_password(demo_db, trainee.id, "trainee-demo-pass", "a-private-phrase-73")
+    shown = texts(app_as(None))
+    assert "admin-demo-pass" in shown  # the others still hold their demo passwords
+    assert "trainee-demo-pass" not in shown

@@ -13,6 +13,7 @@ trying the platform only; never load demo data into a real training body's datab
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -31,11 +32,21 @@ def accounts_to_show(db: Database) -> list[DemoAccount]:
     """The demo accounts the first-run and sign-in pages may print (issue 17): only while the
     database is a demo database (the demo loader made its accounts and no one made a real one),
     and only the demo accounts that exist as the loader made them. A real deployment, or a
-    demo database someone added a real account to, shows none."""
+    demo database someone added a real account to, shows none. A demo account whose password
+    was changed is not shown either: its printed password would be wrong, and the new one is
+    that person's own."""
     if auth.has_real_accounts(db):
         return []
-    demo_names = {r["username"] for r in db.query("SELECT username FROM users WHERE is_demo = 1 AND active = 1")}
-    return [a for a in DEMO_ACCOUNTS if a.username in demo_names]
+    hashes = {r["username"]: r["password_hash"]
+              for r in db.query("SELECT username, password_hash FROM users WHERE is_demo = 1 AND active = 1")}
+    return [a for a in DEMO_ACCOUNTS if a.username in hashes and _still_demo_password(hashes[a.username], a.password)]
+
+
+@lru_cache(maxsize=64)
+def _still_demo_password(password_hash: str, demo_password: str) -> bool:
+    """Whether the stored argon2 hash is still of the demo password (memoised per hash, so the
+    sign-in page pays each verification once, not on every rerun)."""
+    return auth.verify_password(password_hash, demo_password)
 
 
 def load_demo(db: Database, library: Library, data_dir: Optional[Path] = None, force: bool = False) -> dict:
