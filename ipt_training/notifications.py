@@ -1,8 +1,8 @@
 """The in-app inbox (issue 17): what happened that a person should know, one row per event.
 
 The domain writes a notification with :func:`notify` inside the transaction of the event it
-reports (an attempt graded, an entry confirmed, a session assigned or rated, a credential
-decision recorded), so the two are committed or rolled back together. Expiring credentials
+reports (an attempt graded, an entry confirmed, a case report graded, a statement of competence
+signed, a session assigned or rated, a credential decision recorded), so the two are committed or rolled back together. Expiring credentials
 are noticed, not caused: :func:`ipt_training.credentials.reminders.notify_expiring` writes
 each reminder once (a ``dedupe_key`` and a partial unique index), however often it runs (on
 the holder's home visit, or by ``python -m ipt_training notify-expiring``).
@@ -26,6 +26,8 @@ KINDS = {
     "attempt_graded": "Vignette attempt graded",
     "session_rated": "Recorded session rated",
     "evidence_confirmed": "Training log entry confirmed",
+    "case_report_graded": "Case report graded",
+    "statement_signed": "Statement of competence signed",
     "rating_assigned": "Session assigned to you for rating",
     "credential_decision": "Credential decision recorded",
     "credential_expiring": "Credential expiring",

@@ -222,3 +222,40 @@ def test_email_settings_incomplete_are_refused_in_a_sentence(monkeypatch):
     monkeypatch.delenv("IPT_TRAINING_SMTP_HOST", raising=False)
     with pytest.raises(SystemExit, match="IPT_TRAINING_SMTP_HOST"):
         get_settings()
+
+
+def test_a_graded_case_report_and_a_signed_statement_reach_the_trainees_inbox_only(demo_db, library):
+    from ipt_training.credentials import portfolio
+
+    trainee, sup, other = _user(demo_db, "trainee"), _user(demo_db, "supervisor"), _user(demo_db, "trainee.near")
+    other_before = notifications.unread_count(demo_db, other.id)
+    case = one(demo_db, "SELECT id, pseudonym FROM clinical_cases WHERE trainee_id = ? ORDER BY id LIMIT 1", (trainee.id,))
+    pending = one(demo_db, "SELECT id FROM case_reports WHERE case_id = ? AND level IS NULL", (case["id"],))
+    rid = pending["id"] if pending else portfolio.submit_case_report(
+        demo_db, trainee, case["id"], "Formulation, course of treatment and outcome of this grief case. " * 6)
+    assert notifications.unread_count(demo_db, trainee.id) == 0  # submitting tells the trainee nothing new
+    portfolio.grade_case_report(demo_db, sup, rid, "revise", "Add the interpersonal inventory.")
+    graded = notifications.inbox(demo_db, trainee.id, unread_only=True)
+    assert [n["kind"] for n in graded] == ["case_report_graded"]
+    assert case["pseudonym"] in graded[0]["text"] and "Needs revision" in graded[0]["text"]
+    assert graded[0]["page"] == "my_evidence.py" and sup.display_name in graded[0]["text"]
+
+    standard = next(s for s in library.standards.values() if s.certifies == "therapist")
+    portfolio.sign_attestation(demo_db, library, sup, trainee.id, standard.id, "observer",
+                               "I observed four sessions and the formulation work; the candidate is competent.")
+    newest = notifications.inbox(demo_db, trainee.id, unread_only=True)[0]
+    assert newest["kind"] == "statement_signed" and standard.name in newest["text"] and "an observer" in newest["text"]
+    assert notifications.unread_count(demo_db, other.id) == other_before  # nobody else is told
+
+
+def test_a_refused_grade_writes_no_notification(demo_db):
+    from ipt_training.credentials import portfolio
+
+    trainee, outsider = _user(demo_db, "trainee"), _user(demo_db, "rater")
+    case = one(demo_db, "SELECT id FROM clinical_cases WHERE trainee_id = ? ORDER BY id LIMIT 1", (trainee.id,))
+    pending = one(demo_db, "SELECT id FROM case_reports WHERE case_id = ? AND level IS NULL", (case["id"],))
+    rid = pending["id"] if pending else portfolio.submit_case_report(
+        demo_db, trainee, case["id"], "Formulation, course of treatment and outcome of this grief case. " * 6)
+    with pytest.raises(portfolio.PortfolioError):
+        portfolio.grade_case_report(demo_db, outsider, rid, "good")
+    assert notifications.unread_count(demo_db, trainee.id) == 0

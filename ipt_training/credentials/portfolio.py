@@ -29,6 +29,7 @@ from ..auth import User, supervisee_ids
 from ..fidelity.blind import blind_session_ids
 from ..reliability import calibration
 from ..content import ATTESTERS, CASE_REPORT_LEVELS, PHASES, Library, RatedSessions
+from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 from .readiness_base import AttestationEntry, CaseReportEntry, SessionDraw, SupervisionGivenEntry
 
@@ -190,6 +191,11 @@ def grade_case_report(db: Database, actor: User, report_id: int, level: str, com
                         "AND level IS NULL", (level, comment, actor.id, now_iso(), rep["id"]))
         audit(db, actor.id, "grade_case_report", "case_report", rep["id"],
               {"trainee_id": rep["trainee_id"], "level": level})
+        case = one(db, "SELECT pseudonym FROM clinical_cases WHERE id = ?", (rep["case_id"],))
+        notify(db, rep["trainee_id"], "case_report_graded",
+               f"{actor.display_name} graded your case report on case '{case['pseudonym']}': "
+               f"{CASE_REPORT_LEVELS[level]}." + ("" if level != "revise" else " Submit a revised version."),
+               "my_evidence.py")
 
 
 def list_case_reports(db: Database, trainee_id: int) -> list[dict]:
@@ -222,6 +228,9 @@ def sign_attestation(db: Database, library: Library, actor: User, trainee_id: in
                               (int(trainee_id), standard_id, attester, actor.id, text, now_iso())).lastrowid
         audit(db, actor.id, "sign_attestation", "attestation", aid,
               {"trainee_id": int(trainee_id), "standard_id": standard_id, "attester": attester})
+        notify(db, int(trainee_id), "statement_signed",
+               f"{actor.display_name} signed a statement of competence for {library.standards[standard_id].name}, "
+               f"as {ATTESTERS[attester]}.", "my_evidence.py")
     return aid
 
 
