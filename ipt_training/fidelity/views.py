@@ -136,14 +136,15 @@ def session_results(db: Database, user: User, session_id: int, *, library: Optio
 
 
 def my_sessions(db: Database, trainee: User) -> list[dict]:
-    """A trainee's own sessions with the status of their self-rating and of the raters' ratings."""
+    """A trainee's own sessions, the newest added first, with the status of their self-rating and
+    of the raters' ratings."""
     out = rows(db, """
         SELECT s.id, s.case_pseudonym, s.session_number, s.phase, s.problem_area, s.created_at, s.deleted_at,
                s.is_gold_standard,
                (SELECT status FROM ratings r WHERE r.session_id = s.id AND r.rater_id = s.trainee_id AND r.kind = 'self') AS self_status,
                (SELECT COUNT(*) FROM ratings r WHERE r.session_id = s.id AND r.kind = 'rater' AND r.status = 'submitted') AS rater_submitted,
                (SELECT COUNT(*) FROM assignments a WHERE a.session_id = s.id) AS raters_assigned
-        FROM recorded_sessions s WHERE s.trainee_id = ? ORDER BY s.case_pseudonym, s.session_number""", (trainee.id,))
+        FROM recorded_sessions s WHERE s.trainee_id = ? ORDER BY s.created_at DESC, s.id DESC""", (trainee.id,))
     for s in out:
         s["label"] = session_label(s)
         s["self_status"] = _status_of(s["self_status"])

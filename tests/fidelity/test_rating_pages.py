@@ -293,3 +293,22 @@ def test_assignments_page_assigns_and_picks_second_ratings(app_demo):
     assert any("assigned for a second rating" in s.value for s in at.success)
     at = app_as(sup.id, "assignments.py")
     assert len(at.dataframe[0].value) > n_before
+
+
+def test_my_recorded_sessions_lists_the_newest_added_first(app_demo):
+    trainee = _user(app_demo, "trainee")
+    db = open_store(app_demo)
+    in_case_order = [r["id"] for r in rows(db, """SELECT id FROM recorded_sessions WHERE trainee_id = ?
+                                                  ORDER BY case_pseudonym, session_number""", (trainee.id,))]
+    assert len(in_case_order) >= 2
+    newest = in_case_order[-1]  # the last in case order is made the newest added
+    db.conn.execute("UPDATE recorded_sessions SET created_at = '2099-01-01T00:00:00+00:00' WHERE id = ?", (newest,))
+    db.conn.commit()
+    listed = [s["id"] for s in fidelity.my_sessions(db, trainee)]
+    assert listed[0] == newest and sorted(listed) == sorted(in_case_order)
+    created = {r["id"]: r["created_at"] for r in rows(db, "SELECT id, created_at FROM recorded_sessions")}
+    assert [created[i] for i in listed] == sorted((created[i] for i in listed), reverse=True)
+    at = app_as(trainee.id, "my_sessions.py")
+    assert not at.exception
+    first_row = next(c for c in at.main.children.values() if str(getattr(c, "key", "") or "").startswith("ms_row_"))
+    assert first_row.key == f"ms_row_{newest}"
