@@ -123,6 +123,23 @@ def test_pooled_icc_is_the_two_way_absolute_agreement_icc_of_the_pooled_targets(
     assert fig["icc"] == pytest.approx(R.icc_2_1(long)["value"], abs=1e-12)
 
 
+def test_pooled_certification_figures_match_r_psych():
+    """The same rater as above, against R: psych::ICC's ICC2 and its 95 % CI
+    (tests/reliability/r/certification_values.R, run once; R is not a runtime dependency)."""
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parent / "r" / "certification_values.json").read_text())
+    ref = ref["one_high_on_every_third_item"]
+    mine = [[min(5, g + (i % 3 == 0)) for i, g in enumerate(row)] for row in GOLD]
+    fig = pooled_agreement(sessions(mine))
+    assert fig["icc"] == pytest.approx(ref["icc"], abs=1e-9)
+    assert fig["icc_ci95"][0] == pytest.approx(ref["lo"], abs=1e-6)
+    assert fig["icc_ci95"][1] == pytest.approx(ref["hi"], abs=1e-6)
+    assert fig["mean_difference"] == pytest.approx(ref["mean_difference"], abs=1e-12)
+    assert (fig["exact"], fig["within_one"]) == (pytest.approx(ref["exact"]), pytest.approx(ref["within_one"]))
+
+
 def test_shipped_policy_states_every_threshold():
     from ipt_training.config import PROJECT_ROOT
     from ipt_training.content import load_library
