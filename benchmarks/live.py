@@ -43,6 +43,34 @@ def memory_mb() -> dict:
     return out
 
 
+def reset_peak_memory() -> None:
+    """Start this process's peak-memory count afresh (Linux: writing 5 to clear_refs resets VmHWM),
+    so that the next :func:`memory_mb` peak belongs to what ran in between."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def app_setup(db_path: Path, floor: bool = True):
+    """Point the app at ``db_path`` with every Streamlit cache empty, as a fresh server would be;
+    return the store and, with ``floor``, an empty page already run once (the floor's reference)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ipt_training.store import open_store
+
+    os.environ["IPT_TRAINING_DB"] = str(db_path)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    db = open_store(db_path)
+    floor_app = None
+    if floor:
+        floor_app = AppTest.from_string("import streamlit as st\nst.write('floor')")
+        floor_app.run()
+    return db, floor_app
+
+
 def _user_ids(db, role: str, n: int, offset: int = 0) -> list[int]:
     return [r[0] for r in db.conn.execute(
         "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE r.role = ? AND u.active = 1 "
@@ -135,17 +163,7 @@ class _Writer:
 
 def measure_live(db_path: Path, repeat: int, library) -> dict:
     """Median visit time of each cohort-wide page right after each kind of write (see module)."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    from ipt_training.store import open_store
-
-    os.environ["IPT_TRAINING_DB"] = str(db_path)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    db = open_store(db_path)
-    floor_app = AppTest.from_string("import streamlit as st\nst.write('floor')")
-    floor_app.run()
+    db, floor_app = app_setup(db_path)
     people = {"admin": _user_ids(db, "admin", 1)[0], "supervisor": _user_ids(db, "supervisor", 1)[0],
               "rater": _user_ids(db, "rater", 1)[0]}
     t0 = time.perf_counter()
@@ -199,17 +217,12 @@ def measure_readiness(db, writer: "_Writer", library, repeat: int) -> dict:
 
 def measure_concurrency(db_path: Path, library, seconds: float = 60, n_raters: int = 12, n_trainees: int = 6) -> dict:
     """20 sessions working at once for ``seconds`` (see the module docstring)."""
-    import streamlit as st
-
     from ipt_training import fidelity
     from ipt_training import vignettes as vig
     from ipt_training.auth import get_user
-    from ipt_training.store import connect, open_store
+    from ipt_training.store import connect
 
-    os.environ["IPT_TRAINING_DB"] = str(db_path)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    db = open_store(db_path)
+    db, _ = app_setup(db_path, floor=False)
     admin = get_user(db, _user_ids(db, "admin", 1)[0])
     pool = _user_ids(db, "rater", 10_000)[1:]  # at scale S there are fewer raters than sessions: some rate two
     raters = [pool[k % len(pool)] for k in range(n_raters)]

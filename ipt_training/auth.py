@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from . import account_rules
 from .config import get_settings
-from .finding import text_matches
+from .finding import PAGE_SIZE, sql_words, text_matches
 from .store import audit, now_iso, one, rows, transaction
 
 ROLES = ("trainee", "rater", "supervisor", "admin")
@@ -444,3 +444,24 @@ def visible_trainee_ids(db: Database, user: User) -> list[int]:
     if user.has("trainee"):
         ids.add(user.id)
     return sorted(ids)
+
+
+def find_visible_trainees(db: Database, user: User, text: str = "", limit: Optional[int] = PAGE_SIZE) -> list[dict]:
+    """The trainees of :func:`visible_trainee_ids` other than ``user`` whose full or sign-in name
+    holds every word of ``text`` (ignoring ASCII case), by name, at most ``limit``: a picker
+    searched in SQL, so 10,000 trainees are never all sent to the browser."""
+    if user.has("admin"):
+        conds, params = ["u.active = 1", "u.id IN (SELECT user_id FROM user_roles WHERE role = 'trainee')"], []
+    elif user.has("supervisor"):
+        conds, params = ["u.id IN (SELECT trainee_id FROM supervision_links WHERE supervisor_id = ?)"], [user.id]
+    else:
+        conds, params = ["0"], []
+    conds.append("u.id <> ?")
+    params.append(user.id)
+    match, found = sql_words(text, "u.display_name || char(10) || u.username")
+    if match:
+        conds.append(match)
+        params += found
+    cut = "" if limit is None else f" LIMIT {int(limit)}"
+    return rows(db, f"SELECT u.id, u.display_name FROM users u WHERE {' AND '.join(conds)} "
+                    f"ORDER BY u.display_name, u.id{cut}", params)

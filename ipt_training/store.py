@@ -490,6 +490,12 @@ MIGRATIONS: list[tuple[int, str]] = [
     # issue 16: per-person evidence tokens kept by triggers (store_changes), so readiness is
     # re-evaluated only for the people whose evidence changed, and never on a draft save
     (70, _evidence_changes_sql()),
+    # issue 16 (scale XL): long lists are ordered and cut in SQL; these indexes give the order
+    # (newest first) without sorting every row, so a page of 50 reads about 50
+    (120, """
+    CREATE INDEX IF NOT EXISTS idx_assignments_created ON assignments(created_at);
+    CREATE INDEX IF NOT EXISTS idx_sessions_created ON recorded_sessions(created_at);
+    """),
     # issue 17: the in-app inbox; a reminder that must be written once carries a dedupe_key
     (60, """
     CREATE TABLE notifications (

@@ -9,12 +9,12 @@ import random
 from typing import Any, Optional
 from sqlite_utils import Database
 from ..auth import User, get_user, supervisee_ids
-from ..finding import text_matches
+from ..finding import PAGE_SIZE, sql_words, text_matches
 from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 from .base import FidelityError, PURPOSES
 from .seen import has_seen_ratings, seen_by
-from .recordings import _session, accessible_sessions, session_label
+from .recordings import _session, accessible_sessions, session_label, session_label_sql
 
 
 def _due(due_date: Any) -> Optional[str]:
@@ -44,6 +44,39 @@ def assignable_sessions(db: Database, actor: User) -> list[dict]:
         return []
     mine = set(supervisee_ids(db, actor.id))
     return [s for s in accessible_sessions(db, actor, include_deleted=False) if s["trainee_id"] in mine]
+
+
+def _assignable_where(actor: User, text: str) -> tuple[str, list]:
+    if actor.has("admin"):
+        conds, params = ["s.deleted_at IS NULL"], []
+    elif actor.has("supervisor"):
+        conds = ["s.deleted_at IS NULL", "s.trainee_id IN (SELECT trainee_id FROM supervision_links WHERE supervisor_id = ?)"]
+        params = [actor.id]
+    else:
+        conds, params = ["0"], []
+    match, found = sql_words(text, f"{session_label_sql('s')} || char(10) || t.display_name || char(10) || '#' || s.id")
+    if match:
+        conds.append(match)
+        params += found
+    return " WHERE " + " AND ".join(conds), params
+
+
+def find_assignable_sessions(db: Database, actor: User, text: str = "", limit: Optional[int] = PAGE_SIZE) -> list[dict]:
+    """The sessions of :func:`assignable_sessions` whose label, therapist or ``#number`` hold
+    every word of ``text`` (ignoring ASCII case, :func:`finding.sql_words`), newest first, at most
+    ``limit`` of them: searched and cut in SQL, so a body with 30,000 sessions lists 50."""
+    where, params = _assignable_where(actor, text)
+    cut = "" if limit is None else f" LIMIT {int(limit)}"
+    return rows(db, f"""SELECT s.id, s.trainee_id, t.display_name AS trainee_name, {session_label_sql('s')} AS label
+                        FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id{where}
+                        ORDER BY s.created_at DESC, s.id DESC{cut}""", params)
+
+
+def count_assignable_sessions(db: Database, actor: User, text: str = "") -> int:
+    """How many sessions :func:`find_assignable_sessions` finds without a limit."""
+    where, params = _assignable_where(actor, text)
+    return db.conn.execute(f"SELECT COUNT(*) FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id{where}",
+                           params).fetchone()[0]
 
 
 def assign(db: Database, actor: User, session_id: int, rater_id: int, due_date: Any = None,
@@ -100,7 +133,7 @@ def assign_random_second_ratings(db: Database, actor: User, cohort_id: int, shar
 
     The number picked is ``ceil(share * eligible)``; the second rater is the eligible rater
     (not the first rater, not the trainee, not the person asking, nobody who has been shown the
-    session's ratings) with the fewest open assignments, ties broken at random. Returns the new assignments ``[{assignment_id, session_id, rater_id}]``.
+    session's ratings) with the fewest open assignments, ties broken at random. Returns the new assignments ``[{assignment_id, session_id, rater_id, label}]``.
     """
     if not actor.has("supervisor", "admin"):
         raise FidelityError("Only a supervisor or an administrator can ask for second ratings.")
@@ -141,8 +174,10 @@ def assign_random_second_ratings(db: Database, actor: User, cohort_id: int, shar
                 (s["id"], chosen["id"], actor.id, due, "second_rating", now_iso()),
             ).lastrowid
             load[chosen["id"]] = load.get(chosen["id"], 0) + 1
-            _tell_rater(db, actor, chosen["id"], _session(db, s["id"]), due, "second_rating")
-            made.append({"assignment_id": aid, "session_id": s["id"], "rater_id": chosen["id"]})
+            session = _session(db, s["id"])
+            _tell_rater(db, actor, chosen["id"], session, due, "second_rating")
+            made.append({"assignment_id": aid, "session_id": s["id"], "rater_id": chosen["id"],
+                         "label": f"{session['case_pseudonym']}, session {session['session_number']}"})
         audit(db, actor.id, "assign_second_ratings", "cohort", cohort_id,
               {"share": share, "eligible": len(eligible), "assigned": [m["session_id"] for m in made], "seed": rng_seed})
     if not made:
@@ -198,22 +233,58 @@ def filter_queue(queue: list[dict], text: str = "", status: Optional[str] = None
             and (status is None or q["status"] == status) and due_ok(q)]
 
 
-def list_assignments(db: Database, actor: User) -> list[dict]:
-    """Assignments ``actor`` may see: all (admin); supervisees' sessions and own (supervisor)."""
+ASSIGNMENT_STATUSES = ("not started", "draft", "submitted")
+_ASSIGNMENTS_FROM = """FROM assignments a JOIN recorded_sessions s ON s.id = a.session_id JOIN users u ON u.id = a.rater_id
+        JOIN users t ON t.id = s.trainee_id
+        LEFT JOIN ratings r ON r.session_id = a.session_id AND r.rater_id = a.rater_id AND r.kind = 'rater'"""
+
+
+def _assignments_where(actor: User, text: str, status: Optional[str]) -> tuple[str, list]:
     if not actor.has("supervisor", "admin"):
         raise FidelityError("Only a supervisor or an administrator can list assignments.")
-    out = rows(db, """
+    conds, params = [], []
+    if not actor.has("admin"):  # supervisees' sessions, and what the supervisor was given to rate
+        conds.append("(s.trainee_id IN (SELECT trainee_id FROM supervision_links WHERE supervisor_id = ?) "
+                     "OR a.rater_id = ?)")
+        params += [actor.id, actor.id]
+    match, found = sql_words(text, f"{session_label_sql('s')} || char(10) || t.display_name || char(10) || "
+                                   "u.display_name || char(10) || replace(a.purpose, '_', ' ') || char(10) || '#' || s.id")
+    if match:
+        conds.append(match)
+        params += found
+    if status is not None:
+        conds.append("COALESCE(r.status, 'not started') = ?")
+        params.append(status)
+    return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def find_assignments(db: Database, actor: User, text: str = "", status: Optional[str] = None,
+                     limit: Optional[int] = PAGE_SIZE, offset: int = 0) -> list[dict]:
+    """Assignments ``actor`` may see, newest first: all (admin); supervisees' sessions and own
+    (supervisor). Only those whose session label, therapist, rater, purpose or ``#session
+    number`` hold every word of ``text`` (ignoring ASCII case) and whose rating is ``status``
+    (one of ``ASSIGNMENT_STATUSES``; ``None`` keeps all); ``limit`` rows from ``offset``
+    (``None``: all). Filtered, ordered and cut in SQL (the ``created_at`` index gives the order),
+    so a page of 50 never reads the other 70,000."""
+    where, params = _assignments_where(actor, text, status)
+    cut = "" if limit is None else " LIMIT ? OFFSET ?"
+    params += [] if limit is None else [int(limit), int(offset)]
+    out = rows(db, f"""
         SELECT a.id, a.session_id, a.rater_id, u.display_name AS rater, a.due_date, a.purpose, a.created_at,
                s.trainee_id, t.display_name AS trainee, s.case_pseudonym, s.session_number, s.phase, s.problem_area,
-               s.deleted_at, r.status AS rating_status
-        FROM assignments a JOIN recorded_sessions s ON s.id = a.session_id JOIN users u ON u.id = a.rater_id
-        JOIN users t ON t.id = s.trainee_id
-        LEFT JOIN ratings r ON r.session_id = a.session_id AND r.rater_id = a.rater_id AND r.kind = 'rater'
-        ORDER BY a.created_at DESC, a.id DESC""")
-    if not actor.has("admin"):
-        mine = set(supervisee_ids(db, actor.id))
-        out = [a for a in out if a["trainee_id"] in mine or a["rater_id"] == actor.id]
+               s.deleted_at, r.status AS rating_status, {session_label_sql('s')} AS label
+        {_ASSIGNMENTS_FROM}{where} ORDER BY a.created_at DESC, a.id DESC{cut}""", params)
     for a in out:
         a["status"] = _status_of(a["rating_status"])
-        a["label"] = session_label(a)
     return out
+
+
+def count_assignments(db: Database, actor: User, text: str = "", status: Optional[str] = None) -> int:
+    """How many assignments :func:`find_assignments` finds without a limit."""
+    where, params = _assignments_where(actor, text, status)
+    return db.conn.execute(f"SELECT COUNT(*) {_ASSIGNMENTS_FROM}{where}", params).fetchone()[0]
+
+
+def list_assignments(db: Database, actor: User) -> list[dict]:
+    """Every assignment ``actor`` may see (:func:`find_assignments` without a limit)."""
+    return find_assignments(db, actor, limit=None)

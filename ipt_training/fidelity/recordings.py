@@ -429,6 +429,19 @@ def session_label(s: dict) -> str:
     return f"{s['case_pseudonym']}, session {s['session_number']} ({s['phase']}, {area}){deleted}"
 
 
+def session_label_sql(alias: str = "s") -> str:
+    """The SQL expression of :func:`session_label` over the ``recorded_sessions`` row ``alias``,
+    so that a list searched and paged in SQL shows (and matches) the very same label. The
+    problem-area names are our constants, quoted as SQL literals; no user text is in the code."""
+    def lit(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+    areas = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in PROBLEM_AREAS.items())
+    return (f"({alias}.case_pseudonym || ', session ' || {alias}.session_number || ' (' || {alias}.phase || ', ' || "
+            f"CASE {alias}.problem_area {areas} ELSE {alias}.problem_area END || ')' || "
+            f"CASE WHEN {alias}.deleted_at IS NOT NULL AND {alias}.deleted_at <> '' "
+            f"THEN ' [recording deleted]' ELSE '' END)")
+
+
 def _is_participant(db: Database, user_id: int, session_id: int) -> bool:
     return one(db, """SELECT 1 AS x FROM assignments WHERE session_id = ? AND rater_id = ?
                       UNION SELECT 1 FROM ratings WHERE session_id = ? AND rater_id = ? AND kind = 'rater'""",

@@ -1,0 +1,228 @@
+"""Long lists searched, ordered and cut in SQL (issue 16, scale XL) give exactly what the
+former whole-list computation gave: the same rows, in the same order, on every page, with the
+same search and filter rules (finding.py), on the demo data and on a generated cohort.
+
+The references below are the former implementations (every row read, then filtered, sorted
+and sliced in Python), kept here as the independent computation.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ipt_training import auth, fidelity
+from ipt_training.finding import PAGE_SIZE, text_matches
+from ipt_training.fidelity.recordings import session_label, session_label_sql
+from ipt_training.store import open_store, rows
+
+# --- a generated cohort: ties in created_at, deleted recordings, every rating status, names
+#     holding % _ ' and a supervisor who is also assigned sessions of non-supervisees ---------
+
+NAMES = ["Ada Okafor", "Ben 100% Lee", "Cleo_Underscore", "Dan O'Brien", "Eve Martin", "Finn Okafor-Smith",
+         "Gus Case", "Hana Session", "Ivo Grief", "Jo Middle", "Kim Rating", "Lou Draft"]
+
+
+def _cohort(path):
+    db = open_store(path)
+    rng = random.Random(16)
+    c = db.conn
+
+    def user(name, *roles):
+        uid = c.execute("INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, 'x', ?)",
+                        (name.lower().replace(" ", ".").replace("'", "").replace("%", "pc"), name,
+                         "2026-01-01T00:00:00+00:00")).lastrowid
+        c.executemany("INSERT INTO user_roles (user_id, role) VALUES (?, ?)", [(uid, r) for r in roles])
+        return uid
+
+    admin = user("Admin Person", "admin")
+    sups = [user("Sue Visor", "supervisor", "rater"), user("Sam Visor", "supervisor", "rater", "trainee")]
+    raters = [user(f"Rater {k}", "rater") for k in range(5)] + sups
+    trainees = [user(n, "trainee") for n in NAMES]
+    c.execute("UPDATE users SET active = 0 WHERE id = ?", (trainees[-1],))
+    for t in trainees[:5]:
+        c.execute("INSERT INTO supervision_links (supervisor_id, trainee_id) VALUES (?, ?)", (sups[0], t))
+    c.execute("INSERT INTO supervision_links (supervisor_id, trainee_id) VALUES (?, ?)", (sups[1], trainees[6]))
+    areas = ["grief", "role_dispute", "role_transition", "interpersonal_deficits"]
+    sessions = []
+    for k in range(140):
+        t = trainees[k % len(trainees)]
+        day = f"2026-02-{1 + k % 9:02d}T10:00:00+00:00"  # many sessions share a timestamp
+        sid = c.execute(
+            """INSERT INTO recorded_sessions (trainee_id, added_by, case_pseudonym, session_number, phase, problem_area,
+               consent_confirmed, created_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)""",
+            (t, admin, f"Case {'T_%' if k % 13 == 0 else k % 17}", 1 + k % 12,
+             ["initial", "middle", "termination"][k % 3], areas[k % 4], day,
+             "2026-03-01T00:00:00+00:00" if k % 11 == 0 else None)).lastrowid
+        sessions.append((sid, t))
+    for sid, t in sessions:
+        for r in rng.sample([r for r in raters if r != t], rng.choice([0, 1, 2, 3])):
+            c.execute("INSERT INTO assignments (session_id, rater_id, assigned_by, due_date, purpose, created_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?)",
+                      (sid, r, admin, rng.choice([None, "2026-04-01"]), rng.choice(["rating", "second_rating"]),
+                       f"2026-03-{1 + rng.randrange(5):02d}T09:00:00+00:00"))
+            status = rng.choice([None, "draft", "submitted"])
+            if status:
+                c.execute("INSERT INTO ratings (session_id, rater_id, kind, instrument_id, instrument_hash, status, "
+                          "created_at, updated_at) VALUES (?, ?, 'rater', 'i', 'h', ?, '2026-03-05', '2026-03-05')",
+                          (sid, r, status))
+    c.commit()
+    return db
+
+
+@pytest.fixture(params=["demo", "cohort"])
+def store(request, tmp_path):
+    if request.param == "demo":
+        return request.getfixturevalue("demo_db")
+    return _cohort(tmp_path / "cohort.db")
+
+
+def _people(db):
+    def first(role, extra=""):
+        uid = rows(db, f"SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE r.role = ? {extra} "
+                       "ORDER BY u.id LIMIT 1", (role,))[0]["id"]
+        return auth.get_user(db, uid)
+    sups = [auth.get_user(db, r["id"]) for r in rows(
+        db, "SELECT DISTINCT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE r.role = 'supervisor' "
+            "ORDER BY u.id")]
+    return [first("admin"), *sups, first("rater", "AND u.id NOT IN (SELECT user_id FROM user_roles WHERE role "
+                                                "IN ('supervisor', 'admin'))")]
+
+
+# --- references: the former implementations -------------------------------------------------
+
+def _reference_assignments(db, actor):
+    if not actor.has("supervisor", "admin"):
+        raise fidelity.FidelityError("no")
+    out = rows(db, """
+        SELECT a.id, a.session_id, a.rater_id, u.display_name AS rater, a.due_date, a.purpose, a.created_at,
+               s.trainee_id, t.display_name AS trainee, s.case_pseudonym, s.session_number, s.phase, s.problem_area,
+               s.deleted_at, r.status AS rating_status
+        FROM assignments a JOIN recorded_sessions s ON s.id = a.session_id JOIN users u ON u.id = a.rater_id
+        JOIN users t ON t.id = s.trainee_id
+        LEFT JOIN ratings r ON r.session_id = a.session_id AND r.rater_id = a.rater_id AND r.kind = 'rater'
+        ORDER BY a.created_at DESC, a.id DESC""")
+    if not actor.has("admin"):
+        mine = set(auth.supervisee_ids(db, actor.id))
+        out = [a for a in out if a["trainee_id"] in mine or a["rater_id"] == actor.id]
+    for a in out:
+        a["status"] = a["rating_status"] or "not started"
+        a["label"] = session_label(a)
+    return out
+
+
+def _reference_find(db, actor, text, status):
+    return [a for a in _reference_assignments(db, actor)
+            if text_matches(text, a["label"], a["trainee"], a["rater"], a["purpose"].replace("_", " "),
+                            f"#{a['session_id']}")
+            and (status is None or a["status"] == status)]
+
+
+SEARCHES = ["", "case", "CASE 1", "okafor", "100%", "_", "T_%", "o'brien", "grief session", "second rating",
+            "deleted", "#1", "#12", "rater 3", "nobody-matches-this", "draft", "role dispute middle"]
+
+
+def test_session_label_in_sql_is_the_label(store):
+    got = {r["id"]: r["label"] for r in rows(store, f"SELECT s.id, {session_label_sql('s')} "
+                                                    "AS label FROM recorded_sessions s")}
+    expected = {s["id"]: session_label(s) for s in rows(store, "SELECT * FROM recorded_sessions")}
+    assert got == expected and any("[recording deleted]" in v for v in got.values()) == (
+        store.conn.execute("SELECT COUNT(*) FROM recorded_sessions WHERE deleted_at IS NOT NULL").fetchone()[0] > 0)
+
+
+@pytest.mark.parametrize("text", SEARCHES)
+def test_assignments_searched_in_sql_match_the_former_list(store, text):
+    for actor in _people(store)[:-1]:
+        for status in (None, *fidelity.ASSIGNMENT_STATUSES):
+            expected = _reference_find(store, actor, text, status)
+            assert fidelity.count_assignments(store, actor, text, status) == len(expected)
+            got = fidelity.find_assignments(store, actor, text, status, limit=None)
+            assert [(a["id"], a["label"], a["status"]) for a in got] == \
+                   [(a["id"], a["label"], a["status"]) for a in expected]
+
+
+def test_assignment_pages_cut_the_same_rows(store):
+    for actor in _people(store)[:-1]:
+        expected = _reference_assignments(store, actor)
+        n = len(expected)
+        for per_page in (PAGE_SIZE, 7, 1):
+            for offset in sorted({0, per_page - 1, per_page, per_page + 1, max(0, n - per_page), max(0, n - 1), n,
+                                  n + 5}):
+                got = fidelity.find_assignments(store, actor, limit=per_page, offset=offset)
+                assert [a["id"] for a in got] == [a["id"] for a in expected[offset:offset + per_page]]
+        # the pages, put together, are the whole list once
+        pages = [a["id"] for k in range(0, n, PAGE_SIZE) for a in fidelity.find_assignments(store, actor, offset=k)]
+        assert pages == [a["id"] for a in expected]
+
+
+def test_full_list_of_assignments_is_the_former_one(store):
+    for actor in _people(store)[:-1]:
+        got = fidelity.list_assignments(store, actor)
+        expected = _reference_assignments(store, actor)
+        keys = ["id", "session_id", "rater_id", "rater", "due_date", "purpose", "trainee", "status", "label"]
+        assert [{k: a[k] for k in keys} for a in got] == [{k: a[k] for k in keys} for a in expected]
+
+
+def test_a_rater_cannot_list_assignments(store):
+    rater = _people(store)[-1]
+    with pytest.raises(fidelity.FidelityError):
+        fidelity.find_assignments(store, rater)
+    with pytest.raises(fidelity.FidelityError):
+        fidelity.count_assignments(store, rater)
+
+
+@pytest.mark.parametrize("text", SEARCHES)
+def test_assignable_sessions_searched_in_sql_match_the_former_list(store, text):
+    for actor in _people(store):
+        expected = [s for s in fidelity.assignable_sessions(store, actor)
+                    if text_matches(text, s["label"], s["trainee_name"], f"#{s['id']}")]
+        got = fidelity.find_assignable_sessions(store, actor, text, limit=None)
+        assert [(s["id"], s["label"], s["trainee_name"]) for s in got] == \
+               [(s["id"], s["label"], s["trainee_name"]) for s in expected]
+        assert [s["id"] for s in fidelity.find_assignable_sessions(store, actor, text)] == \
+               [s["id"] for s in expected[:PAGE_SIZE]]
+        assert fidelity.count_assignable_sessions(store, actor, text) == len(expected)
+
+
+@pytest.mark.parametrize("text", ["", "okafor", "o'brien", "100%", "_", "visor", "nobody-matches-this"])
+def test_trainees_to_draw_for_match_the_former_list(store, text):
+    everyone = {u["id"]: u for u in auth.list_users(store)}
+    for actor in _people(store):
+        expected = sorted(({"id": t, "display_name": everyone[t]["display_name"]}
+                           for t in auth.visible_trainee_ids(store, actor)
+                           if t in everyone and t != actor.id
+                           and text_matches(text, everyone[t]["display_name"], everyone[t]["username"])),
+                          key=lambda u: (u["display_name"], u["id"]))
+        assert auth.find_visible_trainees(store, actor, text, limit=None) == expected
+        assert auth.find_visible_trainees(store, actor, text, limit=3) == expected[:3]
+
+
+# --- the indexes the order relies on (a plan, not a timing) -----------------------------------
+
+def _plan(db, sql, params):
+    return " | ".join(r[3] for r in db.conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+
+def _captured_sql(db, fn):
+    seen = []
+    db.conn.set_trace_callback(seen.append)
+    try:
+        fn()
+    finally:
+        db.conn.set_trace_callback(None)
+    return [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_a_page_of_assignments_walks_the_created_at_index(store):
+    admin = _people(store)[0]
+    sql = _captured_sql(store, lambda: fidelity.find_assignments(store, admin))[-1]
+    plan = _plan(store, sql, ())
+    assert "idx_assignments_created" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+def test_newest_assignable_sessions_walk_the_created_at_index(store):
+    admin = _people(store)[0]
+    sql = _captured_sql(store, lambda: fidelity.find_assignable_sessions(store, admin))[-1]
+    plan = _plan(store, sql, ())
+    assert "idx_sessions_created" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
