@@ -30,7 +30,6 @@ to ``MAX_CERTIFICATE_BYTES``, checked by extension and by the bytes.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import re
 from pathlib import Path
@@ -39,21 +38,9 @@ from typing import Any, Iterable, Optional
 from sqlite_utils import Database
 
 from .. import files
-from ..reliability import calibration
 from ..auth import User, get_user, supervisee_ids
 from ..config import Settings
-from ..content import POPULATIONS, PROBLEM_AREAS, TRAINING_CATEGORIES, Library
-from . import portfolio
-from .readiness import (
-    ClinicalCase,
-    ClinicalHours,
-    Evidence,
-    HeldCredential,
-    RatedSession,
-    SupervisionSession,
-    TrainingEvent,
-    VignetteResult,
-)
+from ..content import POPULATIONS, PROBLEM_AREAS, TRAINING_CATEGORIES
 from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 
@@ -512,186 +499,20 @@ def entry_summary(table: str, e: dict) -> str:
     return f"{e['date']}: {e['hours']:g} h with {e['supervisor_name']}{about}"
 
 
-# --- assembling the evidence -------------------------------------------------------------
+# --- assembling the evidence (:mod:`.evidence_read`) ------------------------------------
 
-
-_RATED_SESSIONS_SQL = """SELECT s.trainee_id, r.id AS rating_id, r.rater_id, r.instrument_id, r.mean, r.passed,
-                              r.submitted_at, s.id AS session_id, s.case_id, s.case_pseudonym, s.session_number, s.phase
-                       FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
-                       WHERE s.trainee_id IN (SELECT value FROM json_each(?)) AND s.is_gold_standard = 0
-                         AND r.kind = 'rater' AND r.status = 'submitted' AND r.rater_id <> s.trainee_id
-                       ORDER BY r.submitted_at, r.id"""
-
-
-def _rated_session_rows(db: Database, trainee_id: int) -> list[dict]:
-    """Submitted rater ratings of the trainee's own (non-calibration) sessions, deleted recordings included."""
-    return rows(db, _RATED_SESSIONS_SQL, (json.dumps([int(trainee_id)]),))
-
-
-def _case_index(cases: list[dict]) -> tuple[set, dict]:
-    """A trainee's case ids, and pseudonym (trimmed, lower case) -> the first case of that name."""
-    by_name: dict[str, int] = {}
-    for c in cases:
-        by_name.setdefault(c["pseudonym"].strip().lower(), c["id"])
-    return {c["id"] for c in cases}, by_name
-
-
-def _case_of(r: dict, index: tuple[set, dict]) -> Optional[int]:
-    """The trainee's case a rated session belongs to: by case_id, else by pseudonym."""
-    ids, by_name = index
-    if r["case_id"] is not None and r["case_id"] in ids:
-        return r["case_id"]
-    name = (r["case_pseudonym"] or "").strip().lower()
-    return by_name.get(name) if name else None
-
-
-_NOT_REVOKED = "id NOT IN (SELECT decision_id FROM credential_revocations)"  # a revoked award is not held
-
-
-def standing_awards(db: Database, trainee_id: int) -> dict[str, dict]:
-    """standard_id -> the award decision the trainee holds (the rule in the module docstring).
-
-    Expired awards are included (the engine and the pages say they have expired).
-    """
-    return _standing(rows(db, f"""SELECT * FROM credential_decisions WHERE trainee_id = ? AND {_NOT_REVOKED}
-                                  AND decision IN ('award', 'refuse') ORDER BY decided_at, id""", (int(trainee_id),)))
-
-
-def _standing(decisions: list[dict]) -> dict[str, dict]:
-    """Award and refusal decisions in time order -> the award standing per standard."""
-    out: dict[str, dict] = {}
-    for d in decisions:
-        if d["decision"] == "award":
-            out[d["standard_id"]] = d
-        else:
-            out.pop(d["standard_id"], None)
-    return out
-
-
-def award_day(decision: dict) -> _dt.date:
-    """The day an award took effect: the day it was evaluated on (``evaluated_on`` in the snapshot,
-    from which its expiry was counted), else the day it was recorded."""
-    try:
-        snap = json.loads(decision.get("evidence_snapshot") or "{}")
-        return _dt.date.fromisoformat(snap["evaluated_on"])
-    except (ValueError, KeyError, TypeError):
-        return _dt.date.fromisoformat(decision["decided_at"][:10])
-
-
-def _day(iso: Optional[str]) -> Optional[_dt.date]:
-    return _dt.date.fromisoformat(iso[:10]) if iso else None
-
-
-def build_evidence(db: Database, library: Library, trainee_id: int, today: _dt.date,
-                   certified: Optional[dict[int, dict[str, bool]]] = None,
-                   hide_sessions: frozenset = frozenset()) -> Evidence:
-    """Everything the readiness engine needs for one trainee, read from the store.
-
-    ``certified``: the result of :func:`calibration.certified_raters` for ``today``; pass it when
-    evaluating many trainees so the calibration statistics are computed once.
-    """
-    return build_evidence_many(db, library, [trainee_id], today, certified, hide_sessions)[int(trainee_id)]
-
-
-def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], today: _dt.date,
-                        certified: Optional[dict[int, dict[str, bool]]] = None,
-                        hide_sessions: frozenset = frozenset()) -> dict[int, Evidence]:
-    """:func:`build_evidence` for many trainees at once: one query per kind of evidence for all
-    of them (a cohort of 2,000 costs about as many queries as one trainee).
-
-    ``hide_sessions``: rated sessions the viewer is still blind to
-    (:func:`fidelity.blind_session_ids`); their ratings are left out, so no readiness view
-    reveals a score before the viewer has submitted their own rating.
-    """
-    ids = sorted({int(t) for t in trainee_ids})
-    if certified is None:
-        certified = calibration.certified_raters(db, library, today)
-    param = (json.dumps(ids),)
-    in_ids = "trainee_id IN (SELECT value FROM json_each(?))"
-
-    def grouped(sql: str) -> dict[int, list[dict]]:
-        out: dict[int, list[dict]] = {t: [] for t in ids}
-        for r in rows(db, sql, param):
-            out[r["trainee_id"]].append(r)
-        return out
-
-    training = grouped(f"SELECT * FROM training_events WHERE {in_ids} ORDER BY date, id")
-    hours = grouped(f"SELECT * FROM clinical_hours WHERE {in_ids} ORDER BY date, id")
-    case_rows = grouped(f"SELECT * FROM clinical_cases WHERE {in_ids} ORDER BY start_date, id")
-    supervision = grouped(f"SELECT * FROM supervision_sessions WHERE {in_ids} ORDER BY date, id")
-    rated_rows = grouped(_RATED_SESSIONS_SQL)
-    decisions = grouped(f"""SELECT * FROM credential_decisions WHERE {in_ids} AND decision IN ('award', 'refuse')
-                            AND {_NOT_REVOKED} ORDER BY decided_at, id""")
-    scores: dict[int, list[tuple]] = {}
-    for s in rows(db, f"""SELECT s.* FROM symptom_scores s JOIN clinical_cases c ON c.id = s.case_id
-                          WHERE c.{in_ids} ORDER BY s.session_number, s.measure""", param):
-        scores.setdefault(s["case_id"], []).append((s["session_number"], s["measure"], s["score"]))
-    vignettes = vignette_results_many(db, ids)
-    extra = portfolio.portfolio_evidence_many(db, ids)  # draws, case reports, attestations, supervision given
-
-    names = content_names(library)
-    evidence = {}
-    for tid in ids:
-        cases = case_rows[tid]
-        case_index = _case_index(cases)
-        rated = []
-        for r in rated_rows[tid]:
-            if r["session_id"] in hide_sessions:
-                continue
-            case_id = _case_of(r, case_index)
-            rated.append(RatedSession(
-                id=str(r["session_id"]), case_id=str(case_id) if case_id is not None else None,
-                case_pseudonym=r["case_pseudonym"], phase=r["phase"], instrument_id=r["instrument_id"],
-                rater_certified=bool(certified.get(r["rater_id"], {}).get(r["instrument_id"], False)),
-                mean=float(r["mean"]) if r["mean"] is not None else 0.0, passed=bool(r["passed"]),
-                submitted_on=_day(r["submitted_at"])))
-        evidence[tid] = Evidence(
-            training_events=tuple(TrainingEvent(str(e["id"]), _day(e["date"]), float(e["hours"]), e["title"],
-                                                e["trainer"], e["confirmed_by"] is not None, e["category"])
-                                  for e in training[tid]),
-            clinical_hours=tuple(ClinicalHours(str(e["id"]), _day(e["date"]), float(e["hours"]),
-                                               e["confirmed_by"] is not None) for e in hours[tid]),
-            supervision=tuple(SupervisionSession(str(e["id"]), _day(e["date"]), float(e["hours"]), e["supervisor_name"],
-                                                 str(e["case_id"]) if e["case_id"] is not None else None,
-                                                 e["confirmed_by"] is not None) for e in supervision[tid]),
-            cases=tuple(ClinicalCase(str(c["id"]), c["pseudonym"], c["problem_area"], _day(c["start_date"]),
-                                     _day(c["end_date"]), int(c["n_sessions"]), c["confirmed_by"] is not None,
-                                     tuple(scores.get(c["id"], ())), c["population"]) for c in cases),
-            rated_sessions=tuple(rated),
-            vignette_results=tuple(vignettes[tid]),
-            credentials_held=tuple(HeldCredential(d["standard_id"], award_day(d), _day(d["expires_on"]), str(d["id"]))
-                                   for d in _standing(decisions[tid]).values()),
-            rater_certified=dict(certified.get(tid, {})), names=names, **extra[tid])
-    return evidence
-
-
-def content_names(library: Library) -> dict[str, str]:
-    """Content id -> the name a reader sees: instruments and standards by name, vignettes by title."""
-    names = {i: inst.name for i, inst in library.instruments.items()}
-    names.update({i: std.name for i, std in library.standards.items()})
-    names.update({i: v.title for i, v in library.vignettes.items()})
-    return names
-
-
-# --- vignette results ------------------------------------------------------------
-
-
-def vignette_results(db: Database, trainee_id: int) -> list[VignetteResult]:
-    """Submitted attempts as evidence for credential readiness: ``problem_area`` is the
-    vignette's expert primary focus; an attempt is final once graded."""
-    return vignette_results_many(db, [trainee_id])[int(trainee_id)]
-
-
-def vignette_results_many(db: Database, trainee_ids: list[int]) -> dict[int, list[VignetteResult]]:
-    """:func:`vignette_results` for many trainees in one query (reads no answer JSON)."""
-    out: dict[int, list[VignetteResult]] = {int(t): [] for t in trainee_ids}
-    days: dict[str, _dt.date] = {}  # issue 16: 50,000 attempts fall on a few hundred days
-    for aid, tid, vid, area, score, passed, status, submitted in db.conn.execute(
-            """SELECT id, trainee_id, vignette_id, primary_area, score, passed, status, submitted_at
-               FROM vignette_attempts WHERE trainee_id IN (SELECT value FROM json_each(?))
-               AND status <> 'draft' ORDER BY created_at, id""", (json.dumps(sorted(out)),)):
-        day = days.get(submitted[:10]) or days.setdefault(submitted[:10], _dt.date.fromisoformat(submitted[:10]))
-        out[tid].append(VignetteResult(attempt_id=str(aid), vignette_id=vid, problem_area=area,
-                                       score=score if score is not None else 0.0, passed=bool(passed),
-                                       final=status == "graded", submitted_on=day))
-    return out
+from .evidence_read import (  # noqa: E402,F401  (re-exported)
+    _NOT_REVOKED,
+    _case_index,
+    _case_of,
+    _day,
+    _rated_session_rows,
+    _standing,
+    award_day,
+    build_evidence,
+    build_evidence_many,
+    content_names,
+    standing_awards,
+    vignette_results,
+    vignette_results_many,
+)
