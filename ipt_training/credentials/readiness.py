@@ -12,6 +12,7 @@ shown but do not count, and entries dated after ``today`` do not count.
 from __future__ import annotations
 
 from dataclasses import asdict
+from operator import attrgetter
 from datetime import date
 from typing import Callable
 
@@ -134,8 +135,18 @@ def _supervision_hours(req: SupervisionHours, ev: Evidence, ctx: _Ctx) -> Requir
 def _supervised_cases(req: SupervisedCases, ev: Evidence, ctx: _Ctx) -> RequirementResult:
     wanted = [p for p in ("initial", "middle", "termination") if p in req.phases_rated]
     evidence, not_counted, rows = [], [], []
+    by_case: dict[str, list] = {}  # :func:`_links`, in one pass: case id, else pseudonym -> ratings
+    by_name: dict[str, list] = {}
+    for r in ev.rated_sessions:
+        if r.case_id is not None:
+            by_case.setdefault(r.case_id, []).append(r)
+        elif r.case_pseudonym:
+            by_name.setdefault(r.case_pseudonym.strip().lower(), []).append(r)
+    order = {id(r): n for n, r in enumerate(ev.rated_sessions)}
     for c in sorted(ev.cases, key=lambda x: x.start):
-        ratings = [r for r in ev.rated_sessions if _links(r, c)]
+        ratings = by_case.get(c.id, []) + by_name.get(c.pseudonym.strip().lower(), [])
+        if len(ratings) > 1:
+            ratings.sort(key=lambda r: order[id(r)])  # in the order of the evidence, as listed before
         counted = [r for r in ratings if _rating_counts(r, ctx) is None]
         phases = {_phase(r.phase) for r in counted}
         lacks_phases = [p for p in wanted if p not in phases]
@@ -252,13 +263,20 @@ def _rater_calibration(req: RaterCalibration, ev: Evidence, ctx: _Ctx) -> Requir
 # --- vignettes ---------------------------------------------------------------------------
 
 
+_SUBMITTED_ON = attrgetter("submitted_on")
+
+
 def _vignette_mastery(req: VignetteMastery, ev: Evidence, ctx: _Ctx) -> RequirementResult:
     evidence, not_counted, missing = [], [], []
     by_area: dict[str, list[VignetteResult]] = {a: [] for a in req.areas}
-    for v in sorted(ev.vignette_results, key=lambda x: x.submitted_on):
+    heads: dict[tuple, str] = {}  # issue 16: a person's 25 attempts are at a few vignettes
+    for v in sorted(ev.vignette_results, key=_SUBMITTED_ON):
         if v.problem_area not in by_area:
             continue
-        label = f"{ev.name(v.vignette_id)} ({_area(v.problem_area)}): {_pct(v.score)}{', passed' if v.passed else ''}"
+        head = heads.get((v.vignette_id, v.problem_area))
+        if head is None:
+            head = heads[(v.vignette_id, v.problem_area)] = f"{ev.name(v.vignette_id)} ({_area(v.problem_area)})"
+        label = f"{head}: {_pct(v.score)}{', passed' if v.passed else ''}"
         if not v.final:
             not_counted.append(EvidenceRef("vignette_result", v.attempt_id, label, "not final yet (awaiting grading)"))
         elif v.submitted_on > ctx.today:

@@ -194,7 +194,8 @@ class EvidenceRef:
     reason: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "id", str(self.id))  # store ids may be integers
+        if self.id.__class__ is not str:  # store ids may be integers
+            object.__setattr__(self, "id", str(self.id))
 
 
 @dataclass
