@@ -90,7 +90,7 @@ def _rater(db: Database, user: User) -> list[NextStep]:
 
 def _supervisor(db: Database, user: User) -> list[NextStep]:
     from .credentials import entries_to_confirm
-    from .vignettes import grading_queue
+    from .vignettes import count_grading, find_grading
 
     out = []
     pending = entries_to_confirm(db, user)
@@ -101,17 +101,19 @@ def _supervisor(db: Database, user: User) -> list[NextStep]:
         n = len(entries)
         out.append(NextStep("supervisor", f"Confirm {n} log entr{'ies' if n > 1 else 'y'} of {entries[0]['trainee']}",
                             "supervisees.py", {"sv_trainee": tid}, action="Confirm"))
-    queue = [q for q in grading_queue(db, user) if not user.has("admin")]  # an admin's own section lists all
-    for q in queue[:SHOWN]:
+    # an admin's own section counts all; read the first few and the count, not the whole queue
+    queue = [] if user.has("admin") else find_grading(db, user, limit=SHOWN)
+    for q in queue:
         out.append(NextStep("supervisor", f"Grade {q['trainee']}'s attempt at '{q['vignette_title']}' "
                                           f"(submitted {(q['submitted_at'] or '')[:10]})", "grading_queue.py",
                             {"gq_attempt": q["attempt_id"]}, action="Grade"))
-    return out + _more(len(queue) - SHOWN, "attempts to grade", "supervisor", "grading_queue.py")
+    n = count_grading(db, user) if len(queue) == SHOWN else len(queue)
+    return out + _more(n - SHOWN, "attempts to grade", "supervisor", "grading_queue.py")
 
 
 def _admin(db: Database, user: User, library: Library, today: _dt.date) -> list[NextStep]:
     from .credentials import review
-    from .vignettes import grading_queue
+    from .vignettes import count_grading
 
     out, ready = [], []
     for sid in sorted(library.standards, key=lambda i: library.standards[i].name):
@@ -129,9 +131,9 @@ def _admin(db: Database, user: User, library: Library, today: _dt.date) -> list[
                             {"cr_standard": r["standard_id"], "cr_trainee": r["trainee_id"]}, action="Review",
                             urgent=r["days_left"] < 0))
     out += _more(len(expiring) - SHOWN, "credentials expiring", "admin", "credential_review.py")
-    to_grade = grading_queue(db, user)
+    to_grade = count_grading(db, user)
     if to_grade:
-        out.append(NextStep("admin", f"{len(to_grade)} vignette attempts await grading (all trainees)",
+        out.append(NextStep("admin", f"{to_grade} vignette attempts await grading (all trainees)",
                             "grading_queue.py"))
     unassigned = one(db, """SELECT COUNT(*) AS n FROM recorded_sessions s WHERE s.deleted_at IS NULL
         AND s.is_gold_standard = 0 AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.session_id = s.id)""")["n"]

@@ -495,6 +495,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (120, """
     CREATE INDEX IF NOT EXISTS idx_assignments_created ON assignments(created_at);
     CREATE INDEX IF NOT EXISTS idx_sessions_created ON recorded_sessions(created_at);
+    CREATE INDEX IF NOT EXISTS idx_attempts_submitted ON vignette_attempts(status, submitted_at);
     """),
     # issue 17: the in-app inbox; a reminder that must be written once carries a dedupe_key
     (60, """

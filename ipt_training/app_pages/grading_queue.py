@@ -9,8 +9,9 @@ import streamlit as st
 
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.vignette_widgets import answers_panel, expert_key, pct, score_card
-from ipt_training.ui.finding import date_range, paged, search_box
-from ipt_training.vignettes import VignetteError, attempt_view_for, filter_grading, grade_attempt, grading_queue
+from ipt_training.finding import PAGE_SIZE
+from ipt_training.ui.finding import date_range, pager, search_box
+from ipt_training.vignettes import VignetteError, attempt_view_for, count_grading, find_grading, grade_attempt
 from ipt_training.ui.text import plain
 
 user = require_user("supervisor", "admin")
@@ -20,14 +21,16 @@ if msg := st.session_state.pop("gq_flash", None):
     st.success(plain(msg))
 
 include_graded = st.toggle("Also show graded attempts (to review or regrade)", key="gq_include_graded")
-queue = grading_queue(db, user, include_graded=include_graded)  # newest first
-if not queue:
+waiting = count_grading(db, user, include_graded)
+if not waiting:
     st.info("No attempt is waiting for your grading." if user.has("admin")
             else "No supervisee attempt is waiting for your grading.")
     st.stop()
 text = search_box("Search trainee, vignette or attempt number", key="gq_text", placeholder="e.g. Okafor, retirement")
 since, until = date_range("gq_submitted", "Submitted")
-queue = paged(filter_grading(queue, text, since, until), "gq_page")
+# searched and paged in SQL (issue 16): 50 rows are read, not every attempt of the training body
+page = pager(count_grading(db, user, include_graded, text, since, until) if text or since or until else waiting, "gq_page")
+queue = find_grading(db, user, include_graded, text, since, until, PAGE_SIZE, (page - 1) * PAGE_SIZE)  # newest first
 if not queue:
     st.info("No attempt matches this search. Clear the search or the dates to see more.")
     st.stop()

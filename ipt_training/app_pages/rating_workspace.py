@@ -8,6 +8,7 @@ from ipt_training import fidelity
 from ipt_training.config import get_settings
 from ipt_training.ui import rating_widgets as rw
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.finding import search_box
 from ipt_training.ui.text import plain
 
 user = require_user("rater", "supervisor", "admin", "trainee")
@@ -17,9 +18,14 @@ settings = get_settings()
 st.title("Rating workspace")
 rw.focus_styles()
 
-choices = fidelity.workspace_choices(db, user)
+find = ""
+if user.has("admin", "supervisor"):  # sessions to view are found by a search (issue 16: 30,000 at scale XL)
+    find = search_box("Find a session to view (therapist, case or number)", key="ws_find",
+                      placeholder="e.g. Okafor, #12")
+choices = fidelity.workspace_choices(db, user, find, keep=st.session_state.get("rating_session_id"))
 if not choices:
-    st.info("There is nothing for you to rate yet: no session is assigned to you and you have no sessions of your own.")
+    st.info("No session matches this search; clear it to see the newest sessions." if find else
+            "There is nothing for you to rate yet: no session is assigned to you and you have no sessions of your own.")
     st.stop()
 # the label (with the rating's status) is part of each option's value: the browser keeps showing
 # the label of the value it holds, so a status that changed ("[draft]" -> "[submitted]") makes a

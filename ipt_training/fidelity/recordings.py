@@ -14,6 +14,7 @@ from typing import Optional
 from sqlite_utils import Database
 from .. import files
 from ..auth import User, supervisee_ids
+from ..finding import sql_words
 from ..config import Settings
 from ..content import PHASES, PROBLEM_AREAS
 from ..store import audit, now_iso, one, rows, transaction
@@ -470,22 +471,41 @@ def get_session(db: Database, user: User, session_id: int) -> dict:
     return out
 
 
-def accessible_sessions(db: Database, user: User, include_deleted: bool = True) -> list[dict]:
-    """Every session ``user`` may see, newest first, with a label."""
-    deleted = "" if include_deleted else "AND s.deleted_at IS NULL"
-    if user.has("admin"):
-        where, params = "1 = 1", ()
-    else:
+def accessible_sessions(db: Database, user: User, include_deleted: bool = True, *, text: str = "",
+                        limit: Optional[int] = None, trainee_id: Optional[int] = None,
+                        other_than_trainee: Optional[int] = None, gold_only: bool = False,
+                        session_id: Optional[int] = None) -> list[dict]:
+    """Every session ``user`` may see, newest first, with a label. Narrowed in SQL, when asked,
+    to the sessions whose label, therapist or ``#number`` hold every word of ``text`` (ignoring
+    ASCII case), of ``trainee_id`` or of anyone but ``other_than_trainee``, gold-standard ones,
+    or one ``session_id``; at most ``limit`` (the newest, through the ``created_at`` index)."""
+    conds, params = [], []
+    if not user.has("admin"):
         sup = ",".join(str(i) for i in supervisee_ids(db, user.id)) if user.has("supervisor") else ""
-        where = f"""(s.trainee_id = ? OR s.trainee_id IN ({sup or 'NULL'})
+        conds.append(f"""(s.trainee_id = ? OR s.trainee_id IN ({sup or 'NULL'})
                     OR EXISTS (SELECT 1 FROM assignments a WHERE a.session_id = s.id AND a.rater_id = ?)
-                    OR EXISTS (SELECT 1 FROM ratings r WHERE r.session_id = s.id AND r.rater_id = ?))"""
-        params = (user.id, user.id, user.id)
+                    OR EXISTS (SELECT 1 FROM ratings r WHERE r.session_id = s.id AND r.rater_id = ?))""")
+        params += [user.id, user.id, user.id]
+    if not include_deleted:
+        conds.append("s.deleted_at IS NULL")
+    for cond, value in (("s.trainee_id = ?", trainee_id), ("s.trainee_id <> ?", other_than_trainee),
+                        ("s.id = ?", session_id)):
+        if value is not None:
+            conds.append(cond)
+            params.append(value)
+    if gold_only:
+        conds.append("s.is_gold_standard = 1")
+    match, found = sql_words(text, f"{session_label_sql('s')} || char(10) || t.display_name || char(10) || '#' || s.id")
+    if match:
+        conds.append(match)
+        params += found
+    where = " AND ".join(conds) or "1 = 1"
+    cut = "" if limit is None else f" LIMIT {int(limit)}"
     out = rows(db, f"""SELECT s.id, s.trainee_id, t.display_name AS trainee_name, s.case_pseudonym, s.session_number,
                               s.phase, s.problem_area, s.is_gold_standard, s.created_at, s.deleted_at, s.size_bytes,
                               s.original_name, s.media_type, (s.transcript IS NOT NULL) AS has_transcript
                        FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id
-                       WHERE {where} {deleted} ORDER BY s.created_at DESC, s.id DESC""", params)
+                       WHERE {where} ORDER BY s.created_at DESC, s.id DESC{cut}""", params)
     for s in out:
         s["label"] = session_label(s)
     return out

@@ -8,7 +8,7 @@ from sqlite_utils import Database
 from ..auth import User
 from ..display import item_label
 from ..content import Library
-from ..finding import in_date_range, text_matches
+from ..finding import PAGE_SIZE, in_date_range, text_matches
 from ..store import rows
 from .assignments import _status_of, rater_queue
 from .base import default_instrument_id, default_library, instrument_of, pass_rule_text
@@ -17,11 +17,15 @@ from .ratings import _applicable, _short, can_reopen, score_rating
 from .recordings import _session, accessible_sessions, get_session, session_label
 
 
-def workspace_choices(db: Database, user: User) -> list[dict]:
+def workspace_choices(db: Database, user: User, text: str = "", limit: Optional[int] = PAGE_SIZE,
+                      keep: Optional[int] = None) -> list[dict]:
     """What the rating workspace offers this user: (session, kind) pairs with labels.
 
     kind 'rater' for assigned sessions, 'self' for own sessions, 'gold' for gold-standard
-    sessions (admins), 'view' for sessions a supervisor or admin may look at without rating.
+    sessions (admins), 'view' for sessions a supervisor or admin may look at without rating:
+    of those, the newest ``limit`` whose label, therapist or ``#number`` hold every word of
+    ``text`` (searched in SQL: an administrator of 30,000 sessions is sent 50), and the session
+    ``keep`` (the one open) wherever it falls. ``limit=None`` offers every one.
     """
     out, seen = [], set()
 
@@ -32,16 +36,17 @@ def workspace_choices(db: Database, user: User) -> list[dict]:
 
     for q in rater_queue(db, user) if user.has("rater", "supervisor", "admin") else []:
         add(q["session_id"], "rater", f"Rate: {q['label']} [{q['status']}]")
-    for s in accessible_sessions(db, user):
-        if s["trainee_id"] == user.id:
-            add(s["id"], "self", f"Self-rate: {s['label']}")
+    for s in accessible_sessions(db, user, trainee_id=user.id):
+        add(s["id"], "self", f"Self-rate: {s['label']}")
     if user.has("admin"):
-        for s in accessible_sessions(db, user):
-            if s["is_gold_standard"]:
-                add(s["id"], "gold", f"Gold standard: {s['label']}")
+        for s in accessible_sessions(db, user, gold_only=True):
+            add(s["id"], "gold", f"Gold standard: {s['label']}")
     if user.has("admin", "supervisor"):
-        for s in accessible_sessions(db, user):
-            if s["trainee_id"] != user.id and (s["id"], "rater") not in seen:
+        viewable = accessible_sessions(db, user, text=text, limit=limit, other_than_trainee=user.id)
+        if keep is not None and all(s["id"] != keep for s in viewable):
+            viewable += accessible_sessions(db, user, other_than_trainee=user.id, session_id=int(keep))
+        for s in viewable:
+            if (s["id"], "rater") not in seen:
                 add(s["id"], "view", f"View: {s['trainee_name']}, {s['label']}")
     return out
 

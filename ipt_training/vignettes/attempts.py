@@ -13,7 +13,7 @@ from ..content import (
     Vignette,
     VignetteRubric,
 )
-from ..finding import in_date_range, text_matches
+from ..finding import PAGE_SIZE, day_bounds, words
 from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 from .scoring import FOCUS_PARTS, focus_commit_stage, primary_choice, _check_ranking, AttemptAccessError, GradeError, STATUS_LABELS, VignetteError, _drop_stale_moments, apply_grades, clean_answers, clean_grades, empty_answers, expert_key, public_case, score_attempt
@@ -268,35 +268,75 @@ def grade_attempt(db: Database, grader: User, attempt_id: int, grades: dict) -> 
     return new
 
 
-def grading_queue(db: Database, user: User, include_graded: bool = False) -> list[dict]:
-    """Submitted attempts this user may grade: supervisees' (admins: everyone's), newest first."""
+def _vignette_titles(db: Database) -> dict[str, str]:
+    return {r["hash"]: r["title"] for r in rows(
+        db, "SELECT hash, json_extract(body, '$.title') AS title FROM content_versions WHERE kind = 'vignette'")}
+
+
+def _grading_where(user: User, include_graded: bool, text: str, since, until,
+                   titles: dict[str, str]) -> tuple[str, list]:
+    statuses = ("submitted", "graded") if include_graded else ("submitted",)
+    conds = [f"a.status IN ({', '.join('?' for _ in statuses)})", "a.trainee_id <> ?"]
+    params: list = [*statuses, user.id]
+    if not user.has("admin"):
+        conds.append("a.trainee_id IN (SELECT trainee_id FROM supervision_links WHERE supervisor_id = ?)")
+        params.append(user.id)
+    # each word in the trainee's name, the attempt number or the vignette's title; the titles are
+    # a handful of content versions, matched here, so the attempts' rows never parse JSON
+    for word in words(text):
+        hashes = [h for h, title in titles.items() if word in (title or "").casefold()]
+        conds.append(f"""(instr(lower(u.display_name || char(10) || '#' || a.id), lower(?)) > 0
+                          OR a.vignette_hash IN ({', '.join('?' for _ in hashes) or 'NULL'})
+                          OR (a.vignette_hash NOT IN ({', '.join('?' for _ in titles) or 'NULL'})
+                              AND instr(lower(a.vignette_id), lower(?)) > 0))""")
+        params += [word, *hashes, *titles, word]
+    low, high = day_bounds(since, until)
+    if low:
+        conds.append("a.submitted_at >= ?")
+        params.append(low)
+    if high:
+        conds.append("a.submitted_at < ?")
+        params.append(high)
+    return " AND ".join(conds), params
+
+
+_GRADING_FROM = "FROM vignette_attempts a JOIN users u ON u.id = a.trainee_id LEFT JOIN users g ON g.id = a.grader_id"
+
+
+def find_grading(db: Database, user: User, include_graded: bool = False, text: str = "", since=None, until=None,
+                 limit: Optional[int] = PAGE_SIZE, offset: int = 0) -> list[dict]:
+    """Submitted attempts this user may grade (supervisees'; admins: everyone's, never their
+    own), with graded ones too when asked, newest first: those whose trainee, vignette title or
+    ``#attempt number`` hold every word of ``text`` (ignoring case) and that were submitted on a
+    day from ``since`` to ``until`` (both included); ``limit`` rows from ``offset`` (``None``:
+    all). Searched, ordered and cut in SQL, so a page of 50 of 250,000 attempts reads about 50."""
     if not user.has("supervisor", "admin"):
         return []
-    statuses = ("submitted", "graded") if include_graded else ("submitted",)
-    # who may be graded is decided in SQL and only the listed columns are read: the queue of a
-    # training body with thousands of attempts must not parse every attempt's answers
-    scope = "" if user.has("admin") else "AND a.trainee_id IN (SELECT trainee_id FROM supervision_links WHERE supervisor_id = :me)"
+    titles = _vignette_titles(db)
+    where, params = _grading_where(user, include_graded, text, since, until, titles)
+    cut = "" if limit is None else " LIMIT ? OFFSET ?"
+    params += [] if limit is None else [int(limit), int(offset)]
     found = rows(db, f"""SELECT a.id AS attempt_id, a.trainee_id, u.display_name AS trainee, a.vignette_id,
                                 a.vignette_hash, a.status, a.submitted_at, a.score, g.display_name AS grader
-                         FROM vignette_attempts a JOIN users u ON u.id = a.trainee_id
-                         LEFT JOIN users g ON g.id = a.grader_id
-                         WHERE a.status IN ({','.join(':s%d' % k for k in range(len(statuses)))}) AND a.trainee_id <> :me
-                         {scope} ORDER BY a.submitted_at DESC, a.id DESC""",
-                     {"me": user.id, **{f"s{k}": v for k, v in enumerate(statuses)}})
-    titles = {r["hash"]: r["title"] for r in rows(
-        db, "SELECT hash, json_extract(body, '$.title') AS title FROM content_versions WHERE kind = 'vignette'")}
+                         {_GRADING_FROM} WHERE {where} ORDER BY a.submitted_at DESC, a.id DESC{cut}""", params)
     for r in found:
         r["status"] = STATUS_LABELS[r["status"]]
         r["vignette_title"] = titles.get(r.pop("vignette_hash"), r["vignette_id"])
     return found
 
 
-def filter_grading(queue: list[dict], text: str = "", since=None, until=None) -> list[dict]:
-    """The rows of :func:`grading_queue` whose trainee, vignette title or attempt number hold
-    every word of ``text`` (ignoring case), submitted on a day from ``since`` to ``until``
-    (both included)."""
-    return [q for q in queue if text_matches(text, q["trainee"], q["vignette_title"], f"#{q['attempt_id']}")
-            and in_date_range(q["submitted_at"], since, until)]
+def count_grading(db: Database, user: User, include_graded: bool = False, text: str = "", since=None,
+                  until=None) -> int:
+    """How many attempts :func:`find_grading` finds without a limit."""
+    if not user.has("supervisor", "admin"):
+        return 0
+    where, params = _grading_where(user, include_graded, text, since, until, _vignette_titles(db))
+    return db.conn.execute(f"SELECT COUNT(*) {_GRADING_FROM} WHERE {where}", params).fetchone()[0]
+
+
+def grading_queue(db: Database, user: User, include_graded: bool = False) -> list[dict]:
+    """Every attempt of :func:`find_grading` (no search, no limit), newest first."""
+    return find_grading(db, user, include_graded, limit=None)
 
 
 def _attempts_of(db: Database, trainee_id: int, vignette_id: Optional[str] = None) -> list[dict]:

@@ -9,13 +9,15 @@ and sliced in Python), kept here as the independent computation.
 from __future__ import annotations
 
 import random
+from datetime import date
 
 import pytest
 
 from ipt_training import auth, fidelity
-from ipt_training.finding import PAGE_SIZE, text_matches
+from ipt_training.finding import PAGE_SIZE, in_date_range, text_matches
 from ipt_training.fidelity.recordings import session_label, session_label_sql
 from ipt_training.store import open_store, rows
+from ipt_training.vignettes import count_grading, find_grading, grading_queue
 
 # --- a generated cohort: ties in created_at, deleted recordings, every rating status, names
 #     holding % _ ' and a supervisor who is also assigned sessions of non-supervisees ---------
@@ -67,6 +69,19 @@ def _cohort(path):
                 c.execute("INSERT INTO ratings (session_id, rater_id, kind, instrument_id, instrument_hash, status, "
                           "created_at, updated_at) VALUES (?, ?, 'rater', 'i', 'h', ?, '2026-03-05', '2026-03-05')",
                           (sid, r, status))
+    # vignette attempts: two titled versions, one version whose content is unknown (title = id),
+    # ties in submitted_at, every status, one graded by a supervisor
+    c.executemany("INSERT INTO content_versions (hash, kind, content_id, body) VALUES (?, 'vignette', ?, ?)",
+                  [("h-grief", "v-grief", '{"title": "Grief after a retirement"}'),
+                   ("h-move", "v-move", '{"title": "A move 100% abroad_now"}')])
+    for k in range(130):
+        status = ["submitted", "graded", "draft", "submitted"][k % 4]
+        c.execute("""INSERT INTO vignette_attempts (trainee_id, vignette_id, vignette_hash, rubric_id, rubric_hash, status,
+                     score, grader_id, created_at, updated_at, submitted_at) VALUES (?, ?, ?, 'r', 'r', ?, ?, ?, ?, ?, ?)""",
+                  (([*trainees, sups[1]])[k % (len(trainees) + 1)], ["v-grief", "v-move", "v-lost"][k % 3],
+                   ["h-grief", "h-move", "h-lost"][k % 3], status, k / 130, sups[0] if status == "graded" else None,
+                   "2026-01-01", "2026-01-01",
+                   None if status == "draft" else f"2026-02-{1 + k % 20:02d}T{k % 3:02d}:00:00+00:00"))
     c.commit()
     return db
 
@@ -198,6 +213,109 @@ def test_trainees_to_draw_for_match_the_former_list(store, text):
         assert auth.find_visible_trainees(store, actor, text, limit=3) == expected[:3]
 
 
+def _reference_workspace_choices(db, user):
+    out, seen = [], set()
+
+    def add(sid, kind, label):
+        if (sid, kind) not in seen:
+            seen.add((sid, kind))
+            out.append({"session_id": sid, "kind": kind, "label": label})
+
+    everything = fidelity.accessible_sessions(db, user)
+    for q in fidelity.rater_queue(db, user) if user.has("rater", "supervisor", "admin") else []:
+        add(q["session_id"], "rater", f"Rate: {q['label']} [{q['status']}]")
+    for s in everything:
+        if s["trainee_id"] == user.id:
+            add(s["id"], "self", f"Self-rate: {s['label']}")
+    if user.has("admin"):
+        for s in everything:
+            if s["is_gold_standard"]:
+                add(s["id"], "gold", f"Gold standard: {s['label']}")
+    if user.has("admin", "supervisor"):
+        for s in everything:
+            if s["trainee_id"] != user.id and (s["id"], "rater") not in seen:
+                add(s["id"], "view", f"View: {s['trainee_name']}, {s['label']}")
+    return out
+
+
+def _everyone(db):
+    return [auth.get_user(db, r["id"]) for r in rows(db, "SELECT id FROM users ORDER BY id")]
+
+
+def test_workspace_choices_are_the_former_ones(store):
+    for user in _everyone(store):
+        expected = _reference_workspace_choices(store, user)
+        assert fidelity.workspace_choices(store, user, limit=None) == expected
+        # cut: everything but the sessions to view, and of those the newest PAGE_SIZE (less the ones in the queue)
+        cut = fidelity.workspace_choices(store, user)
+        assert [c for c in cut if c["kind"] != "view"] == [c for c in expected if c["kind"] != "view"]
+        views = [c for c in cut if c["kind"] == "view"]
+        assert views == [c for c in expected if c["kind"] == "view"][:len(views)]
+        assert len(views) <= PAGE_SIZE
+
+
+@pytest.mark.parametrize("text", ["okafor", "grief session", "#1", "T_%", "nobody-matches-this"])
+def test_workspace_sessions_to_view_are_searched_and_the_open_one_kept(store, text):
+    for user in _everyone(store):
+        if not user.has("admin", "supervisor"):
+            continue
+        expected = [c for c in _reference_workspace_choices(store, user) if c["kind"] == "view"
+                    and text_matches(text, c["label"].removeprefix("View: "), f"#{c['session_id']}")]
+        got = [c for c in fidelity.workspace_choices(store, user, text, limit=None) if c["kind"] == "view"]
+        assert got == expected
+        oldest = [c for c in _reference_workspace_choices(store, user) if c["kind"] == "view"][-1:]
+        for c in oldest:  # the open session stays offered whatever the search and the cut
+            kept = fidelity.workspace_choices(store, user, "nobody-matches-this", limit=1, keep=c["session_id"])
+            assert c in kept
+
+
+def _reference_grading(db, user, include_graded, text, since, until):
+    if not user.has("supervisor", "admin"):
+        return []
+    statuses = ("submitted", "graded") if include_graded else ("submitted",)
+    found = rows(db, f"""SELECT a.id AS attempt_id, a.trainee_id, u.display_name AS trainee, a.vignette_id,
+                                a.vignette_hash, a.status, a.submitted_at, a.score, g.display_name AS grader
+                         FROM vignette_attempts a JOIN users u ON u.id = a.trainee_id LEFT JOIN users g ON g.id = a.grader_id
+                         WHERE a.status IN ({','.join('?' for _ in statuses)}) AND a.trainee_id <> ?
+                         ORDER BY a.submitted_at DESC, a.id DESC""", (*statuses, user.id))
+    if not user.has("admin"):
+        mine = set(auth.supervisee_ids(db, user.id))
+        found = [r for r in found if r["trainee_id"] in mine]
+    titles = {r["hash"]: r["title"] for r in rows(
+        db, "SELECT hash, json_extract(body, '$.title') AS title FROM content_versions WHERE kind = 'vignette'")}
+    for r in found:
+        r["vignette_title"] = titles.get(r.pop("vignette_hash"), r["vignette_id"])
+    return [q for q in found if text_matches(text, q["trainee"], q["vignette_title"], f"#{q['attempt_id']}")
+            and in_date_range(q["submitted_at"], since, until)]
+
+
+@pytest.mark.parametrize("text", ["", "okafor", "GRIEF", "100%", "abroad_now", "v-lost", "lost", "#1", "#12",
+                                  "retirement ada", "x' OR '1'='1", "nobody-matches-this"])
+def test_grading_searched_in_sql_matches_the_former_queue(store, text):
+    days = [(None, None), (date(2026, 2, 3), date(2026, 2, 5)), (date(2026, 2, 10), None), (None, date(2026, 2, 1))]
+    for user in _people(store)[:-1]:
+        for include_graded in (False, True):
+            for since, until in days:
+                expected = _reference_grading(store, user, include_graded, text, since, until)
+                got = find_grading(store, user, include_graded, text, since, until, limit=None)
+                assert [(q["attempt_id"], q["vignette_title"]) for q in got] == \
+                       [(q["attempt_id"], q["vignette_title"]) for q in expected]
+                assert count_grading(store, user, include_graded, text, since, until) == len(expected)
+
+
+def test_grading_pages_cut_the_same_rows(store):
+    for user in _people(store)[:-1]:
+        expected = _reference_grading(store, user, True, "", None, None)
+        n = len(expected)
+        for per_page in (PAGE_SIZE, 7):
+            for offset in sorted({0, per_page - 1, per_page, per_page + 1, max(0, n - per_page), n, n + 3}):
+                got = find_grading(store, user, True, limit=per_page, offset=offset)
+                assert [q["attempt_id"] for q in got] == [q["attempt_id"] for q in expected[offset:offset + per_page]]
+        assert grading_queue(store, user) == find_grading(store, user, limit=None)
+    rater = _people(store)[-1]
+    assert find_grading(store, rater) == [] and count_grading(store, rater) == 0
+
+
 # --- the indexes the order relies on (a plan, not a timing) -----------------------------------
 
 def _plan(db, sql, params):
@@ -226,3 +344,10 @@ def test_newest_assignable_sessions_walk_the_created_at_index(store):
     sql = _captured_sql(store, lambda: fidelity.find_assignable_sessions(store, admin))[-1]
     plan = _plan(store, sql, ())
     assert "idx_sessions_created" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+def test_the_grading_queue_walks_the_submitted_index(store):
+    admin = _people(store)[0]
+    sql = _captured_sql(store, lambda: find_grading(store, admin))[-1]
+    plan = _plan(store, sql, ())
+    assert "idx_attempts_submitted" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
