@@ -1,4 +1,4 @@
 from benchmarks.run import main
 
-if __name__ == "__main__":  # the concurrency measure's child process imports this module again
+if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""Live measures (issue 16): cohort-wide pages visited right after writes, and many sessions at once.
+"""Live measures (issue 16): cohort-wide pages visited right after writes.
 
 - ``measure_live``: each cohort-wide page (reliability report, credential review, supervisees,
   assignments, rating queue, home of admin and of supervisor) is opened through ``AppTest``
@@ -7,20 +7,14 @@
   (a) a rater saves one item score of a draft rating, (b) a rater submits a rating, (c) a
   trainee's supervisor logs clinical hours for the trainee (a new log entry). The empty page
   (the floor) and the admin's home page with no write are measured in the same run.
-- ``measure_concurrency``: 20 ``AppTest`` sessions in threads work for 60 s: 12 raters each
-  save item scores of their own draft and reload the rating queue, 6 trainees save vignette
-  draft answers and reload the vignette library, an admin reloads credential review and a
-  supervisor their supervisees. Each write goes through the domain function the page calls,
-  on the session's own connection. Reported: page-visit median and p95, the process's memory
-  (RSS now and peak: the AppTest sessions run in this process, as in the server), and lost
-  writes (failed writes, and last values not found when read back).
+
+Many sessions at once are measured in real browsers on the real server: :mod:`benchmarks.browsers`.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
-import threading
 import time
 from pathlib import Path
 
@@ -213,100 +207,3 @@ def measure_readiness(db, writer: "_Writer", library, repeat: int) -> dict:
     return {"readiness_people": n, "readiness_cold_s": round(statistics.median(cold), 3),
             "readiness_cold_cpu_s": round(statistics.median(cold_cpu), 3),
             "readiness_after_change_ms": round(statistics.median(after), 1), "readiness_evaluated": max(evaluated)}
-
-
-def measure_concurrency(db_path: Path, library, seconds: float = 60, n_raters: int = 12, n_trainees: int = 6) -> dict:
-    """20 sessions working at once for ``seconds`` (see the module docstring)."""
-    from ipt_training import fidelity
-    from ipt_training import vignettes as vig
-    from ipt_training.auth import get_user
-    from ipt_training.store import connect
-
-    db, _ = app_setup(db_path, floor=False)
-    admin = get_user(db, _user_ids(db, "admin", 1)[0])
-    pool = _user_ids(db, "rater", 10_000)[1:]  # at scale S there are fewer raters than sessions: some rate two
-    raters = [pool[k % len(pool)] for k in range(n_raters)]
-    everyone = _user_ids(db, "trainee", 100_000)
-    trainees, owner = everyone[-n_trainees - 1:-1], everyone[-1]
-    sessions = {k: _fresh_sessions(db, admin, r, owner, 1)[0] for k, r in enumerate(raters)}
-    vignette = next(iter(library.vignettes.values()))
-    workers = ([("rater", r, "rating_queue.py") for r in raters] + [("trainee", t, "vignette_library.py") for t in trainees]
-               + [("admin", admin.id, "credential_review.py"),
-                  ("supervisor", _user_ids(db, "supervisor", 1)[0], "supervisees.py")])
-    apps = [open_page(db, page, uid) for _, uid, page in workers]  # opened (and warmed) one by one
-    visits: list[float] = []
-    errors: list[str] = []
-    visit_errors: list[str] = []
-    written: list[int] = []
-    expected: dict[tuple, object] = {}
-    lock = threading.Lock()
-    items = library.instruments["ipt-session-fidelity"].applicable_items("middle", "grief")
-    deadline = time.perf_counter() + seconds
-
-    def work(k: int) -> None:
-        role, uid, _ = workers[k]
-        conn = connect(db_path)
-        user = get_user(conn, uid)
-        at = apps[k]
-        n = 0
-        attempt = None
-        while time.perf_counter() < deadline:
-            n += 1
-            try:
-                if role == "rater":
-                    draft = fidelity.get_or_create_draft(conn, user, sessions[k], "rater", library=library)
-                    item = items[n % len(items)].id
-                    fidelity.save_item(conn, user, draft["id"], item, 1 + n % 5, False, library=library)
-                    with lock:
-                        expected[("item", draft["id"], item)] = 1 + n % 5
-                elif role == "trainee":
-                    if attempt is None:
-                        attempt = vig.current_draft(conn, uid, vignette.id) or vig.start_attempt(conn, library, user,
-                                                                                                 vignette.id)
-                    vig.save_draft(conn, library, user, attempt["id"], {"formulation": f"Draft {n}"})
-                    with lock:
-                        expected[("attempt", attempt["id"])] = f"Draft {n}"
-                if role in ("rater", "trainee"):
-                    with lock:
-                        written.append(1)
-            except Exception as exc:  # noqa: BLE001 - a failed write is a lost write
-                with lock:
-                    errors.append(f"{role}: {exc!r}"[:200])
-            try:
-                ms = visit_ms(at)
-                with lock:
-                    visits.append(ms)
-            except Exception as exc:  # noqa: BLE001 - reported apart
-                with lock:
-                    visit_errors.append(f"{role}: {exc!r}"[:200])
-        conn.conn.close()
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(workers))]
-    t0 = time.perf_counter()
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    elapsed = time.perf_counter() - t0
-    lost = 0
-    for key, value in expected.items():
-        if key[0] == "item":
-            row = db.conn.execute("SELECT score FROM item_scores WHERE rating_id = ? AND item_id = ?", key[1:]).fetchone()
-            lost += row is None or row[0] != value
-        else:
-            row = db.conn.execute("SELECT answers FROM vignette_attempts WHERE id = ?", (key[1],)).fetchone()
-            lost += row is None or f'"{value}"' not in row[0]
-    visits.sort()
-    return {"sessions": len(workers), "seconds": round(elapsed, 1), "visits": len(visits),
-            "visit_median_ms": round(statistics.median(visits), 1) if visits else None,
-            "visit_p95_ms": round(visits[int(0.95 * (len(visits) - 1))], 1) if visits else None,
-            "writes": len(written), "lost_writes": lost + len(errors), "write_errors": errors[:3],
-            "visit_errors": len(visit_errors), "visit_error_examples": visit_errors[:2], **memory_mb()}
-
-
-if __name__ == "__main__":  # python -m benchmarks.live DB SECONDS: the concurrency measure, as JSON
-    import json
-    import sys
-
-    from ipt_training.config import PROJECT_ROOT
-    from ipt_training.content import load_library
-
-    print(json.dumps(measure_concurrency(Path(sys.argv[1]), load_library(PROJECT_ROOT), float(sys.argv[2]))))

@@ -1,4 +1,4 @@
-"""Benchmark runner: ``python -m benchmarks [--scales S M L XL] [--repeat N] [--live] [--concurrency [SECONDS]]``.
+"""Benchmark runner: ``python -m benchmarks [--scales S M L XL] [--repeat N] [--live] [--concurrency [SECONDS]] [--browsers N ...]``.
 
 At each scale it builds the synthetic database (benchmarks/generate.py) and measures, with
 repeated runs, the median of:
@@ -12,8 +12,10 @@ repeated runs, the median of:
 - with ``--live`` (issue 16): each cohort-wide page visited right after a draft save, a rating
   submission and a trainee's new log entry, beside the floor and the home page in the same run
   (:mod:`benchmarks.live`);
-- with ``--concurrency``: 20 sessions working at once for 60 s (page-visit p95, memory, lost
-  writes), in a fresh process so that its memory is the sessions' own;
+- with ``--concurrency [SECONDS]``: 20 real browser sessions (Playwright pages) working at once
+  for 60 s on the real server (``streamlit run app.py``): page-visit median/p95 per kind, the
+  server's memory, CPU of server and browsers, lost writes (:mod:`benchmarks.browsers`);
+  ``--browsers 10 20`` runs it with each number of sessions;
 - at every scale the generation time, the database's size and this process's memory.
 
 It writes ``benchmarks/results/latest.json`` and prints a markdown table (the README carries
@@ -182,17 +184,9 @@ def measure_core(db_path: Path, repeat: int) -> dict:
     }
 
 
-def _concurrency_child(path: Path, seconds: float) -> dict:
-    """The concurrency measure in a fresh process, so that its memory is the sessions' own."""
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-m", "benchmarks.live", str(path), str(seconds)], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def run(scales: list[str], repeat: int, live: bool = False, concurrency: float = 0, pages: bool = True) -> dict:
+def run(scales: list[str], repeat: int, live: bool = False, concurrency: float = 0, pages: bool = True,
+        browsers: tuple[int, ...] = (20,)) -> dict:
+    from benchmarks.browsers import measure_browsers
     from benchmarks.generate import generate
     from benchmarks.live import measure_live, memory_mb, reset_peak_memory
     from ipt_training.config import PROJECT_ROOT
@@ -215,7 +209,7 @@ def run(scales: list[str], repeat: int, live: bool = False, concurrency: float =
         if live:
             entry["live"] = measure_live(path, repeat, load_library(PROJECT_ROOT))
         if concurrency:
-            entry["concurrency"] = _concurrency_child(path, concurrency)
+            entry["concurrency"] = {str(n): measure_browsers(path, concurrency, n) for n in browsers}
         entry["memory"] = memory_mb()
         entry["load_after"] = os.getloadavg()[0]
         report["scales"][scale] = entry
@@ -274,14 +268,29 @@ def markdown(report: dict) -> str:
             for event in ("draft save", "submission", "log entry"):
                 row(f"live: {page} right after a {event}, ms", "≤ 300, ≤ 25× home",
                     lambda e, page=page, event=event: e["live"]["pages"][page][event])
-    row("20 sessions for 60 s: page visits", "", lambda e: e["concurrency"]["visits"])
-    row("20 sessions: page visit median / p95, ms", "", lambda e: f"{e['concurrency']['visit_median_ms']} / "
-                                                           f"{e['concurrency']['visit_p95_ms']}")
-    row("20 sessions: memory (RSS now / peak), MB", "≤ 1,536",
-        lambda e: f"{e['concurrency']['rss_mb']} / {e['concurrency']['peak_rss_mb']}")
-    row("20 sessions: writes / lost writes", "0 lost", lambda e: f"{e['concurrency']['writes']} / "
-                                                                 f"{e['concurrency']['lost_writes']}")
-    row("20 sessions: visits that failed (AppTest in threads)", "", lambda e: e["concurrency"]["visit_errors"])
+    runs = sorted({n for e in report["scales"].values() for n in e.get("concurrency", {})}, key=int)
+    for n in runs:
+        c = lambda e, n=n: e["concurrency"][n]  # noqa: E731
+        first_run = next(e["concurrency"][n] for e in report["scales"].values() if n in e.get("concurrency", {}))
+        head = f"{n} browsers for {first_run['seconds']:.0f} s"
+        row(f"{head}: page visits (failed)", "", lambda e: f"{c(e)['visits']} ({c(e)['failed']})")
+        row(f"{head}: page visit median / p95 / max, ms", "", lambda e: f"{c(e)['median_ms']} / {c(e)['p95_ms']} / "
+                                                                    f"{c(e)['max_ms']}")
+        for kind in first_run["by_kind"]:
+            row(f"{head}: `{kind}` visits, median / p95, ms", "",
+                lambda e, kind=kind: f"{c(e)['by_kind'][kind]['visits']}, {c(e)['by_kind'][kind].get('median_ms')} / "
+                                     f"{c(e)['by_kind'][kind].get('p95_ms')}")
+        row(f"{head}: server memory (RSS now / peak), MB", "≤ 1,536",
+            lambda e: f"{c(e)['server_rss_mb']} / {c(e)['server_peak_rss_mb']}")
+        row(f"{head}: CPU s of server / browsers / harness (browsers' memory, PSS MB)", "",
+            lambda e: f"{c(e)['server_cpu_s']} / {c(e)['browser_cpu_s']} / {c(e)['harness_cpu_s']} "
+                      f"({c(e)['browser_peak_pss_mb']})")
+        row(f"{head}: load average at start / end ({first_run['cpus']} cores)", "",
+            lambda e: f"{c(e)['load_at_start']} / {c(e)['load_at_end']}")
+        row(f"{head}: writes acknowledged / keys found of keys / lost", "0 lost",
+            lambda e: f"{c(e)['writes_acknowledged']} / {c(e)['write_keys_found']} of {c(e)['write_keys']} / "
+                      f"{c(e)['lost_writes']}")
+        row(f"{head}: failed visits, why", "", lambda e: "; ".join(f"{k} ({v})" for k, v in c(e)["failures"].items()))
     row("benchmark process memory at the end (RSS / peak), MB", "", lambda e: f"{e['memory']['rss_mb']} / "
                                                                                f"{e['memory']['peak_rss_mb']}")
     return "\n".join(lines)
@@ -293,10 +302,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--live", action="store_true", help="cohort-wide pages right after writes (issue 16)")
     parser.add_argument("--concurrency", type=float, nargs="?", const=60.0, default=0.0, metavar="SECONDS",
-                        help="20 sessions working at once for SECONDS (default 60)")
+                        help="browser sessions (Playwright, Chromium) working at once on the real server for SECONDS "
+                             "(default 60)")
+    parser.add_argument("--browsers", type=int, nargs="+", default=[20], metavar="N",
+                        help="with --concurrency: the number of browser sessions, one run each (default 20)")
     parser.add_argument("--no-pages", action="store_true", help="skip the rerun of every page and the core measures")
     args = parser.parse_args()
-    print(markdown(run(args.scales, args.repeat, args.live, args.concurrency, not args.no_pages)))
+    print(markdown(run(args.scales, args.repeat, args.live, args.concurrency, not args.no_pages, tuple(args.browsers))))
 
 
 if __name__ == "__main__":

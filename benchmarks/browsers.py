@@ -1,0 +1,741 @@
+"""Many people at once in real browsers (issue 16): ``python -m benchmarks --concurrency [SECONDS] [--browsers N ...]``.
+
+The real server (``streamlit run app.py``, as the README runs it) is started in a subprocess on
+a benchmark database, and N Playwright pages of one headless Chromium (Debian's
+``/usr/bin/chromium``, each page in its own browser context, so its own sign-in cookie) sign in
+and work for SECONDS. Out of 20: 12 raters each open a fresh assigned session from the rating
+queue (searching it by name), score every item one click at a time, add an evidence mark and
+submit, then take the next; 6 trainees answer vignettes (a free-text answer typed and committed)
+and log supervised clinical hours; 1 supervisor opens Supervisees and Home in turn; 1
+administrator opens Credential review and the Reliability report in turn. Each person pauses
+``think_s`` between actions, as a reader would.
+
+A **visit** is timed in the harness from the click (or key press) to the end of the Streamlit
+run it started: the app root's ``data-test-script-state`` attribute is watched by a
+MutationObserver installed in every page, which counts the runs that finish (``running`` ->
+``notRunning``), and a visit ends when that count has moved on and the page-specific element
+is visible. A visit fails when it takes over ``VISIT_TIMEOUT_S``, shows the app's error
+message, or does not show what the action should have done; the reason is kept.
+
+A write is **acknowledged** when the page showed it saved (the score checked after the run, the
+evidence mark listed, "saved." shown, the answer still in its box); after the run each one is
+looked up in the database: a key is lost when the database holds neither its last acknowledged
+value nor a value written after it (a later write that timed out may still have landed).
+
+The server's memory is the resident set of its process tree, sampled every 0.5 s (psutil); CPU
+time is counted apart for the server, the browser (Chromium and Playwright's driver) and this
+harness, with the load average before and after: on a 2-core machine the browsers compete with
+the server for the same cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("IPT_TRAINING_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+PASSWORD = "bench-password"  # set on the accounts the harness signs in as (the database is a benchmark copy)
+VISIT_TIMEOUT_S = 60
+SESSIONS_PER_RATER = 8
+
+# counts the Streamlit runs that finish in this page (the app root goes running -> notRunning)
+RUN_WATCH = """
+window.__benchRuns = 0;
+new MutationObserver((changes) => {
+  for (const c of changes) {
+    if (c.target.getAttribute('data-test-script-state') === 'notRunning' && c.oldValue !== 'notRunning') {
+      window.__benchRuns += 1;
+    }
+  }
+}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+IDLE = "document.querySelector(\"[data-testid='stApp']\")?.getAttribute('data-test-script-state') === 'notRunning'"
+APP_ERROR = "Something went wrong and this page could not be shown"
+
+
+# --- pure parts ------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by linear interpolation between closest ranks (Hyndman
+    and Fan's definition 7, numpy's default)."""
+    if not values:
+        raise ValueError("no values")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+@dataclass
+class Visit:
+    kind: str
+    ms: float
+    error: str | None = None
+
+
+def summarize(visits: list[Visit]) -> dict:
+    """Visits, failures and median / p95 / max of the visits that succeeded, overall and per kind."""
+    def stats(vs: list[Visit]) -> dict:
+        ok = [v.ms for v in vs if v.error is None]
+        out = {"visits": len(vs), "failed": len(vs) - len(ok)}
+        if ok:
+            out.update(median_ms=round(statistics.median(ok), 1), p95_ms=round(percentile(ok, 95), 1),
+                       max_ms=round(max(ok), 1))
+        return out
+
+    kinds = sorted({v.kind for v in visits})
+    reasons: dict[str, int] = {}
+    for v in visits:
+        if v.error:
+            reasons[f"{v.kind}: {v.error}"] = reasons.get(f"{v.kind}: {v.error}", 0) + 1
+    return {**stats(visits), "by_kind": {k: stats([v for v in visits if v.kind == k]) for k in kinds},
+            "failures": dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:8])}
+
+
+def plan(n: int) -> list[str]:
+    """The roles of ``n`` browser sessions: of 20, 12 raters, 6 trainees, 1 supervisor, 1 admin;
+    the admin and supervisor from 4 sessions on, then 60 % raters (at least one of each)."""
+    if n < 1:
+        raise ValueError("at least one browser session")
+    staff = ["admin", "supervisor"] if n >= 4 else []
+    rest = n - len(staff)
+    raters = max(1, round(rest * 12 / 18)) if rest > 1 else rest
+    return staff + ["rater"] * raters + ["trainee"] * (rest - raters)
+
+
+class WriteLedger:
+    """Writes as the browsers made them: every value attempted per key, in order, and which were
+    acknowledged (the page showed them saved)."""
+
+    def __init__(self) -> None:
+        self.history: dict[tuple, list[tuple[object, bool]]] = {}
+        self.acknowledged = 0
+        self._lock = threading.Lock()
+
+    def attempt(self, key: tuple, value) -> None:
+        with self._lock:
+            self.history.setdefault(key, []).append((value, False))
+
+    def acknowledge(self, key: tuple, value) -> None:
+        """Mark the latest attempt of ``value`` at ``key`` acknowledged."""
+        with self._lock:
+            hist = self.history[key]
+            i = max(i for i, (v, _) in enumerate(hist) if v == value)
+            hist[i] = (value, True)
+            self.acknowledged += 1
+
+    def expected(self) -> dict[tuple, tuple[object, set]]:
+        """Per key with an acknowledged write: (last acknowledged value, values attempted after it)."""
+        out = {}
+        for key, hist in self.history.items():
+            acked = [i for i, (_, ok) in enumerate(hist) if ok]
+            if acked:
+                out[key] = (hist[acked[-1]][0], {v for v, _ in hist[acked[-1] + 1:]})
+        return out
+
+
+def lost_writes(ledger: WriteLedger, found: dict[tuple, set]) -> list[dict]:
+    """Keys whose last acknowledged value is not in the database, nor any value written after it.
+    ``found`` maps each key to the values the database holds for it (missing: none)."""
+    lost = []
+    for key, (value, later) in ledger.expected().items():
+        stored = found.get(key, set())
+        if not stored & ({value} | later):
+            lost.append({"key": list(key), "acknowledged": value, "found": sorted(map(str, stored))})
+    return lost
+
+
+def read_found(db_path: Path, keys) -> dict[tuple, set]:
+    """What the database holds for each ledger key (see the key kinds in the workers below)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    out: dict[tuple, set] = {}
+    try:
+        for key in keys:
+            kind = key[0]
+            if kind == "item":  # (item, rater id, session id, item id) -> score
+                rows = conn.execute("""SELECT s.score FROM item_scores s JOIN ratings r ON r.id = s.rating_id
+                                       WHERE r.rater_id = ? AND r.session_id = ? AND r.kind = 'rater' AND s.item_id = ?""",
+                                    key[1:]).fetchall()
+                out[key] = {r[0] for r in rows}
+            elif kind == "submitted":  # (submitted, rater id, session id) -> 'submitted'
+                rows = conn.execute("SELECT status FROM ratings WHERE rater_id = ? AND session_id = ? AND kind = 'rater'",
+                                    key[1:]).fetchall()
+                out[key] = {r[0] for r in rows}
+            elif kind == "mark":  # (mark, rater id, session id, note) -> True
+                n = conn.execute("""SELECT COUNT(*) FROM evidence_marks m JOIN ratings r ON r.id = m.rating_id
+                                    WHERE r.rater_id = ? AND r.session_id = ? AND m.note = ?""", key[1:]).fetchone()[0]
+                out[key] = {True} if n else set()
+            elif kind == "hours":  # (hours, trainee id, setting) -> True
+                n = conn.execute("SELECT COUNT(*) FROM clinical_hours WHERE trainee_id = ? AND setting = ?",
+                                 key[1:]).fetchone()[0]
+                out[key] = {True} if n else set()
+            elif kind == "answer":  # (answer, trainee id, vignette id, field label) -> text (anywhere in the answers)
+                texts: set = set()
+                for (answers,) in conn.execute("SELECT answers FROM vignette_attempts WHERE trainee_id = ? AND vignette_id = ?",
+                                               key[1:3]):
+                    texts |= set(_strings(json.loads(answers)))
+                out[key] = texts
+            else:
+                raise ValueError(f"unknown write kind {kind!r}")
+    finally:
+        conn.close()
+    return out
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+# --- the people and their data ---------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    role: str
+    user_id: int
+    username: str
+    sessions: list[tuple[int, str]] = field(default_factory=list)  # raters: (session id, case pseudonym)
+    vignette: str = ""  # trainees
+
+
+def prepare(db_path: Path, roles: list[str]) -> list[Person]:
+    """Choose an account for each role (distinct where the database has enough), give each the
+    harness's password, and assign each rater fresh sessions of one trainee, as an admin would."""
+    from benchmarks.live import _fresh_sessions, _user_ids
+    from ipt_training import auth
+    from ipt_training.config import PROJECT_ROOT
+    from ipt_training.content import load_library
+    from ipt_training.store import open_store
+
+    db = open_store(db_path)
+    try:
+        supervisors = set(_user_ids(db, "supervisor", 10**6)) | set(_user_ids(db, "admin", 10**6))
+        pools = {"admin": _user_ids(db, "admin", 1), "supervisor": _user_ids(db, "supervisor", 1),
+                 "rater": [u for u in _user_ids(db, "rater", 10**6) if u not in supervisors]
+                 or _user_ids(db, "rater", 10**6),
+                 "trainee": _user_ids(db, "trainee", 10**6)}
+        owner = pools["trainee"][-1]  # the bench sessions' therapist, not one of the trainees at work
+        pools["trainee"] = pools["trainee"][:-1] or [owner]
+        vignettes = sorted(load_library(PROJECT_ROOT).vignettes)
+        admin = auth.get_user(db, pools["admin"][0])
+        people, used = [], {r: 0 for r in pools}
+        for role in roles:
+            uid = pools[role][used[role] % len(pools[role])]
+            used[role] += 1
+            name = db.conn.execute("SELECT username FROM users WHERE id = ?", (uid,)).fetchone()[0]
+            p = Person(role, uid, name)
+            if role == "rater":
+                sids = _fresh_sessions(db, admin, uid, owner, SESSIONS_PER_RATER)
+                q = ",".join("?" * len(sids))
+                p.sessions = db.conn.execute(f"SELECT id, case_pseudonym FROM recorded_sessions WHERE id IN ({q}) "
+                                             "ORDER BY id", sids).fetchall()
+            if role == "trainee":
+                p.vignette = vignettes[(used[role] - 1) % len(vignettes)]
+            people.append(p)
+        ids = sorted({p.user_id for p in people})
+        db.conn.execute(f"UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL "
+                        f"WHERE id IN ({','.join('?' * len(ids))})", [auth.hash_password(PASSWORD), *ids])
+        db.conn.commit()
+    finally:
+        db.conn.close()
+    return people
+
+
+# --- the server and the sampler ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app.py`` on ``db_path`` in its own process group, stopped on exit."""
+
+    def __init__(self, db_path: Path, data_dir: Path, log_path: Path):
+        self.db_path, self.data_dir, self.log_path = db_path, data_dir, log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Server":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "IPT_TRAINING_DATA_DIR": str(self.data_dir), "IPT_TRAINING_DB": str(self.db_path),
+               # every browser signs in from 127.0.0.1: the per-address limit would refuse the 11th
+               "IPT_TRAINING_SIGN_IN_PER_CLIENT": "1000"}
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                self.__exit__()
+                raise RuntimeError(f"the server stopped at start; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__()
+        raise RuntimeError(f"the server did not answer within 90 s; see {self.log_path}")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        self._log.close()
+
+
+class Sampler(threading.Thread):
+    """Every ``every`` s: the resident memory (RSS) of the server's process tree and the
+    proportional memory (PSS: shared pages split between the processes that share them) of the
+    browsers, i.e. this process's other descendants; and every process's CPU time, so that the
+    CPU used between ``mark()`` and ``stop()`` is known per group even for processes that ended."""
+
+    def __init__(self, server_pid: int, every: float = 0.5):
+        import psutil
+
+        super().__init__(daemon=True)
+        self.psutil, self.every = psutil, every
+        self.server = psutil.Process(server_pid)
+        self.me = psutil.Process()
+        self.samples: list[tuple[float, float]] = []  # (server RSS MB, browser PSS MB)
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+        self.cpu_last: dict[int, tuple[str, float]] = {}  # pid -> (group, CPU seconds last seen)
+        self.cpu_base: dict[int, float] | None = None
+
+    def _sample(self) -> None:
+        try:
+            server = [self.server] + self.server.children(recursive=True)
+        except self.psutil.Error:
+            server = []
+        ids = {p.pid for p in server}
+        browser = [p for p in self.me.children(recursive=True) if p.pid not in ids]
+        mem = {"server": 0.0, "browser": 0.0}
+        with self._lock:
+            for group, procs in (("server", server), ("browser", browser), ("harness", [self.me])):
+                for p in procs:
+                    try:
+                        with p.oneshot():
+                            self.cpu_last[p.pid] = (group, sum(p.cpu_times()[:2]))
+                            if group == "server":
+                                mem[group] += p.memory_info().rss / 2**20
+                            elif group == "browser":
+                                mem[group] += p.memory_full_info().pss / 2**20
+                    except self.psutil.Error:  # ended between the listing and the read
+                        pass
+        if server:
+            self.samples.append((mem["server"], mem["browser"]))
+
+    def mark(self) -> None:
+        """Start counting CPU time here."""
+        self._sample()
+        with self._lock:
+            self.cpu_base = {pid: cpu for pid, (_, cpu) in self.cpu_last.items()}
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self._sample()
+            self._halt.wait(self.every)
+
+    def stop(self) -> dict:
+        """Stop sampling (again: the same figures); CPU time counted from ``mark()``."""
+        if self._halt.is_set():
+            return self.result
+        self._sample()
+        self._halt.set()
+        self.join(timeout=5)
+        used = {"server": 0.0, "browser": 0.0, "harness": 0.0}
+        base = self.cpu_base or {}
+        for pid, (group, cpu) in self.cpu_last.items():
+            used[group] += cpu - base.get(pid, 0.0) if self.cpu_base is not None else 0.0
+        out = {"samples": len(self.samples), **{f"{k}_cpu_s": round(v, 1) for k, v in used.items()}}
+        if self.samples:
+            out.update(server_rss_mb=round(self.samples[-1][0], 1),
+                       server_peak_rss_mb=round(max(s[0] for s in self.samples), 1),
+                       browser_peak_pss_mb=round(max(s[1] for s in self.samples), 1))
+        self.result = out
+        return out
+
+
+# --- one browser tab ---------------------------------------------------------------------------
+
+
+class Tab:
+    """One person's page: visits timed to the end of the Streamlit run they start."""
+
+    def __init__(self, page, url: str, person: Person, ledger: WriteLedger, visits: list[Visit], think_s: float):
+        self.page, self.url, self.person, self.ledger, self.visits, self.think_s = page, url, person, ledger, visits, think_s
+        self.recording = True  # False while warming up
+
+    async def settle(self) -> None:
+        await self.page.wait_for_timeout(200)
+        await self.page.wait_for_function(IDLE, timeout=VISIT_TIMEOUT_S * 1000)
+
+    async def visit(self, kind: str, action, ready=None) -> bool:
+        """Run ``action`` (a click, a key press), wait for the run it starts to end and ``ready`` (an
+        awaitable check that raises when the page does not show what it should); time it."""
+        page = self.page
+        before = await page.evaluate("window.__benchRuns")
+        t0 = time.perf_counter()
+        error = None
+        try:
+            await action()
+            await page.wait_for_function(f"window.__benchRuns > {before} && {IDLE}", timeout=VISIT_TIMEOUT_S * 1000)
+            if ready is not None:
+                await ready()
+                await page.wait_for_function(IDLE, timeout=VISIT_TIMEOUT_S * 1000)  # a run the first one started
+        except Exception as exc:  # noqa: BLE001 - a failed visit is counted with its reason
+            error = "timed out" if "Timeout" in type(exc).__name__ else f"{type(exc).__name__}: {str(exc)[:80]}"
+        ms = (time.perf_counter() - t0) * 1000
+        if error is None and await page.get_by_text(APP_ERROR).count():
+            error = "the app's error message"
+        if self.recording:
+            self.visits.append(Visit(kind, ms, error))
+        return error is None
+
+    async def think(self) -> None:
+        await asyncio.sleep(self.think_s)
+
+    async def sign_in(self) -> None:
+        page = self.page
+        await page.goto(self.url)
+        await page.get_by_label("Sign-in name").fill(self.person.username)
+        await page.get_by_label("Password", exact=True).fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_text("Welcome,").first.wait_for(timeout=VISIT_TIMEOUT_S * 1000)
+        await self.settle()
+
+    async def recover(self) -> None:
+        """After a failed visit: load the app again (the sign-in cookie keeps the person signed in)."""
+        try:
+            await self.page.goto(self.url)
+            await self.page.get_by_text("Welcome,").first.wait_for(timeout=VISIT_TIMEOUT_S * 1000)
+            await self.settle()
+        except Exception:  # noqa: BLE001 - the next visit will fail and say why
+            pass
+
+    async def nav(self, kind: str, title: str, ready_text: str | None = None) -> bool:
+        """Open a page from the sidebar menu."""
+        page = self.page
+        link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+
+        async def ready():
+            await page.get_by_role("heading", name=ready_text or title).first.wait_for(timeout=10_000)
+
+        return await self.visit(kind, link.click, ready)
+
+
+# --- what each person does ------------------------------------------------------------------
+
+
+async def admin_work(tab: Tab, deadline: float) -> None:
+    while time.perf_counter() < deadline:
+        for kind, title in (("credential review", "Credential review"), ("reliability report", "Reliability report")):
+            if not await tab.nav(kind, title):
+                await tab.recover()
+            await tab.think()
+
+
+async def supervisor_work(tab: Tab, deadline: float) -> None:
+    while time.perf_counter() < deadline:
+        for kind, title, heading in (("supervisees", "Supervisees", None), ("home", "Home", "Welcome,")):
+            if not await tab.nav(kind, title, heading):
+                await tab.recover()
+            await tab.think()
+
+
+async def rater_work(tab: Tab, deadline: float) -> None:
+    """Open each assigned bench session from the queue, score every item, add a mark, submit."""
+    page, me = tab.page, tab.person
+    main = page.get_by_test_id("stMain")
+    for n, (sid, pseudonym) in enumerate(me.sessions):
+        while time.perf_counter() < deadline:
+            if await rate_one(tab, main, n, sid, pseudonym, deadline):
+                break
+            await tab.recover()
+        if time.perf_counter() >= deadline:
+            return
+
+
+async def rate_one(tab: Tab, main, n: int, sid: int, pseudonym: str, deadline: float) -> bool:
+    """One session from queue to submission; False when a visit failed (the caller starts again)."""
+    page, me, ledger = tab.page, tab.person, tab.ledger
+    if not await tab.nav("rating queue", "Rating queue"):
+        return False
+    await tab.think()
+    box = page.get_by_label("Search session, therapist or number")
+    row = page.locator(f".st-key-rq_row_{sid}")
+
+    async def search():
+        await box.fill(pseudonym)
+        await box.press("Enter")
+
+    if not await tab.visit("queue search", search, lambda: row.wait_for(timeout=10_000)):
+        return False
+    await tab.think()
+    items = page.locator(f"[class*='st-key-item_{sid}_rater_']")
+    if not await tab.visit("rating workspace", row.get_by_role("button").click,
+                           lambda: items.first.wait_for(timeout=10_000)):
+        return False
+    await tab.think()
+    count = await items.count()
+    for i in range(count):
+        if time.perf_counter() >= deadline:
+            return True
+        item = items.nth(i)
+        if await item.locator("[aria-checked='true']").count():
+            continue  # scored before a failed visit
+        classes = await item.get_attribute("class")
+        item_id = next(c for c in classes.split() if c.startswith(f"st-key-item_{sid}_rater_"))
+        item_id = item_id.removeprefix(f"st-key-item_{sid}_rater_")
+        score = 2 + (n + i) % 3
+        key = ("item", me.user_id, sid, item_id)
+        radio = item.get_by_role("radio", name=str(score), exact=True)
+        chosen = item.get_by_role("radio", name=str(score), exact=True, checked=True)
+        ledger.attempt(key, score)
+        if not await tab.visit("score an item", radio.click, lambda: chosen.wait_for(timeout=10_000)):
+            return False
+        ledger.acknowledge(key, score)
+        await tab.think()
+        if i == 0:  # an evidence mark once the draft exists
+            note = f"Bench mark by {me.username} on {pseudonym}"
+            key = ("mark", me.user_id, sid, note)
+            ledger.attempt(key, True)
+
+            async def add_mark():
+                await page.get_by_label("Note", exact=True).fill(note)
+                await page.get_by_role("button", name="Add evidence mark").click()
+
+            if not await tab.visit("add an evidence mark", add_mark,
+                                   lambda: main.get_by_text(note).first.wait_for(timeout=10_000)):
+                return False
+            ledger.acknowledge(key, True)
+            await tab.think()
+    if time.perf_counter() >= deadline:
+        return True
+    key = ("submitted", me.user_id, sid)
+    ledger.attempt(key, "submitted")
+    if not await tab.visit("submit a rating", page.get_by_role("button", name="Submit rating").click,
+                           lambda: page.get_by_role("heading", name="Your rating (submitted)").wait_for(timeout=10_000)):
+        return False
+    ledger.acknowledge(key, "submitted")
+    await tab.think()
+    return True
+
+
+async def trainee_work(tab: Tab, deadline: float) -> None:
+    """Answer the vignette (three answers per round), then log clinical hours; again."""
+    n = 0
+    while time.perf_counter() < deadline:
+        ok = await answer_vignette(tab, n, deadline)
+        n += 3
+        if not ok or (time.perf_counter() < deadline and not await log_hours(tab, n)):
+            await tab.recover()
+
+
+async def answer_vignette(tab: Tab, n: int, deadline: float) -> bool:
+    """Open the vignette from the library (starting an attempt if none is in progress) and type
+    three answers; False when a visit failed."""
+    page, me, ledger = tab.page, tab.person, tab.ledger
+    if not await tab.nav("vignette library", "Vignette library"):
+        return False
+    await tab.think()
+    card = page.locator(f".st-key-lib_card_{me.vignette}")
+    if not await tab.visit("vignette workspace", card.get_by_role("button").click,
+                           lambda: page.get_by_role("heading", name="Vignette workspace").wait_for(timeout=10_000)):
+        return False
+    await tab.think()
+    for label in ("Start this vignette", "Retake this vignette"):
+        start = page.get_by_role("button", name=label)
+        if await start.count():
+            if not await tab.visit("start a vignette", start.click,
+                                   lambda: page.get_by_text("draft saved as you go").first.wait_for(timeout=10_000)):
+                return False
+            await tab.think()
+    boxes = page.get_by_test_id("stMain").locator("textarea:enabled")
+    for k in range(n + 1, n + 4):
+        if time.perf_counter() >= deadline:
+            return True
+        if not await boxes.count():
+            return True  # nothing left to type in (a committed focus and no moment revealed)
+        box = boxes.nth(k % await boxes.count())
+        label = await box.get_attribute("aria-label")
+        text = f"Bench answer {k} by {me.username}: I would ask how the loss changed her days."
+        key = ("answer", me.user_id, me.vignette, label)
+        ledger.attempt(key, text)
+
+        async def type_answer(box=box, text=text):
+            await box.fill(text)
+            await box.press("Tab")
+
+        async def kept(box=box, text=text):
+            from playwright.async_api import expect
+
+            await expect(box).to_have_value(text, timeout=10_000)
+
+        if not await tab.visit("vignette answer", type_answer, kept):
+            return False
+        ledger.acknowledge(key, text)
+        await tab.think()
+    return True
+
+
+async def log_hours(tab: Tab, n: int) -> bool:
+    """Log supervised clinical hours on My training log; False when a visit failed."""
+    page, me, ledger = tab.page, tab.person, tab.ledger
+    if not await tab.nav("training log", "My training log"):
+        return False
+    await tab.think()
+    await page.get_by_role("tab", name="Clinical hours").click()
+    await tab.settle()
+    setting = page.get_by_label("Setting (optional)")
+    if not await setting.is_visible():
+        await page.get_by_text("Log supervised clinical hours").click()
+        await tab.settle()
+    text = f"Bench clinic {n} of {me.username}"
+    key = ("hours", me.user_id, text)
+    ledger.attempt(key, True)
+
+    async def save():
+        await setting.fill(text)
+        await page.get_by_role("button", name="Save clinical hours").click()
+
+    if not await tab.visit("log entry", save,
+                           lambda: page.get_by_text("of supervised clinical practice saved.").wait_for(timeout=10_000)):
+        return False
+    ledger.acknowledge(key, True)
+    await tab.think()
+    return True
+
+
+# pages each person opens once before the clock starts (a server that has been up has built its caches)
+WARM_UP = {"admin": ["Credential review", "Reliability report"], "supervisor": ["Supervisees"],
+           "rater": ["Rating queue"], "trainee": ["Vignette library", "My training log"]}
+WORK = {"admin": admin_work, "supervisor": supervisor_work, "rater": rater_work, "trainee": trainee_work}
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+async def _drive(url: str, people: list[Person], seconds: float, think_s: float, ledger: WriteLedger,
+                 visits: list[Visit], sampler: Sampler) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            tabs = []
+            for person in people:
+                context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+                await context.add_init_script(RUN_WATCH)
+                page = await context.new_page()
+                page.set_default_timeout(VISIT_TIMEOUT_S * 1000)
+                tabs.append(Tab(page, url, person, ledger, visits, think_s))
+            signed = time.perf_counter()
+            # sign-ins two at a time (the server checks two passwords at once, IPT_TRAINING_SIGN_IN_CONCURRENCY)
+            gate = asyncio.Semaphore(2)
+
+            async def sign_in(tab):
+                async with gate:
+                    await tab.sign_in()
+
+            await asyncio.gather(*(sign_in(t) for t in tabs))
+            signed = time.perf_counter() - signed
+
+            async def warm_up(tab):
+                tab.recording = False
+                for title in WARM_UP[tab.person.role]:
+                    await tab.nav("warm-up", title)
+                tab.recording = True
+
+            await asyncio.gather(*(warm_up(t) for t in tabs))
+            sampler.mark()
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            deadline = t0 + seconds
+            await asyncio.gather(*(WORK[t.person.role](t, deadline) for t in tabs))
+            elapsed = time.perf_counter() - t0
+            sampler.stop()  # memory and CPU with every session still open
+            return {"sign_in_s": round(signed, 1), "seconds": round(elapsed, 1),
+                    "load_at_start": round(load, 2), "load_at_end": round(os.getloadavg()[0], 2)}
+        finally:
+            await browser.close()
+
+
+def measure_browsers(db_path: Path, seconds: float = 60, browsers: int = 20, think_s: float = 1.0,
+                     data_dir: Path | None = None) -> dict:
+    """``browsers`` people at work for ``seconds`` on a server of ``db_path`` (see the module)."""
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set IPT_TRAINING_CHROMIUM).")
+    roles = plan(browsers)
+    people = prepare(db_path, roles)
+    data_dir = data_dir or db_path.parent / f"{db_path.stem}_data"
+    ledger, visits = WriteLedger(), []
+    load_before = os.getloadavg()[0]
+    with Server(db_path, data_dir, db_path.parent / f"{db_path.stem}_server.log") as server:
+        sampler = Sampler(server.proc.pid)
+        sampler.start()
+        try:
+            run = asyncio.run(_drive(server.url, people, seconds, think_s, ledger, visits, sampler))
+        finally:
+            resources = sampler.stop()
+    expected = ledger.expected()
+    lost = lost_writes(ledger, read_found(db_path, expected))
+    return {"browsers": browsers, "roles": {r: roles.count(r) for r in sorted(set(roles))}, "think_s": think_s,
+            "cpus": os.cpu_count(), "load_before": round(load_before, 2), **run, **summarize(visits), **resources,
+            "writes_acknowledged": ledger.acknowledged, "write_keys": len(expected),
+            "write_keys_found": len(expected) - len(lost), "lost_writes": len(lost), "lost_examples": lost[:3]}
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.browsers",
+                                     description="Browser sessions at work on a server of an existing benchmark database.")
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--browsers", type=int, default=20)
+    parser.add_argument("--think", type=float, default=1.0, help="seconds each person pauses between actions")
+    args = parser.parse_args()
+    print(json.dumps(measure_browsers(args.db, args.seconds, args.browsers, args.think), indent=2))
+
+
+if __name__ == "__main__":
+    main()
