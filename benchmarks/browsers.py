@@ -53,19 +53,58 @@ PASSWORD = "bench-password"  # set on the accounts the harness signs in as (the 
 VISIT_TIMEOUT_S = 60
 SESSIONS_PER_RATER = 8
 
-# counts the Streamlit runs that finish in this page (the app root goes running -> notRunning)
+# Counts the Streamlit runs that end in this page, from the server's own word: every message on
+# the app's WebSocket is a ForwardMsg (protobuf); one whose field 6 (script_finished) says 0
+# (finished) or 3 (a fragment's run finished) ends a run; 2 (stopped early for a rerun) does not.
+# The app root's data-test-script-state attribute alone can miss a fast run (React may draw
+# "running" and "notRunning" in one render). __benchWait(n, ms) resolves true once more than n
+# runs have ended and the root says none is running, false after ms; it waits without polling
+# (Playwright's own waits poll on every animation frame, which in 20 pages took a good part of
+# the two cores).
 RUN_WATCH = """
 window.__benchRuns = 0;
-new MutationObserver((changes) => {
-  for (const c of changes) {
-    if (c.target.getAttribute('data-test-script-state') === 'notRunning' && c.oldValue !== 'notRunning') {
-      window.__benchRuns += 1;
-    }
+window.__benchWaiters = [];
+const benchIdle = () => document.querySelector("[data-testid='stApp']")?.getAttribute('data-test-script-state')
+  !== 'running';
+const benchWake = () => {
+  window.__benchWaiters = window.__benchWaiters.filter((w) => {
+    if (window.__benchRuns > w.n && benchIdle()) { w.resolve(true); return false; }
+    return true;
+  });
+};
+const benchFinished = (b) => {  // the script_finished status of one ForwardMsg, or -1
+  let i = 0;
+  const varint = () => { let x = 0, s = 0, c; do { c = b[i++]; x += (c & 0x7f) * 2 ** s; s += 7; } while (c & 0x80); return x; };
+  while (i < b.length) {
+    const tag = varint(), field = Math.floor(tag / 8), wire = tag & 7;
+    if (wire === 0) { const v = varint(); if (field === 6) return v; }
+    else if (wire === 2) { const n = varint(); i += n; }  // (not i += varint(): i would be read first)
+    else if (wire === 5) { i += 4; } else if (wire === 1) { i += 8; } else { return -1; }
   }
-}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
-                      attributeFilter: ['data-test-script-state']});
+  return -1;
+};
+const benchMessage = (bytes) => {
+  const status = benchFinished(bytes);
+  if (status === 0 || status === 3) { window.__benchRuns += 1; benchWake(); }
+};
+const BenchNativeSocket = window.WebSocket;
+window.WebSocket = class extends BenchNativeSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', (e) => {
+      if (e.data instanceof ArrayBuffer) benchMessage(new Uint8Array(e.data));
+      else if (e.data instanceof Blob) e.data.arrayBuffer().then((b) => benchMessage(new Uint8Array(b)));
+    });
+  }
+};
+new MutationObserver(benchWake).observe(document, {attributes: true, subtree: true,
+                                                   attributeFilter: ['data-test-script-state']});
+window.__benchWait = (n, ms) => new Promise((resolve) => {
+  if (window.__benchRuns > n && benchIdle()) { resolve(true); return; }
+  window.__benchWaiters.push({n, resolve});
+  setTimeout(() => resolve(false), ms);
+});
 """
-IDLE = "document.querySelector(\"[data-testid='stApp']\")?.getAttribute('data-test-script-state') === 'notRunning'"
 APP_ERROR = "Something went wrong and this page could not be shown"
 
 
@@ -404,9 +443,14 @@ class Tab:
         self.page, self.url, self.person, self.ledger, self.visits, self.think_s = page, url, person, ledger, visits, think_s
         self.recording = True  # False while warming up
 
+    async def runs_ended(self, after: int) -> None:
+        """Wait until more than ``after`` runs have ended in this page and none is running."""
+        if not await self.page.evaluate("([n, ms]) => window.__benchWait(n, ms)", [after, VISIT_TIMEOUT_S * 1000]):
+            raise TimeoutError(f"no Streamlit run ended within {VISIT_TIMEOUT_S} s")
+
     async def settle(self) -> None:
         await self.page.wait_for_timeout(200)
-        await self.page.wait_for_function(IDLE, timeout=VISIT_TIMEOUT_S * 1000)
+        await self.runs_ended(-1)
 
     async def visit(self, kind: str, action, ready=None) -> bool:
         """Run ``action`` (a click, a key press), wait for the run it starts to end and ``ready`` (an
@@ -417,10 +461,10 @@ class Tab:
         error = None
         try:
             await action()
-            await page.wait_for_function(f"window.__benchRuns > {before} && {IDLE}", timeout=VISIT_TIMEOUT_S * 1000)
+            await self.runs_ended(before)
             if ready is not None:
                 await ready()
-                await page.wait_for_function(IDLE, timeout=VISIT_TIMEOUT_S * 1000)  # a run the first one started
+                await self.runs_ended(-1)  # a run the first one started
         except Exception as exc:  # noqa: BLE001 - a failed visit is counted with its reason
             error = "timed out" if "Timeout" in type(exc).__name__ else f"{type(exc).__name__}: {str(exc)[:80]}"
         ms = (time.perf_counter() - t0) * 1000
@@ -699,7 +743,7 @@ async def _drive(url: str, people: list[Person], seconds: float, think_s: float,
             await browser.close()
 
 
-def measure_browsers(db_path: Path, seconds: float = 60, browsers: int = 20, think_s: float = 1.0,
+def measure_browsers(db_path: Path, seconds: float = 60, browsers: int = 20, think_s: float = 2.0,
                      data_dir: Path | None = None) -> dict:
     """``browsers`` people at work for ``seconds`` on a server of ``db_path`` (see the module)."""
     if not Path(CHROMIUM).exists():
@@ -718,7 +762,7 @@ def measure_browsers(db_path: Path, seconds: float = 60, browsers: int = 20, thi
             resources = sampler.stop()
     expected = ledger.expected()
     lost = lost_writes(ledger, read_found(db_path, expected))
-    return {"browsers": browsers, "roles": {r: roles.count(r) for r in sorted(set(roles))}, "think_s": think_s,
+    return {"server_exit_code": server.proc.returncode, "browsers": browsers, "roles": {r: roles.count(r) for r in sorted(set(roles))}, "think_s": think_s,
             "cpus": os.cpu_count(), "load_before": round(load_before, 2), **run, **summarize(visits), **resources,
             "writes_acknowledged": ledger.acknowledged, "write_keys": len(expected),
             "write_keys_found": len(expected) - len(lost), "lost_writes": len(lost), "lost_examples": lost[:3]}
@@ -732,7 +776,7 @@ def main() -> None:
     parser.add_argument("db", type=Path)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--browsers", type=int, default=20)
-    parser.add_argument("--think", type=float, default=1.0, help="seconds each person pauses between actions")
+    parser.add_argument("--think", type=float, default=2.0, help="seconds each person pauses between actions")
     args = parser.parse_args()
     print(json.dumps(measure_browsers(args.db, args.seconds, args.browsers, args.think), indent=2))
 

@@ -185,7 +185,7 @@ def measure_core(db_path: Path, repeat: int) -> dict:
 
 
 def run(scales: list[str], repeat: int, live: bool = False, concurrency: float = 0, pages: bool = True,
-        browsers: tuple[int, ...] = (20,)) -> dict:
+        browsers: tuple[int, ...] = (20,), think_s: float = 2.0) -> dict:
     from benchmarks.browsers import measure_browsers
     from benchmarks.generate import generate
     from benchmarks.live import measure_live, memory_mb, reset_peak_memory
@@ -209,7 +209,7 @@ def run(scales: list[str], repeat: int, live: bool = False, concurrency: float =
         if live:
             entry["live"] = measure_live(path, repeat, load_library(PROJECT_ROOT))
         if concurrency:
-            entry["concurrency"] = {str(n): measure_browsers(path, concurrency, n) for n in browsers}
+            entry["concurrency"] = {str(n): measure_browsers(path, concurrency, n, think_s) for n in browsers}
         entry["memory"] = memory_mb()
         entry["load_after"] = os.getloadavg()[0]
         report["scales"][scale] = entry
@@ -306,9 +306,12 @@ def main() -> None:
                              "(default 60)")
     parser.add_argument("--browsers", type=int, nargs="+", default=[20], metavar="N",
                         help="with --concurrency: the number of browser sessions, one run each (default 20)")
+    parser.add_argument("--think", type=float, default=2.0, metavar="SECONDS",
+                        help="with --concurrency: each person's pause between actions (default 2)")
     parser.add_argument("--no-pages", action="store_true", help="skip the rerun of every page and the core measures")
     args = parser.parse_args()
-    print(markdown(run(args.scales, args.repeat, args.live, args.concurrency, not args.no_pages, tuple(args.browsers))))
+    print(markdown(run(args.scales, args.repeat, args.live, args.concurrency, not args.no_pages, tuple(args.browsers),
+                        args.think)))
 
 
 if __name__ == "__main__":
