@@ -210,15 +210,31 @@ def test_filter_rating_queue_by_text_status_and_due():
     assert sids(text=INJECTION) == []
 
 
-def test_filter_grading_queue_by_text_and_days():
-    from ipt_training.vignettes import filter_grading
+def test_grading_queue_searched_by_text_and_days(db):
+    from ipt_training import auth
+    from ipt_training.vignettes import find_grading
 
-    queue = [{"attempt_id": 9, "trainee": "Tara Okafor", "vignette_title": "A move abroad",
-              "submitted_at": "2026-03-31T23:59:59+00:00"},
-             {"attempt_id": 8, "trainee": "Nico Berg", "vignette_title": "Retirement",
-              "submitted_at": "2026-02-28T12:00:00+00:00"}]
-    assert [q["attempt_id"] for q in filter_grading(queue, "ABROAD")] == [9]
-    assert [q["attempt_id"] for q in filter_grading(queue, "berg retire")] == [8]
-    assert [q["attempt_id"] for q in filter_grading(queue, until=date(2026, 2, 28))] == [8]
-    assert [q["attempt_id"] for q in filter_grading(queue, since=date(2026, 3, 31), until=date(2026, 3, 31))] == [9]
-    assert filter_grading(queue, INJECTION) == []
+    c = db.conn
+    ids = {}
+    for name, role in (("Tara Okafor", "trainee"), ("Nico Berg", "trainee"), ("Ada Admin", "admin")):
+        ids[name] = c.execute("INSERT INTO users (username, display_name, password_hash, created_at) "
+                              "VALUES (?, ?, 'x', '2026-01-01')", (name.split()[0].lower(), name)).lastrowid
+        c.execute("INSERT INTO user_roles (user_id, role) VALUES (?, ?)", (ids[name], role))
+    c.executemany("INSERT INTO content_versions (hash, kind, content_id, body) VALUES (?, 'vignette', ?, ?)",
+                  [("h1", "move", '{"title": "A move abroad"}'), ("h2", "retire", '{"title": "Retirement"}')])
+    for aid, who, vh, at in ((9, "Tara Okafor", "h1", "2026-03-31T23:59:59+00:00"),
+                             (8, "Nico Berg", "h2", "2026-02-28T12:00:00+00:00")):
+        c.execute("INSERT INTO vignette_attempts (id, trainee_id, vignette_id, vignette_hash, rubric_id, rubric_hash, "
+                  "status, created_at, updated_at, submitted_at) VALUES (?, ?, 'v', ?, 'r', 'r', 'submitted', ?, ?, ?)",
+                  (aid, ids[who], vh, at, at, at))
+    c.commit()
+    admin = auth.get_user(db, ids["Ada Admin"])
+
+    def found(text="", since=None, until=None):
+        return [q["attempt_id"] for q in find_grading(db, admin, False, text, since, until)]
+
+    assert found() == [9, 8]  # newest first
+    assert found("ABROAD") == [9] and found("berg retire") == [8] and found("#8") == [8]
+    assert found(until=date(2026, 2, 28)) == [8]
+    assert found(since=date(2026, 3, 31), until=date(2026, 3, 31)) == [9]
+    assert found(INJECTION) == []

@@ -4,7 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from ipt_training import fidelity
+from ipt_training.finding import PAGE_SIZE
 from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.finding import search_box
 from ipt_training.ui.rating_widgets import forget_widget_state, open_in_workspace, results_view
 from ipt_training.ui.text import plain
 
@@ -16,12 +18,8 @@ st.caption("Calibration sessions carry an expert consensus rating with a reason 
            "blind; after submitting, they see the expert's scores and reasons, and their agreement counts towards "
            "rater certification.")
 
-sessions = fidelity.gold_sessions(db, admin)
-if not sessions:
-    st.info("No recorded session exists yet.")
-    st.stop()
-labels = {s["id"]: f"{s['trainee_name']}: {s['label']}" for s in sessions}
-gold = [s for s in sessions if s["is_gold_standard"]]
+gold = fidelity.gold_sessions(db, admin)
+labels = {s["id"]: f"{s['trainee_name']}: {s['label']}" for s in gold}
 
 st.subheader("Calibration sessions")
 if gold:
@@ -31,8 +29,17 @@ if gold:
                  hide_index=True, width="stretch", key="gs_table")
 else:
     st.info("No session is marked as a gold-standard session yet.")
+# the session to mark is found by a search in SQL (issue 16: 30,000 sessions at scale XL); the
+# marked ones are always offered, so that a mark can be removed
+find = search_box("Find a session to mark (therapist, case or number)", key="gs_find", placeholder="e.g. Okafor, #12")
+found = fidelity.accessible_sessions(db, admin, include_deleted=False, text=find, limit=PAGE_SIZE)
+markable = {**labels, **{s["id"]: f"{s['trainee_name']}: {s['label']}" for s in found}}
+if not markable:
+    st.info("No session matches this search; clear it to see the newest sessions." if find
+            else "No recorded session exists yet.")
+    st.stop()
 with st.form("gs_mark"):
-    sid = st.selectbox("Session", list(labels), format_func=labels.get, key="gs_mark_session")
+    sid = st.selectbox("Session", list(markable), format_func=markable.get, key="gs_mark_session")
     c1, c2 = st.columns(2)
     mark = c1.form_submit_button("Mark as gold standard", key="gs_mark_on", icon=":material/star:")
     unmark = c2.form_submit_button("Remove the mark", key="gs_mark_off", icon=":material/star_border:")

@@ -6,7 +6,8 @@ import streamlit as st
 from ipt_training import fidelity
 from ipt_training.config import get_settings
 from ipt_training.ui.common import get_db, require_user
-from ipt_training.ui.finding import date_range, paged, search_box
+from ipt_training.finding import PAGE_SIZE
+from ipt_training.ui.finding import date_range, pager, search_box
 from ipt_training.ui.text import plain
 
 admin = require_user("admin")
@@ -15,8 +16,7 @@ st.title("Recordings")
 if flash := st.session_state.pop("ra_flash", None):
     st.success(plain(flash))
 
-sessions = fidelity.all_sessions_admin(db, admin)  # newest first
-if not sessions:
+if not fidelity.count_recordings(db, admin):
     st.info("No recorded session has been added yet.")
     st.stop()
 text = search_box("Search therapist, session, file or number", key="ra_text", placeholder="e.g. Okafor, #12")
@@ -25,7 +25,9 @@ c1, c2 = st.columns(2)
 yes_no = {None: "Any", True: "yes", False: "no"}
 gold = c1.selectbox("Gold standard", [None, True, False], format_func=yes_no.get, key="ra_gold")
 deleted = c2.selectbox("Recording deleted", [None, True, False], format_func=yes_no.get, key="ra_deleted")
-found = paged(fidelity.filter_recordings(sessions, text, since, until, gold, deleted), "ra_page")
+# searched and paged in SQL (issue 16): a page reads its 50 sessions, newest first
+page = pager(fidelity.count_recordings(db, admin, text, since, until, gold, deleted), "ra_page")
+found = fidelity.find_recordings(db, admin, text, since, until, gold, deleted, PAGE_SIZE, (page - 1) * PAGE_SIZE)
 if found:
     st.dataframe(pd.DataFrame([{
         "id": s["id"], "therapist": s["trainee"], "session": s["label"], "file": s["original_name"] or "",

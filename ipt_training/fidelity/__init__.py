@@ -37,6 +37,8 @@ from .recordings import (  # noqa: F401
     check_recording,
     delete_recording,
     extension_of,
+    count_recordings,
+    find_recordings,
     get_session,
     recording_bytes,
     recording_file,

@@ -46,7 +46,9 @@ def adopt_gold_rating(db: Database, admin: User, session_id: int, source_rating_
 
 
 def gold_sessions(db: Database, admin: User) -> list[dict]:
-    """Admin: every session with its gold flag, gold rating status and calibration counts."""
+    """Admin: the gold-standard sessions (recording not deleted) with their gold rating status and
+    calibration counts, by session number. Only the marked few are read: the session to mark is
+    found by a search (:func:`.recordings.accessible_sessions`), not among every session."""
     if not admin.has("admin"):
         raise FidelityError("Only an administrator can manage gold-standard sessions.")
     out = rows(db, """
@@ -56,7 +58,7 @@ def gold_sessions(db: Database, admin: User) -> list[dict]:
                (SELECT COUNT(*) FROM ratings r WHERE r.session_id = s.id AND r.kind = 'rater' AND r.status = 'submitted') AS submitted_ratings,
                (SELECT COUNT(*) FROM assignments a WHERE a.session_id = s.id AND a.purpose = 'calibration') AS calibration_assignments
         FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id
-        WHERE s.deleted_at IS NULL ORDER BY s.is_gold_standard DESC, s.id""")
+        WHERE s.deleted_at IS NULL AND s.is_gold_standard = 1 ORDER BY s.id""")
     for s in out:
         s["label"] = session_label(s)
         s["gold_status"] = _status_of(s["gold_status"])

@@ -14,7 +14,7 @@ from typing import Optional
 from sqlite_utils import Database
 from .. import files
 from ..auth import User, supervisee_ids
-from ..finding import sql_words
+from ..finding import day_bounds, sql_words
 from ..config import Settings
 from ..content import PHASES, PROBLEM_AREAS
 from ..store import audit, now_iso, one, rows, transaction
@@ -556,15 +556,60 @@ def delete_recording(db: Database, settings: Settings, admin: User, session_id: 
         path.unlink()
 
 
-def all_sessions_admin(db: Database, admin: User) -> list[dict]:
-    """Admin: every session with its file facts and how many ratings it holds."""
+def _recordings_where(admin: User, text: str, since, until, gold: Optional[bool],
+                      deleted: Optional[bool]) -> tuple[str, list]:
     if not admin.has("admin"):
         raise FidelityError("Only an administrator can list every recording.")
-    out = rows(db, """SELECT s.id, t.display_name AS trainee, s.case_pseudonym, s.session_number, s.phase,
-                             s.problem_area, s.is_gold_standard, s.original_name, s.size_bytes, s.media_type,
-                             s.created_at, s.deleted_at,
-                             (SELECT COUNT(*) FROM ratings r WHERE r.session_id = s.id) AS ratings
-                      FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id ORDER BY s.id DESC""")
+    conds, params = [], []
+    match, found = sql_words(text, f"t.display_name || char(10) || {session_label_sql('s')} || char(10) || "
+                                   "COALESCE(s.original_name, '') || char(10) || '#' || s.id")
+    if match:
+        conds.append(match)
+        params += found
+    low, high = day_bounds(since, until)
+    if low:
+        conds.append("s.created_at >= ?")
+        params.append(low)
+    if high:
+        conds.append("s.created_at < ?")
+        params.append(high)
+    if gold is not None:
+        conds.append("s.is_gold_standard = ?" if gold else "NOT s.is_gold_standard = ?")
+        params.append(1)
+    if deleted is not None:
+        conds.append(f"COALESCE(s.deleted_at, '') {'<>' if deleted else '='} ''")
+    return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def find_recordings(db: Database, admin: User, text: str = "", since=None, until=None, gold: Optional[bool] = None,
+                    deleted: Optional[bool] = None, limit: Optional[int] = None, offset: int = 0) -> list[dict]:
+    """Admin: the sessions, newest first, with their file facts and how many ratings each holds;
+    only those whose therapist, label, file name or ``#number`` hold every word of ``text``
+    (ignoring ASCII case), added on a day from ``since`` to ``until`` (both included), gold
+    standard or not, deleted or not (``None``: any); ``limit`` rows from ``offset`` (``None``:
+    all). Searched and cut in SQL: the ratings are counted for the rows shown only."""
+    where, params = _recordings_where(admin, text, since, until, gold, deleted)
+    cut = "" if limit is None else " LIMIT ? OFFSET ?"
+    params += [] if limit is None else [int(limit), int(offset)]
+    out = rows(db, f"""SELECT s.id, t.display_name AS trainee, s.case_pseudonym, s.session_number, s.phase,
+                              s.problem_area, s.is_gold_standard, s.original_name, s.size_bytes, s.media_type,
+                              s.created_at, s.deleted_at,
+                              (SELECT COUNT(*) FROM ratings r WHERE r.session_id = s.id) AS ratings
+                       FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id{where}
+                       ORDER BY s.id DESC{cut}""", params)
     for s in out:
         s["label"] = session_label(s)
     return out
+
+
+def count_recordings(db: Database, admin: User, text: str = "", since=None, until=None, gold: Optional[bool] = None,
+                     deleted: Optional[bool] = None) -> int:
+    """How many sessions :func:`find_recordings` finds without a limit."""
+    where, params = _recordings_where(admin, text, since, until, gold, deleted)
+    return db.conn.execute(f"SELECT COUNT(*) FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id{where}",
+                           params).fetchone()[0]
+
+
+def all_sessions_admin(db: Database, admin: User) -> list[dict]:
+    """Admin: every session with its file facts and how many ratings it holds (newest first)."""
+    return find_recordings(db, admin)

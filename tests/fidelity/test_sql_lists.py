@@ -316,6 +316,60 @@ def test_grading_pages_cut_the_same_rows(store):
     assert find_grading(store, rater) == [] and count_grading(store, rater) == 0
 
 
+def test_gold_sessions_are_the_marked_ones_of_the_former_list(store):
+    c = store.conn
+    ids = [r[0] for r in c.execute("SELECT id FROM recorded_sessions WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 3")]
+    c.executemany("UPDATE recorded_sessions SET is_gold_standard = 1 WHERE id = ?", [(i,) for i in ids])
+    c.commit()
+    former = rows(store, """
+        SELECT s.id, t.display_name AS trainee_name, s.case_pseudonym, s.session_number, s.phase, s.problem_area,
+               s.is_gold_standard, s.deleted_at,
+               (SELECT status FROM ratings g WHERE g.session_id = s.id AND g.kind = 'gold' ORDER BY g.id LIMIT 1) AS gold,
+               (SELECT COUNT(*) FROM ratings r WHERE r.session_id = s.id AND r.kind = 'rater' AND r.status = 'submitted') AS n,
+               (SELECT COUNT(*) FROM assignments a WHERE a.session_id = s.id AND a.purpose = 'calibration') AS cal
+        FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id
+        WHERE s.deleted_at IS NULL ORDER BY s.is_gold_standard DESC, s.id""")
+    expected = [(s["id"], session_label(s), s["gold"] or "not started", s["n"], s["cal"]) for s in former
+                if s["is_gold_standard"]]
+    got = fidelity.gold_sessions(store, _people(store)[0])
+    assert [(s["id"], s["label"], s["gold_status"], s["submitted_ratings"], s["calibration_assignments"])
+            for s in got] == expected and len(expected) >= 3
+
+
+def _reference_recordings(db):
+    out = rows(db, """SELECT s.id, t.display_name AS trainee, s.case_pseudonym, s.session_number, s.phase,
+                             s.problem_area, s.is_gold_standard, s.original_name, s.size_bytes, s.media_type,
+                             s.created_at, s.deleted_at, (SELECT COUNT(*) FROM ratings r WHERE r.session_id = s.id) AS ratings
+                      FROM recorded_sessions s JOIN users t ON t.id = s.trainee_id ORDER BY s.id DESC""")
+    for s in out:
+        s["label"] = session_label(s)
+    return out
+
+
+@pytest.mark.parametrize("text", ["", "okafor", "case 1", "#1", "T_%", "deleted", "100%", "nobody-matches-this"])
+def test_recordings_searched_in_sql_match_the_former_list(store, text):
+    admin = _people(store)[0]
+    store.conn.execute("UPDATE recorded_sessions SET is_gold_standard = 1, original_name = 'Interview_1.MP4' "
+                       "WHERE id % 7 = 0")
+    store.conn.commit()
+    every = _reference_recordings(store)
+    days = [(None, None), (date(2026, 2, 2), date(2026, 2, 4)), (date(2026, 2, 8), None)]
+    for since, until in days:
+        for gold in (None, True, False):
+            for deleted in (None, True, False):
+                expected = fidelity.filter_recordings(every, text, since, until, gold, deleted)
+                got = fidelity.find_recordings(store, admin, text, since, until, gold, deleted)
+                assert [(s["id"], s["label"], s["ratings"]) for s in got] == \
+                       [(s["id"], s["label"], s["ratings"]) for s in expected]
+                assert fidelity.count_recordings(store, admin, text, since, until, gold, deleted) == len(expected)
+    n = len(every)
+    for offset in sorted({0, PAGE_SIZE - 1, PAGE_SIZE, PAGE_SIZE + 1, max(0, n - PAGE_SIZE), n}):
+        assert [s["id"] for s in fidelity.find_recordings(store, admin, limit=PAGE_SIZE, offset=offset)] == \
+               [s["id"] for s in every[offset:offset + PAGE_SIZE]]
+    with pytest.raises(fidelity.FidelityError):
+        fidelity.count_recordings(store, _people(store)[1])
+
+
 # --- the indexes the order relies on (a plan, not a timing) -----------------------------------
 
 def _plan(db, sql, params):
