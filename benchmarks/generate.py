@@ -14,8 +14,10 @@ XL     10,000    300     all shipped 250,000   30,000          2-3 (~1.5 M item 
 Rows are written straight into the tables with ``executemany`` (the app's write paths
 are measured separately by the runner). Every synthetic account shares one argon2 hash,
 since hashing 2,000 passwords would only measure argon2. The evidence-token triggers
-(:mod:`ipt_training.store_changes`) are dropped for the bulk insert and made again after it,
-with a fresh token for everybody (what they would hold had they fired row by row). The shipped vignettes are reused
+(:mod:`ipt_training.store_changes`) and the submitted-ratings log (:mod:`ipt_training.store_submissions`)
+are dropped for the bulk insert and made again after it, with a fresh token for everybody (what
+they would hold had they fired row by row; the log starts empty, as a reader of the finished data
+needs nothing of it). The shipped vignettes are reused
 for the attempts (the library holds 16; at scale L the issue's 40 would only add rows to
 the same table, which the attempts count already covers).
 """
@@ -34,6 +36,7 @@ from ipt_training.content import PROBLEM_AREAS, load_library
 from ipt_training.fidelity.ratings import score_rating
 from ipt_training.store import _split_sql, now_iso, open_store, transaction
 from ipt_training.store_changes import migration_sql
+from ipt_training.store_submissions import migration_sql as submissions_sql
 
 SCALES = {
     "S": dict(trainees=50, raters=5, supervisors=3, attempts=1_250, sessions=150),
@@ -67,7 +70,7 @@ def generate(path: Path, scale: str, seed: int = 7) -> dict:
                             [(first + i, r) for i in range(n) for r in roles])
         return list(range(first, first + n))
 
-    triggers = [t for t in _split_sql(migration_sql()) if t.startswith("CREATE TRIGGER")]
+    triggers = [t for t in _split_sql(migration_sql() + submissions_sql()) if t.startswith("CREATE TRIGGER")]
     with transaction(db):
         for t in triggers:
             db.conn.execute(f"DROP TRIGGER {t.split()[2]}")

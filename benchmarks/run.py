@@ -84,7 +84,7 @@ def measure_core(db_path: Path, repeat: int) -> dict:
     from ipt_training import fidelity
     from ipt_training.credentials import review as credential_review
     from ipt_training.credentials import readiness_cache
-    from ipt_training.reliability import report_data as reliability_data
+    from ipt_training.reliability import report_data as reliability_data, report_live
     from ipt_training.auth import get_user
     from ipt_training.config import PROJECT_ROOT
     from ipt_training.content import load_library
@@ -110,8 +110,8 @@ def measure_core(db_path: Path, repeat: int) -> dict:
         reliability_data.report_from_data(lib, lib.instruments[inst], data, filters)
         stats.append(time.perf_counter() - t0)
     # a visit with unchanged submitted data: the shared computation (one per change, for every viewer)
-    reliability_data.shared_report(db, lib, inst)
-    cached = _median_ms(lambda: reliability_data.shared_report(db, lib, inst), repeat)
+    report_live.shared_report(db, lib, inst)
+    cached = _median_ms(lambda: report_live.shared_report(db, lib, inst), repeat)
 
     readiness = []
     for _ in range(max(1, repeat // 2)):

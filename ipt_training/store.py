@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from .files import private_dir, private_file
 from .finding import day_bounds, sql_words
 from .store_changes import migration_sql as _evidence_changes_sql
+from .store_submissions import migration_sql as _submitted_changes_sql
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -497,6 +498,9 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE INDEX IF NOT EXISTS idx_sessions_created ON recorded_sessions(created_at);
     CREATE INDEX IF NOT EXISTS idx_attempts_submitted ON vignette_attempts(status, submitted_at);
     """),
+    # issue 16: the log of submissions and other changes of submitted ratings (store_submissions),
+    # so the reliability report appends newly submitted ratings instead of reading everything again
+    (100, _submitted_changes_sql()),
     # issue 17: the in-app inbox; a reminder that must be written once carries a dedupe_key
     (60, """
     CREATE TABLE notifications (

@@ -7,7 +7,7 @@ import streamlit as st
 
 from ipt_training import auth, fidelity
 from ipt_training.reliability import calibration
-from ipt_training.reliability import report_data as rd, report_export
+from ipt_training.reliability import report_data as rd, report_export, report_live
 from ipt_training.content import PHASES
 from ipt_training.display import number
 from ipt_training.ui import charts
@@ -53,12 +53,12 @@ if not isinstance(dates, (tuple, list)) or len(dates) != 2:
 date_from, date_to = dates
 cohort_id = cohort["id"] if cohort else None
 # sessions this person is still to rate (or self-rate) stay out of every figure they see (blind rule);
-# everyone else shares one computation per change of submitted data (issue 16)
+# everyone else shares one computation per change of submitted data (issue 16: report_live)
 blind = frozenset(fidelity.blind_session_ids(db, user))
 filters = (instrument.id, cohort_id, date_from.isoformat(), date_to.isoformat(), phase)
 try:
     with st.spinner("Computing reliability..."):
-        report = rd.shared_report(db, library, *filters, blind=blind)
+        report = report_live.shared_report(db, library, *filters, blind=blind)
 except rd.ReportError as exc:
     st.error(plain(str(exc)))
     st.stop()
@@ -125,7 +125,7 @@ if pairs:
         st.info(plain(str(exc)))
 
 st.subheader("How many ratings are enough")
-g = rd.shared_generalizability(db, library, *filters, blind=blind) if report["n_double_rated"] else None
+g = report_live.shared_generalizability(db, library, *filters, blind=blind) if report["n_double_rated"] else None
 if g is not None and g["ok"]:
     st.caption(f"Generalizability study of the session score ({g['method']}; {g['n_trainees']} trainees, "
                f"{g['n_sessions']} double-rated sessions, {g['n_raters']} raters). The decision table projects the "
@@ -143,8 +143,9 @@ elif g is not None:
 st.subheader("Export")
 stem = f"reliability-{instrument.id}-{date_from.isoformat()}-{date_to.isoformat()}"
 c1, c2 = st.columns(2)
-c1.download_button("Download CSV", report_export.report_csv(report), file_name=f"{stem}.csv", mime="text/csv",
-                   key="rr_csv", icon=":material/table:")
+# the CSV is built when the button is pressed (deferred data), not on every visit
+c1.download_button("Download CSV", lambda: report_export.report_csv(report), file_name=f"{stem}.csv",
+                   mime="text/csv", key="rr_csv", icon=":material/table:", on_click="ignore")
 # built on demand and kept for this visitor: a PDF costs more than the page, and most visits need none
 pdf_key = (filters, report["generated_at"], id(report))
 

@@ -26,10 +26,11 @@ from .long_data import ReliabilityError
 from ..auth import User
 from ..content import Library, RaterCertificationPolicy
 from ..fidelity.ratings import score_rating
-from .report_data import data_stamp, item_labels
+from .report_data import item_labels
 from .shared_cache import shared
 from ..display import humanize, item_label
 from ..store import audit, get_setting, rows, set_setting, transaction
+from ..store_changes import GLOBAL
 
 SETTING_COUNT_UNCERTIFIED = "count_uncertified_ratings"
 
@@ -435,12 +436,23 @@ def drift_view(db: Database, library: Library, today: _dt.date, viewer: Optional
     return {"policy": {"instrument": pol.instrument, **thresholds}, "raters": raters, "series": series}
 
 
+def calibration_stamp(db: Database) -> Optional[int]:
+    """The evidence log's calibration token (:data:`ipt_training.store_changes.GLOBAL`): its
+    triggers give it a fresh value whenever a submitted rating, or an item score of one, of a
+    gold-standard session changes, a session's gold-standard mark or deletion changes, or a
+    name or role changes; that is everything :func:`drift_view` reads. A rating submitted on
+    any other session leaves it."""
+    row = db.conn.execute("SELECT token FROM evidence_changes WHERE user_id = ?", (GLOBAL,)).fetchone()
+    return row[0] if row else None
+
+
 def shared_drift_view(db: Database, library: Library, today: _dt.date, viewer: User) -> dict:
-    """:func:`drift_view` of every rater, computed once per change of submitted data and shared by
-    every viewer (:mod:`.shared_cache`, keyed by :func:`.report_data.data_stamp`); a viewer who is
+    """:func:`drift_view` of every rater, computed once per change of calibration data
+    (:func:`calibration_stamp`) and shared by every viewer (:mod:`.shared_cache`); a viewer who is
     neither admin nor supervisor gets their own rows of it. Read-only."""
     pol = policy(library)
-    view = shared("drift_view", db, (data_stamp(db), pol.content_hash, library.instruments[pol.instrument].content_hash
+    view = shared("drift_view", db, (calibration_stamp(db), pol.content_hash,
+                                     library.instruments[pol.instrument].content_hash
                                      if pol.instrument in library.instruments else None, today.isoformat()),
                   lambda: drift_view(db, library, today, None))
     if viewer.has("admin", "supervisor"):

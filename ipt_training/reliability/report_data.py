@@ -9,8 +9,8 @@ number of double-rated sessions behind every figure, a rater-by-rater matrix, ra
 and a G/D study. The session score is the instrument's own (:mod:`ipt_training.fidelity.pass_rule`:
 the mean of the IPT items minus the proscribed-item deduction), as stored with each submitted
 rating, never a mean that mixes proscribed items with adherence items. The statistics are
-computed for every item at once (:mod:`.report_stats`); :func:`shared_report` serves one
-computation per change of submitted data to every viewer (issue 16).
+computed for every item at once (:mod:`.report_stats`); :mod:`.report_live` keeps the read data
+up to date as ratings are submitted and serves one computation per change to every viewer (issue 16).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from .report_tables import decision_table
 # the display tables, re-exported for the page (``rd.figures_table(report)``)
 from .report_tables import (decisions_table, figures_table, pairs_table, rater_pairs_for_plot,  # noqa: F401
                             severity_table)
-from .shared_cache import shared
 from ..content import Library
 from ..fidelity.base import default_library
 from ..fidelity.ratings import score_rating
@@ -123,23 +122,15 @@ def scale_points(library: Library, inst: Any) -> Optional[list]:
 
 
 def data_stamp(db: Database) -> str:
-    """A cheap fingerprint of the submitted data the report, G study and drift read.
+    """Where the log of changes to submitted ratings stands (:mod:`ipt_training.store_submissions`).
 
-    Changes when a rating is submitted (or a submitted one withdrawn), when sessions are added,
-    marked gold-standard or deleted, when cohort membership changes and when users or roles
-    change; a draft save never changes it (issue 16), so the shared computations survive the
-    raters' autosaves. Pages and :func:`shared_report` key their caches by it.
+    Changes when a rating is submitted, when a submitted one is reopened, edited or deleted, when
+    a session's trainee, phase, gold-standard mark or deletion changes, when cohort membership
+    or names change; a draft save never changes it (issue 16), so the shared computations
+    survive the raters' autosaves.
     """
-    r = one(db, """SELECT COUNT(*) AS n, MAX(submitted_at) AS s, COALESCE(SUM(id), 0) AS h
-                   FROM ratings WHERE status = 'submitted'""") or {}
-    s = one(db, """SELECT COUNT(*) AS n, SUM(is_gold_standard) AS g,
-                          SUM(CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END) AS d FROM recorded_sessions""") or {}
-    c = one(db, "SELECT COUNT(*) AS n, COALESCE(SUM(cohort_id * 7919 + user_id), 0) AS h FROM cohort_members") or {}
-    u = one(db, """SELECT (SELECT COUNT(*) FROM users) AS n, (SELECT MAX(id) FROM users) AS m,
-                          (SELECT COUNT(*) FROM user_roles) AS roles,
-                          (SELECT COALESCE(SUM(user_id * 31 + length(role)), 0) FROM user_roles) AS h""") or {}
-    return "|".join(str(x) for x in (r.get("n"), r.get("s"), r.get("h"), s.get("n"), s.get("g"), s.get("d"),
-                                     c.get("n"), c.get("h"), u.get("n"), u.get("m"), u.get("roles"), u.get("h")))
+    row = db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM submitted_changes").fetchone()
+    return str(row[0])
 
 
 _SELECTED = """FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
@@ -154,6 +145,86 @@ _SELECTED = """FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
 RATING_COLUMNS = ["rating_id", "session_id", "trainee_id", "rater_id", "mean", "passed", "phase", "problem_area"]
 
 
+def selection_params(instrument_id: str, cohort_id: Optional[int], date_from: DateLike, date_to: DateLike,
+                     phase: Optional[str], include_gold_standard_sessions: bool = False) -> dict[str, Any]:
+    """The SQL parameters of a selection (see :func:`_read`)."""
+    return {"inst": instrument_id, "cohort": None if cohort_id is None else int(cohort_id),
+            "dfrom": _iso(date_from), "dto": _iso(date_to), "phase": phase or None,
+            "gold": 1 if include_gold_standard_sessions else 0}
+
+
+def read_rows(db: Database, params: dict[str, Any], rating_ids: Optional[list[int]] = None) -> dict[str, Any]:
+    """The rows of a selection as read from the store: ``ratings`` (RATING_COLUMNS, by id),
+    their scored items as arrays ``item_rating`` (rating id), ``item_id`` and ``score``, and
+    ``names`` (id, display_name, username of the raters). ``rating_ids`` reads only those
+    ratings (the ones submitted since an earlier read: :mod:`.report_live`)."""
+    only = "" if rating_ids is None else f" AND r.id IN ({','.join(str(int(i)) for i in rating_ids) or 'NULL'})"
+    ratings = pd.DataFrame.from_records(db.conn.execute(
+        f"""SELECT r.id, r.session_id, s.trainee_id, r.rater_id, r.mean, r.passed, s.phase, s.problem_area
+            {_SELECTED}{only} ORDER BY r.id""", params).fetchall(), columns=RATING_COLUMNS)
+    ratings = ratings.astype({"rating_id": np.int64, "session_id": np.int64, "trainee_id": np.int64,
+                              "rater_id": np.int64, "mean": float, "passed": float})
+    items = pd.DataFrame.from_records(db.conn.execute(
+        f"""WITH sel AS (SELECT r.id {_SELECTED}{only})
+            SELECT i.rating_id, i.item_id, i.score FROM sel JOIN item_scores i ON i.rating_id = sel.id
+            WHERE i.score IS NOT NULL AND i.not_applicable = 0""", params).fetchall(),
+        columns=["rating_id", "item_id", "score"])
+    return {"ratings": ratings, "item_rating": items["rating_id"].to_numpy(np.int64),
+            "item_id": items["item_id"].to_numpy(object), "score": items["score"].to_numpy(float),
+            "names": rater_names(db, ratings["rater_id"].tolist())}
+
+
+def rater_names(db: Database, rater_ids: list) -> pd.DataFrame:
+    """id, display_name, username of the given raters."""
+    return pd.DataFrame.from_records(db.conn.execute(
+        f"SELECT id, display_name, username FROM users WHERE id IN ({','.join(map(str, sorted(set(rater_ids)))) or 'NULL'})"
+    ).fetchall(), columns=["id", "display_name", "username"])
+
+
+def item_key(rows: dict[str, Any]) -> np.ndarray:
+    """The (rating, item) order of coded item rows, as one integer per row."""
+    return rows["item_rating"] * max(len(rows["item_ids"]), 1) + rows["item_code"]
+
+
+def in_item_order(rows: dict[str, Any]) -> dict[str, Any]:
+    """Coded item rows (``item_code`` into the sorted ``item_ids``) in (rating, item) order, so
+    that data read at once and data merged from several reads are the same arrays."""
+    key = item_key(rows)
+    if len(key) < 2 or (np.diff(key) > 0).all():
+        return rows
+    order = np.argsort(key, kind="stable")
+    return {**rows, **{k: rows[k][order] for k in ("item_rating", "item_code", "score")}}
+
+
+def assemble(rows: dict[str, Any], exclude_sessions: frozenset = frozenset()) -> dict[str, Any]:
+    """The data the statistics use, from :func:`read_rows` output (``item_code`` and
+    ``item_ids``, the sorted item ids, when already coded), less the ratings of
+    ``exclude_sessions``: see :func:`_read`. Rater labels are display names, disambiguated by
+    sign-in name when two raters in the selection share one."""
+    ratings = rows["ratings"]
+    if exclude_sessions:
+        ratings = ratings[~ratings["session_id"].isin(exclude_sessions)].reset_index(drop=True)
+    if "item_code" not in rows:
+        code, uniques = pd.factorize(rows["item_id"], sort=True)
+        rows = in_item_order({**rows, "item_code": code.astype(np.int64), "item_ids": [str(x) for x in uniques]})
+    code, item_ids, rid = rows["item_code"], list(rows["item_ids"]), rows["item_rating"]
+    ids = ratings["rating_id"].to_numpy(np.int64)
+    pos = np.minimum(np.searchsorted(ids, rid), max(len(ids) - 1, 0)) if len(ids) else np.zeros(len(rid), np.int64)
+    found = ids[pos] == rid if len(ids) else np.zeros(len(rid), bool)
+    code = np.asarray(code, dtype=np.int64)[found]
+    if exclude_sessions:  # only the items scored in what is left
+        present = np.unique(code)
+        code, item_ids = np.searchsorted(present, code), [item_ids[i] for i in present]
+    items = pd.DataFrame({"row": pos[found], "item": code, "score": rows["score"][found]})
+    names = rows["names"]
+    names = names[names["id"].isin(set(ratings["rater_id"].tolist()))]
+    dup = names["display_name"].duplicated(keep=False)
+    labels = {int(r.id): (f"{r.display_name} ({r.username})" if d else r.display_name)
+              for r, d in zip(names.itertuples(), dup)}
+    ratings = ratings.assign(rater=ratings["rater_id"].map(labels))
+    return {"ratings": ratings, "items": items, "item_ids": item_ids, "labels": labels}
+
+
 def _read(db: Database, instrument_id: str, cohort_id: Optional[int], date_from: DateLike, date_to: DateLike,
           phase: Optional[str], include_gold_standard_sessions: bool = False,
           exclude_sessions: frozenset = frozenset()) -> dict[str, Any]:
@@ -165,39 +236,13 @@ def _read(db: Database, instrument_id: str, cohort_id: Optional[int], date_from:
     out; so are gold-standard (calibration) sessions unless asked for, and ``exclude_sessions``
     (those the viewer is still blind to: :func:`fidelity.blind_session_ids`).
 
-    Returns ``ratings`` (DataFrame of RATING_COLUMNS plus ``rater``, the label), ``items``
-    (DataFrame: row (index into ratings), item (index into ``item_ids``), score) and ``labels`` (rater id -> label:
-    display names, disambiguated by sign-in name when two people share one).
+    Returns ``ratings`` (DataFrame of RATING_COLUMNS plus ``rater``, the label, by rating id),
+    ``items`` (DataFrame: row (index into ratings), item (index into ``item_ids``, sorted), score)
+    and ``labels`` (rater id -> label: display names, disambiguated by sign-in name when two
+    people share one).
     """
-    params = {"inst": instrument_id, "cohort": None if cohort_id is None else int(cohort_id),
-              "dfrom": _iso(date_from), "dto": _iso(date_to), "phase": phase or None,
-              "gold": 1 if include_gold_standard_sessions else 0}
-    ratings = pd.DataFrame.from_records(db.conn.execute(
-        f"""SELECT r.id, r.session_id, s.trainee_id, r.rater_id, r.mean, r.passed, s.phase, s.problem_area
-            {_SELECTED} ORDER BY r.id""", params).fetchall(), columns=RATING_COLUMNS)
-    items = pd.DataFrame.from_records(db.conn.execute(
-        f"""WITH sel AS (SELECT r.id {_SELECTED})
-            SELECT i.rating_id, i.item_id, i.score FROM sel JOIN item_scores i ON i.rating_id = sel.id
-            WHERE i.score IS NOT NULL AND i.not_applicable = 0""", params).fetchall(),
-        columns=["rating_id", "item_id", "score"])
-    if exclude_sessions:
-        ratings = ratings[~ratings["session_id"].isin(exclude_sessions)].reset_index(drop=True)
-    ids = ratings["rating_id"].to_numpy(np.int64)
-    pos = np.searchsorted(ids, items["rating_id"].to_numpy(np.int64)) if len(ids) else np.zeros(len(items), np.int64)
-    pos = np.minimum(pos, max(len(ids) - 1, 0))
-    found = ids[pos] == items["rating_id"].to_numpy(np.int64) if len(ids) else np.zeros(len(items), bool)
-    item_code, item_ids = pd.factorize(items["item_id"].to_numpy()[found])
-    items = pd.DataFrame({"row": pos[found], "item": item_code.astype(np.int64),
-                          "score": items["score"].to_numpy(float)[found]})
-    rater_ids = sorted(set(ratings["rater_id"].tolist()))
-    names = pd.DataFrame.from_records(db.conn.execute(
-        f"SELECT id, display_name, username FROM users WHERE id IN ({','.join(map(str, rater_ids)) or 'NULL'})"
-    ).fetchall(), columns=["id", "display_name", "username"])
-    dup = names["display_name"].duplicated(keep=False)
-    labels = {int(r.id): (f"{r.display_name} ({r.username})" if d else r.display_name)
-              for r, d in zip(names.itertuples(), dup)}
-    ratings["rater"] = ratings["rater_id"].map(labels)
-    return {"ratings": ratings, "items": items, "item_ids": list(item_ids), "labels": labels}
+    params = selection_params(instrument_id, cohort_id, date_from, date_to, phase, include_gold_standard_sessions)
+    return assemble(read_rows(db, params), exclude_sessions)
 
 
 def _session_scores(inst: Any, data: dict[str, Any], min_items: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -368,7 +413,7 @@ def _pairs(data: dict[str, Any], matrix: pd.DataFrame, limit: int,
 def _item_figures(data: dict[str, Any], labels: dict[str, tuple[str, str]],
                   names_of: dict[str, str]) -> list[dict[str, Any]]:
     """Per-item figures on every double-rated session, every item at once (:func:`group_figures`)."""
-    if data["items"].empty:
+    if not data["item_ids"]:
         return []
     c, item_ids = data["coded"], data["item_ids"]
     figures = group_figures(c["item"], c["target"], c["rater"], c["score"], len(item_ids), c["names"], "ordinal")
@@ -420,23 +465,85 @@ def read_ratings(db: Database, instrument_id: str, cohort_id: Optional[int] = No
     return _read(db, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=exclude_sessions)
 
 
-def report_from_data(library: Library, inst: Any, data: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
-    """The statistics of :func:`reliability_report` on data already read (:func:`read_ratings`)."""
+def double_rated_part(data: dict[str, Any]) -> dict[str, Any]:
+    """The ratings (and their items) of the sessions with two or more ratings: every figure of the
+    report but the counts of sessions and ratings depends on these alone (:func:`figures_of`)."""
+    r = data["ratings"]
+    codes = pd.factorize(r["session_id"])[0]
+    keep = np.bincount(codes, minlength=1)[codes] >= 2
+    if keep.all():
+        return data
+    it = data["items"]
+    row = it["row"].to_numpy()
+    on = keep[row]
+    items = pd.DataFrame({"row": (np.cumsum(keep) - 1)[row[on]], "item": it["item"].to_numpy()[on],
+                          "score": it["score"].to_numpy()[on]})
+    return {**data, "ratings": r[keep].reset_index(drop=True), "items": items}
+
+
+def figures_of(library: Library, inst: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The figures of :func:`reliability_report` (everything but the counts of all sessions and
+    ratings), on :func:`double_rated_part` data."""
     min_items = inst.pass_rule.min_applicable_items
     data = {**data, "coded": _coded(data)}
-    score, passed, n_short = _session_scores(inst, data, min_items)
+    score, passed, _ = _session_scores(inst, data, min_items)
     long_all = _session_long(data, score)
     long_total = _double_rated(long_all)
-    warnings: list[str] = []
-    if n_short:
-        warnings.append(f"{n_short} rating(s) scored fewer than {min_items} IPT items and are left out of the "
-                        "session score (the instrument's pass rule cannot judge them).")
     total = {"item_id": TOTAL, "label": "Session score", "section": "",
              "item": "Session score (the pass rule's: mean of IPT items less the proscribed-item deduction)",
              **_session_figure(long_all)}
     items = _item_figures(data, item_labels(library, inst.id), {it.id: item_label(it) for it in inst.items})
     decided = passed >= 0
     decisions = decision_agreement(pd.factorize(data["ratings"]["session_id"])[0][decided], passed[decided])
+    warnings: list[str] = []
+    severity = pd.DataFrame(columns=["rater", "n_ratings", "mean_rating", "n_shared_targets", "mean_difference"])
+    matrix = matrix_n = pd.DataFrame()
+    if not long_total.empty:
+        severity = _rater_severity(long_total)
+        counts = long_total["rater"].value_counts()
+        busiest = sorted(counts.index, key=lambda r: (-counts[r], r))  # ties by label: independent of row order
+        shown = sorted(busiest[:MAX_MATRIX_RATERS])
+        if len(busiest) > MAX_MATRIX_RATERS:
+            warnings.append(f"The rater-by-rater matrix shows the {MAX_MATRIX_RATERS} raters with the most "
+                            f"double-rated sessions (of {len(busiest)}); rater severity lists everyone.")
+        in_matrix = long_total[long_total["rater"].isin(shown)]
+        matrix = pair_icc_matrix(in_matrix, shown)
+        matrix_n = shared_counts(in_matrix)
+    pairs, pairs_left_out = _pairs(data, matrix, MAX_PAIRS, scale_points(library, inst))
+    if pairs_left_out:
+        warnings.append(f"The rater-pair table lists the {MAX_PAIRS} pairs that share the most sessions; "
+                        f"{pairs_left_out} further pair(s) are left out.")
+    severity["direction"] = [
+        "" if v is None or pd.isna(v) else ("more lenient than the others" if v > 0 else
+                              "more severe than the others" if v < 0 else "same as the others")
+        for v in severity["mean_difference"]
+    ]
+    return {"total": total, "items": items, "decisions": decisions, "pairs": pairs, "matrix": matrix,
+            "matrix_n": matrix_n, "severity": severity, "long_total": long_total, "warnings": warnings}
+
+
+def report_from_data(library: Library, inst: Any, data: dict[str, Any], filters: dict[str, Any],
+                     figures: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The statistics of :func:`reliability_report` on data already read (:func:`read_ratings`);
+    ``figures``: :func:`figures_of` its :func:`double_rated_part`, when already computed
+    (:mod:`.report_live` shares them while only single-rated sessions change). Read-only."""
+    min_items = inst.pass_rule.min_applicable_items
+    if figures is None:
+        figures = figures_of(library, inst, double_rated_part(data))
+    score, _, n_short = _session_scores(inst, data, min_items)
+    long_all = _session_long(data, score)
+    long_total = figures["long_total"]
+    # sessions behind each figure: the double-rated part's, plus each single-rated session's items
+    codes = pd.factorize(data["ratings"]["session_id"])[0]
+    single = (np.bincount(codes, minlength=1)[codes] == 1)[data["items"]["row"].to_numpy()]
+    code_of = {item_id: n for n, item_id in enumerate(data["item_ids"])}
+    singles = np.bincount(data["items"]["item"].to_numpy()[single], minlength=len(code_of))
+    total = {**figures["total"], "n_sessions": int(long_all["target"].nunique()) if not long_all.empty else 0}
+    items = [{**r, "n_sessions": r["n_sessions"] + int(singles[code_of[r["item_id"]]])} for r in figures["items"]]
+    warnings: list[str] = []
+    if n_short:
+        warnings.append(f"{n_short} rating(s) scored fewer than {min_items} IPT items and are left out of the "
+                        "session score (the instrument's pass rule cannot judge them).")
     if data["ratings"].empty:
         warnings.append("No submitted rater ratings match these filters; widen the date range or choose "
                         "another cohort or phase.")
@@ -453,47 +560,27 @@ def report_from_data(library: Library, inst: Any, data: dict[str, Any], filters:
     if uncomputed:
         warnings.append(f"ICC(1,1) could not be computed for {len(uncomputed)} item(s) "
                         f"({', '.join(uncomputed)}); see the notes column for why.")
-    severity = pd.DataFrame(columns=["rater", "n_ratings", "mean_rating", "n_shared_targets", "mean_difference"])
-    matrix = matrix_n = pd.DataFrame()
-    if not long_total.empty:
-        severity = _rater_severity(long_total)
-        busiest = long_total["rater"].value_counts()
-        shown = sorted(busiest.index[:MAX_MATRIX_RATERS])
-        if len(busiest) > MAX_MATRIX_RATERS:
-            warnings.append(f"The rater-by-rater matrix shows the {MAX_MATRIX_RATERS} raters with the most "
-                            f"double-rated sessions (of {len(busiest)}); rater severity lists everyone.")
-        in_matrix = long_total[long_total["rater"].isin(shown)]
-        matrix = pair_icc_matrix(in_matrix, shown)
-        matrix_n = shared_counts(in_matrix)
-    pairs, pairs_left_out = _pairs(data, matrix, MAX_PAIRS, scale_points(library, inst))
-    if pairs_left_out:
-        warnings.append(f"The rater-pair table lists the {MAX_PAIRS} pairs that share the most sessions; "
-                        f"{pairs_left_out} further pair(s) are left out.")
-    severity["direction"] = [
-        "" if v is None or pd.isna(v) else ("more lenient than the others" if v > 0 else
-                              "more severe than the others" if v < 0 else "same as the others")
-        for v in severity["mean_difference"]
-    ]
     return {
         "instrument": {"id": inst.id, "name": inst.name, "version": inst.version},
         "filters": filters,
         "model": {**MODEL, "statement": MODEL_STATEMENT},
         "n_ratings": int(len(long_all)),
-        "n_sessions": int(long_all["target"].nunique()) if not long_all.empty else 0,
+        "n_sessions": total["n_sessions"],
         "n_double_rated": total["n_double_rated"],
         "raters": sorted(long_total["rater"].unique()) if not long_total.empty else [],
         "total": total,
         "items": items,
-        "decisions": decisions,
-        "pairs": pairs,
-        "matrix": matrix,
-        "matrix_n": matrix_n,
-        "severity": severity,
+        "decisions": figures["decisions"],
+        "pairs": figures["pairs"],
+        "matrix": figures["matrix"],
+        "matrix_n": figures["matrix_n"],
+        "severity": figures["severity"],
         "long_total": long_total,
         "session_ids": frozenset(int(x) for x in data["ratings"]["session_id"]),
-        "warnings": warnings,
+        "warnings": warnings + figures["warnings"],
         "software": _versions(),
         "generated_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "bland_altman_memo": {},
     }
 
 
@@ -502,11 +589,16 @@ def bland_altman_pair(report: dict[str, Any], rater_a: str, rater_b: str) -> dic
 
     Raises ReportError with a sentence when the pair shares fewer than two sessions.
     """
+    memo = report.get("bland_altman_memo")
+    if memo is not None and (rater_a, rater_b) in memo:
+        return memo[(rater_a, rater_b)]  # a shared report computes each pair once (read-only)
     try:
         res = bland_altman(report["long_total"], rater_a, rater_b)
     except ReliabilityError as exc:
         raise ReportError(f"No Bland-Altman plot for this pair: {exc} Choose a pair that shares sessions.") from None
     res["points"] = pd.DataFrame({"session": res["targets"], "mean": res["mean"], "difference": res["diff"]})
+    if memo is not None:
+        memo[(rater_a, rater_b)] = res
     return res
 
 
@@ -521,18 +613,23 @@ def rating_period(db: Database, instrument_id: Optional[str] = None) -> tuple[_d
     return min(lo, hi), hi
 
 
-def g_study_data(db: Database, instrument_id: str, cohort_id: Optional[int] = None, date_from: DateLike = None,
-                 date_to: DateLike = None, phase: Optional[str] = None, min_items: int = 1,
-                 exclude_sessions: frozenset = frozenset(), library: Optional[Library] = None) -> pd.DataFrame:
-    """Double-rated session scores (the pass rule's) for ``g_study``: columns trainee, session, rater, score."""
-    data = _read(db, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=exclude_sessions)
-    inst = (library or default_library()).instruments[instrument_id]
+def g_input(inst: Any, data: dict[str, Any], min_items: int) -> pd.DataFrame:
+    """Double-rated session scores (the pass rule's) of read data, for ``g_study``: columns
+    trainee, session, rater, score."""
     score = _session_scores(inst, data, min_items)[0]
     keep = ~np.isnan(score)
     r = data["ratings"][keep]
     per = pd.DataFrame({"trainee": r["trainee_id"].astype(str).to_numpy(), "session": r["session_id"].astype(str).to_numpy(),
                         "rater": r["rater"].to_numpy(), "score": score[keep]})
     return per[per.groupby("session")["rater"].transform("nunique") >= 2].reset_index(drop=True)
+
+
+def g_study_data(db: Database, instrument_id: str, cohort_id: Optional[int] = None, date_from: DateLike = None,
+                 date_to: DateLike = None, phase: Optional[str] = None, min_items: int = 1,
+                 exclude_sessions: frozenset = frozenset(), library: Optional[Library] = None) -> pd.DataFrame:
+    """:func:`g_input` of the selection read from the store."""
+    data = _read(db, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=exclude_sessions)
+    return g_input((library or default_library()).instruments[instrument_id], data, min_items)
 
 
 def generalizability(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
@@ -554,6 +651,11 @@ def generalizability(db: Database, library: Library, instrument_id: str, cohort_
     if inst is None:
         raise ReportError(f"The instrument {instrument_id!r} is not loaded; choose one of the listed instruments.")
     data = g_study_data(db, instrument_id, cohort_id, date_from, date_to, phase, min_items, exclude_sessions, library)
+    return generalizability_of(data, target_phi)
+
+
+def generalizability_of(data: pd.DataFrame, target_phi: float = DEFAULT_TARGET_PHI) -> dict[str, Any]:
+    """:func:`generalizability` of :func:`g_input` data (pure)."""
     out: dict[str, Any] = {"ok": False, "message": "", "components": None, "decision": None, "warnings": [],
                            "target_phi": target_phi, "n_scores": int(len(data))}
     try:
@@ -584,46 +686,3 @@ def generalizability(db: Database, library: Library, instrument_id: str, cohort_
         out["smallest"] = (f"The fewest ratings reaching {target_phi:.2f}: {int(best['n_sessions'])} session(s) "
                            f"each rated by {int(best['n_raters'])} rater(s) (phi = {best['phi']:.2f}).")
     return out
-
-
-# --- one computation per change of submitted data, shared by every viewer (issue 16) ----------
-
-
-def _shared_key(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int], date_from: DateLike,
-                date_to: DateLike, phase: Optional[str]) -> tuple:
-    inst = library.instruments.get(instrument_id)
-    if inst is None:
-        raise ReportError(f"The instrument {instrument_id!r} is not loaded; choose one of the listed instruments.")
-    return (instrument_id, inst.content_hash, cohort_id, _iso(date_from), _iso(date_to), phase or None, data_stamp(db))
-
-
-def shared_report(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
-                  date_from: DateLike = None, date_to: DateLike = None, phase: Optional[str] = None,
-                  blind: frozenset = frozenset()) -> dict[str, Any]:
-    """:func:`reliability_report` computed once per change of submitted data and shared by every
-    viewer (process-wide cache keyed by :func:`data_stamp`, :mod:`.shared_cache`).
-
-    The viewer's ``blind`` sessions (those they are still to rate) leave the figures only when
-    the selection holds ratings of them: then the report without them is computed and cached
-    under that set (every figure changes when a session leaves, so they cannot be filtered out
-    of the shared result afterwards). Everyone else gets the shared report. Read-only.
-    """
-    key = _shared_key(db, library, instrument_id, cohort_id, date_from, date_to, phase)
-    full = shared("reliability_report", db, key, lambda: reliability_report(
-        db, library, instrument_id, cohort_id, date_from, date_to, phase))
-    hidden = frozenset(blind) & full["session_ids"]
-    if not hidden:
-        return full
-    return shared("reliability_report", db, key + (tuple(sorted(hidden)),), lambda: reliability_report(
-        db, library, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=hidden))
-
-
-def shared_generalizability(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
-                            date_from: DateLike = None, date_to: DateLike = None, phase: Optional[str] = None,
-                            blind: frozenset = frozenset()) -> dict[str, Any]:
-    """:func:`generalizability` once per change of submitted data, shared as :func:`shared_report` is."""
-    key = _shared_key(db, library, instrument_id, cohort_id, date_from, date_to, phase)
-    sessions = shared_report(db, library, instrument_id, cohort_id, date_from, date_to, phase)["session_ids"]
-    hidden = frozenset(blind) & sessions
-    return shared("generalizability", db, key + (tuple(sorted(hidden)),), lambda: generalizability(
-        db, library, instrument_id, cohort_id, date_from, date_to, phase, exclude_sessions=hidden))

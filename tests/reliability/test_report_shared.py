@@ -14,7 +14,7 @@ from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa as sm_f
 
 from ipt_training import fidelity, reliability as R
 from ipt_training.fidelity.ratings import score_rating
-from ipt_training.reliability import calibration, report_data as rd, shared_cache
+from ipt_training.reliability import calibration, report_data as rd, report_live, shared_cache
 from ipt_training.reliability.report_stats import decision_agreement, group_figures
 
 from test_calibration import Builder
@@ -187,37 +187,37 @@ def test_a_draft_save_leaves_the_stamp_and_a_submission_changes_it(rated, librar
     assert rd.data_stamp(db) != before
 
 
-def test_one_computation_per_change_shared_by_viewers(rated, library, monkeypatch):
+def test_one_computation_per_change_shared_by_viewers(rated, library):
     """Viewers with nothing to hide share one report; a viewer blind to a rated session gets
     the report without it; a draft save recomputes nothing; a submission recomputes once."""
     db, b = rated["db"], rated["b"]
-    carol = b.user("carol")  # a new account is a change (rater labels); made before the first visit
+    carol = b.user("carol")
     shared_cache.clear()
-    calls = []
-    real = rd.reliability_report
+    report_live.clear()
+    built = shared_cache.builds
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("exclude_sessions", frozenset()))
-        return real(*args, **kwargs)
+    def reports() -> int:
+        return built["reliability_report"]
 
-    monkeypatch.setattr(rd, "reliability_report", counting)
-    first = rd.shared_report(db, library, INSTRUMENT, blind=frozenset())
-    second = rd.shared_report(db, library, INSTRUMENT, blind=frozenset({999_999}))  # blind to an unrated session
-    assert first is second and len(calls) == 1
+    start = reports()
+    first = report_live.shared_report(db, library, INSTRUMENT, blind=frozenset())
+    second = report_live.shared_report(db, library, INSTRUMENT, blind=frozenset({999_999}))  # an unrated session
+    assert first is second and reports() == start + 1
     hidden = frozenset({rated["sessions"][1]})
-    mine = rd.shared_report(db, library, INSTRUMENT, blind=hidden)
-    assert calls[-1] == hidden and mine["n_double_rated"] == first["n_double_rated"] - 1
-    assert rd.shared_report(db, library, INSTRUMENT, blind=hidden) is mine and len(calls) == 2
+    mine = report_live.shared_report(db, library, INSTRUMENT, blind=hidden)
+    assert reports() == start + 2 and mine["n_double_rated"] == first["n_double_rated"] - 1
+    assert mine["session_ids"] == first["session_ids"] - hidden
+    assert report_live.shared_report(db, library, INSTRUMENT, blind=hidden) is mine and reports() == start + 2
     # a draft (any rater, any session) changes nothing
     draft = b.rating(rated["sessions"][0], carol, {i: 3 for i in rated["ipt"]}, status="draft")
-    assert rd.shared_report(db, library, INSTRUMENT) is first and len(calls) == 2
+    assert report_live.shared_report(db, library, INSTRUMENT) is first and reports() == start + 2
     # a submission is a change: recomputed once, then shared again
     b.submit(draft, "2026-01-11")
-    new = rd.shared_report(db, library, INSTRUMENT)
-    assert new is not first and new["n_ratings"] == first["n_ratings"] + 1 and len(calls) == 3
-    assert rd.shared_report(db, library, INSTRUMENT) is new and len(calls) == 3
-    g1 = rd.shared_generalizability(db, library, INSTRUMENT)
-    assert rd.shared_generalizability(db, library, INSTRUMENT) is g1
+    new = report_live.shared_report(db, library, INSTRUMENT)
+    assert new is not first and new["n_ratings"] == first["n_ratings"] + 1 and reports() == start + 3
+    assert report_live.shared_report(db, library, INSTRUMENT) is new and reports() == start + 3
+    g1 = report_live.shared_generalizability(db, library, INSTRUMENT)
+    assert report_live.shared_generalizability(db, library, INSTRUMENT) is g1
 
 
 def test_drift_view_is_shared_and_filtered_for_a_plain_rater(rated, library):

@@ -1,0 +1,218 @@
+"""The reliability report kept up to date as ratings are submitted, one computation per change
+shared by every viewer (issue 16).
+
+What the report reads of a selection (instrument, cohort, dates, phase) is kept in memory with
+the position of the store's log of changes to submitted ratings it reflects
+(:mod:`ipt_training.store_submissions`). When the log has moved on and every later change is a
+submission, only those ratings are read and merged into what is kept, in rating-id order, so the
+data are exactly what a full read gives; any other change (a rating reopened, edited or deleted,
+a gold-standard mark, a session deleted, cohort membership, a name), a pruned log or a new
+process reads everything again. A draft save, an evidence mark or a log entry writes nothing to
+the log, so nothing is read or computed again.
+
+The statistics, the G study and the drift view are computed once per change of their own inputs
+and shared through :mod:`.shared_cache`: the figures (:func:`.report_data.figures_of`) per
+content of the double-rated sessions' data, which alone they depend on, so the first rating of a
+session only updates the counts of sessions and ratings; the G study per content of its input
+(the double-rated session scores); drift per change of calibration data
+(:func:`.calibration.calibration_stamp`). A viewer blind to sessions of the selection gets the
+statistics of the same data without those sessions, computed for that set of sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import numpy as np
+import pandas as pd
+from sqlite_utils import Database
+
+from . import report_data as rd
+from .shared_cache import database_key, on_clear, shared
+from ..content import Library
+
+MAX_SELECTIONS = 16
+
+# how the kept data were brought up to date (tests and the benchmark read these)
+counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0}
+
+_kept: "OrderedDict[tuple, Kept]" = OrderedDict()
+_gates: dict[tuple, threading.Lock] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A selection's rows as read (``rows``: :func:`.report_data.read_rows` output with coded
+    items), the log position they reflect (``seq``) and the position at which they last changed
+    (``version``)."""
+
+    key: tuple
+    seq: int
+    version: int
+    rows: dict
+    filters: dict
+    session_ids: frozenset
+
+
+@contextmanager
+def _snapshot(db: Database) -> Iterator[None]:
+    """One read transaction, so the log position and the rows read agree (WAL snapshot)."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.conn.execute("COMMIT")
+
+
+def _gate(key: tuple) -> threading.Lock:
+    with _lock:
+        return _gates.setdefault(key, threading.Lock())
+
+
+def _coded(rows: dict, item_ids: list[str]) -> Optional[dict]:
+    """``rows`` with items coded as indexes into ``item_ids`` (None if an item is not in it)."""
+    code = pd.Index(item_ids, dtype=object).get_indexer(rows["item_id"]).astype(np.int64)
+    if (code < 0).any():
+        return None
+    return rd.in_item_order({**{k: v for k, v in rows.items() if k != "item_id"}, "item_code": code,
+                             "item_ids": list(item_ids)})
+
+
+def _full(db: Database, params: dict) -> dict:
+    counts["full_reads"] += 1
+    rows = rd.read_rows(db, params)
+    return _coded(rows, sorted(set(rows["item_id"].tolist())))
+
+
+def _appended(db: Database, kept: Kept, head: int, params: dict) -> Optional[dict]:
+    """``kept.rows`` with the ratings submitted since ``kept.seq``, or None when anything but
+    submissions happened since (or the log no longer reaches back that far)."""
+    changes = db.conn.execute("SELECT rating_id FROM submitted_changes WHERE seq > ? AND seq <= ? ORDER BY seq",
+                              (kept.seq, head)).fetchall()
+    if len(changes) != head - kept.seq or any(r[0] is None for r in changes):
+        return None
+    ids = sorted({int(r[0]) for r in changes})
+    old = kept.rows
+    if np.isin(ids, old["ratings"]["rating_id"].to_numpy(np.int64)).any():
+        return None  # already read: not an append
+    new = rd.read_rows(db, params, ids)
+    if new["ratings"].empty:
+        return old
+    new = _coded(new, old["item_ids"])
+    if new is None:
+        return None  # an item never scored before: read everything (item codes are sorted ids)
+    counts["appends"] += 1
+    counts["ratings_appended"] += len(new["ratings"])
+    ratings = pd.concat([old["ratings"], new["ratings"]], ignore_index=True)
+    ratings = ratings.sort_values("rating_id", kind="stable", ignore_index=True)
+    names = pd.concat([old["names"], new["names"]], ignore_index=True).drop_duplicates("id", keep="last")
+    at = np.searchsorted(rd.item_key(old), rd.item_key(new))  # merged in (rating, item) order: a full read's
+    return {"ratings": ratings, "names": names.sort_values("id", ignore_index=True), "item_ids": old["item_ids"],
+            **{k: np.insert(old[k], at, new[k]) for k in ("item_rating", "item_code", "score")}}
+
+
+def kept_rows(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
+              date_from: rd.DateLike = None, date_to: rd.DateLike = None, phase: Optional[str] = None) -> Kept:
+    """The selection's rows, brought up to date with the store (see the module docstring)."""
+    inst = library.instruments.get(instrument_id)
+    if inst is None:
+        raise rd.ReportError(f"The instrument {instrument_id!r} is not loaded; choose one of the listed instruments.")
+    dfrom, dto = rd._iso(date_from), rd._iso(date_to)
+    if dfrom and dto and dfrom > dto:
+        raise rd.ReportError("The start date is after the end date; swap them or widen the range.")
+    key = (database_key(db), instrument_id, inst.content_hash, cohort_id, dfrom, dto, phase or None)
+    params = rd.selection_params(instrument_id, cohort_id, dfrom, dto, phase)
+    with _gate(key), _snapshot(db):
+        head = db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM submitted_changes").fetchone()[0]
+        with _lock:
+            kept = _kept.get(key)
+        if kept is not None and kept.seq == head:
+            return kept
+        # a log that went back is another (a restored) database: read everything
+        rows = _appended(db, kept, head, params) if kept is not None and kept.seq < head else None
+        if rows is None:
+            rows = _full(db, params)
+        if kept is not None and rows is kept.rows:
+            fresh = Kept(key, head, kept.version, rows, kept.filters, kept.session_ids)
+        else:
+            fresh = Kept(key, head, head, rows, {"cohort_id": cohort_id, "cohort": rd._cohort_name(db, cohort_id),
+                                                 "date_from": dfrom, "date_to": dto, "phase": phase or "all phases"},
+                         frozenset(int(x) for x in rows["ratings"]["session_id"]))
+        with _lock:
+            _kept[key] = fresh
+            _kept.move_to_end(key)
+            while len(_kept) > MAX_SELECTIONS:
+                _kept.popitem(last=False)
+        return fresh
+
+
+def _data(db: Database, kept: Kept, hidden: frozenset) -> dict:
+    """The statistics' input of the kept rows less the ``hidden`` sessions (shared)."""
+    return shared("reliability_data", db, (kept.key, kept.version, tuple(sorted(hidden))),
+                  lambda: rd.assemble(kept.rows, hidden))
+
+
+def shared_report(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
+                  date_from: rd.DateLike = None, date_to: rd.DateLike = None, phase: Optional[str] = None,
+                  blind: frozenset = frozenset()) -> dict[str, Any]:
+    """:func:`.report_data.reliability_report` of the current data, computed once per change and
+    shared by every viewer. The viewer's ``blind`` sessions (those they are still to rate) leave
+    the figures only when the selection holds ratings of them: then the report without them is
+    computed for that set (every figure changes when a session leaves). Read-only."""
+    kept = kept_rows(db, library, instrument_id, cohort_id, date_from, date_to, phase)
+    hidden = frozenset(blind) & kept.session_ids
+    inst = library.instruments[instrument_id]
+
+    def build() -> dict[str, Any]:
+        data = _data(db, kept, hidden)
+        double = rd.double_rated_part(data)
+        figures = shared("reliability_figures", db, (kept.key[:3], _digest(double)),
+                         lambda: rd.figures_of(library, inst, double))
+        return rd.report_from_data(library, inst, data, kept.filters, figures)
+
+    return shared("reliability_report", db, (kept.key, kept.version, tuple(sorted(hidden))), build)
+
+
+def _digest(data: dict) -> str:
+    """A fingerprint of everything :func:`.report_data.figures_of` reads of ``data``."""
+    h = hashlib.sha1()
+    h.update(pd.util.hash_pandas_object(data["ratings"], index=False).to_numpy().tobytes())
+    for column in ("row", "item", "score"):
+        h.update(np.ascontiguousarray(data["items"][column].to_numpy()).tobytes())
+    h.update(repr(data["item_ids"]).encode())  # rater labels are in the ratings' ``rater`` column
+    return h.hexdigest()
+
+
+def shared_generalizability(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
+                            date_from: rd.DateLike = None, date_to: rd.DateLike = None, phase: Optional[str] = None,
+                            blind: frozenset = frozenset(),
+                            target_phi: float = rd.DEFAULT_TARGET_PHI) -> dict[str, Any]:
+    """:func:`.report_data.generalizability` of the current data, computed once per content of
+    its input (the double-rated session scores) and shared; blind sessions as in
+    :func:`shared_report`."""
+    kept = kept_rows(db, library, instrument_id, cohort_id, date_from, date_to, phase)
+    hidden = frozenset(blind) & kept.session_ids
+    inst = library.instruments[instrument_id]
+    per = shared("g_input", db, (kept.key, kept.version, tuple(sorted(hidden))),
+                 lambda: rd.g_input(inst, _data(db, kept, hidden), inst.pass_rule.min_applicable_items))
+    digest = hashlib.sha1(pd.util.hash_pandas_object(per, index=False).to_numpy().tobytes()).hexdigest()
+    return shared("generalizability", db, (kept.key[:3], digest, float(target_phi)),
+                  lambda: rd.generalizability_of(per, target_phi))
+
+
+def clear() -> None:
+    """Forget every kept selection (with :func:`.shared_cache.clear`: tests, a restored database file)."""
+    with _lock:
+        _kept.clear()
+
+
+on_clear(clear)

@@ -1,0 +1,257 @@
+"""Issue 16: the reliability report kept up to date by appending submitted ratings equals a
+from-scratch computation after every kind of write, and rebuilds nothing it need not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ipt_training import fidelity
+from ipt_training.credentials import evidence
+from ipt_training.fidelity.gold import mark_gold_standard
+from ipt_training.reliability import calibration, report_data as rd, report_live, shared_cache
+
+from test_calibration import Builder
+
+INSTRUMENT = "ipt-session-fidelity"
+SKIP = {"generated_at", "bland_altman_memo"}
+
+
+def assert_same(got, want, path="report"):
+    """Every figure equal to 1e-10, every count, label, note and table exactly."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) - SKIP == set(want) - SKIP, path
+        for k in want:
+            if k not in SKIP:
+                assert_same(got[k], want[k], f"{path}.{k}")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), path
+        for n, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{path}[{n}]")
+    elif isinstance(want, pd.DataFrame):
+        assert list(got.columns) == list(want.columns) and list(got.index) == list(want.index), path
+        for column in want.columns:
+            assert_same(list(got[column]), list(want[column]), f"{path}.{column}")
+    elif isinstance(want, float) or isinstance(got, float):
+        if want is None or got is None:
+            assert got is want, path
+        elif math.isnan(want):
+            assert math.isnan(got), path
+        else:
+            assert got == pytest.approx(want, abs=1e-10, rel=0), path
+    else:
+        assert got == want, path
+
+
+class World:
+    """Raters rotating over sessions of two cohorts' trainees, written to as the app does."""
+
+    def __init__(self, db, library, seed: int):
+        self.db, self.lib, self.rng = db, library, random.Random(seed)
+        self.b = Builder(db)
+        self.inst = library.instruments[INSTRUMENT]
+        self.admin = self.b.as_user(self.b.user("boss", "admin"))
+        self.trainees = [self.b.user(f"t{k}", "trainee") for k in range(4)]
+        self.raters = [self.b.user(f"r{k}") for k in range(6)]
+        db.conn.execute("UPDATE users SET display_name = 'Sam' WHERE username IN ('r4', 'r5')")  # a shared name
+        c1 = db.conn.execute("INSERT INTO cohorts (name, created_at) VALUES ('One', '2025-01-01')").lastrowid
+        db.conn.execute("INSERT INTO cohorts (name, created_at) VALUES ('Two', '2025-01-01')")
+        self.cohort = c1
+        for t in self.trainees[:2]:
+            db.conn.execute("INSERT INTO cohort_members (cohort_id, user_id) VALUES (?, ?)", (c1, t))
+        self.sessions = [self.b.session(t, phase=("initial", "middle", "termination")[k % 3])
+                         for k, t in enumerate(self.trainees * 3)]
+        self.day = 0
+        for _ in range(14):
+            self.submit()
+
+    def _scores(self, sid: int) -> dict:
+        s = self.db.conn.execute("SELECT phase, problem_area FROM recorded_sessions WHERE id = ?", (sid,)).fetchone()
+        out = {}
+        for it in self.inst.applicable_items(*s):
+            if self.rng.random() < 0.1 and not it.proscribed:
+                out[it.id] = None  # N/A now and then
+            else:
+                out[it.id] = 1 if it.proscribed and self.rng.random() < 0.7 else self.rng.randint(1, 5)
+        return out
+
+    def _free_pair(self, rated: bool):
+        taken = set(self.db.conn.execute("SELECT session_id, rater_id FROM ratings WHERE kind = 'rater'").fetchall())
+        counts = dict(self.db.conn.execute("SELECT session_id, COUNT(*) FROM ratings WHERE kind = 'rater' "
+                                           "AND status = 'submitted' GROUP BY session_id").fetchall())
+        pairs = [(s, r) for s in self.sessions for r in self.raters
+                 if (s, r) not in taken and (counts.get(s, 0) > 0) == rated]
+        return self.rng.choice(pairs) if pairs else None
+
+    def submit(self, rated: bool | None = None) -> None:
+        """A rater scores a session (a draft) and submits it: the first or a further rating."""
+        pair = self._free_pair(self.rng.random() < 0.5 if rated is None else rated)
+        if pair is None:
+            return
+        self.day += 1
+        rid = self.b.rating(pair[0], pair[1], self._scores(pair[0]), status="draft")
+        self.b.submit(rid, f"2026-02-{1 + self.day % 27:02d}")
+
+    def draft_save(self) -> None:
+        pair = self._free_pair(self.rng.random() < 0.5)
+        if pair:
+            self.b.rating(pair[0], pair[1], self._scores(pair[0]), status="draft")
+
+    def reopen(self) -> None:
+        ids = [r[0] for r in self.db.conn.execute("SELECT id FROM ratings WHERE status = 'submitted'")]
+        if ids:
+            fidelity.reopen_rating(self.db, self.admin, self.rng.choice(ids), "a correction")
+
+    def resubmit(self) -> None:
+        ids = [r[0] for r in self.db.conn.execute("SELECT id FROM ratings WHERE status = 'draft'")]
+        if ids:
+            self.b.submit(self.rng.choice(ids), "2026-02-20")
+
+    def correct_score(self) -> None:
+        row = self.db.conn.execute("""SELECT i.rating_id, i.item_id FROM item_scores i JOIN ratings r ON r.id = i.rating_id
+                                      WHERE r.status = 'submitted' AND i.score IS NOT NULL ORDER BY random() LIMIT 1""").fetchone()
+        if row:
+            self.db.conn.execute("UPDATE item_scores SET score = ? WHERE rating_id = ? AND item_id = ?",
+                                 (self.rng.randint(1, 5), *row))
+
+    def gold(self) -> None:
+        sid = self.rng.choice(self.sessions)
+        on = not self.db.conn.execute("SELECT is_gold_standard FROM recorded_sessions WHERE id = ?", (sid,)).fetchone()[0]
+        mark_gold_standard(self.db, self.admin, sid, on)
+
+    def delete_session(self) -> None:
+        self.db.conn.execute("UPDATE recorded_sessions SET deleted_at = '2026-03-01' WHERE id = ?",
+                             (self.rng.choice(self.sessions),))
+
+    def cohort_change(self) -> None:
+        t = self.rng.choice(self.trainees)
+        if self.db.conn.execute("DELETE FROM cohort_members WHERE cohort_id = ? AND user_id = ?", (self.cohort, t)).rowcount == 0:
+            self.db.conn.execute("INSERT INTO cohort_members (cohort_id, user_id) VALUES (?, ?)", (self.cohort, t))
+
+    def rename(self) -> None:
+        self.db.conn.execute("UPDATE users SET display_name = ? WHERE id = ?",
+                             (self.rng.choice(["Sam", "Alex", "Kim"]), self.rng.choice(self.raters)))
+
+    def log_entry(self) -> None:
+        evidence.record_clinical_hours(self.db, self.admin, self.rng.choice(self.trainees), "2025-09-01", 2.0, "clinic")
+
+
+WRITES = {"submission": 8, "second rating": 6, "draft save": 4, "reopen": 2, "resubmit": 2, "correction": 1,
+          "gold change": 1, "session deleted": 1, "cohort change": 1, "rename": 1, "log entry": 2}
+
+
+def _write(world: World, kind: str) -> None:
+    {"submission": lambda: world.submit(False), "second rating": lambda: world.submit(True),
+     "draft save": world.draft_save, "reopen": world.reopen, "resubmit": world.resubmit,
+     "correction": world.correct_score, "gold change": world.gold, "session deleted": world.delete_session,
+     "cohort change": world.cohort_change, "rename": world.rename, "log entry": world.log_entry}[kind]()
+
+
+def _check(world: World, selections: list[dict]) -> None:
+    db, lib = world.db, world.lib
+    for sel in selections:
+        kept = report_live.kept_rows(db, lib, INSTRUMENT, **sel)
+        blinds = [frozenset(), frozenset({world.rng.choice(sorted(kept.session_ids))})] if kept.session_ids else [frozenset()]
+        for blind in blinds:
+            got = report_live.shared_report(db, lib, INSTRUMENT, **sel, blind=blind)
+            want = rd.reliability_report(db, lib, INSTRUMENT, **sel, exclude_sessions=blind)
+            assert_same(got, want)
+            if want["n_double_rated"]:
+                assert_same(report_live.shared_generalizability(db, lib, INSTRUMENT, **sel, blind=blind),
+                            rd.generalizability(db, lib, INSTRUMENT, **sel, exclude_sessions=blind), "g")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_kept_report_equals_a_full_computation_after_every_write(db, library, seed):
+    world = World(db, library, seed)
+    shared_cache.clear()
+    selections = [{}, {"cohort_id": world.cohort}, {"date_from": "2026-02-05", "date_to": "2026-02-25"},
+                  {"phase": "middle"}]
+    kinds = [k for k, n in WRITES.items() for _ in range(n)]
+    before = dict(report_live.counts)
+    for _ in range(40):
+        _write(world, world.rng.choice(kinds))
+        _check(world, selections)
+    # the test went through the incremental path, and through the full read
+    assert report_live.counts["appends"] > before["appends"]
+    assert report_live.counts["full_reads"] > before["full_reads"] + len(selections)
+
+
+def test_figures_depend_on_the_double_rated_sessions_only(db, library):
+    """What the kept report shares while first ratings arrive: the figures of the data's
+    double-rated part are those of all the data (figures, not counts)."""
+    world = World(db, library, 7)
+    for _ in range(6):
+        world.submit(False)
+    data = rd.read_ratings(db, INSTRUMENT)
+    part = rd.double_rated_part(data)
+    assert len(part["ratings"]) < len(data["ratings"])  # some sessions are single-rated
+    inst = library.instruments[INSTRUMENT]
+    full, double = rd.figures_of(library, inst, data), rd.figures_of(library, inst, part)
+    for fig in [full["total"]] + full["items"]:
+        fig.pop("n_sessions")
+    for fig in [double["total"]] + double["items"]:
+        fig.pop("n_sessions")
+    assert_same(double, full, "figures")
+
+
+def _rated_session(world: World) -> int:
+    return world.db.conn.execute("SELECT session_id FROM ratings WHERE status = 'submitted' LIMIT 1").fetchone()[0]
+
+
+def test_a_draft_save_or_a_log_entry_rebuilds_nothing_and_a_submission_reads_only_itself(db, library):
+    world = World(db, library, 3)
+    today = dt.date(2026, 3, 1)
+    trainee = world.trainees[0]
+    fresh = world.b.session(trainee)
+    second = _rated_session(world)
+    rater = world.b.as_user(world.b.user("newcomer"))
+    for sid in (fresh, second):
+        fidelity.assign(db, world.admin, sid, rater.id, None, "rating")
+    shared_cache.clear()
+
+    def visit():
+        report_live.shared_report(db, library, INSTRUMENT)
+        report_live.shared_generalizability(db, library, INSTRUMENT)
+        calibration.shared_drift_view(db, library, today, world.admin)
+        return dict(report_live.counts), dict(shared_cache.builds)
+
+    visit()
+    reads, builds = visit()
+    # a rater's draft saves and a trainee's log entry: nothing read, nothing computed
+    draft = fidelity.get_or_create_draft(db, rater, fresh, "rater", library=library)
+    items = [it for it in world.inst.applicable_items("middle", "role_dispute")]
+    for k, it in enumerate(items):
+        fidelity.save_item(db, rater, draft["id"], it.id, 1 if it.proscribed else 2 + k % 4, False, library=library)
+    world.log_entry()
+    assert visit() == (reads, builds)
+    # the first rating of a session: that rating read, the counts updated; figures, G study and drift kept
+    fidelity.submit_rating(db, rater, draft["id"], library=library)
+    after, built = visit()
+    assert after["full_reads"] == reads["full_reads"] and after["appends"] == reads["appends"] + 1
+    assert after["ratings_appended"] == reads["ratings_appended"] + 1
+    grew = {k for k in built if built[k] != builds.get(k, 0)}
+    assert grew == {"reliability_report", "reliability_data", "g_input"}
+    # a second rating of a session: read alone too; the figures and the G study change, drift does not
+    draft = fidelity.get_or_create_draft(db, rater, second, "rater", library=library)
+    s = db.conn.execute("SELECT phase, problem_area FROM recorded_sessions WHERE id = ?", (second,)).fetchone()
+    for it in world.inst.applicable_items(*s):
+        fidelity.save_item(db, rater, draft["id"], it.id, 1 if it.proscribed else 4, False, library=library)
+    fidelity.submit_rating(db, rater, draft["id"], library=library)
+    again, built2 = visit()
+    assert again["full_reads"] == reads["full_reads"] and again["appends"] == after["appends"] + 1
+    grew = {k for k in built2 if built2[k] != built.get(k, 0)}
+    assert grew == {"reliability_report", "reliability_data", "g_input", "reliability_figures", "generalizability"}
+    # a calibration rating (a gold-standard session) changes drift; the report reads it and keeps it out
+    mark_gold_standard(db, world.admin, fresh, True)
+    visit()
+    _, built3 = visit()
+    expert = world.b.user("expert", "admin")
+    world.b.rating(fresh, expert, {it.id: 3 for it in items}, kind="gold", status="submitted")
+    _, built4 = visit()
+    assert built4["drift_view"] == built3["drift_view"] + 1
