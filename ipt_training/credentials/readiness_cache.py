@@ -36,6 +36,7 @@ _lock = threading.Lock()
 _assessed: dict[tuple, tuple[tuple, tuple]] = {}  # (person, standard id, hidden) -> (key, assess_many's value)
 _certified: dict[tuple, dict] = {}  # (GLOBAL token, day, policies) -> calibration.certified_raters
 _cohort_rows: dict[tuple, list] = {}  # (evidence stamp, standard, cohort, day, viewer, policies) -> rows
+_builds: dict[tuple, dict] = {}  # view (standard, cohort, day, viewer, policies) -> its last rows, to patch
 evaluations = 0  # people evaluated since start (read by the tests: one change costs one evaluation)
 
 
@@ -126,15 +127,18 @@ def _hidden_by_person(db: Database, hide_sessions: frozenset) -> dict[int, tuple
 
 def assess_many(db: Database, library: Library, standard: CredentialStandard, person_ids: list[int],
                 today: _dt.date, *, hide_sessions: frozenset = frozenset(), certified: Optional[dict] = None,
-                count_uncertified: Optional[bool] = None) -> dict[int, tuple]:
+                count_uncertified: Optional[bool] = None, toks: Optional[dict] = None) -> dict[int, tuple]:
     """person id -> (Readiness, Holding or None, status, next steps) for ``standard``: what
     :func:`holding.assess` gives on :func:`evidence.build_evidence_many`, with
     :func:`readiness.format_missing`. Only people whose key changed are evaluated (their
-    evidence read in one query per kind for all of them)."""
+    evidence read in one query per kind for all of them). ``toks``: :func:`tokens` as the caller
+    read them, before this snapshot (a result may then be kept under an older token than its
+    evidence: it is evaluated again on the next call, never served stale)."""
     global evaluations
     ids = [int(p) for p in person_ids]
     with _no_gc_pauses() as pause, _snapshot(db):
-        toks = tokens(db)
+        if toks is None:
+            toks = tokens(db)
         if certified is None:
             certified = certified_raters(db, library, today, toks.get(GLOBAL))
         if count_uncertified is None:
@@ -184,10 +188,24 @@ def cohort_rows(key: tuple, build) -> list:
     return list(hit)
 
 
+def last_build(view: tuple) -> Optional[dict]:
+    """The last rows built for ``view`` with what they were built from (:func:`review._cohort_readiness`)."""
+    with _lock:
+        return _builds.get(view)
+
+
+def keep_build(view: tuple, build: dict) -> None:
+    with _lock:
+        if len(_builds) >= 64:
+            _builds.clear()
+        _builds[view] = build
+
+
 def clear() -> None:
     """Forget every cached assessment (tests, benchmarks; never needed for correctness)."""
     with _lock:
         _assessed.clear()
         _certified.clear()
         _cohort_rows.clear()
+        _builds.clear()
     gc.unfreeze()  # what a large batch froze is scanned again (and its cyclic garbage collected)

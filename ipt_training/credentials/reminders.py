@@ -24,10 +24,11 @@ def notify_expiring(db: Database, library: Library, today: _dt.date, within_days
     """Remind each holder of a credential that expires within ``within_days`` of ``today`` (or
     has expired). Each award is reminded once when it comes due and once when it has expired,
     however often this runs. ``user_id``: only that person. Returns how many were written now."""
+    only = " AND user_id = ?" if user_id is not None else ""
     sent = {(n["user_id"], n["dedupe_key"]) for n in rows(
-        db, "SELECT user_id, dedupe_key FROM notifications WHERE kind = 'credential_expiring'")}
-    due = [(r, _key(r)) for r in renewal_reminders(db, library, today, within_days)
-           if user_id is None or r["trainee_id"] == int(user_id)]
+        db, f"SELECT user_id, dedupe_key FROM notifications WHERE kind = 'credential_expiring'{only}",
+        (int(user_id),) if user_id is not None else ())}
+    due = [(r, _key(r)) for r in renewal_reminders(db, library, today, within_days, user_id=user_id)]
     due = [(r, key) for r, key in due if (r["trainee_id"], key) not in sent]
     if not due:  # the usual case on a home visit: no write lock taken
         return 0

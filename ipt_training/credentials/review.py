@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import dataclasses
 import datetime as _dt
@@ -18,10 +19,12 @@ from .holding import HELD, Holding, assess, holding_from, role_standard_id
 from .readiness import HeldCredential, format_missing, readiness_to_dict
 from . import readiness_cache
 from .evidence import award_day, build_evidence, standing_awards
+from .evidence_read import _EVALUATED_ON, _NOT_REVOKED, _award_day, _standing
 from ..fidelity.blind import blind_session_ids
 from ..reports import dataframe_to_csv
 from ..notifications import notify
 from ..store import audit, get_setting, now_iso, one, rows, transaction
+from ..store_changes import GLOBAL, PEOPLE
 
 
 DECISIONS = ("award", "defer", "refuse")
@@ -109,11 +112,15 @@ def decision_text(d: Optional[dict]) -> str:
     return text
 
 
-def _latest_decisions(db: Database, standard_id: str) -> dict[int, dict]:
-    names = _reviewer_names(db)
+def _latest_decisions(db: Database, standard_id: str, people: Optional[list[int]] = None) -> dict[int, dict]:
+    """person id -> their latest decision on ``standard_id`` with its ``reviewer``'s name; only
+    ``people``'s when given."""
+    only = " AND d.trainee_id IN (SELECT value FROM json_each(?))" if people is not None else ""
     out = {}
-    for d in rows(db, "SELECT * FROM credential_decisions WHERE standard_id = ? ORDER BY decided_at, id", (standard_id,)):
-        d["reviewer"] = names.get(d["reviewer_id"], "")
+    for d in rows(db, f"""SELECT d.*, COALESCE(u.display_name, '') AS reviewer FROM credential_decisions d
+                          LEFT JOIN users u ON u.id = d.reviewer_id WHERE d.standard_id = ?{only}
+                          ORDER BY d.decided_at, d.id""",
+                  (standard_id,) + ((json.dumps(sorted(people)),) if people is not None else ())):
         out[d["trainee_id"]] = d
     return out
 
@@ -211,30 +218,69 @@ def cohort_readiness(db: Database, library: Library, standard_id: str, cohort_id
 
 
 def _cohort_readiness(db: Database, library: Library, standard: CredentialStandard, cohort_id: Optional[int],
-                      today: _dt.date, viewer: Optional[User], certified: Optional[dict]) -> list[dict]:
-    if cohort_id is not None and one(db, "SELECT 1 AS x FROM cohorts WHERE id = ?", (int(cohort_id),)) is None:
-        raise ReviewError("This cohort does not exist any more; choose another.")
-    people = candidates(db, standard, cohort_id)
-    if viewer is not None and not viewer.has("admin"):
-        allowed = set(visible_trainee_ids(db, viewer))
-        people = [p for p in people if p["id"] in allowed]
-    cohorts = _cohort_names(db)
-    latest = _latest_decisions(db, standard.id)
+                      today: _dt.date, viewer: Optional[User], certified: Optional[dict], patch: bool = True) -> list[dict]:
+    """The rows of :func:`cohort_readiness`, patched from the previous build of the same view
+    when nobody's listing changed (issue 16: after one trainee's log entry at scale XL, one row
+    of 10,000 is built again). A row is kept only when the person's evidence token, the GLOBAL
+    and PEOPLE tokens, the body's setting and the person's cached assessment are all the ones it
+    was built from; otherwise it is built again (:mod:`.readiness_cache`). ``patch=False``: every
+    row built afresh (the tests' reference)."""
+    view = (standard.id, standard.content_hash, cohort_id, today,
+            (viewer.id, tuple(sorted(viewer.roles))) if viewer is not None else None, readiness_cache.policies_key(library))
+    toks = readiness_cache.tokens(db)  # read first: the rows are never older than the tokens kept with them
+    shared = (toks.get(GLOBAL), toks.get(PEOPLE), get_setting(db, calibration.SETTING_COUNT_UNCERTIFIED, ""))
+    prev = readiness_cache.last_build(view) if certified is None and patch else None
+    if prev is not None and prev["shared"] == shared:
+        people, cohorts = prev["people"], prev["cohorts"]
+    else:
+        prev = None
+        if cohort_id is not None and one(db, "SELECT 1 AS x FROM cohorts WHERE id = ?", (int(cohort_id),)) is None:
+            raise ReviewError("This cohort does not exist any more; choose another.")
+        people = candidates(db, standard, cohort_id)
+        if viewer is not None and not viewer.has("admin"):
+            allowed = set(visible_trainee_ids(db, viewer))
+            people = [p for p in people if p["id"] in allowed]
+        cohorts = _cohort_names(db)
     hidden = frozenset(blind_session_ids(db, viewer)) if viewer is not None else frozenset()
-    assessed = readiness_cache.assess_many(db, library, standard, [p["id"] for p in people], today,
-                                           hide_sessions=hidden, certified=certified)
-    out = []
-    for p in people:
+    ids = [p["id"] for p in people]
+    assessed = readiness_cache.assess_many(db, library, standard, ids, today, hide_sessions=hidden,
+                                           certified=certified, toks=toks)
+    if prev is not None:
+        before, was = prev["toks"], prev["assessed"]
+        todo = [n for n, p in enumerate(ids) if was.get(p) is not assessed[p] or before.get(p) != toks.get(p)]
+        by_id = dict(prev["rows"])
+    else:
+        todo, by_id = range(len(people)), {}
+    latest = _latest_decisions(db, standard.id, [ids[n] for n in todo] if prev is not None else None) if todo else {}
+    for n in todo:
+        p = people[n]
         r, holding, status, next_steps = assessed[p["id"]]
         d = latest.get(p["id"])
-        out.append({
+        by_id[p["id"]] = {
             "trainee_id": p["id"], "username": p["username"], "trainee": p["display_name"],
             "cohort": cohorts.get(p["id"], ""), "standard_id": standard.id, "standard_version": standard.version,
             "progress": r.progress, "status": status, "met": r.met_count, "total": r.total,
             "latest_decision": decision_text(d), "latest_decision_id": d["id"] if d else None,
             "next_steps": list(next_steps), "readiness": r, "holding": holding_dict(holding),
-        })
-    out.sort(key=lambda row: (STATUS_ORDER.get(row["status"], 9), -row["progress"], row["trainee"].lower()))
+        }
+
+    def order(n: int) -> tuple:  # "ready for review" first, then by progress, then by name (then as listed)
+        row = by_id[ids[n]]
+        return STATUS_ORDER.get(row["status"], 9), -row["progress"], row["trainee"].lower(), n
+
+    if prev is not None and len(todo) <= 64:  # a few rows changed: moved to their place, not all sorted again
+        keys = list(prev["keys"])
+        for n in todo:
+            del keys[bisect.bisect_left(keys, prev["key_of"][n])]
+            bisect.insort(keys, order(n))
+    else:
+        keys = sorted(order(n) for n in range(len(people)))
+    out = [by_id[ids[k[-1]]] for k in keys]
+    if certified is None:
+        key_of = dict(prev["key_of"]) if prev is not None else {}
+        key_of.update((n, order(n)) for n in (todo if prev is not None else range(len(people))))
+        readiness_cache.keep_build(view, {"shared": shared, "people": people, "cohorts": cohorts, "toks": toks,
+                                          "assessed": assessed, "rows": by_id, "keys": keys, "key_of": key_of})
     return out
 
 
@@ -512,16 +558,27 @@ def awards_held(db: Database, trainee_id: int, today: _dt.date) -> list[dict]:
     return sorted(out, key=lambda a: a["awarded_on"], reverse=True)
 
 
-def renewal_reminders(db: Database, library: Library, today: _dt.date, within_days: int = 90) -> list[dict]:
-    """Held awards that expire within ``within_days`` of ``today`` or have expired, soonest first.
+def renewal_reminders(db: Database, library: Library, today: _dt.date, within_days: int = 90,
+                      user_id: Optional[int] = None) -> list[dict]:
+    """Held awards that expire within ``within_days`` of ``today`` or have expired, soonest first;
+    ``user_id``: only that person's.
 
     An award superseded by a later award (a renewal) or withdrawn by a refusal is not listed.
+    Every person's standing awards are read in one query (issue 16: Home asks on every visit).
     """
     horizon = today + _dt.timedelta(days=int(within_days))
-    names = {r["id"]: r for r in rows(db, "SELECT id, username, display_name FROM users")}
+    only = " AND d.trainee_id = ?" if user_id is not None else ""
+    found: dict[int, list[dict]] = {}
+    for d in rows(db, f"""SELECT d.id, d.trainee_id, d.standard_id, d.decision, d.decided_at, d.expires_on,
+                                 {_EVALUATED_ON} AS evaluated_on, COALESCE(u.username, '') AS username,
+                                 COALESCE(u.display_name, '') AS display_name
+                          FROM credential_decisions d LEFT JOIN users u ON u.id = d.trainee_id
+                          WHERE d.decision IN ('award', 'refuse') AND d.{_NOT_REVOKED}{only}
+                          ORDER BY d.decided_at, d.id""", (int(user_id),) if user_id is not None else ()):
+        found.setdefault(d["trainee_id"], []).append(d)
     out = []
-    for t in rows(db, "SELECT DISTINCT trainee_id FROM credential_decisions WHERE decision = 'award'"):
-        for d in standing_awards(db, t["trainee_id"]).values():
+    for tid in sorted(found):
+        for d in _standing(found[tid]).values():
             if not d["expires_on"]:
                 continue
             expires = _dt.date.fromisoformat(d["expires_on"])
@@ -529,12 +586,12 @@ def renewal_reminders(db: Database, library: Library, today: _dt.date, within_da
                 continue
             days = (expires - today).days
             std = library.standards.get(d["standard_id"])
-            person = names.get(d["trainee_id"], {})
             out.append({
-                "trainee_id": d["trainee_id"], "trainee": person.get("display_name", ""),
-                "username": person.get("username", ""), "standard_id": d["standard_id"],
+                "trainee_id": d["trainee_id"], "trainee": d["display_name"],
+                "username": d["username"], "standard_id": d["standard_id"],
                 "standard": std.name if std else d["standard_id"], "decision_id": d["id"],
-                "awarded_on": award_day(d).isoformat(), "expires_on": d["expires_on"], "days_left": days,
+                "awarded_on": _award_day(d["evaluated_on"], d["decided_at"]).isoformat(),
+                "expires_on": d["expires_on"], "days_left": days,
                 "status": (f"expired {-days} day(s) ago" if days < 0 else
                            "expires today" if days == 0 else f"expires in {days} day(s)"),
             })

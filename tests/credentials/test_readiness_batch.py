@@ -91,3 +91,21 @@ def test_generated_cohort_after_random_writes_batch_equals_per_person(generated,
                            VALUES (?, 'ipt-therapist-example', '1', 'h', 'award', ?, ?, '2030-01-01', ?)""",
                         (people[n], admin_id, f"2024-0{n + 4}-01T10:00:00", snapshot))
     assert _check_everyone(db, library) >= 50
+
+
+def test_one_persons_reminders_equal_theirs_in_the_whole_list(generated, library):
+    """Issue 16: Home asks for one person's renewal reminders in SQL; they are the ones the
+    whole list holds for that person."""
+    db = open_store(generated)
+    admin_id = _ids(db, "SELECT user_id FROM user_roles WHERE role = 'admin'")[0]
+    people = _ids(db, "SELECT id FROM users WHERE id > 0 ORDER BY id")
+    for n, p in enumerate(people[:6]):
+        db.conn.execute("""INSERT INTO credential_decisions (trainee_id, standard_id, standard_version, standard_hash,
+                           decision, reviewer_id, decided_at, expires_on, evidence_snapshot)
+                           VALUES (?, 'ipt-therapist-example', '1', 'h', 'award', ?, '2024-01-01T10:00:00', ?, '{}')""",
+                        (p, admin_id, (TODAY + _dt.timedelta(days=40 * n - 100)).isoformat()))
+    everyone = review.renewal_reminders(db, library, TODAY, 120)
+    assert len(everyone) >= 3
+    for p in people[:8]:
+        assert review.renewal_reminders(db, library, TODAY, 120, user_id=p) == \
+            [r for r in everyone if r["trainee_id"] == p]

@@ -41,7 +41,7 @@ def _random_write(db, rng, people, admin_id):
     x = db.conn.execute
     t = rng.choice(people)
     now = now_iso()
-    kind = rng.randrange(17)
+    kind = rng.randrange(20)
     if kind == 0:
         x("INSERT INTO clinical_hours (trainee_id, date, hours, created_at, confirmed_by, confirmed_at) VALUES (?,?,?,?,?,?)",
           (t, "2025-02-0%d" % rng.randint(1, 9), rng.choice([5, 40, 200]), now,
@@ -121,6 +121,18 @@ def _random_write(db, rng, people, admin_id):
         if ids:
             x("UPDATE recorded_sessions SET phase = ?, case_id = NULL WHERE id = ?",
               (rng.choice(["initial", "middle", "termination"]), rng.choice(ids)))
+    elif kind == 17:  # who is listed: an account (de)activated
+        x("UPDATE users SET active = 1 - active WHERE id = ?", (t,))
+    elif kind == 18:  # a cohort joined or left
+        cohort = _ids(db, "SELECT id FROM cohorts ORDER BY id LIMIT 1") or \
+            [x("INSERT INTO cohorts (name, created_at) VALUES ('Random cohort', ?)", (now,)).lastrowid]
+        if x("DELETE FROM cohort_members WHERE cohort_id = ? AND user_id = ?", (cohort[0], t)).rowcount == 0:
+            x("INSERT INTO cohort_members (cohort_id, user_id) VALUES (?, ?)", (cohort[0], t))
+    elif kind == 19:  # a supervision link made or removed
+        sup = rng.choice(_ids(db, "SELECT user_id FROM user_roles WHERE role = 'supervisor'"))
+        if sup != t and x("DELETE FROM supervision_links WHERE supervisor_id = ? AND trainee_id = ?",
+                          (sup, t)).rowcount == 0:
+            x("INSERT INTO supervision_links (supervisor_id, trainee_id) VALUES (?, ?)", (sup, t))
     else:  # a rater's calibration on a gold-standard session: certification may change
         gold = _ids(db, "SELECT id FROM recorded_sessions WHERE is_gold_standard = 1")
         drafts = _ids(db, """SELECT r.id FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
@@ -151,7 +163,7 @@ def test_random_writes_incremental_equals_from_scratch(demo_db, library):
             _reference(db, library, std, people, hidden), f"step {step} (supervisor's view)"
         for viewer in (None, sup):  # the rows kept by the evidence stamp, against rows made now
             assert review.cohort_readiness(db, library, std.id, None, TODAY, viewer=viewer) == \
-                review._cohort_readiness(db, library, std, None, TODAY, viewer, None), f"step {step} (rows)"
+                review._cohort_readiness(db, library, std, None, TODAY, viewer, None, patch=False), f"step {step} (rows)"
         changed += 1
     # and the page-level function agrees with a cold evaluation of itself
     warm = review.cohort_readiness(db, library, THERAPIST, None, TODAY)
@@ -175,6 +187,7 @@ def test_one_trainees_log_entry_costs_one_evaluation(demo_db, library):
     after = {r["trainee_id"]: r for r in review.cohort_readiness(db, library, THERAPIST, None, TODAY)}
     assert readiness_cache.evaluations == n + 1  # A only
     assert after[b]["readiness"] is before[b]["readiness"]  # B's assessment was reused, not re-made
+    assert after[b] is again[b] and after[a] is not again[a]  # and only A's row was built again
     hours = next(q for q in after[a]["readiness"].requirements if q.type == "supervised_clinical_hours")
     assert any("12 hours" in e.label for e in hours.not_counted)  # A's new (unconfirmed) entry is seen
 
