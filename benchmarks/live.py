@@ -21,7 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COHORT_PAGES = [("reliability_report.py", "admin"), ("credential_review.py", "admin"), ("supervisees.py", "supervisor"),
                 ("assignments.py", "admin"), ("rating_queue.py", "rater"), ("home.py", "admin"),
-                ("home.py", "supervisor")]
+                ("home.py", "supervisor"),
+                # the long lists of scale XL (issue 16): searched and paged in SQL
+                ("assignments.py", "supervisor"), ("grading_queue.py", "admin"), ("rating_workspace.py", "admin"),
+                ("gold_standard.py", "admin"), ("recordings_admin.py", "admin"), ("users.py", "admin"),
+                ("cohorts.py", "admin"), ("audit_log.py", "admin")]
 EVENTS = ("draft save", "submission", "log entry")
 
 

@@ -496,7 +496,19 @@ MIGRATIONS: list[tuple[int, str]] = [
     (120, """
     CREATE INDEX IF NOT EXISTS idx_assignments_created ON assignments(created_at);
     CREATE INDEX IF NOT EXISTS idx_sessions_created ON recorded_sessions(created_at);
+    """),
+    # issue 16 (scale XL): the grading queue in submission order; each trainee's log entries, and
+    # the few awaiting confirmation (a supervisor's list reads those, not 30,000 confirmed ones)
+    (121, """
     CREATE INDEX IF NOT EXISTS idx_attempts_submitted ON vignette_attempts(status, submitted_at);
+    CREATE INDEX IF NOT EXISTS idx_training_events_trainee ON training_events(trainee_id);
+    CREATE INDEX IF NOT EXISTS idx_clinical_hours_trainee ON clinical_hours(trainee_id);
+    CREATE INDEX IF NOT EXISTS idx_supervision_sessions_trainee ON supervision_sessions(trainee_id);
+    CREATE INDEX IF NOT EXISTS idx_training_events_unconfirmed ON training_events(trainee_id) WHERE confirmed_by IS NULL;
+    CREATE INDEX IF NOT EXISTS idx_clinical_hours_unconfirmed ON clinical_hours(trainee_id) WHERE confirmed_by IS NULL;
+    CREATE INDEX IF NOT EXISTS idx_clinical_cases_unconfirmed ON clinical_cases(trainee_id) WHERE confirmed_by IS NULL;
+    CREATE INDEX IF NOT EXISTS idx_supervision_sessions_unconfirmed ON supervision_sessions(trainee_id)
+        WHERE confirmed_by IS NULL;
     """),
     # issue 16: the log of submissions and other changes of submitted ratings (store_submissions),
     # so the reliability report appends newly submitted ratings instead of reading everything again

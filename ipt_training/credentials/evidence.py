@@ -471,18 +471,36 @@ def unconfirmed_entries(db: Database, viewer: User, trainee_id: int) -> list[dic
     return out
 
 
+_UNCONFIRMED = {  # each table's entries awaiting confirmation, newest first, as list_entries orders them
+    "training_events": ("", "e.date DESC, e.id DESC"),
+    "clinical_hours": ("", "e.date DESC, e.id DESC"),
+    "clinical_cases": ("", "e.start_date DESC, e.id DESC"),
+    "supervision_sessions": (", c.pseudonym AS case_pseudonym", "e.date DESC, e.id DESC"),
+}
+
+
 def entries_to_confirm(db: Database, confirmer: User) -> list[dict]:
     """Every entry awaiting ``confirmer``'s confirmation, across all their supervisees (issue 17:
     Home and the Supervisees page count the same list): :func:`unconfirmed_entries` rows, each
-    with ``trainee_id`` and ``trainee``, by supervisee name."""
-    people = rows(db, """SELECT u.id, u.display_name FROM supervision_links l JOIN users u ON u.id = l.trainee_id
-                         WHERE l.supervisor_id = ? AND u.id <> ? ORDER BY u.display_name, u.id""",
-                  (confirmer.id, confirmer.id)) if confirmer.has("supervisor") else []
-    out = []
-    for p in people:
-        out.extend({**e, "trainee_id": p["id"], "trainee": p["display_name"]}
-                   for e in unconfirmed_entries(db, confirmer, p["id"]))
-    return out
+    with ``trainee_id`` and ``trainee``, by supervisee name. One query per kind of entry for all
+    supervisees, through the partial indexes of unconfirmed entries (issue 16: a supervisor's
+    Home at scale XL must not read every supervisee's whole log)."""
+    if not confirmer.has("supervisor"):
+        return []
+    found: dict[tuple[int, str], list[dict]] = {}
+    people: dict[int, str] = {}
+    for table, (extra, order) in _UNCONFIRMED.items():
+        case = " LEFT JOIN clinical_cases c ON c.id = e.case_id" if table == "supervision_sessions" else ""
+        for e in rows(db, f"""SELECT e.*{extra}, u.display_name AS trainee FROM supervision_links l
+                              JOIN users u ON u.id = l.trainee_id JOIN {table} e ON e.trainee_id = l.trainee_id{case}
+                              WHERE l.supervisor_id = ? AND l.trainee_id <> ? AND e.confirmed_by IS NULL
+                              ORDER BY {order}""", (confirmer.id, confirmer.id)):
+            people[e["trainee_id"]] = e["trainee"]
+            found.setdefault((e["trainee_id"], table), []).append(
+                {"table": table, "id": e["id"], "kind": ENTRY_TABLES[table], "summary": entry_summary(table, e),
+                 "trainee_id": e["trainee_id"], "trainee": e["trainee"]})
+    return [entry for tid in sorted(people, key=lambda t: (people[t], t)) for table in _UNCONFIRMED
+            for entry in found.get((tid, table), [])]
 
 
 def entry_summary(table: str, e: dict) -> str:
