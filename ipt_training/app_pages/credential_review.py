@@ -8,9 +8,9 @@ import streamlit as st
 from ipt_training import auth
 from ipt_training import credentials
 from ipt_training.display import readable
-from ipt_training.reports import dataframe_to_csv
 from ipt_training.ui.common import get_db, get_library, require_user
 from ipt_training.ui.errors import pdf_download
+from ipt_training.ui.finding import paged, search_box
 from ipt_training.ui.readiness_widgets import decision_log, evidence_links, readiness_checklist
 from ipt_training.ui.text import plain
 
@@ -35,20 +35,11 @@ cohort_id = c2.selectbox("Cohort", [None] + list(cohorts), key="cr_cohort",
 standard = library.standards[standard_id]
 
 
-@st.cache_resource(show_spinner="Evaluating readiness...", max_entries=8)
-def _cohort(standard_id, cohort_id, today, stamp, viewer_id, _db, _library, _viewer):
-    # keyed by the evidence stamp (it does not change on draft saves): a rerun with unchanged
-    # evidence reuses the evaluation, and after a change only the people whose evidence changed
-    # are evaluated again (credentials.readiness_cache);
-    # cache_resource, not cache_data: unpickling 2,000 readiness results costs a second, and
-    # the rows are only read
-    rows_ = credentials.cohort_readiness(_db, _library, standard_id, cohort_id, today, viewer=_viewer)
-    return rows_, credentials.cohort_table(rows_)
-
-
 try:
-    people, table = _cohort(standard_id, cohort_id, today, (credentials.evidence_stamp(db), standard.content_hash),
-                            user.id, db, library, user)
+    # process-wide and patched per change (issue 16): a rerun with unchanged evidence reuses the
+    # rows, and after one person's change only that person's row is built again
+    with st.spinner("Evaluating readiness..."):
+        people = credentials.cohort_readiness(db, library, standard_id, cohort_id, today, viewer=user)
 except credentials.ReviewError as exc:
     st.error(plain(str(exc)))
     st.stop()
@@ -56,20 +47,32 @@ except credentials.ReviewError as exc:
 st.subheader("Cohort")
 st.caption('Candidates, sorted with "ready for review" first, then by progress. Progress counts only confirmed '
            "evidence. People who hold this credential are listed apart, with their renewal.")
+shown = []  # the people on the pages shown: the ones the review below offers
 if people:
-    held_mask = table["held"] != ""
-    if (~held_mask).any():
-        st.dataframe(table.loc[~held_mask, ["trainee", "cohort", "status", "requirements met", "progress %",
-                                            "latest decision"]], hide_index=True, width="stretch", key="cr_table")
+    # searched and shown a page at a time: 10,000 candidates are never all sent to the browser
+    find = search_box("Find a person (name, username, cohort or status)", key="cr_find",
+                      placeholder="e.g. Okafor, ready for review")
+    listed = credentials.find_in_cohort(people, find)
+    waiting = [p for p in listed if not p["holding"]]
+    holders = [p for p in listed if p["holding"]]
+    if waiting:
+        shown += paged(waiting, "cr_page")
+        st.dataframe(credentials.cohort_table(shown)[["trainee", "cohort", "status", "requirements met", "progress %",
+                                                      "latest decision"]], hide_index=True, width="stretch",
+                     key="cr_table")
+    elif find:
+        st.caption("No candidate matches this search.")
     else:
         st.caption("Everyone in this selection holds this credential.")
-    if held_mask.any():
+    if holders:
         st.markdown("**Holding this credential**")
-        st.dataframe(table.loc[held_mask, ["trainee", "cohort", "status", "held", "requirements met"]].rename(
+        page = paged(holders, "cr_held_page")
+        shown += page
+        st.dataframe(credentials.cohort_table(page)[["trainee", "cohort", "status", "held", "requirements met"]].rename(
             columns={"requirements met": "renewal requirements met"}), hide_index=True, width="stretch",
             key="cr_held_table")
     # built when asked for (issue 16: writing 2,000 rows as CSV on every change cost more than the rest)
-    st.download_button("Download the cohort as CSV", lambda: dataframe_to_csv(table),
+    st.download_button("Download the cohort as CSV", lambda: credentials.cohort_csv(people),
                        file_name=f"readiness-{standard_id}-{today.isoformat()}.csv", mime="text/csv",
                        key="cr_csv", icon=":material/download:")
 else:
@@ -77,7 +80,11 @@ else:
 
 st.subheader("Review")
 by_id = {p["trainee_id"]: p for p in people}
-chosen = st.selectbox("Person", list(by_id), index=None, placeholder="Choose a person to review", key="cr_trainee",
+options = [p["trainee_id"] for p in shown]
+if st.session_state.get("cr_trainee") in by_id and st.session_state["cr_trainee"] not in options:
+    options.insert(0, st.session_state["cr_trainee"])  # opened from Home, or found on another page
+chosen = st.selectbox("Person (from the rows shown above)", options, index=None,
+                      placeholder="Choose a person to review", key="cr_trainee",
                       format_func=lambda i: f"{by_id[i]['trainee']} ({by_id[i]['username']}): {by_id[i]['status']}")
 if chosen is not None:
     person = by_id[chosen]

@@ -103,6 +103,7 @@ from .review import (  # noqa: F401
     awards_held,
     candidates,
     cohort_csv,
+    find_in_cohort,
     cohort_id_by_name,
     cohort_readiness,
     cohort_table,

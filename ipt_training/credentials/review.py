@@ -21,6 +21,7 @@ from . import readiness_cache
 from .evidence import award_day, build_evidence, standing_awards
 from .evidence_read import _EVALUATED_ON, _NOT_REVOKED, _award_day, _standing
 from ..fidelity.blind import blind_session_ids
+from ..finding import text_matches, words
 from ..reports import dataframe_to_csv
 from ..notifications import notify
 from ..store import audit, get_setting, now_iso, one, rows, transaction
@@ -289,6 +290,14 @@ def supervisee_readiness(db: Database, library: Library, supervisor: User, stand
     """:func:`cohort_readiness` of a supervisor's own supervisees only."""
     rows_ = cohort_readiness(db, library, standard_id, None, today, viewer=supervisor)
     return [r for r in rows_ if r["trainee_id"] != supervisor.id]
+
+
+def find_in_cohort(rows_: Sequence[dict], text: str = "") -> list[dict]:
+    """The :func:`cohort_readiness` rows whose name, username, cohort or status hold every word
+    of ``text`` (ignoring case), in their order."""
+    if not words(text):
+        return list(rows_)
+    return [r for r in rows_ if text_matches(text, r["trainee"], r["username"], r["cohort"], r["status"])]
 
 
 def cohort_table(rows_: Sequence[dict]) -> pd.DataFrame:

@@ -368,3 +368,22 @@ def test_readiness_views_respect_the_blind_rule(demo_db, library):
                 if r["standard"].id == "ipt-therapist-example")["readiness"]
     unrated_by_self = fidelity.blind_session_ids(demo_db, rosa)
     assert not (_rated_refs(mine) & {str(s) for s in unrated_by_self})
+
+
+def test_the_cohort_is_searched_and_the_review_offers_the_rows_shown(app_demo):
+    """Issue 16: the cohort table is searched and shown a page at a time, and the person picker
+    offers the people shown (10,000 are never all sent to the browser)."""
+    db = open_store(app_demo)
+    admin, rosa = auth.find_user(db, "admin"), auth.find_user(db, "trainee.ready")
+    at = app_as(admin.id, "credential_review.py", timeout=60)
+    everyone = list(_frame_with(at, "progress %")["trainee"])
+    assert "Rosa Ready" in everyone and len(everyone) > 1
+    at.text_input(key="cr_find").set_value("rosa ready").run()
+    assert not at.exception
+    assert list(_frame_with(at, "progress %")["trainee"]) == ["Rosa Ready"]
+    assert at.selectbox(key="cr_trainee").options == ["Rosa Ready (trainee.ready): ready for review"]
+    at.selectbox(key="cr_trainee").select(rosa.id).run()
+    at.text_input(key="cr_find").set_value("no such person").run()
+    assert not at.exception
+    assert "No candidate matches this search." in texts(at)
+    assert at.selectbox(key="cr_trainee").value == rosa.id  # the person under review stays open
