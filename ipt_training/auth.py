@@ -103,12 +103,44 @@ def _to_user(db: Database, row: dict) -> User:
     return User(row["id"], row["username"], row["display_name"], row["email"], roles, bool(row["active"]))
 
 
-def list_users(db: Database) -> list[dict]:
-    """Every account with its roles as a comma-separated string (no hashes)."""
-    return rows(db, """
+def _users_where(text: str, role: Optional[str], active: Optional[bool]) -> tuple[str, list]:
+    conds, params = [], []
+    match, found = sql_words(text, "u.username || char(10) || u.display_name || char(10) || COALESCE(u.email, '')")
+    if match:
+        conds.append(match)
+        params += found
+    if role is not None:
+        conds.append("EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ?)")
+        params.append(role)
+    if active is not None:
+        conds.append("(u.active <> 0) = ?")
+        params.append(1 if active else 0)
+    return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def find_users(db: Database, text: str = "", role: Optional[str] = None, active: Optional[bool] = None,
+               limit: Optional[int] = None, offset: int = 0) -> list[dict]:
+    """Accounts with their roles as a comma-separated string (no hashes), by sign-in name: those
+    :func:`filter_users` keeps (``text`` matched ignoring ASCII case), ``limit`` rows from
+    ``offset`` (``None``: all). Searched and cut in SQL (issue 16: 10,500 accounts at scale XL)."""
+    where, params = _users_where(text, role, active)
+    cut = "" if limit is None else " LIMIT ? OFFSET ?"
+    params += [] if limit is None else [int(limit), int(offset)]
+    return rows(db, f"""
         SELECT u.id, u.username, u.display_name, u.email, u.active, u.locked_until,
                COALESCE((SELECT group_concat(role, ', ') FROM user_roles r WHERE r.user_id = u.id), '') AS roles
-        FROM users u ORDER BY u.username""")
+        FROM users u{where} ORDER BY u.username{cut}""", params)
+
+
+def count_users(db: Database, text: str = "", role: Optional[str] = None, active: Optional[bool] = None) -> int:
+    """How many accounts :func:`find_users` finds without a limit."""
+    where, params = _users_where(text, role, active)
+    return db.conn.execute(f"SELECT COUNT(*) FROM users u{where}", params).fetchone()[0]
+
+
+def list_users(db: Database) -> list[dict]:
+    """Every account with its roles as a comma-separated string (no hashes), by sign-in name."""
+    return find_users(db)
 
 
 def filter_users(users: list[dict], text: str = "", role: Optional[str] = None,

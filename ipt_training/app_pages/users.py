@@ -7,21 +7,23 @@ from ipt_training import auth, auth_sessions
 from ipt_training.config import get_settings
 from ipt_training.display import readable
 from ipt_training.ui.common import get_db, require_user
-from ipt_training.ui.finding import paged, search_box
+from ipt_training.finding import PAGE_SIZE
+from ipt_training.ui.finding import pager, search_box
 from ipt_training.ui.text import plain
 
 admin = require_user("admin")
 db = get_db()
 st.title("Users and roles")
 
-everyone = auth.list_users(db)
 c1, c2, c3 = st.columns([2, 1, 1])
 with c1:
     text = search_box("Search names and e-mail", key="us_text", placeholder="e.g. okafor")
 role = c2.selectbox("Role", [None, *auth.ROLES], format_func=lambda r: "Any" if r is None else r, key="us_role")
 active = c3.selectbox("Account status", [None, True, False], key="us_active",
                       format_func=lambda a: {None: "Any", True: "active", False: "deactivated"}[a])
-users = paged(auth.filter_users(everyone, text, role, active), "us_page")
+# searched and paged in SQL (issue 16): a page reads its 50 accounts
+page = pager(auth.count_users(db, text, role, active), "us_page")
+users = auth.find_users(db, text, role, active, PAGE_SIZE, (page - 1) * PAGE_SIZE)
 if users:
     st.dataframe(
         readable(pd.DataFrame(users)[["username", "display_name", "email", "roles", "active", "locked_until"]],

@@ -370,6 +370,28 @@ def test_recordings_searched_in_sql_match_the_former_list(store, text):
         fidelity.count_recordings(store, _people(store)[1])
 
 
+def _reference_users(db):
+    return rows(db, """SELECT u.id, u.username, u.display_name, u.email, u.active, u.locked_until,
+               COALESCE((SELECT group_concat(role, ', ') FROM user_roles r WHERE r.user_id = u.id), '') AS roles
+        FROM users u ORDER BY u.username""")
+
+
+@pytest.mark.parametrize("text", ["", "okafor", "VISOR", "100%", "_", "o'brien", "example", "rater 3", "nobody-x"])
+def test_users_searched_in_sql_match_the_former_list(store, text):
+    store.conn.execute("UPDATE users SET email = username || '@clinic.example' WHERE id % 3 = 0")
+    store.conn.commit()
+    everyone = _reference_users(store)
+    for role in (None, *auth.ROLES):
+        for active in (None, True, False):
+            expected = auth.filter_users(everyone, text, role, active)
+            assert auth.find_users(store, text, role, active) == expected
+            assert auth.count_users(store, text, role, active) == len(expected)
+    n = len(everyone)
+    for per_page in (PAGE_SIZE, 4):
+        for offset in sorted({0, per_page - 1, per_page, per_page + 1, max(0, n - per_page), n}):
+            assert auth.find_users(store, limit=per_page, offset=offset) == everyone[offset:offset + per_page]
+
+
 # --- the indexes the order relies on (a plan, not a timing) -----------------------------------
 
 def _plan(db, sql, params):
@@ -405,3 +427,9 @@ def test_the_grading_queue_walks_the_submitted_index(store):
     sql = _captured_sql(store, lambda: find_grading(store, admin))[-1]
     plan = _plan(store, sql, ())
     assert "idx_attempts_submitted" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+def test_a_page_of_accounts_walks_the_sign_in_name_index(store):
+    sql = _captured_sql(store, lambda: auth.find_users(store, limit=PAGE_SIZE))[-1]
+    plan = _plan(store, sql, ())
+    assert "sqlite_autoindex_users_1" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
