@@ -56,6 +56,9 @@ SESSIONS_PER_RATER = 8
 # Counts the Streamlit runs that end in this page, from the server's own word: every message on
 # the app's WebSocket is a ForwardMsg (protobuf); one whose field 6 (script_finished) says 0
 # (finished) or 3 (a fragment's run finished) ends a run; 2 (stopped early for a rerun) does not.
+# The time from the page's rerun request (a BackMsg with field 11, rerun_script) to that end is
+# kept too: the server's part of a visit as the page sees it, without drawing the page or
+# Playwright's own round trips.
 # The app root's data-test-script-state attribute alone can miss a fast run (React may draw
 # "running" and "notRunning" in one render). __benchWait(n, ms) resolves true once more than n
 # runs have ended and the root says none is running, false after ms; it waits without polling
@@ -72,23 +75,41 @@ const benchWake = () => {
     return true;
   });
 };
-const benchFinished = (b) => {  // the script_finished status of one ForwardMsg, or -1
+const benchFields = (b) => {  // top-level field numbers of one protobuf message -> varint value (or -1)
+  const out = new Map();
   let i = 0;
   const varint = () => { let x = 0, s = 0, c; do { c = b[i++]; x += (c & 0x7f) * 2 ** s; s += 7; } while (c & 0x80); return x; };
   while (i < b.length) {
     const tag = varint(), field = Math.floor(tag / 8), wire = tag & 7;
-    if (wire === 0) { const v = varint(); if (field === 6) return v; }
-    else if (wire === 2) { const n = varint(); i += n; }  // (not i += varint(): i would be read first)
-    else if (wire === 5) { i += 4; } else if (wire === 1) { i += 8; } else { return -1; }
+    if (wire === 0) { out.set(field, varint()); }
+    else if (wire === 2) { const n = varint(); i += n; out.set(field, -1); }  // (not i += varint(): i is read first)
+    else if (wire === 5) { i += 4; } else if (wire === 1) { i += 8; } else { break; }
   }
-  return -1;
+  return out;
 };
-const benchMessage = (bytes) => {
-  const status = benchFinished(bytes);
-  if (status === 0 || status === 3) { window.__benchRuns += 1; benchWake(); }
+window.__benchSentAt = null;
+window.__benchServerMs = null;
+const benchMessage = (bytes) => {  // a ForwardMsg: field 6 is script_finished
+  const status = benchFields(bytes).get(6);
+  if (status === 0 || status === 3) {
+    window.__benchRuns += 1;
+    if (window.__benchSentAt !== null) {
+      window.__benchServerMs = performance.now() - window.__benchSentAt;
+      window.__benchSentAt = null;
+    }
+    benchWake();
+  }
 };
 const BenchNativeSocket = window.WebSocket;
 window.WebSocket = class extends BenchNativeSocket {
+  send(data) {  // a BackMsg: field 11 is rerun_script, the request a click or key press makes
+    try {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data)
+        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+      if (bytes && benchFields(bytes).has(11) && window.__benchSentAt === null) window.__benchSentAt = performance.now();
+    } catch (e) { /* never in the app's way */ }
+    return super.send(data);
+  }
   constructor(...args) {
     super(...args);
     this.addEventListener('message', (e) => {
@@ -128,6 +149,7 @@ class Visit:
     kind: str
     ms: float
     error: str | None = None
+    server_ms: float | None = None  # rerun request sent -> run finished, seen by the page's WebSocket
 
 
 def summarize(visits: list[Visit]) -> dict:
@@ -138,6 +160,10 @@ def summarize(visits: list[Visit]) -> dict:
         if ok:
             out.update(median_ms=round(statistics.median(ok), 1), p95_ms=round(percentile(ok, 95), 1),
                        max_ms=round(max(ok), 1))
+        server = [v.server_ms for v in vs if v.error is None and v.server_ms is not None]
+        if server:
+            out.update(server_median_ms=round(statistics.median(server), 1),
+                       server_p95_ms=round(percentile(server, 95), 1))
         return out
 
     kinds = sorted({v.kind for v in visits})
@@ -456,9 +482,9 @@ class Tab:
         """Run ``action`` (a click, a key press), wait for the run it starts to end and ``ready`` (an
         awaitable check that raises when the page does not show what it should); time it."""
         page = self.page
-        before = await page.evaluate("window.__benchRuns")
+        before = await page.evaluate("window.__benchSentAt = null, window.__benchServerMs = null, window.__benchRuns")
         t0 = time.perf_counter()
-        error = None
+        error = server_ms = None
         try:
             await action()
             await self.runs_ended(before)
@@ -470,8 +496,10 @@ class Tab:
         ms = (time.perf_counter() - t0) * 1000
         if error is None and await page.get_by_text(APP_ERROR).count():
             error = "the app's error message"
+        if error is None:
+            server_ms = await page.evaluate("window.__benchServerMs")
         if self.recording:
-            self.visits.append(Visit(kind, ms, error))
+            self.visits.append(Visit(kind, ms, error, server_ms))
         return error is None
 
     async def think(self) -> None:
@@ -555,8 +583,9 @@ async def rate_one(tab: Tab, main, n: int, sid: int, pseudonym: str, deadline: f
         return False
     await tab.think()
     items = page.locator(f"[class*='st-key-item_{sid}_rater_']")
+    # ready when the first item's score buttons are drawn (until then Streamlit shows a placeholder)
     if not await tab.visit("rating workspace", row.get_by_role("button").click,
-                           lambda: items.first.wait_for(timeout=10_000)):
+                           lambda: items.first.get_by_role("radio").first.wait_for(timeout=10_000)):
         return False
     await tab.think()
     count = await items.count()
@@ -762,7 +791,7 @@ def measure_browsers(db_path: Path, seconds: float = 60, browsers: int = 20, thi
             resources = sampler.stop()
     expected = ledger.expected()
     lost = lost_writes(ledger, read_found(db_path, expected))
-    return {"server_exit_code": server.proc.returncode, "browsers": browsers, "roles": {r: roles.count(r) for r in sorted(set(roles))}, "think_s": think_s,
+    return {"server_exit_code": server.proc.returncode, "browsers": browsers, "seconds_asked": seconds, "roles": {r: roles.count(r) for r in sorted(set(roles))}, "think_s": think_s,
             "cpus": os.cpu_count(), "load_before": round(load_before, 2), **run, **summarize(visits), **resources,
             "writes_acknowledged": ledger.acknowledged, "write_keys": len(expected),
             "write_keys_found": len(expected) - len(lost), "lost_writes": len(lost), "lost_examples": lost[:3]}

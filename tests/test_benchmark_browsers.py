@@ -35,6 +35,14 @@ def test_summary_counts_failures_apart_and_per_kind():
     assert s["failures"] == {"score an item: timed out": 1, "reliability report: the app's error message": 1}
 
 
+def test_summary_gives_the_servers_part_of_the_visits_that_have_it():
+    visits = [Visit("home", 500, None, 40), Visit("home", 700, None, 60), Visit("home", 900),
+              Visit("home", 60_000, "timed out", 10)]
+    s = summarize(visits)
+    assert (s["server_median_ms"], s["server_p95_ms"]) == (50, 59)
+    assert s["by_kind"]["home"]["median_ms"] == 700
+
+
 def test_plan_of_twenty_and_of_fewer():
     twenty = plan(20)
     assert {r: twenty.count(r) for r in set(twenty)} == {"rater": 12, "trainee": 6, "supervisor": 1, "admin": 1}
