@@ -513,6 +513,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     # issue 16: the log of submissions and other changes of submitted ratings (store_submissions),
     # so the reliability report appends newly submitted ratings instead of reading everything again
     (100, _submitted_changes_sql()),
+    # issue 16 (scale XL): Home counts the attempts awaiting grading from an index alone
+    (110, """
+    CREATE INDEX IF NOT EXISTS idx_attempts_status_trainee ON vignette_attempts(status, trainee_id);
+    """),
     # issue 17: the in-app inbox; a reminder that must be written once carries a dedupe_key
     (60, """
     CREATE TABLE notifications (
