@@ -236,3 +236,24 @@ def test_the_stamp_follows_what_the_cohort_table_shows(demo_db, statement):
     before = review.evidence_stamp(demo_db)
     demo_db.conn.execute(statement.format(t=t))
     assert review.evidence_stamp(demo_db) != before
+
+
+def test_a_large_batch_is_frozen_out_of_the_collector_and_clear_hands_it_back(demo_db, library, monkeypatch):
+    """Issue 16: after a batch of FREEZE_AT people or more the heap is frozen (no catch-up scan of
+    the kept assessments); the results are the same, and clear() unfreezes."""
+    import gc
+
+    std = library.standards[THERAPIST]
+    people = [p["id"] for p in review.candidates(demo_db, std)]
+    readiness_cache.clear()
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(readiness_cache, "FREEZE_AT", len(people) + 1)
+    small = readiness_cache.assess_many(demo_db, library, std, people, TODAY)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()  # below the threshold: nothing frozen
+    readiness_cache.clear()
+    monkeypatch.setattr(readiness_cache, "FREEZE_AT", len(people))
+    large = readiness_cache.assess_many(demo_db, library, std, people, TODAY)
+    assert gc.get_freeze_count() > 0 and gc.isenabled()
+    assert large == small == _reference(demo_db, library, std, people)
+    readiness_cache.clear()
+    assert gc.get_freeze_count() == 0
