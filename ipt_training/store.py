@@ -510,6 +510,8 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE INDEX IF NOT EXISTS idx_supervision_sessions_unconfirmed ON supervision_sessions(trainee_id)
         WHERE confirmed_by IS NULL;
     """),
+    # issue 16 (scale XL): the grading queue with graded attempts too, in submission order
+    (122, "CREATE INDEX IF NOT EXISTS idx_attempts_submitted_at ON vignette_attempts(submitted_at);"),
     # issue 16: the log of submissions and other changes of submitted ratings (store_submissions),
     # so the reliability report appends newly submitted ratings instead of reading everything again
     (100, _submitted_changes_sql()),

@@ -275,9 +275,10 @@ def _vignette_titles(db: Database) -> dict[str, str]:
 
 def _grading_where(user: User, include_graded: bool, text: str, since, until,
                    titles: dict[str, str]) -> tuple[str, list]:
-    statuses = ("submitted", "graded") if include_graded else ("submitted",)
-    conds = [f"a.status IN ({', '.join('?' for _ in statuses)})", "a.trainee_id <> ?"]
-    params: list = [*statuses, user.id]
+    # every status but draft is submitted or graded (the table's CHECK); said so, a page with graded
+    # attempts walks the submitted_at index instead of merging two status ranges and sorting
+    conds = ["a.status <> ?" if include_graded else "a.status = ?", "a.trainee_id <> ?"]
+    params: list = ["draft" if include_graded else "submitted", user.id]
     if not user.has("admin"):
         conds.append("a.trainee_id IN (SELECT trainee_id FROM supervision_links WHERE supervisor_id = ?)")
         params.append(user.id)
@@ -300,7 +301,14 @@ def _grading_where(user: User, include_graded: bool, text: str, since, until,
     return " AND ".join(conds), params
 
 
-_GRADING_FROM = "FROM vignette_attempts a JOIN users u ON u.id = a.trainee_id LEFT JOIN users g ON g.id = a.grader_id"
+# A page walks the submission-order index and stops at 50 rather than sorting every attempt of
+# 10,000 trainees: CROSS JOIN keeps the attempts the outer loop (SQLite never reorders it) and
+# INDEXED BY names the index (with statistics the planner preferred the (status, trainee_id) one
+# of the count, then sorted 37,000 rows: 0.5 s at scale XL)
+def _grading_from(include_graded: bool) -> str:
+    index = "idx_attempts_submitted_at" if include_graded else "idx_attempts_submitted"
+    return (f"FROM vignette_attempts a INDEXED BY {index} CROSS JOIN users u ON u.id = a.trainee_id "
+            "LEFT JOIN users g ON g.id = a.grader_id")
 
 
 def find_grading(db: Database, user: User, include_graded: bool = False, text: str = "", since=None, until=None,
@@ -318,7 +326,8 @@ def find_grading(db: Database, user: User, include_graded: bool = False, text: s
     params += [] if limit is None else [int(limit), int(offset)]
     found = rows(db, f"""SELECT a.id AS attempt_id, a.trainee_id, u.display_name AS trainee, a.vignette_id,
                                 a.vignette_hash, a.status, a.submitted_at, a.score, g.display_name AS grader
-                         {_GRADING_FROM} WHERE {where} ORDER BY a.submitted_at DESC, a.id DESC{cut}""", params)
+                         {_grading_from(include_graded)} WHERE {where}
+                         ORDER BY a.submitted_at DESC, a.id DESC{cut}""", params)
     for r in found:
         r["status"] = STATUS_LABELS[r["status"]]
         r["vignette_title"] = titles.get(r.pop("vignette_hash"), r["vignette_id"])
@@ -331,10 +340,10 @@ def count_grading(db: Database, user: User, include_graded: bool = False, text: 
     if not user.has("supervisor", "admin"):
         return 0
     where, params = _grading_where(user, include_graded, text, since, until, _vignette_titles(db))
-    # without the grader's name (a left join on a key never changes the count), the count reads
-    # the (status, trainee_id) index only (migration 110): 9 ms for 37,000 attempts at scale XL
-    return db.conn.execute(f"SELECT COUNT(*) FROM vignette_attempts a JOIN users u ON u.id = a.trainee_id WHERE {where}",
-                           params).fetchone()[0]
+    # without words to match, neither name is needed: the count reads the (status, trainee_id)
+    # index only (migration 110): 9 ms for 37,000 attempts at scale XL
+    joined = " CROSS JOIN users u ON u.id = a.trainee_id" if words(text) else ""
+    return db.conn.execute(f"SELECT COUNT(*) FROM vignette_attempts a{joined} WHERE {where}", params).fetchone()[0]
 
 
 def grading_queue(db: Database, user: User, include_graded: bool = False) -> list[dict]:

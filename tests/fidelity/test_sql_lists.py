@@ -422,11 +422,13 @@ def test_newest_assignable_sessions_walk_the_created_at_index(store):
     assert "idx_sessions_created" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
-def test_the_grading_queue_walks_the_submitted_index(store):
+@pytest.mark.parametrize("include_graded, index", [(False, "idx_attempts_submitted "),
+                                                   (True, "idx_attempts_submitted_at")])
+def test_the_grading_queue_walks_the_submitted_index(store, include_graded, index):
     admin = _people(store)[0]
-    sql = _captured_sql(store, lambda: find_grading(store, admin))[-1]
+    sql = _captured_sql(store, lambda: find_grading(store, admin, include_graded))[-1]
     plan = _plan(store, sql, ())
-    assert "idx_attempts_submitted" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    assert index in plan + " " and "TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
 def test_a_page_of_accounts_walks_the_sign_in_name_index(store):
