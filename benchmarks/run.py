@@ -185,7 +185,7 @@ def measure_core(db_path: Path, repeat: int) -> dict:
 
 
 def run(scales: list[str], repeat: int, live: bool = False, concurrency: float = 0, pages: bool = True,
-        browsers: tuple[int, ...] = (20,), think_s: float = 2.0) -> dict:
+        browsers: tuple[int, ...] = (20,), think_s: float = 2.0, browser_nice: int = 0) -> dict:
     from benchmarks.browsers import measure_browsers
     from benchmarks.generate import generate
     from benchmarks.live import measure_live, memory_mb, reset_peak_memory
@@ -209,7 +209,8 @@ def run(scales: list[str], repeat: int, live: bool = False, concurrency: float =
         if live:
             entry["live"] = measure_live(path, repeat, load_library(PROJECT_ROOT))
         if concurrency:
-            entry["concurrency"] = {str(n): measure_browsers(path, concurrency, n, think_s) for n in browsers}
+            entry["concurrency"] = {str(n): measure_browsers(path, concurrency, n, think_s, browser_nice=browser_nice)
+                                  for n in browsers}
         entry["memory"] = memory_mb()
         entry["load_after"] = os.getloadavg()[0]
         report["scales"][scale] = entry
@@ -272,7 +273,8 @@ def markdown(report: dict) -> str:
     for n in runs:
         c = lambda e, n=n: e["concurrency"][n]  # noqa: E731
         first_run = next(e["concurrency"][n] for e in report["scales"].values() if n in e.get("concurrency", {}))
-        head = f"{n} browsers for {first_run['seconds_asked']:.0f} s"
+        nice = f", browsers at nice {first_run['browser_nice']}" if first_run.get("browser_nice") else ""
+        head = f"{n} browsers for {first_run['seconds_asked']:.0f} s{nice}"
         row(f"{head}: page visits (failed), in s", "", lambda e: f"{c(e)['visits']} ({c(e)['failed']}), {c(e)['seconds']}")
         row(f"{head}: page visit median / p95 / max, ms (server's part: median / p95)", "",
             lambda e: f"{c(e)['median_ms']} / {c(e)['p95_ms']} / {c(e)['max_ms']} ({c(e).get('server_median_ms')} / "
@@ -310,10 +312,12 @@ def main() -> None:
                         help="with --concurrency: the number of browser sessions, one run each (default 20)")
     parser.add_argument("--think", type=float, default=2.0, metavar="SECONDS",
                         help="with --concurrency: each person's pause between actions (default 2)")
+    parser.add_argument("--browser-nice", type=int, default=0, metavar="N",
+                        help="with --concurrency: run the browsers at nice N, below the server (default 0: the same)")
     parser.add_argument("--no-pages", action="store_true", help="skip the rerun of every page and the core measures")
     args = parser.parse_args()
     print(markdown(run(args.scales, args.repeat, args.live, args.concurrency, not args.no_pages, tuple(args.browsers),
-                        args.think)))
+                        args.think, args.browser_nice)))
 
 
 if __name__ == "__main__":
