@@ -820,7 +820,8 @@ def measure_browsers(db_path: Path, seconds: float = 60, browsers: int = 20, thi
     expected = ledger.expected()
     lost = lost_writes(ledger, read_found(db_path, expected))
     return {"server_exit_code": server.proc.returncode, "browsers": browsers, "seconds_asked": seconds,
-            "roles": {r: roles.count(r) for r in sorted(set(roles))}, "think_s": think_s, "browser_nice": browser_nice, "cpus": os.cpu_count(), "load_before": round(load_before, 2), **run,
+            "roles": {r: roles.count(r) for r in sorted(set(roles))}, "think_s": think_s,
+            "browser_nice": browser_nice, "cpus": os.cpu_count(), "load_before": round(load_before, 2), **run,
             **summarize(visits), **resources,
             "writes_acknowledged": ledger.acknowledged, "write_keys": len(expected),
             "write_keys_found": len(expected) - len(lost), "lost_writes": len(lost), "lost_examples": lost[:3]}
