@@ -4,9 +4,14 @@
   assignments, rating queue, home of admin and of supervisor) is opened through ``AppTest``
   and warmed; then, repeatedly, one write is made on another connection, as another person's
   browser session would, and every page is visited (rerun) once right after it. The writes:
-  (a) a rater saves one item score of a draft rating, (b) a rater submits a rating, (c) a
-  trainee's supervisor logs clinical hours for the trainee (a new log entry). The empty page
-  (the floor) and the admin's home page with no write are measured in the same run.
+  (a) a rater saves one item score of a draft rating, (b) a rater submits a rating (the first
+  of a new session), (c) a rater submits a second rating of a session others rated (it changes
+  every agreement figure and the G study), (d) a trainee's supervisor logs clinical hours for
+  the trainee (a new log entry). The empty page (the floor) and the admin's home page with no
+  write are measured in the same run.
+- ``measure_report_split``: after a submission and after a second rating, where the
+  reliability report's time goes: bringing the kept data up to date (the read), the report's
+  statistics, the G study, the drift view, and the page's own rendering with all of them ready.
 
 Many sessions at once are measured in real browsers on the real server: :mod:`benchmarks.browsers`.
 """
@@ -26,7 +31,7 @@ COHORT_PAGES = [("reliability_report.py", "admin"), ("credential_review.py", "ad
                 ("assignments.py", "supervisor"), ("grading_queue.py", "admin"), ("rating_workspace.py", "admin"),
                 ("gold_standard.py", "admin"), ("recordings_admin.py", "admin"), ("users.py", "admin"),
                 ("cohorts.py", "admin"), ("audit_log.py", "admin")]
-EVENTS = ("draft save", "submission", "log entry")
+EVENTS = ("draft save", "submission", "second rating", "log entry")
 
 
 def memory_mb() -> dict:
@@ -130,8 +135,9 @@ class _Writer:
         self.rater = get_user(self.db, _user_ids(self.db, "rater", 1, offset=1)[0])
         trainees = _user_ids(self.db, "trainee", 50)
         self.trainees = trainees
-        self.sessions = _fresh_sessions(self.db, self.admin, self.rater.id, trainees[0], repeat + 1)
+        self.sessions = _fresh_sessions(self.db, self.admin, self.rater.id, trainees[0], 2 * repeat + 1)  # live, split
         self.items = self.inst.applicable_items("middle", "grief")
+        self.rated: list[int] = []
         self.k = 0
 
     def draft_save(self) -> None:
@@ -149,6 +155,25 @@ class _Writer:
         draft = fidelity.get_or_create_draft(self.db, self.rater, sid, "rater", library=self.lib)
         for i, item in enumerate(self.items):
             fidelity.save_item(self.db, self.rater, draft["id"], item.id, 2 + i % 4, False, library=self.lib)
+        fidelity.submit_rating(self.db, self.rater, draft["id"], library=self.lib)
+
+    def second_rating(self) -> None:
+        """A second rating of a generated session that other raters rated (assigned as a second rating)."""
+        from ipt_training import fidelity
+
+        if not self.rated:
+            self.rated = [r[0] for r in self.db.conn.execute(
+                """SELECT s.id FROM recorded_sessions s WHERE s.phase = 'middle' AND s.problem_area = 'grief'
+                   AND s.is_gold_standard = 0 AND s.deleted_at IS NULL
+                   AND EXISTS (SELECT 1 FROM ratings r WHERE r.session_id = s.id AND r.status = 'submitted')
+                   AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.session_id = s.id AND r.rater_id = ?)
+                   ORDER BY s.id DESC LIMIT 50""", (self.rater.id,))]
+        sid = self.rated.pop(0)
+        fidelity.assign(self.db, self.admin, sid, self.rater.id, None, "second_rating")
+        draft = fidelity.get_or_create_draft(self.db, self.rater, sid, "rater", library=self.lib)
+        for i, item in enumerate(self.items):
+            fidelity.save_item(self.db, self.rater, draft["id"], item.id, 1 if item.proscribed else 2 + i % 4, False,
+                               library=self.lib)
         fidelity.submit_rating(self.db, self.rater, draft["id"], library=self.lib)
 
     def log_entry(self) -> None:
@@ -169,7 +194,8 @@ def measure_live(db_path: Path, repeat: int, library) -> dict:
     first_visits_s = round(time.perf_counter() - t0, 1)
     home = apps["home (admin)"]
     writer = _Writer(db_path, library, repeat)
-    events = {"draft save": writer.draft_save, "submission": writer.submission, "log entry": writer.log_entry}
+    events = {"draft save": writer.draft_save, "submission": writer.submission, "second rating": writer.second_rating,
+              "log entry": writer.log_entry}
     times: dict[str, dict[str, list[float]]] = {label: {e: [] for e in EVENTS} for label in apps}
     floor, home_ms = [], []
     for _ in range(repeat):
@@ -182,8 +208,9 @@ def measure_live(db_path: Path, repeat: int, library) -> dict:
         floor.append((time.perf_counter() - t) * 1000)
         home_ms.append(visit_ms(home))
     readiness = measure_readiness(db, writer, library, repeat)
+    split = measure_report_split(db, writer, library, repeat, apps["reliability_report (admin)"], people["admin"])
     return {"floor_ms": round(statistics.median(floor), 1), "home_ms": round(statistics.median(home_ms), 1),
-            "first_visits_s": first_visits_s, **readiness,
+            "first_visits_s": first_visits_s, **readiness, "report_split": split,
             "pages": {label: {e: round(statistics.median(v), 1) for e, v in ev.items()} for label, ev in times.items()},
             **memory_mb()}
 
@@ -211,3 +238,42 @@ def measure_readiness(db, writer: "_Writer", library, repeat: int) -> dict:
     return {"readiness_people": n, "readiness_cold_s": round(statistics.median(cold), 3),
             "readiness_cold_cpu_s": round(statistics.median(cold_cpu), 3),
             "readiness_after_change_ms": round(statistics.median(after), 1), "readiness_evaluated": max(evaluated)}
+
+
+def measure_report_split(db, writer: "_Writer", library, repeat: int, at, admin_id: int) -> dict:
+    """Where the reliability report's time goes right after a submission and after a second
+    rating (see module): each part timed as the page calls it (the admin's filters: the default
+    instrument and date range, every cohort and phase; the admin's blind set), medians in ms."""
+    from datetime import date
+
+    from ipt_training import fidelity
+    from ipt_training.auth import get_user
+    from ipt_training.reliability import calibration, report_data, report_live
+
+    admin = get_user(db, admin_id)
+    policy = library.certification_policy
+    instrument = policy.instrument if policy else "ipt-session-fidelity"
+    out = {}
+    for event, write in (("submission", writer.submission), ("second rating", writer.second_rating)):
+        parts: dict[str, list[float]] = {k: [] for k in ("read", "stats", "g_study", "drift", "page")}
+        for _ in range(repeat):
+            write()
+            t = time.perf_counter()
+            lo, hi = report_data.rating_period(db)
+            filters = (instrument, None, lo.isoformat(), hi.isoformat(), None)
+            blind = frozenset(fidelity.blind_session_ids(db, admin))
+            report_live.kept_rows(db, library, *filters)
+            parts["read"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            report = report_live.shared_report(db, library, *filters, blind=blind)
+            parts["stats"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            if report["n_double_rated"]:
+                report_live.shared_generalizability(db, library, *filters, blind=blind)
+            parts["g_study"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            calibration.shared_drift_view(db, library, date.today(), admin)
+            parts["drift"].append((time.perf_counter() - t) * 1000)
+            parts["page"].append(visit_ms(at))
+        out[event] = {k: round(statistics.median(v), 1) for k, v in parts.items()}
+    return out

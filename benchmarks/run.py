@@ -10,8 +10,9 @@ repeated runs, the median of:
 - readiness of every trainee for the therapist standard;
 - rating saves per second with 20 concurrent writers, and how many writes were lost;
 - with ``--live`` (issue 16): each cohort-wide page visited right after a draft save, a rating
-  submission and a trainee's new log entry, beside the floor and the home page in the same run
-  (:mod:`benchmarks.live`);
+  submission (the first of a session), a second rating of a rated session and a trainee's new log
+  entry, beside the floor and the home page in the same run, and where the reliability report's
+  time goes after a submission (read / statistics / G study / drift / page) (:mod:`benchmarks.live`);
 - with ``--concurrency [SECONDS]``: 20 real browser sessions (Playwright pages) working at once
   for 60 s on the real server (``streamlit run app.py``): page-visit median/p95 per kind, the
   server's memory, CPU of server and browsers, lost writes (:mod:`benchmarks.browsers`);
@@ -266,9 +267,12 @@ def markdown(report: dict) -> str:
         row("live: readiness after one trainee's log entry, ms (people evaluated)", "≤ 100",
             lambda e: f"{e['live']['readiness_after_change_ms']} ({e['live']['readiness_evaluated']})")
         for page in live["pages"]:
-            for event in ("draft save", "submission", "log entry"):
+            for event in live["pages"][page]:
                 row(f"live: {page} right after a {event}, ms", "≤ 300, ≤ 25× home",
                     lambda e, page=page, event=event: e["live"]["pages"][page][event])
+        for event in live.get("report_split", {}):
+            row(f"live: reliability_report right after a {event}: read / statistics / G study / drift / page, ms", "",
+                lambda e, event=event: " / ".join(str(v) for v in e["live"]["report_split"][event].values()))
     runs = sorted({n for e in report["scales"].values() for n in e.get("concurrency", {})}, key=int)
     for n in runs:
         c = lambda e, n=n: e["concurrency"][n]  # noqa: E731
