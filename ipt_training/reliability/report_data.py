@@ -619,8 +619,9 @@ def g_input(inst: Any, data: dict[str, Any], min_items: int) -> pd.DataFrame:
     score = _session_scores(inst, data, min_items)[0]
     keep = ~np.isnan(score)
     r = data["ratings"][keep]
-    per = pd.DataFrame({"trainee": r["trainee_id"].astype(str).to_numpy(), "session": r["session_id"].astype(str).to_numpy(),
-                        "rater": r["rater"].to_numpy(), "score": score[keep]})
+    # integer ids: the G study reads them as labels without a per-cell conversion
+    per = pd.DataFrame({"trainee": r["trainee_id"].to_numpy(np.int64), "session": r["session_id"].to_numpy(np.int64),
+                        "rater": r["rater_id"].to_numpy(np.int64), "score": score[keep]})
     return per[per.groupby("session")["rater"].transform("nunique") >= 2].reset_index(drop=True)
 
 
