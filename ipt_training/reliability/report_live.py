@@ -25,7 +25,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
 import numpy as np
@@ -39,7 +39,7 @@ from ..content import Library
 MAX_SELECTIONS = 16
 
 # how the kept data were brought up to date (tests and the benchmark read these)
-counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0}
+counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0}
 
 _kept: "OrderedDict[tuple, Kept]" = OrderedDict()
 _gates: dict[tuple, threading.Lock] = {}
@@ -58,6 +58,7 @@ class Kept:
     rows: dict
     filters: dict
     session_ids: frozenset
+    derived: dict = field(default_factory=dict, compare=False)  # blind set -> statistics' input
 
 
 @contextmanager
@@ -142,7 +143,7 @@ def kept_rows(db: Database, library: Library, instrument_id: str, cohort_id: Opt
         if rows is None:
             rows = _full(db, params)
         if kept is not None and rows is kept.rows:
-            fresh = Kept(key, head, kept.version, rows, kept.filters, kept.session_ids)
+            fresh = Kept(key, head, kept.version, rows, kept.filters, kept.session_ids, kept.derived)
         else:
             fresh = Kept(key, head, head, rows, {"cohort_id": cohort_id, "cohort": rd._cohort_name(db, cohort_id),
                                                  "date_from": dfrom, "date_to": dto, "phase": phase or "all phases"},
@@ -155,10 +156,23 @@ def kept_rows(db: Database, library: Library, instrument_id: str, cohort_id: Opt
         return fresh
 
 
+MAX_VARIANTS = 4
+
+
 def _data(db: Database, kept: Kept, hidden: frozenset) -> dict:
-    """The statistics' input of the kept rows less the ``hidden`` sessions (shared)."""
-    return shared("reliability_data", db, (kept.key, kept.version, tuple(sorted(hidden))),
-                  lambda: rd.assemble(kept.rows, hidden))
+    """The statistics' input of the kept rows less the ``hidden`` sessions, kept with the rows
+    (so it goes when they are replaced: the input is as large as the rows; a few blind sets)."""
+    with _lock:
+        found = kept.derived.get(hidden)
+    if found is not None:
+        return found
+    data = rd.assemble(kept.rows, hidden)
+    with _lock:
+        counts["assembled"] += 1
+        kept.derived[hidden] = data
+        while len(kept.derived) > MAX_VARIANTS:
+            kept.derived.pop(next(iter(kept.derived)))
+    return data
 
 
 def shared_report(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,

@@ -236,7 +236,7 @@ def test_a_draft_save_or_a_log_entry_rebuilds_nothing_and_a_submission_reads_onl
     assert after["full_reads"] == reads["full_reads"] and after["appends"] == reads["appends"] + 1
     assert after["ratings_appended"] == reads["ratings_appended"] + 1
     grew = {k for k in built if built[k] != builds.get(k, 0)}
-    assert grew == {"reliability_report", "reliability_data", "g_input"}
+    assert grew == {"reliability_report", "g_input"}
     # a second rating of a session: read alone too; the figures and the G study change, drift does not
     draft = fidelity.get_or_create_draft(db, rater, second, "rater", library=library)
     s = db.conn.execute("SELECT phase, problem_area FROM recorded_sessions WHERE id = ?", (second,)).fetchone()
@@ -246,7 +246,7 @@ def test_a_draft_save_or_a_log_entry_rebuilds_nothing_and_a_submission_reads_onl
     again, built2 = visit()
     assert again["full_reads"] == reads["full_reads"] and again["appends"] == after["appends"] + 1
     grew = {k for k in built2 if built2[k] != built.get(k, 0)}
-    assert grew == {"reliability_report", "reliability_data", "g_input", "reliability_figures", "generalizability"}
+    assert grew == {"reliability_report", "g_input", "reliability_figures", "generalizability"}
     # a calibration rating (a gold-standard session) changes drift; the report reads it and keeps it out
     mark_gold_standard(db, world.admin, fresh, True)
     visit()
