@@ -592,8 +592,10 @@ def bland_altman_pair(report: dict[str, Any], rater_a: str, rater_b: str) -> dic
     memo = report.get("bland_altman_memo")
     if memo is not None and (rater_a, rater_b) in memo:
         return memo[(rater_a, rater_b)]  # a shared report computes each pair once (read-only)
-    try:
-        res = bland_altman(report["long_total"], rater_a, rater_b)
+    long = report["long_total"]
+    pair = long[long["rater"].astype(str).str.strip().isin([str(rater_a).strip(), str(rater_b).strip()])]
+    try:  # the pair's rows only: checking every rater's would cost more than the plot
+        res = bland_altman(pair, rater_a, rater_b)
     except ReliabilityError as exc:
         raise ReportError(f"No Bland-Altman plot for this pair: {exc} Choose a pair that shares sessions.") from None
     res["points"] = pd.DataFrame({"session": res["targets"], "mean": res["mean"], "difference": res["diff"]})
