@@ -132,7 +132,7 @@ if g is not None and g["ok"]:
                "dependability (phi) of a trainee's mean fidelity score; shaded cells reach 0.80.")
     c1, c2 = st.columns([2, 3])
     c1.dataframe(g["components"].round(3), hide_index=True, width="stretch")
-    c2.altair_chart(charts.variance_components_chart(g["components"]), width="stretch")
+    c2.vega_lite_chart(spec=charts.variance_components_chart(g["components"]), width="stretch")
     st.dataframe(charts.highlight_at_least(g["decision"], g["target_phi"]), width="stretch")
     st.markdown(g["smallest"])
     for w in g["warnings"]:

@@ -1,7 +1,10 @@
-"""Reusable Altair charts and table styles: pure functions from DataFrames to chart objects.
+"""Reusable charts and table styles: pure functions from DataFrames to chart objects.
 
 No Streamlit calls here (pages render what these return), so every builder can be tested by
-calling it and inspecting ``chart.to_dict()``.
+calling it and inspecting ``chart.to_dict()``, or the spec itself where the builder returns a
+Vega-Lite spec as a plain dict (the reliability report's charts: building and validating an
+Altair chart cost more than the rest of that page's rendering, about 40 ms a visit at scale L,
+issue 16; the tests validate those specs against the Vega-Lite schema instead).
 """
 
 from __future__ import annotations
@@ -15,30 +18,43 @@ THRESHOLD_COLOR = "#c0392b"
 PASS_BACKGROUND = "background-color: #d4edda; font-weight: 600"
 
 
+def _quantitative(field: str, **extra) -> dict:
+    return {"field": field, "type": "quantitative", **extra}
+
+
 def bland_altman_chart(points: pd.DataFrame, bias: float, lower: float, upper: float,
-                       title: str = "", value_label: str = "total score") -> alt.LayerChart:
-    """Bland-Altman plot: difference (A - B) against the mean of the two ratings.
+                       title: str = "", value_label: str = "total score") -> dict:
+    """Bland-Altman plot (a Vega-Lite spec): difference (A - B) against the mean of the two ratings.
 
     ``points`` has columns mean, difference and session; the solid rule is the bias, the
     dashed rules the 95 % limits of agreement (bias +/- 1.96 SD; Bland & Altman 1986).
     """
-    base = alt.Chart(points).mark_circle(size=70, opacity=0.8).encode(
-        x=alt.X("mean:Q", title=f"mean of the two raters' {value_label}", scale=alt.Scale(zero=False)),
-        y=alt.Y("difference:Q", title=f"difference in {value_label} (A - B)"),
-        tooltip=[alt.Tooltip("session:N", title="session"), alt.Tooltip("mean:Q", format=".2f"),
-                 alt.Tooltip("difference:Q", format=".2f")],
-    )
-    lines = pd.DataFrame({"value": [bias, lower, upper],
-                          "line": ["bias", "lower limit of agreement", "upper limit of agreement"],
-                          "dash": ["solid", "limit", "limit"]})
-    rules = alt.Chart(lines).mark_rule(color=THRESHOLD_COLOR).encode(
-        y="value:Q",
-        strokeDash=alt.StrokeDash("dash:N", legend=None, scale=alt.Scale(domain=["solid", "limit"],
-                                                                          range=[[1, 0], [6, 4]])),
-        tooltip=[alt.Tooltip("line:N"), alt.Tooltip("value:Q", format=".2f")],
-    )
-    zero = alt.Chart(pd.DataFrame({"value": [0.0]})).mark_rule(color="#888888", opacity=0.5).encode(y="value:Q")
-    return (zero + rules + base).properties(title=title or "Bland-Altman plot", height=320)
+    y_title = f"difference in {value_label} (A - B)"
+    lines = [{"value": float(bias), "line": "bias", "dash": "solid"},
+             {"value": float(lower), "line": "lower limit of agreement", "dash": "limit"},
+             {"value": float(upper), "line": "upper limit of agreement", "dash": "limit"}]
+    return {
+        "title": title or "Bland-Altman plot", "height": 320,
+        "datasets": {"zero": [{"value": 0.0}], "limits": lines,
+                     "points": points[["mean", "difference", "session"]].to_dict("records")},
+        "layer": [
+            {"data": {"name": "zero"}, "mark": {"type": "rule", "color": "#888888", "opacity": 0.5},
+             "encoding": {"y": _quantitative("value", title=y_title)}},
+            {"data": {"name": "limits"}, "mark": {"type": "rule", "color": THRESHOLD_COLOR},
+             "encoding": {"y": _quantitative("value", title=y_title),
+                          "strokeDash": {"field": "dash", "type": "nominal", "legend": None,
+                                         "scale": {"domain": ["solid", "limit"], "range": [[1, 0], [6, 4]]}},
+                          "tooltip": [{"field": "line", "type": "nominal"},
+                                      _quantitative("value", format=".2f")]}},
+            {"data": {"name": "points"}, "mark": {"type": "circle", "size": 70, "opacity": 0.8},
+             "encoding": {"x": _quantitative("mean", title=f"mean of the two raters' {value_label}",
+                                             scale={"zero": False}),
+                          "y": _quantitative("difference", title=y_title),
+                          "tooltip": [{"field": "session", "type": "nominal", "title": "session"},
+                                      _quantitative("mean", format=".2f"),
+                                      _quantitative("difference", format=".2f")]}},
+        ],
+    }
 
 
 def drift_chart(series: pd.DataFrame, threshold: float, title: str = "",
@@ -65,15 +81,18 @@ def drift_chart(series: pd.DataFrame, threshold: float, title: str = "",
     return (lines + rule).properties(title=title or "Agreement over time", height=300)
 
 
-def variance_components_chart(components: pd.DataFrame) -> alt.Chart:
-    """Horizontal bars of each variance component's share of the total (G study)."""
-    return alt.Chart(components).mark_bar().encode(
-        x=alt.X("share:Q", title="share of total variance", axis=alt.Axis(format="%")),
-        y=alt.Y("component:N", title=None, sort="-x"),
-        tooltip=[alt.Tooltip("component:N"), alt.Tooltip("variance:Q", format=".3f"),
-                 alt.Tooltip("share:Q", format=".0%")],
-    ).properties(height=160, description="Share of the total variance of each component: " + ", ".join(
-        f"{c} {s:.0%}" for c, s in zip(components["component"], components["share"])))
+def variance_components_chart(components: pd.DataFrame) -> dict:
+    """Horizontal bars of each variance component's share of the total (G study; a Vega-Lite spec)."""
+    shown = components[["component", "variance", "share"]].to_dict("records")
+    return {
+        "height": 160, "description": "Share of the total variance of each component: " + ", ".join(
+            f"{c} {s:.0%}" for c, s in zip(components["component"], components["share"])),
+        "datasets": {"components": shown}, "data": {"name": "components"}, "mark": {"type": "bar"},
+        "encoding": {"x": _quantitative("share", title="share of total variance", axis={"format": "%"}),
+                     "y": {"field": "component", "type": "nominal", "title": None, "sort": "-x"},
+                     "tooltip": [{"field": "component", "type": "nominal"}, _quantitative("variance", format=".3f"),
+                                 _quantitative("share", format=".0%")]},
+    }
 
 
 def mastery_lines(scores: pd.DataFrame, threshold: Optional[float] = None, x: str = "date", y: str = "score",

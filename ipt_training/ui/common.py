@@ -171,8 +171,12 @@ def sign_out() -> None:
 
 def chart_with_table(chart, table, summary: str, key: str) -> None:
     """A chart with its text alternative (WCAG 1.1.1, issue 17): the summary sentence under it
-    (and as the chart's accessible description) and its data as a table one click away."""
-    st.altair_chart(chart.properties(description=summary), width="stretch")
+    (and as the chart's accessible description) and its data as a table one click away. ``chart``:
+    an Altair chart or a Vega-Lite spec (a dict)."""
+    if isinstance(chart, dict):  # a Vega-Lite spec (see :mod:`.charts`)
+        st.vega_lite_chart(spec={**chart, "description": summary}, width="stretch")
+    else:
+        st.altair_chart(chart.properties(description=summary), width="stretch")
     st.caption(summary)
     with st.expander("The chart's data as a table"):
         st.dataframe(table, hide_index=True, width="stretch", key=key)

@@ -358,13 +358,29 @@ def test_calibration_page_for_a_supervisor_lists_all_raters(demo_app):
     assert "Rita Second" in shown
 
 
-def test_chart_builders_make_valid_altair_specs(world, library):
+def valid_vega_lite(spec: dict) -> None:
+    """``spec`` is valid Vega-Lite (the schema Altair ships, as Altair would check it) and JSON."""
+    import json
+
+    import jsonschema
+    from altair.vegalite.v5.schema import load_schema
+
+    jsonschema.validate(json.loads(json.dumps(spec)), load_schema())
+
+
+def test_chart_builders_make_valid_vega_lite_specs(world, library):
     from ipt_training.ui import charts
 
     report = rd.reliability_report(world["db"], library, INSTRUMENT)
     ba = rd.bland_altman_pair(report, "Alice", "Bob")
-    spec = charts.bland_altman_chart(ba["points"], ba["bias"], ba["lower"], ba["upper"]).to_dict()
+    spec = charts.bland_altman_chart(ba["points"], ba["bias"], ba["lower"], ba["upper"])
+    valid_vega_lite(spec)
     assert len(spec["layer"]) == 3
+    zero, limits, dots = (spec["datasets"][layer["data"]["name"]] for layer in spec["layer"])
+    assert zero == [{"value": 0.0}]
+    assert [r["value"] for r in limits] == pytest.approx([ba["bias"], ba["lower"], ba["upper"]])
+    assert [(r["mean"], r["difference"]) for r in dots] == list(zip(ba["points"]["mean"], ba["points"]["difference"]))
+    assert spec["layer"][2]["encoding"]["x"]["field"] == "mean"
     series = pd.DataFrame({"date": ["2026-01-10", "2026-02-01"], "value": [0.9, 0.6], "rater": ["A", "A"]})
     drift = charts.drift_chart(series, 0.75).to_dict()
     data = {name: values for name, values in drift["datasets"].items()}
@@ -374,7 +390,8 @@ def test_chart_builders_make_valid_altair_specs(world, library):
     assert [r["value"] for r in data[line["data"]["name"]]] == [0.9, 0.6]
     assert "layer" in charts.mastery_lines(series.rename(columns={"value": "score"}), 0.7, color="rater").to_dict()
     g = rd.generalizability(world["db"], library, INSTRUMENT)
-    bars = charts.variance_components_chart(g["components"]).to_dict()
+    bars = charts.variance_components_chart(g["components"])
+    valid_vega_lite(bars)
     assert bars["mark"]["type"] == "bar"
     assert bars["encoding"]["x"]["field"] == "share" and bars["encoding"]["y"]["field"] == "component"
     shown = bars["datasets"][bars["data"]["name"]]
