@@ -211,3 +211,21 @@ def test_long_lists_are_paged_and_the_account_picker_offers_the_page(demo):
     # a narrower search keeps a page that exists
     at.text_input(key="us_text").input("member 07").run()
     assert not at.exception and list(at.dataframe[0].value["Sign-in name"]) == ["cohort07"]
+
+
+def test_supervision_links_are_paged(demo):
+    sup = auth.find_user(demo, "supervisor")
+    with store.transaction(demo):
+        for k in range(60):
+            cur = demo.conn.execute("INSERT INTO users (username, display_name, password_hash, created_at) "
+                                    "VALUES (?, ?, 'x', '2026-01-01T00:00:00+00:00')", (f"linked{k:02d}", f"Linked {k:02d}"))
+            demo.conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, 'trainee')", (cur.lastrowid,))
+            demo.conn.execute("INSERT INTO supervision_links (supervisor_id, trainee_id) VALUES (?, ?)",
+                              (sup.id, cur.lastrowid))
+    links = auth.supervision_links(demo)
+    at = app_as(_id(demo, "admin"), "cohorts.py")
+    assert not at.exception, at.exception
+    assert list(at.dataframe[-1].value["trainee"]) == [link["trainee"] for link in links[:50]]
+    assert f"Showing 1–50 of {len(links)}." in texts(at)
+    at.number_input(key="ln_page").set_value(2).run()
+    assert list(at.dataframe[-1].value["trainee"]) == [link["trainee"] for link in links[50:100]]

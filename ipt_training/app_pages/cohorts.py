@@ -5,6 +5,7 @@ import streamlit as st
 
 from ipt_training import auth
 from ipt_training.ui.common import get_db, require_user
+from ipt_training.ui.finding import paged
 from ipt_training.ui.text import plain
 
 admin = require_user("admin")
@@ -40,8 +41,8 @@ if cohorts:
 
 st.subheader("Supervision")
 links = auth.supervision_links(db)
-if links:
-    st.dataframe(pd.DataFrame(links)[["supervisor", "trainee"]], hide_index=True)
+if links:  # 50 a page: a body of 10,000 trainees has as many links (issue 16)
+    st.dataframe(pd.DataFrame(paged(links, "ln_page"))[["supervisor", "trainee"]], hide_index=True)
 else:
     st.info("No supervisor is linked to a trainee yet.")
 if supervisors and trainees:
