@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from .files import private_dir, private_file
 from .finding import day_bounds, sql_words
+from .store_changes import assignments_migration_sql as _assignments_changes_sql
 from .store_changes import migration_sql as _evidence_changes_sql
 from .store_submissions import migration_sql as _submitted_changes_sql
 
@@ -519,6 +520,8 @@ MIGRATIONS: list[tuple[int, str]] = [
     (110, """
     CREATE INDEX IF NOT EXISTS idx_attempts_status_trainee ON vignette_attempts(status, trainee_id);
     """),
+    # issue 16 (scale XL): an assignment changes blind sets only, not who is listed (store_changes)
+    (111, _assignments_changes_sql()),
     # issue 17: the in-app inbox; a reminder that must be written once carries a dedupe_key
     (60, """
     CREATE TABLE notifications (

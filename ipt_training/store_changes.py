@@ -10,14 +10,17 @@ one database that then diverge never share a token.
 Two rows stand for more than one person: ``user_id = 0`` (``GLOBAL``) changes with what every
 person's evidence may depend on (submitted calibration ratings, hence rater certification;
 names; roles), and ``user_id = -1`` (``PEOPLE``) with who is listed where (accounts, cohorts,
-supervision links, assignments, hence blind sets). Draft ratings, draft vignette answers,
-sign-ins and the audit log change neither.
+supervision links). ``user_id = -2`` (``ASSIGNMENTS``) changes with assignments, which decide
+only viewers' blind sets (migration 111: they changed PEOPLE before, which made every listing be
+built again after each assignment). Draft ratings, draft vignette answers, sign-ins and the audit
+log change none of them.
 """
 
 from __future__ import annotations
 
 GLOBAL = 0
 PEOPLE = -1
+ASSIGNMENTS = -2
 
 
 def _bump(src: str) -> str:
@@ -117,6 +120,17 @@ def migration_sql() -> str:
             + _trigger("users_del", "DELETE", "users", f"SELECT {GLOBAL} AS u UNION SELECT {PEOPLE}"))
     sql += "".join(_trigger(f"user_roles_{e.lower()}", e, "user_roles", f"SELECT {GLOBAL} AS u UNION SELECT {PEOPLE}")
                    for e in ("INSERT", "UPDATE", "DELETE"))
-    for table in ("cohorts", "cohort_members", "supervision_links", "assignments"):
+    for table in ("cohorts", "cohort_members", "supervision_links"):
         sql += _constant(table, PEOPLE)
-    return sql
+    return sql + assignments_sql()
+
+
+def assignments_sql() -> str:
+    """The assignments' triggers: they change ASSIGNMENTS (blind sets), not PEOPLE."""
+    return _constant("assignments", ASSIGNMENTS)
+
+
+def assignments_migration_sql() -> str:
+    """Migration 111: the assignments' triggers of a store made before ASSIGNMENTS, made again."""
+    drops = "".join(f"DROP TRIGGER IF EXISTS evch_assignments_{e};\n" for e in ("insert", "update", "delete"))
+    return drops + assignments_sql()

@@ -41,7 +41,7 @@ def _random_write(db, rng, people, admin_id):
     x = db.conn.execute
     t = rng.choice(people)
     now = now_iso()
-    kind = rng.randrange(20)
+    kind = rng.randrange(21)
     if kind == 0:
         x("INSERT INTO clinical_hours (trainee_id, date, hours, created_at, confirmed_by, confirmed_at) VALUES (?,?,?,?,?,?)",
           (t, "2025-02-0%d" % rng.randint(1, 9), rng.choice([5, 40, 200]), now,
@@ -133,6 +133,11 @@ def _random_write(db, rng, people, admin_id):
         if sup != t and x("DELETE FROM supervision_links WHERE supervisor_id = ? AND trainee_id = ?",
                           (sup, t)).rowcount == 0:
             x("INSERT INTO supervision_links (supervisor_id, trainee_id) VALUES (?, ?)", (sup, t))
+    elif kind == 20:  # an assignment made or removed: the assigned rater's blind set changes
+        rater = _ids(db, "SELECT user_id FROM user_roles WHERE role = 'supervisor' ORDER BY user_id LIMIT 1")[0]
+        session = rng.choice(_ids(db, "SELECT id FROM recorded_sessions WHERE is_gold_standard = 0"))
+        if x("DELETE FROM assignments WHERE session_id = ? AND rater_id = ?", (session, rater)).rowcount == 0:
+            x("INSERT INTO assignments (session_id, rater_id, created_at) VALUES (?, ?, ?)", (session, rater, now))
     else:  # a rater's calibration on a gold-standard session: certification may change
         gold = _ids(db, "SELECT id FROM recorded_sessions WHERE is_gold_standard = 1")
         drafts = _ids(db, """SELECT r.id FROM ratings r JOIN recorded_sessions s ON s.id = r.session_id
