@@ -50,7 +50,14 @@ def connect(path: Path | str) -> Database:
         if mode.lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.create_function("casefold", 1, _casefold, deterministic=True)
     return Database(conn)
+
+
+def _casefold(value):
+    """SQL ``casefold(x)``: Python's full Unicode case folding (``str.casefold``), which SQLite's
+    ``lower()`` lacks beyond ASCII; searches use it so "ö" finds "Ö" (:func:`finding.sql_words`)."""
+    return None if value is None else str(value).casefold()
 
 
 @contextmanager
@@ -638,7 +645,8 @@ def backup(db: Database, target: Path | str) -> None:
 def _audit_where(action: str = "", who: str = "", text: str = "", since: Optional[date] = None,
                  until: Optional[date] = None) -> tuple[str, list]:
     """The WHERE clause and parameters of an audit-log search (issue 17). User text only ever
-    travels as a bound parameter; ``instr`` matches it literally, ignoring ASCII case."""
+    travels as a bound parameter; ``instr`` matches it literally, ignoring case
+    (:func:`finding.sql_words`)."""
     parts, params = [], []
     if action.strip():
         parts.append("instr(lower(a.action), lower(?)) > 0")

@@ -238,3 +238,26 @@ def test_grading_queue_searched_by_text_and_days(db):
     assert found(until=date(2026, 2, 28)) == [8]
     assert found(since=date(2026, 3, 31), until=date(2026, 3, 31)) == [9]
     assert found(INJECTION) == []
+
+
+def test_searches_in_sql_fold_case_beyond_ascii_as_text_matches_does(db):
+    """Issue 17's rule (case ignored, as ``text_matches``) holds in the SQL searches of issue 16:
+    "élodie" finds "ÉLODIE BRÜCKNER", "brückner" too, and an ASCII word still finds its letters."""
+    from ipt_training.finding import sql_words
+
+    names = ["ÉLODIE BRÜCKNER", "Elodie Bruckner", "Ödön Ärmel", "Tara Okafor"]
+    for n, name in enumerate(names):
+        auth.create_user(db, f"user{n}", "correct horse battery", ["trainee"], name)
+    for query in ("élodie", "BRÜCKNER", "ödön ÄRMEL", "elodie", "okafor", "ö", "ärm tara"):
+        expect = sorted(u for n, u in enumerate(names) if text_matches(query, u))
+        where, params = sql_words(query, "display_name")
+        got = sorted(r[0] for r in db.conn.execute(f"SELECT display_name FROM users WHERE {where}", params))
+        assert got == expect, query
+        assert sorted(u["display_name"] for u in auth.find_users(db, query)) == expect, query
+    assert [u["display_name"] for u in auth.find_users(db, "élodie")] == ["ÉLODIE BRÜCKNER"]
+    assert auth.count_users(db, "ÖDÖN") == 1
+    # the audit log's person search takes the same rule
+    for n in range(2):
+        store.audit(db, auth.find_user(db, f"user{n}").id, "sign_in", "user", n)
+    assert {e["who"] for e in store.audit_entries(db, who="élodie")} == {"user0"}
+    assert {e["who"] for e in store.audit_entries(db, who="elodie")} == {"user1"}
