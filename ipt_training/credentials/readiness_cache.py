@@ -55,8 +55,9 @@ def _no_gc_pauses() -> Iterator[_Pause]:
     then a full one: 0.1-0.9 s at scale L, measured with ``gc.callbacks``). Nothing made here forms
     a cycle, so the collector is paused for the batch; after a large one (``pause.freeze``) the
     heap is frozen (``gc.freeze``: kept objects are freed by reference counting as usual, only no
-    longer scanned). The price: cyclic garbage awaiting collection at that moment is not collected
-    until :func:`clear` hands the frozen objects back (``gc.unfreeze``)."""
+    longer scanned). Cyclic garbage awaiting collection at that moment would never be collected
+    (until :func:`clear` hands the frozen objects back, ``gc.unfreeze``), so a large batch first
+    collects (:func:`assess_many`): only garbage other threads make during the batch is frozen."""
     was = gc.isenabled()
     gc.disable()
     pause = _Pause()
@@ -154,6 +155,8 @@ def assess_many(db: Database, library: Library, standard: CredentialStandard, pe
                     out[p] = hit[1]
                 else:
                     stale.append(p)
+        if len(stale) >= FREEZE_AT:
+            gc.collect()  # before a freeze, so no pending cyclic garbage is frozen with the results
         if stale:
             evidence = build_evidence_many(db, library, stale, today, certified=certified, hide_sessions=hide_sessions)
         fresh = {}

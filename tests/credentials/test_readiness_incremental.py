@@ -257,8 +257,23 @@ def test_a_large_batch_is_frozen_out_of_the_collector_and_clear_hands_it_back(de
     assert gc.get_freeze_count() == 0 and gc.isenabled()  # below the threshold: nothing frozen
     readiness_cache.clear()
     monkeypatch.setattr(readiness_cache, "FREEZE_AT", len(people))
-    large = readiness_cache.assess_many(demo_db, library, std, people, TODAY)
+    import weakref
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.me = cycle  # cyclic garbage pending when the batch starts: collected, never frozen
+    pending = weakref.ref(cycle)
+    del cycle
+    thresholds = gc.get_threshold()
+    gc.set_threshold(10**9)  # no automatic collection: it stays pending until the batch
+    try:
+        large = readiness_cache.assess_many(demo_db, library, std, people, TODAY)
+    finally:
+        gc.set_threshold(*thresholds)
     assert gc.get_freeze_count() > 0 and gc.isenabled()
+    assert pending() is None
     assert large == small == _reference(demo_db, library, std, people)
     readiness_cache.clear()
     assert gc.get_freeze_count() == 0
