@@ -84,6 +84,14 @@ def sql_fold(word: str) -> str:
     return "lower" if word.isascii() else "casefold"
 
 
+def sql_day_range(column: str, since: Optional[date], until: Optional[date]) -> tuple[list[str], list[str]]:
+    """SQL conditions and their parameters that the ISO timestamps of ``column`` (code written
+    by us) fall on a day from ``since`` to ``until``, both included (:func:`day_bounds`)."""
+    low, high = day_bounds(since, until)
+    conds = ([f"{column} >= ?"] if low else []) + ([f"{column} < ?"] if high else [])
+    return conds, [b for b in (low, high) if b]
+
+
 def page_count(n_items: int, per_page: int = PAGE_SIZE) -> int:
     """How many pages ``n_items`` rows fill (at least one, so an empty list has page 1)."""
     return max(1, math.ceil(n_items / per_page))

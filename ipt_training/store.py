@@ -18,7 +18,7 @@ from typing import Any, Iterator, Optional
 from sqlite_utils import Database
 
 from .files import private_dir, private_file
-from .finding import day_bounds, sql_words
+from .finding import sql_day_range, sql_words
 from .store_changes import assignments_migration_sql as _assignments_changes_sql
 from .store_changes import migration_sql as _evidence_changes_sql
 from .store_submissions import migration_sql as _submitted_changes_sql
@@ -58,6 +58,19 @@ def _casefold(value):
     """SQL ``casefold(x)``: Python's full Unicode case folding (``str.casefold``), which SQLite's
     ``lower()`` lacks beyond ASCII; searches use it so "ö" finds "Ö" (:func:`finding.sql_words`)."""
     return None if value is None else str(value).casefold()
+
+
+@contextmanager
+def read_snapshot(db: Database) -> Iterator[None]:
+    """One read transaction (a WAL snapshot): change tokens and the rows read after them agree."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.conn.execute("COMMIT")
 
 
 @contextmanager
@@ -659,13 +672,9 @@ def _audit_where(action: str = "", who: str = "", text: str = "", since: Optiona
         if found:
             parts.append(sql)
             params.extend(found)
-    low, high = day_bounds(since, until)
-    if low:
-        parts.append("a.at >= ?")
-        params.append(low)
-    if high:
-        parts.append("a.at < ?")
-        params.append(high)
+    days, bounds = sql_day_range("a.at", since, until)
+    parts += days
+    params += bounds
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 

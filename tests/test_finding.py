@@ -57,6 +57,24 @@ def test_day_bounds_cover_the_last_day_whole():
     assert day_bounds(None, None) == (None, None)
 
 
+def test_sql_day_range_takes_both_days_whole_and_only_the_ends_given():
+    from ipt_training.finding import sql_day_range
+
+    assert sql_day_range("x.at", None, None) == ([], [])
+    assert sql_day_range("x.at", date(2026, 3, 1), None) == (["x.at >= ?"], ["2026-03-01"])
+    assert sql_day_range("x.at", None, date(2026, 3, 31)) == (["x.at < ?"], ["2026-04-01"])
+    conds, params = sql_day_range("at", date(2026, 3, 1), date(2026, 3, 31))
+    import sqlite3
+
+    stamps = ["2026-02-28T23:59:59+00:00", "2026-03-01T00:00:00+00:00", "2026-03-31T23:59:59+00:00",
+              "2026-04-01T00:00:00+00:00"]
+    with sqlite3.connect(":memory:") as conn:
+        conn.execute("CREATE TABLE t (at TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(a,) for a in stamps])
+        inside = [r[0] for r in conn.execute(f"SELECT at FROM t WHERE {' AND '.join(conds)} ORDER BY at", params)]
+    assert inside == [a for a in stamps if in_date_range(a, date(2026, 3, 1), date(2026, 3, 31))] == stamps[1:3]
+
+
 def test_a_range_the_wrong_way_round_is_a_sentence():
     msg = range_problem(date(2026, 5, 2), date(2026, 5, 1))
     assert msg and msg.endswith(".") and "2026-05-02" in msg

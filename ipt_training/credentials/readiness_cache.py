@@ -25,6 +25,7 @@ from sqlite_utils import Database
 
 from ..content import CredentialStandard, Library
 from ..reliability import calibration
+from ..store import read_snapshot
 from ..store_changes import GLOBAL
 from .evidence import build_evidence_many
 from .holding import assess
@@ -68,19 +69,6 @@ def _no_gc_pauses() -> Iterator[_Pause]:
             if pause.freeze:
                 gc.freeze()
             gc.enable()
-
-
-@contextmanager
-def _snapshot(db: Database) -> Iterator[None]:
-    """One read transaction, so the tokens and the evidence read after them agree."""
-    if db.conn.in_transaction:
-        yield
-        return
-    db.conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        db.conn.execute("COMMIT")
 
 
 def tokens(db: Database) -> dict[int, int]:
@@ -137,7 +125,7 @@ def assess_many(db: Database, library: Library, standard: CredentialStandard, pe
     evidence: it is evaluated again on the next call, never served stale)."""
     global evaluations
     ids = [int(p) for p in person_ids]
-    with _no_gc_pauses() as pause, _snapshot(db):
+    with _no_gc_pauses() as pause, read_snapshot(db):
         if toks is None:
             toks = tokens(db)
         if certified is None:

@@ -14,7 +14,7 @@ from typing import Optional
 from sqlite_utils import Database
 from .. import files
 from ..auth import User, supervisee_ids
-from ..finding import day_bounds, sql_words
+from ..finding import sql_day_range, sql_words
 from ..config import Settings
 from ..content import PHASES, PROBLEM_AREAS
 from ..store import audit, now_iso, one, rows, transaction
@@ -566,13 +566,9 @@ def _recordings_where(admin: User, text: str, since, until, gold: Optional[bool]
     if match:
         conds.append(match)
         params += found
-    low, high = day_bounds(since, until)
-    if low:
-        conds.append("s.created_at >= ?")
-        params.append(low)
-    if high:
-        conds.append("s.created_at < ?")
-        params.append(high)
+    days, bounds = sql_day_range("s.created_at", since, until)
+    conds += days
+    params += bounds
     if gold is not None:
         conds.append("s.is_gold_standard = ?" if gold else "NOT s.is_gold_standard = ?")
         params.append(1)

@@ -24,9 +24,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -35,6 +34,7 @@ from sqlite_utils import Database
 from . import report_data as rd
 from .shared_cache import database_key, on_clear, shared
 from ..content import Library
+from ..store import read_snapshot
 
 MAX_SELECTIONS = 16
 
@@ -59,19 +59,6 @@ class Kept:
     filters: dict
     session_ids: frozenset
     derived: dict = field(default_factory=dict, compare=False)  # blind set -> statistics' input
-
-
-@contextmanager
-def _snapshot(db: Database) -> Iterator[None]:
-    """One read transaction, so the log position and the rows read agree (WAL snapshot)."""
-    if db.conn.in_transaction:
-        yield
-        return
-    db.conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        db.conn.execute("COMMIT")
 
 
 def _gate(key: tuple) -> threading.Lock:
@@ -132,7 +119,7 @@ def kept_rows(db: Database, library: Library, instrument_id: str, cohort_id: Opt
         raise rd.ReportError("The start date is after the end date; swap them or widen the range.")
     key = (database_key(db), instrument_id, inst.content_hash, cohort_id, dfrom, dto, phase or None)
     params = rd.selection_params(instrument_id, cohort_id, dfrom, dto, phase)
-    with _gate(key), _snapshot(db):
+    with _gate(key), read_snapshot(db):
         head = db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM submitted_changes").fetchone()[0]
         with _lock:
             kept = _kept.get(key)

@@ -13,7 +13,7 @@ from ..content import (
     Vignette,
     VignetteRubric,
 )
-from ..finding import PAGE_SIZE, day_bounds, sql_fold, words
+from ..finding import PAGE_SIZE, sql_day_range, sql_fold, words
 from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 from .scoring import FOCUS_PARTS, focus_commit_stage, primary_choice, _check_ranking, AttemptAccessError, GradeError, STATUS_LABELS, VignetteError, _drop_stale_moments, apply_grades, clean_answers, clean_grades, empty_answers, expert_key, public_case, score_attempt
@@ -292,13 +292,9 @@ def _grading_where(user: User, include_graded: bool, text: str, since, until,
                           OR (a.vignette_hash NOT IN ({', '.join('?' for _ in titles) or 'NULL'})
                               AND instr({fold}(a.vignette_id), ?) > 0))""")
         params += [word, *hashes, *titles, word]
-    low, high = day_bounds(since, until)
-    if low:
-        conds.append("a.submitted_at >= ?")
-        params.append(low)
-    if high:
-        conds.append("a.submitted_at < ?")
-        params.append(high)
+    days, bounds = sql_day_range("a.submitted_at", since, until)
+    conds += days
+    params += bounds
     return " AND ".join(conds), params
 
 
