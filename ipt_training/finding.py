@@ -67,21 +67,21 @@ def day_bounds(since: Optional[date], until: Optional[date]) -> tuple[Optional[s
 def sql_words(query: Optional[str], expression: str) -> tuple[str, list[str]]:
     """SQL conditions (joined with AND) that each word of ``query`` occurs in ``expression``,
     ignoring case as :func:`text_matches` does, and their parameters. ``instr`` has no wildcards,
-    so ``%`` and ``_`` match themselves; ``expression`` is code written by us, never user text.
-
-    A word with a letter beyond ASCII is compared with the Unicode case folding the store
-    registers as ``casefold()`` (so "ö" finds "Ö"); an ASCII word with SQLite's own ``lower()``,
-    which is the same fold for ASCII letters and runs in C (a search of a long audit log stays
-    fast). The one difference from :func:`text_matches`: an ASCII word does not find text that
-    only folds to it (e.g. "strasse" in "Straße")."""
+    so ``%`` and ``_`` match themselves; ``expression`` is code written by us, never user text."""
     found = words(query)
-    return " AND ".join(f"instr({sql_fold(w)}({expression}), ?) > 0" for w in found), found
+    return " AND ".join(f"instr({sql_folded(w, expression)}, ?) > 0" for w in found), found
 
 
-def sql_fold(word: str) -> str:
-    """The SQL function that folds a column's case to compare with ``word`` (a word of
-    :func:`words`): ``lower`` for an ASCII word, ``casefold`` otherwise (see :func:`sql_words`)."""
-    return "lower" if word.isascii() else "casefold"
+def sql_folded(word: str, expression: str) -> str:
+    """``expression`` case-folded in SQL as :func:`words` folds ``word``: Python's full Unicode
+    folding (``casefold()``, which the store registers) for a word beyond ASCII, so "ö" finds
+    "Ö"; for an ASCII word, SQLite's own ``lower()`` on ASCII text (the same fold, in C, so a
+    search of a long audit log stays fast) and ``casefold()`` on text beyond ASCII (its byte
+    length differs from its length), so "strasse" finds "Straße"."""
+    if not word.isascii():
+        return f"casefold({expression})"
+    return (f"(CASE WHEN length(CAST(({expression}) AS BLOB)) = length({expression}) "
+            f"THEN lower({expression}) ELSE casefold({expression}) END)")
 
 
 def sql_day_range(column: str, since: Optional[date], until: Optional[date]) -> tuple[list[str], list[str]]:

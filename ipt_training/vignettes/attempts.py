@@ -13,7 +13,7 @@ from ..content import (
     Vignette,
     VignetteRubric,
 )
-from ..finding import PAGE_SIZE, sql_day_range, sql_fold, words
+from ..finding import PAGE_SIZE, sql_day_range, sql_folded, words
 from ..notifications import notify
 from ..store import audit, now_iso, one, rows, transaction
 from .scoring import FOCUS_PARTS, focus_commit_stage, primary_choice, _check_ranking, AttemptAccessError, GradeError, STATUS_LABELS, VignetteError, _drop_stale_moments, apply_grades, clean_answers, clean_grades, empty_answers, expert_key, public_case, score_attempt
@@ -286,11 +286,10 @@ def _grading_where(user: User, include_graded: bool, text: str, since, until,
     # a handful of content versions, matched here, so the attempts' rows never parse JSON
     for word in words(text):
         hashes = [h for h, title in titles.items() if word in (title or "").casefold()]
-        fold = sql_fold(word)
-        conds.append(f"""(instr({fold}(u.display_name || char(10) || '#' || a.id), ?) > 0
+        conds.append(f"""(instr({sql_folded(word, "u.display_name || char(10) || '#' || a.id")}, ?) > 0
                           OR a.vignette_hash IN ({', '.join('?' for _ in hashes) or 'NULL'})
                           OR (a.vignette_hash NOT IN ({', '.join('?' for _ in titles) or 'NULL'})
-                              AND instr({fold}(a.vignette_id), ?) > 0))""")
+                              AND instr({sql_folded(word, "a.vignette_id")}, ?) > 0))""")
         params += [word, *hashes, *titles, word]
     days, bounds = sql_day_range("a.submitted_at", since, until)
     conds += days
