@@ -1,4 +1,4 @@
-"""The browser benchmark's pure parts (benchmarks/browsers.py, issue 16): percentiles, the plan of
+"""The concurrency benchmarks' shared pure parts (benchmarks/workload.py, issue 16): percentiles, the plan of
 who works, and the write accounting that says whether an acknowledged write reached the database."""
 
 import random
@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from benchmarks.browsers import Visit, WriteLedger, lost_writes, percentile, plan, read_found, summarize
+from benchmarks.workload import Visit, WriteLedger, lost_writes, percentile, plan, read_found, summarize
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 20, 101])
