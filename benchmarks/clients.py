@@ -301,9 +301,9 @@ WORK = {"admin": admin_work, "supervisor": supervisor_work, "rater": rater_work,
 
 
 async def drive(url: str, people: list[Person], seconds: float, think_s: float, ledger: WriteLedger,
-                visits: list[Visit], sampler: Sampler) -> dict:
+                visits: list[Visit], sampler: Sampler, warm_up: bool = True) -> dict:
     """Sign everyone in (two at a time: the server checks two passwords at once), open each
-    person's pages once, then let everyone work for ``seconds``."""
+    person's pages once (``warm_up``), then let everyone work for ``seconds``."""
     tabs = [Tab(url, p, ledger, visits, think_s) for p in people]
     try:
         t0 = time.perf_counter()
@@ -316,13 +316,14 @@ async def drive(url: str, people: list[Person], seconds: float, think_s: float, 
         await asyncio.gather(*(sign_in(t) for t in tabs))
         signed = time.perf_counter() - t0
 
-        async def warm_up(tab):
+        async def warm(tab):
             tab.recording = False
             for title in WARM_UP[tab.person.role]:
                 await tab.nav("warm-up", title)
             tab.recording = True
 
-        await asyncio.gather(*(warm_up(t) for t in tabs))
+        if warm_up:
+            await asyncio.gather(*(warm(t) for t in tabs))
         sampler.mark()
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
@@ -336,15 +337,17 @@ async def drive(url: str, people: list[Person], seconds: float, think_s: float, 
         await asyncio.gather(*(t.client.close() for t in tabs), return_exceptions=True)
 
 
-def run_clients(url: str, server_pid: int, db_path: Path, roles: list[str], seconds: float, think_s: float) -> dict:
-    """The people of ``roles`` at work for ``seconds`` on the server at ``url`` (process
-    ``server_pid``) of ``db_path``: visits, memory and CPU, writes acknowledged and found."""
-    people = prepare(db_path, roles)
+def run_clients(url: str, server_pid: int, db_path: Path, people: list[Person], seconds: float, think_s: float,
+                warm_up: bool = True) -> dict:
+    """``people`` (:func:`benchmarks.workload.prepare`) at work for ``seconds`` on the server at
+    ``url`` (process ``server_pid``) of ``db_path``: visits, memory and CPU, writes acknowledged
+    and found."""
+    roles = [p.role for p in people]
     ledger, visits = WriteLedger(), []
     sampler = Sampler(server_pid)
     sampler.start()
     try:
-        run = asyncio.run(drive(url, people, seconds, think_s, ledger, visits, sampler))
+        run = asyncio.run(drive(url, people, seconds, think_s, ledger, visits, sampler, warm_up))
     finally:
         resources = sampler.stop()
     expected = ledger.expected()
@@ -354,6 +357,7 @@ def run_clients(url: str, server_pid: int, db_path: Path, roles: list[str], seco
     return {"clients": len(roles), "seconds_asked": seconds, "roles": {r: roles.count(r) for r in sorted(set(roles))},
             "think_s": think_s, "cpus": os.cpu_count(), **run, **summarize(visits), **resources,
             "writes_acknowledged": ledger.acknowledged, "write_keys": len(expected),
+            "write_kinds": {k: sum(1 for key in expected if key[0] == k) for k in sorted({key[0] for key in expected})},
             "write_keys_found": len(expected) - len(lost), "lost_writes": len(lost), "lost_examples": lost[:3]}
 
 
@@ -361,9 +365,10 @@ def measure_clients(db_path: Path, seconds: float = 60, clients: int = 20, think
                     data_dir: Optional[Path] = None) -> dict:
     """``clients`` people at work for ``seconds`` on a server of ``db_path`` (see the module)."""
     data_dir = data_dir or db_path.parent / f"{db_path.stem}_data"
+    people = prepare(db_path, plan(clients))
     load_before = os.getloadavg()[0]
     with Server(db_path, data_dir, db_path.parent / f"{db_path.stem}_server.log") as server:
-        out = run_clients(server.url, server.proc.pid, db_path, plan(clients), seconds, think_s)
+        out = run_clients(server.url, server.proc.pid, db_path, people, seconds, think_s)
     return {"server_exit_code": server.proc.returncode, "load_before": round(load_before, 2), **out}
 
 

@@ -1,4 +1,4 @@
-"""Benchmark runner: ``python -m benchmarks [--scales S M L XL] [--repeat N] [--live] [--concurrency [SECONDS]] [--browsers N ...]``.
+"""Benchmark runner: ``python -m benchmarks [--scales S M L XL] [--repeat N] [--live] [--concurrency [SECONDS]] [--browsers N ...] [--clients N ...]``.
 
 At each scale it builds the synthetic database (benchmarks/generate.py) and measures, with
 repeated runs, the median of:
@@ -16,7 +16,9 @@ repeated runs, the median of:
 - with ``--concurrency [SECONDS]``: 20 real browser sessions (Playwright pages) working at once
   for 60 s on the real server (``streamlit run app.py``): page-visit median/p95 per kind, the
   server's memory, CPU of server and browsers, lost writes (:mod:`benchmarks.browsers`);
-  ``--browsers 10 20`` runs it with each number of sessions;
+  ``--browsers 10 20`` runs it with each number of sessions; ``--clients 20`` the same people as
+  WebSocket clients that draw nothing (:mod:`benchmarks.clients`), so that on a small machine
+  the visit times are the server's, not the browsers';
 - at every scale the generation time, the database's size and this process's memory.
 
 It writes ``benchmarks/results/latest.json`` and prints a markdown table (the README carries
@@ -186,8 +188,10 @@ def measure_core(db_path: Path, repeat: int) -> dict:
 
 
 def run(scales: list[str], repeat: int, live: bool = False, concurrency: float = 0, pages: bool = True,
-        browsers: tuple[int, ...] = (20,), think_s: float = 2.0, browser_nice: int = 0) -> dict:
+        browsers: tuple[int, ...] = (20,), think_s: float = 2.0, browser_nice: int = 0,
+        clients: tuple[int, ...] = ()) -> dict:
     from benchmarks.browsers import measure_browsers
+    from benchmarks.clients import measure_clients
     from benchmarks.generate import generate
     from benchmarks.live import measure_live, memory_mb, reset_peak_memory
     from ipt_training.config import PROJECT_ROOT
@@ -209,9 +213,11 @@ def run(scales: list[str], repeat: int, live: bool = False, concurrency: float =
             entry.update(measure_core(path, repeat))
         if live:
             entry["live"] = measure_live(path, repeat, load_library(PROJECT_ROOT))
-        if concurrency:
+        if concurrency and browsers:
             entry["concurrency"] = {str(n): measure_browsers(path, concurrency, n, think_s, browser_nice=browser_nice)
                                   for n in browsers}
+        if concurrency and clients:
+            entry["clients"] = {str(n): measure_clients(path, concurrency, n, think_s) for n in clients}
         entry["memory"] = memory_mb()
         entry["load_after"] = os.getloadavg()[0]
         report["scales"][scale] = entry
@@ -299,6 +305,26 @@ def markdown(report: dict) -> str:
             lambda e: f"{c(e)['writes_acknowledged']} / {c(e)['write_keys_found']} of {c(e)['write_keys']} / "
                       f"{c(e)['lost_writes']}")
         row(f"{head}: failed visits, why", "", lambda e: "; ".join(f"{k} ({v})" for k, v in c(e)["failures"].items()))
+    for n in sorted({n for e in report["scales"].values() for n in e.get("clients", {})}, key=int):
+        c = lambda e, n=n: e["clients"][n]  # noqa: E731
+        first_run = next(e["clients"][n] for e in report["scales"].values() if n in e.get("clients", {}))
+        head = f"{n} WebSocket clients for {first_run['seconds_asked']:.0f} s"
+        row(f"{head}: page visits (failed), in s", "", lambda e: f"{c(e)['visits']} ({c(e)['failed']}), {c(e)['seconds']}")
+        row(f"{head}: page visit median / p95 / max, ms", "", lambda e: f"{c(e)['median_ms']} / {c(e)['p95_ms']} / "
+                                                                        f"{c(e)['max_ms']}")
+        for kind in first_run["by_kind"]:
+            row(f"{head}: `{kind}` visits, median / p95, ms", "",
+                lambda e, kind=kind: "{visits}, {median_ms} / {p95_ms}".format(
+                    **{"median_ms": None, "p95_ms": None, **c(e)["by_kind"][kind]}))
+        row(f"{head}: server memory (RSS now / peak), MB", "≤ 1,536",
+            lambda e: f"{c(e)['server_rss_mb']} / {c(e)['server_peak_rss_mb']}")
+        row(f"{head}: CPU s of server / clients", "", lambda e: f"{c(e)['server_cpu_s']} / {c(e)['client_cpu_s']}")
+        row(f"{head}: load average at start / end ({first_run['cpus']} cores)", "",
+            lambda e: f"{c(e)['load_at_start']} / {c(e)['load_at_end']}")
+        row(f"{head}: writes acknowledged / keys found of keys / lost", "0 lost",
+            lambda e: f"{c(e)['writes_acknowledged']} / {c(e)['write_keys_found']} of {c(e)['write_keys']} / "
+                      f"{c(e)['lost_writes']}")
+        row(f"{head}: failed visits, why", "", lambda e: "; ".join(f"{k} ({v})" for k, v in c(e)["failures"].items()))
     row("benchmark process memory at the end (RSS / peak), MB", "", lambda e: f"{e['memory']['rss_mb']} / "
                                                                                f"{e['memory']['peak_rss_mb']}")
     return "\n".join(lines)
@@ -312,16 +338,22 @@ def main() -> None:
     parser.add_argument("--concurrency", type=float, nargs="?", const=60.0, default=0.0, metavar="SECONDS",
                         help="browser sessions (Playwright, Chromium) working at once on the real server for SECONDS "
                              "(default 60)")
-    parser.add_argument("--browsers", type=int, nargs="+", default=[20], metavar="N",
-                        help="with --concurrency: the number of browser sessions, one run each (default 20)")
+    parser.add_argument("--browsers", type=int, nargs="+", default=None, metavar="N",
+                        help="with --concurrency: the number of browser sessions, one run each (default 20, "
+                             "none when --clients is given alone)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[], metavar="N",
+                        help="the same people as WebSocket clients that draw nothing, one run each (implies "
+                             "--concurrency 60 unless given)")
     parser.add_argument("--think", type=float, default=2.0, metavar="SECONDS",
                         help="with --concurrency: each person's pause between actions (default 2)")
     parser.add_argument("--browser-nice", type=int, default=0, metavar="N",
                         help="with --concurrency: run the browsers at nice N, below the server (default 0: the same)")
     parser.add_argument("--no-pages", action="store_true", help="skip the rerun of every page and the core measures")
     args = parser.parse_args()
-    print(markdown(run(args.scales, args.repeat, args.live, args.concurrency, not args.no_pages, tuple(args.browsers),
-                        args.think, args.browser_nice)))
+    browsers = args.browsers if args.browsers is not None else ([] if args.clients else [20])
+    concurrency = args.concurrency or (60.0 if args.clients else 0.0)
+    print(markdown(run(args.scales, args.repeat, args.live, concurrency, not args.no_pages, tuple(browsers),
+                        args.think, args.browser_nice, tuple(args.clients))))
 
 
 if __name__ == "__main__":
