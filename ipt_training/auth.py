@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from . import account_rules
 from .config import get_settings
-from .finding import PAGE_SIZE, sql_words, text_matches
+from .finding import PAGE_SIZE, sql_words
 from .store import audit, now_iso, one, rows, transaction
 
 ROLES = ("trainee", "rater", "supervisor", "admin")
@@ -120,9 +120,10 @@ def _users_where(text: str, role: Optional[str], active: Optional[bool]) -> tupl
 
 def find_users(db: Database, text: str = "", role: Optional[str] = None, active: Optional[bool] = None,
                limit: Optional[int] = None, offset: int = 0) -> list[dict]:
-    """Accounts with their roles as a comma-separated string (no hashes), by sign-in name: those
-    :func:`filter_users` keeps (``text`` matched ignoring ASCII case), ``limit`` rows from
-    ``offset`` (``None``: all). Searched and cut in SQL (issue 16: 10,500 accounts at scale XL)."""
+    """Accounts with their roles as a comma-separated string (no hashes), by sign-in name, whose
+    sign-in name, full name or e-mail hold every word of ``text`` (ignoring case,
+    :func:`finding.sql_words`), who hold ``role`` and whose account is active or not (``None``:
+    any); ``limit`` rows from ``offset`` (``None``: all). Searched and cut in SQL (issue 16: 10,500 accounts at scale XL)."""
     where, params = _users_where(text, role, active)
     cut = "" if limit is None else " LIMIT ? OFFSET ?"
     params += [] if limit is None else [int(limit), int(offset)]
@@ -141,17 +142,6 @@ def count_users(db: Database, text: str = "", role: Optional[str] = None, active
 def list_users(db: Database) -> list[dict]:
     """Every account with its roles as a comma-separated string (no hashes), by sign-in name."""
     return find_users(db)
-
-
-def filter_users(users: list[dict], text: str = "", role: Optional[str] = None,
-                 active: Optional[bool] = None) -> list[dict]:
-    """The rows of :func:`list_users` whose sign-in name, full name or e-mail hold every word of
-    ``text`` (ignoring case, :func:`finding.text_matches`), who hold ``role``, and whose account
-    is active (``True``) or deactivated (``False``); ``None`` keeps all."""
-    return [u for u in users
-            if text_matches(text, u["username"], u["display_name"], u["email"])
-            and (role is None or role in (u["roles"] or "").split(", "))
-            and (active is None or bool(u["active"]) == active)]
 
 
 def users_with_role(db: Database, role: str) -> list[dict]:

@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+import listref
 from ipt_training import auth, fidelity, store
 from ipt_training.finding import (
     clamp_page,
@@ -181,12 +182,12 @@ def test_filter_users_by_text_role_and_state():
              {"username": "sam", "display_name": "Sam Supervisor", "email": "SAM@clinic.example",
               "roles": "rater, supervisor", "active": 1},
              {"username": "old", "display_name": "Old Account", "email": None, "roles": "trainee", "active": 0}]
-    assert [u["username"] for u in auth.filter_users(users, "OKAFOR")] == ["tara"]
-    assert [u["username"] for u in auth.filter_users(users, "clinic.example")] == ["sam"]
-    assert [u["username"] for u in auth.filter_users(users, role="supervisor")] == ["sam"]
-    assert [u["username"] for u in auth.filter_users(users, role="trainee", active=False)] == ["old"]
-    assert [u["username"] for u in auth.filter_users(users, active=True)] == ["tara", "sam"]
-    assert auth.filter_users(users, INJECTION) == [] and auth.filter_users(users, "rater") == []  # roles are a filter
+    assert [u["username"] for u in listref.filter_users(users, "OKAFOR")] == ["tara"]
+    assert [u["username"] for u in listref.filter_users(users, "clinic.example")] == ["sam"]
+    assert [u["username"] for u in listref.filter_users(users, role="supervisor")] == ["sam"]
+    assert [u["username"] for u in listref.filter_users(users, role="trainee", active=False)] == ["old"]
+    assert [u["username"] for u in listref.filter_users(users, active=True)] == ["tara", "sam"]
+    assert listref.filter_users(users, INJECTION) == [] and listref.filter_users(users, "rater") == []  # roles are a filter
 
 
 def _session(sid, trainee, created, gold=0, deleted=None, name="s.mp3"):
@@ -199,14 +200,14 @@ def test_filter_recordings_by_text_days_gold_and_deleted():
                 _session(2, "Nico Berg", "2026-03-01T00:00:00+00:00", deleted="2026-03-02T10:00:00+00:00"),
                 _session(1, "Tara Okafor", "2026-02-28T23:59:59+00:00", name="Interview.MP4")]
     ids = lambda found: [s["id"] for s in found]  # noqa: E731
-    assert ids(fidelity.filter_recordings(sessions, "tara")) == [3, 1]
-    assert ids(fidelity.filter_recordings(sessions, "interview.mp4")) == [1]
-    assert ids(fidelity.filter_recordings(sessions, "#2")) == [2]
-    assert ids(fidelity.filter_recordings(sessions, since=date(2026, 3, 1), until=date(2026, 3, 31))) == [3, 2]
-    assert ids(fidelity.filter_recordings(sessions, gold=True)) == [3]
-    assert ids(fidelity.filter_recordings(sessions, deleted=True)) == [2]
-    assert ids(fidelity.filter_recordings(sessions, deleted=False, gold=False)) == [1]
-    assert fidelity.filter_recordings(sessions, INJECTION) == []
+    assert ids(listref.filter_recordings(sessions, "tara")) == [3, 1]
+    assert ids(listref.filter_recordings(sessions, "interview.mp4")) == [1]
+    assert ids(listref.filter_recordings(sessions, "#2")) == [2]
+    assert ids(listref.filter_recordings(sessions, since=date(2026, 3, 1), until=date(2026, 3, 31))) == [3, 2]
+    assert ids(listref.filter_recordings(sessions, gold=True)) == [3]
+    assert ids(listref.filter_recordings(sessions, deleted=True)) == [2]
+    assert ids(listref.filter_recordings(sessions, deleted=False, gold=False)) == [1]
+    assert listref.filter_recordings(sessions, INJECTION) == []
 
 
 def _assigned(sid, status, due, trainee="Tara Okafor", today="2026-03-10"):

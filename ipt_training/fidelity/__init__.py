@@ -94,7 +94,6 @@ from .gold import (  # noqa: F401
     mark_gold_standard,
 )
 from .views import (  # noqa: F401
-    filter_recordings,
     item_catalogue,
     my_sessions,
     rating_progress,

@@ -8,7 +8,7 @@ from sqlite_utils import Database
 from ..auth import User
 from ..display import item_label
 from ..content import Library
-from ..finding import PAGE_SIZE, in_date_range, text_matches
+from ..finding import PAGE_SIZE
 from ..store import rows
 from .assignments import _status_of, rater_queue
 from .base import default_instrument_id, default_library, instrument_of, pass_rule_text
@@ -154,15 +154,3 @@ def my_sessions(db: Database, trainee: User) -> list[dict]:
         s["label"] = session_label(s)
         s["self_status"] = _status_of(s["self_status"])
     return out
-
-
-def filter_recordings(sessions: list[dict], text: str = "", since=None, until=None, gold: Optional[bool] = None,
-                      deleted: Optional[bool] = None) -> list[dict]:
-    """The rows of :func:`recordings.all_sessions_admin` (newest first) whose therapist, label,
-    file name or number hold every word of ``text`` (ignoring case), added on a day from
-    ``since`` to ``until`` (both included), gold standard or not, deleted or not (``None``: any)."""
-    return [s for s in sessions
-            if text_matches(text, s["trainee"], s["label"], s["original_name"], f"#{s['id']}")
-            and in_date_range(s["created_at"], since, until)
-            and (gold is None or bool(s["is_gold_standard"]) == gold)
-            and (deleted is None or bool(s["deleted_at"]) == deleted)]

@@ -13,6 +13,7 @@ from datetime import date
 
 import pytest
 
+import listref
 from ipt_training import auth, fidelity
 from ipt_training.finding import PAGE_SIZE, in_date_range, text_matches
 from ipt_training.fidelity.recordings import session_label, session_label_sql
@@ -357,7 +358,7 @@ def test_recordings_searched_in_sql_match_the_former_list(store, text):
     for since, until in days:
         for gold in (None, True, False):
             for deleted in (None, True, False):
-                expected = fidelity.filter_recordings(every, text, since, until, gold, deleted)
+                expected = listref.filter_recordings(every, text, since, until, gold, deleted)
                 got = fidelity.find_recordings(store, admin, text, since, until, gold, deleted)
                 assert [(s["id"], s["label"], s["ratings"]) for s in got] == \
                        [(s["id"], s["label"], s["ratings"]) for s in expected]
@@ -383,7 +384,7 @@ def test_users_searched_in_sql_match_the_former_list(store, text):
     everyone = _reference_users(store)
     for role in (None, *auth.ROLES):
         for active in (None, True, False):
-            expected = auth.filter_users(everyone, text, role, active)
+            expected = listref.filter_users(everyone, text, role, active)
             assert auth.find_users(store, text, role, active) == expected
             assert auth.count_users(store, text, role, active) == len(expected)
     n = len(everyone)
