@@ -252,6 +252,13 @@ def oneway_groups(group: np.ndarray, target: np.ndarray, y: np.ndarray, n_groups
     ssb = np.bincount(t_group[has], weights=n_i[has] * (mean_i[has] - grand[t_group[has]]) ** 2,
                       minlength=n_groups)
     sum_n2 = np.bincount(t_group[has], weights=n_i[has] ** 2, minlength=n_groups)
+    return oneway_closed(ssb, ssw, N, a, sum_n2)
+
+
+def oneway_closed(ssb: np.ndarray, ssw: np.ndarray, N: np.ndarray, a: np.ndarray,
+                  sum_n2: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`oneway_groups` from each group's sums of squares between (``ssb``) and within
+    (``ssw``) targets, ratings ``N``, targets ``a`` and sum of squared target sizes ``sum_n2``."""
     with np.errstate(all="ignore"):
         msb = ssb / (a - 1)
         msw = ssw / (N - a)
@@ -326,17 +333,27 @@ def crossed_groups(group: np.ndarray, target: np.ndarray, rater: np.ndarray, y: 
     _, labels = connected_components(edges, directed=False)
     block = labels[n_t:].reshape(G, b)
     present = n_j.reshape(G, b) > 0
-    c += block[:, :, None] == block[:, None, :]
-    with _BLAS.limit(limits=1, user_api="blas"):  # threaded BLAS on a busy machine: 100x slower
-        x = np.linalg.solve(c, rhs[:, :, None])[:, :, 0]
-    r_rater = np.einsum("gb,gb->g", rhs, x)                  # R(r | mu, t)
-    n_blocks = np.array([len(np.unique(block[g][present[g]])) for g in range(G)], dtype=float)
-    b_g = present.sum(axis=1).astype(float)
     a_g = np.bincount(t_group[has_t], minlength=G).astype(float)
     ss_t = np.bincount(t_group[has_t], weights=t_sum[has_t] ** 2 / n_i[has_t], minlength=G)   # R(t | mu)
     nj = n_j.reshape(G, b)
     ss_r = np.sum(np.divide(r_sum.reshape(G, b) ** 2, nj, out=np.zeros((G, b)), where=nj > 0), axis=1)  # R(r | mu)
     ss_all = np.bincount(group, weights=yc ** 2, minlength=G)
+    return crossed_closed(c, rhs, block, present, N, a_g, ss_all, ss_t, ss_r)
+
+
+def crossed_closed(c: np.ndarray, rhs: np.ndarray, block: np.ndarray, present: np.ndarray, N: np.ndarray,
+                   a_g: np.ndarray, ss_all: np.ndarray, ss_t: np.ndarray, ss_r: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`crossed_groups` from each group's matrix C (groups x raters x raters), q (``rhs``),
+    the raters' connected blocks (``block``, labels unique across groups) and which raters rated
+    (``present``), ratings ``N``, targets ``a_g`` and the reductions in sums of squares about the
+    group mean: total (``ss_all``), R(t | mu) (``ss_t``) and R(r | mu) (``ss_r``)."""
+    G = len(N)
+    c = c + (block[:, :, None] == block[:, None, :])
+    with _BLAS.limit(limits=1, user_api="blas"):  # threaded BLAS on a busy machine: 100x slower
+        x = np.linalg.solve(c, rhs[:, :, None])[:, :, 0]
+    r_rater = np.einsum("gb,gb->g", rhs, x)                  # R(r | mu, t)
+    n_blocks = np.array([len(np.unique(block[g][present[g]])) for g in range(G)], dtype=float)
+    b_g = present.sum(axis=1).astype(float)
     df_r = b_g - n_blocks
     df_e = N - a_g - df_r
     df_t = a_g + df_r - b_g

@@ -27,8 +27,8 @@ from .gstudy import d_study, g_study
 from .interpretation import interpret_kappa
 from .long_data import ReliabilityError
 from .raters import _rater_severity, bland_altman
-from .report_stats import (decision_agreement, group_figures, kappas, pair_icc_matrix, pair_tables,
-                           shared_counts, shared_session_counts)
+from . import report_sums
+from .report_stats import decision_agreement, group_figures, kappas, pair_icc_matrix, shared_counts
 from .report_tables import decision_table
 # the display tables, re-exported for the page (``rd.figures_table(report)``)
 from .report_tables import (decisions_table, figures_table, pairs_table, rater_pairs_for_plot,  # noqa: F401
@@ -344,36 +344,17 @@ def _cohort_name(db: Database, cohort_id: Optional[int]) -> str:
     return row["name"]
 
 
-def _coded(data: dict[str, Any]) -> dict[str, Any]:
-    """Integer codes of the item rows, sorted once by (item, session) so that every later step
-    finds a session item's ratings as one run: item, session, rater, score, target (item-major
-    session key), rater_ids and names (labels of the rater codes)."""
-    ratings, items = data["ratings"], data["items"]
-    row = items["row"].to_numpy()
-    s_all = pd.factorize(ratings["session_id"])[0].astype(np.int64)
-    r_all, r_ids = pd.factorize(ratings["rater_id"])
-    item = items["item"].to_numpy(np.int64)
-    target = item * (int(s_all.max()) + 1 if len(s_all) else 1) + s_all[row]
-    order = np.argsort(target, kind="stable")
-    return {"item": item[order], "session": s_all[row][order], "rater": r_all[row][order].astype(np.int64),
-            "score": items["score"].to_numpy(float)[order], "target": target[order], "rater_ids": r_ids,
-            "names": np.asarray([data["labels"][int(x)] for x in r_ids], dtype=object),
-            "ratings_session": s_all, "ratings_rater": r_all.astype(np.int64)}
-
-
-def _pairs(data: dict[str, Any], matrix: pd.DataFrame, limit: int,
-           categories: Optional[list] = None) -> tuple[list[dict[str, Any]], int]:
+def _pairs(data: dict[str, Any], sums: "report_sums.ItemSums", names: np.ndarray, matrix: pd.DataFrame,
+           limit: int) -> tuple[list[dict[str, Any]], int]:
     """Cohen's kappa (item scores pooled over shared sessions) and agreement for rater pairs.
 
-    The ``limit`` pairs sharing the most sessions are computed, all at once from one table of
-    score pairs (``categories`` are the instrument's scale points); the session-score ICC of a
-    pair comes from ``matrix``. Returns the rows and how many further pairs were left out.
+    The ``limit`` pairs sharing the most sessions are listed, their tables of categories (the
+    instrument's scale points and every score given) taken from ``sums``; the session-score ICC
+    of a pair comes from ``matrix``. Returns the rows and how many further pairs were left out.
     """
     if data["items"].empty:
         return [], 0
-    c = data["coded"]
-    names = c["names"]
-    counts = shared_session_counts(c["ratings_session"], c["ratings_rater"])
+    counts = sums.pair_counts()
     if counts.empty:
         return [], 0
     counts["first"] = np.minimum(names[counts["a"]], names[counts["b"]])
@@ -382,11 +363,8 @@ def _pairs(data: dict[str, Any], matrix: pd.DataFrame, limit: int,
     left_out = max(0, len(counts) - limit)
     top = counts.head(limit)
     code = {name: n for n, name in enumerate(names)}
-    pairs = [(code[a], code[b]) for a, b in zip(top["first"], top["second"])]
-    cats = sorted(set(categories or []) | set(np.unique(c["score"]).tolist()))
-    tables = pair_tables(c["target"], c["rater"], pd.Index(cats).get_indexer(c["score"]), pairs,
-                         len(names), len(cats))
-    scores = np.asarray(cats, dtype=float)
+    tables = sums.pair_tables([(code[a], code[b]) for a, b in zip(top["first"], top["second"])])
+    scores = sums.categories
     dist = np.abs(scores[:, None] - scores[None, :])
     out = []
     for (a, b), n_sessions, table in zip(zip(top["first"], top["second"]), top["n"], tables):
@@ -410,13 +388,14 @@ def _pairs(data: dict[str, Any], matrix: pd.DataFrame, limit: int,
     return out, left_out
 
 
-def _item_figures(data: dict[str, Any], labels: dict[str, tuple[str, str]],
-                  names_of: dict[str, str]) -> list[dict[str, Any]]:
-    """Per-item figures on every double-rated session, every item at once (:func:`group_figures`)."""
+def _item_figures(data: dict[str, Any], sums: "report_sums.ItemSums", names: np.ndarray,
+                  labels: dict[str, tuple[str, str]], names_of: dict[str, str]) -> list[dict[str, Any]]:
+    """Per-item figures on every double-rated session, every item at once (:func:`group_figures`
+    from the kept sums: :mod:`.report_sums`)."""
     if not data["item_ids"]:
         return []
-    c, item_ids = data["coded"], data["item_ids"]
-    figures = group_figures(c["item"], c["target"], c["rater"], c["score"], len(item_ids), c["names"], "ordinal")
+    item_ids = data["item_ids"]
+    figures = sums.item_figures(names)
     by_id = dict(zip(item_ids, figures))
     order = [i for i in labels if i in by_id] + sorted(set(by_id) - set(labels))
     return [{"item_id": i, "label": names_of.get(i) or humanize(i), "section": labels.get(i, ("", i))[0],
@@ -481,18 +460,22 @@ def double_rated_part(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "ratings": r[keep].reset_index(drop=True), "items": items}
 
 
-def figures_of(library: Library, inst: Any, data: dict[str, Any]) -> dict[str, Any]:
+def figures_of(library: Library, inst: Any, data: dict[str, Any],
+               sums: Optional["report_sums.ItemSums"] = None) -> dict[str, Any]:
     """The figures of :func:`reliability_report` (everything but the counts of all sessions and
-    ratings), on :func:`double_rated_part` data."""
+    ratings), on :func:`double_rated_part` data; ``sums``: :func:`.report_sums.build` of it, when
+    kept up to date already (:mod:`.report_live`)."""
     min_items = inst.pass_rule.min_applicable_items
-    data = {**data, "coded": _coded(data)}
+    if sums is None:
+        sums = report_sums.build(data, scale_points(library, inst) or [])
+    names = np.asarray([data["labels"].get(int(x), str(x)) for x in sums.rater_ids], dtype=object)
     score, passed, _ = _session_scores(inst, data, min_items)
     long_all = _session_long(data, score)
     long_total = _double_rated(long_all)
     total = {"item_id": TOTAL, "label": "Session score", "section": "",
              "item": "Session score (the pass rule's: mean of IPT items less the proscribed-item deduction)",
              **_session_figure(long_all)}
-    items = _item_figures(data, item_labels(library, inst.id), {it.id: item_label(it) for it in inst.items})
+    items = _item_figures(data, sums, names, item_labels(library, inst.id), {it.id: item_label(it) for it in inst.items})
     decided = passed >= 0
     decisions = decision_agreement(pd.factorize(data["ratings"]["session_id"])[0][decided], passed[decided])
     warnings: list[str] = []
@@ -509,7 +492,7 @@ def figures_of(library: Library, inst: Any, data: dict[str, Any]) -> dict[str, A
         in_matrix = long_total[long_total["rater"].isin(shown)]
         matrix = pair_icc_matrix(in_matrix, shown)
         matrix_n = shared_counts(in_matrix)
-    pairs, pairs_left_out = _pairs(data, matrix, MAX_PAIRS, scale_points(library, inst))
+    pairs, pairs_left_out = _pairs(data, sums, names, matrix, MAX_PAIRS)
     if pairs_left_out:
         warnings.append(f"The rater-pair table lists the {MAX_PAIRS} pairs that share the most sessions; "
                         f"{pairs_left_out} further pair(s) are left out.")

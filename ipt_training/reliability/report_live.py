@@ -31,17 +31,20 @@ import numpy as np
 import pandas as pd
 from sqlite_utils import Database
 
-from . import report_data as rd
+from . import report_data as rd, report_sums
 from .shared_cache import database_key, on_clear, shared
 from ..content import Library
 from ..store import read_snapshot
 
 MAX_SELECTIONS = 16
+MAX_HISTORY = 64  # appends a selection remembers: a kept sums this far behind is updated, not rebuilt
+MAX_SUMS = 4  # item sums kept (selection x blind set): each as large as a few copies of the item scores
 
 # how the kept data were brought up to date (tests and the benchmark read these)
-counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0}
+counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0, "sums_built": 0, "sums_updated": 0}
 
 _kept: "OrderedDict[tuple, Kept]" = OrderedDict()
+_sums: "OrderedDict[tuple, _Sums]" = OrderedDict()
 _gates: dict[tuple, threading.Lock] = {}
 _lock = threading.Lock()
 
@@ -59,6 +62,7 @@ class Kept:
     filters: dict
     session_ids: frozenset
     derived: dict = field(default_factory=dict, compare=False)  # blind set -> statistics' input
+    history: tuple = ()  # (version appended to, sessions of the appended ratings), oldest first
 
 
 def _gate(key: tuple) -> threading.Lock:
@@ -81,31 +85,32 @@ def _full(db: Database, params: dict) -> dict:
     return _coded(rows, sorted(set(rows["item_id"].tolist())))
 
 
-def _appended(db: Database, kept: Kept, head: int, params: dict) -> Optional[dict]:
-    """``kept.rows`` with the ratings submitted since ``kept.seq``, or None when anything but
-    submissions happened since (or the log no longer reaches back that far)."""
+def _appended(db: Database, kept: Kept, head: int, params: dict) -> tuple[Optional[dict], frozenset]:
+    """``kept.rows`` with the ratings submitted since ``kept.seq`` and the sessions they rate, or
+    None when anything but submissions happened since (or the log no longer reaches back that far)."""
     changes = db.conn.execute("SELECT rating_id FROM submitted_changes WHERE seq > ? AND seq <= ? ORDER BY seq",
                               (kept.seq, head)).fetchall()
     if len(changes) != head - kept.seq or any(r[0] is None for r in changes):
-        return None
+        return None, frozenset()
     ids = sorted({int(r[0]) for r in changes})
     old = kept.rows
     if np.isin(ids, old["ratings"]["rating_id"].to_numpy(np.int64)).any():
-        return None  # already read: not an append
+        return None, frozenset()  # already read: not an append
     new = rd.read_rows(db, params, ids)
     if new["ratings"].empty:
-        return old
+        return old, frozenset()
     new = _coded(new, old["item_ids"])
     if new is None:
-        return None  # an item never scored before: read everything (item codes are sorted ids)
+        return None, frozenset()  # an item never scored before: read everything (item codes are sorted ids)
     counts["appends"] += 1
     counts["ratings_appended"] += len(new["ratings"])
     ratings = pd.concat([old["ratings"], new["ratings"]], ignore_index=True)
     ratings = ratings.sort_values("rating_id", kind="stable", ignore_index=True)
     names = pd.concat([old["names"], new["names"]], ignore_index=True).drop_duplicates("id", keep="last")
     at = np.searchsorted(rd.item_key(old), rd.item_key(new))  # merged in (rating, item) order: a full read's
-    return {"ratings": ratings, "names": names.sort_values("id", ignore_index=True), "item_ids": old["item_ids"],
-            **{k: np.insert(old[k], at, new[k]) for k in ("item_rating", "item_code", "score")}}
+    return ({"ratings": ratings, "names": names.sort_values("id", ignore_index=True), "item_ids": old["item_ids"],
+             **{k: np.insert(old[k], at, new[k]) for k in ("item_rating", "item_code", "score")}},
+            frozenset(int(x) for x in new["ratings"]["session_id"]))
 
 
 def kept_rows(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
@@ -126,15 +131,18 @@ def kept_rows(db: Database, library: Library, instrument_id: str, cohort_id: Opt
         if kept is not None and kept.seq == head:
             return kept
         # a log that went back is another (a restored) database: read everything
-        rows = _appended(db, kept, head, params) if kept is not None and kept.seq < head else None
+        rows, touched = _appended(db, kept, head, params) if kept is not None and kept.seq < head else (None, None)
+        history: tuple = ()
         if rows is None:
             rows = _full(db, params)
+        elif kept is not None:
+            history = (kept.history + ((kept.version, touched),))[-MAX_HISTORY:]
         if kept is not None and rows is kept.rows:
-            fresh = Kept(key, head, kept.version, rows, kept.filters, kept.session_ids, kept.derived)
+            fresh = Kept(key, head, kept.version, rows, kept.filters, kept.session_ids, kept.derived, kept.history)
         else:
             fresh = Kept(key, head, head, rows, {"cohort_id": cohort_id, "cohort": rd._cohort_name(db, cohort_id),
                                                  "date_from": dfrom, "date_to": dto, "phase": phase or "all phases"},
-                         frozenset(int(x) for x in rows["ratings"]["session_id"]))
+                         frozenset(int(x) for x in rows["ratings"]["session_id"]), history=history)
         with _lock:
             _kept[key] = fresh
             _kept.move_to_end(key)
@@ -177,10 +185,60 @@ def shared_report(db: Database, library: Library, instrument_id: str, cohort_id:
         data = _data(db, kept, hidden)
         double = rd.double_rated_part(data)
         figures = shared("reliability_figures", db, (kept.key[:3], _digest(double)),
-                         lambda: rd.figures_of(library, inst, double))
+                         lambda: _figures(library, inst, kept, hidden, double))
         return rd.report_from_data(library, inst, data, kept.filters, figures)
 
     return shared("reliability_report", db, (kept.key, kept.version, tuple(sorted(hidden))), build)
+
+
+@dataclass
+class _Sums:
+    """The item sums (:mod:`.report_sums`) of a selection's double-rated data less a blind set, the
+    data they are of and the kept version it was assembled from."""
+
+    version: int
+    double: dict
+    sums: report_sums.ItemSums
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _touched_since(kept: Kept, version: int) -> Optional[set]:
+    """The sessions rated by the ratings appended to the kept rows since ``version``, or None
+    when the kept rows were read afresh since (or ``version`` is further back than remembered)."""
+    if version == kept.version:
+        return set()
+    for k, (start, _) in enumerate(kept.history):
+        if start == version:
+            return set().union(*(touched for _, touched in kept.history[k:]))
+    return None
+
+
+def _figures(library: Library, inst: Any, kept: Kept, hidden: frozenset, double: dict) -> dict:
+    """:func:`.report_data.figures_of` the ``double`` data, with its item sums brought up to date
+    from those last kept for the selection and blind set: the sessions rated since take out
+    their old contribution and put in their new one; a new rater, item or score reads them all."""
+    key = (kept.key, hidden)
+    with _lock:
+        state = _sums.get(key)
+    if state is not None:
+        with state.lock:
+            touched = _touched_since(kept, state.version)
+            if touched is not None and state.double["item_ids"] == double["item_ids"]:
+                sessions = np.asarray(sorted(touched), dtype=np.int64)
+                if (report_sums.add_sessions(state.sums, state.double, sessions, -1.0)
+                        and report_sums.add_sessions(state.sums, double, sessions, 1.0)):
+                    counts["sums_updated"] += 1
+                    state.version, state.double = kept.version, double
+                    return rd.figures_of(library, inst, double, state.sums)
+    counts["sums_built"] += 1
+    state = _Sums(kept.version, double, report_sums.build(double, rd.scale_points(library, inst) or []))
+    with state.lock:
+        with _lock:
+            _sums[key] = state
+            _sums.move_to_end(key)
+            while len(_sums) > MAX_SUMS:
+                _sums.popitem(last=False)
+        return rd.figures_of(library, inst, double, state.sums)
 
 
 def _digest(data: dict) -> str:
@@ -214,6 +272,7 @@ def clear() -> None:
     """Forget every kept selection (with :func:`.shared_cache.clear`: tests, a restored database file)."""
     with _lock:
         _kept.clear()
+        _sums.clear()
 
 
 on_clear(clear)

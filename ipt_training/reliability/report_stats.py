@@ -48,15 +48,28 @@ def group_figures(group: np.ndarray, target: np.ndarray, rater: np.ndarray, y: n
     kept = target[keep]
     tt = np.cumsum(np.r_[False, kept[1:] != kept[:-1]]).astype(np.int64) if len(kept) else kept
     n_double = np.bincount(t_group[counts >= 2], minlength=n_groups)
+    one = crossed = alpha = constant_group = None
     if len(g):
         one = oneway_groups(g, tt, yy, n_groups)
         crossed = crossed_groups(g, tt, rr, yy, n_groups)
         alpha = alpha_groups(g, tt, yy, n_groups, level)
         constant_group = _group_constant(g, yy, n_groups)
-        with np.errstate(all="ignore"):
-            p_value = f_dist.sf(one["F"], one["a"] - 1, one["N"] - one["a"])
     used = np.zeros((n_groups, len(rater_names)), dtype=bool)
     used[g, rr] = True
+    return figure_rows(n_sessions, n_double, used, rater_names, one, crossed, alpha, constant_group, level)
+
+
+def figure_rows(n_sessions: np.ndarray, n_double: np.ndarray, used: np.ndarray, rater_names: np.ndarray,
+                one: Optional[dict], crossed: Optional[dict], alpha: Optional[np.ndarray],
+                constant_group: Optional[np.ndarray], level: str) -> list[dict[str, Any]]:
+    """The figure of each group (see :func:`group_figures`) from its estimates: ``one``
+    (:func:`.icc.oneway_groups`), ``crossed`` (:func:`.icc.crossed_groups`), ``alpha``, whether
+    its ratings are all one value, its sessions, double-rated sessions and raters (``used``:
+    groups x raters). The refusals and warnings of every figure are decided here."""
+    n_groups = len(n_sessions)
+    if one is not None:
+        with np.errstate(all="ignore"):
+            p_value = f_dist.sf(one["F"], one["a"] - 1, one["N"] - one["a"])
     out = []
     for k in range(n_groups):
         n_dr = int(n_double[k])
