@@ -20,7 +20,7 @@ from scipy.stats import f as f_dist
 from .agreement import _chance_corrected, alpha_groups
 from .icc import _valid, crossed_groups, oneway_groups
 from .interpretation import interpret_alpha, interpret_icc, interpret_kappa
-from .long_data import _finite_or_none, same_key_pairs
+from .long_data import _finite_or_none
 
 
 def _group_constant(group: np.ndarray, y: np.ndarray, n_groups: int) -> np.ndarray:
@@ -173,28 +173,6 @@ def decision_agreement(target: np.ndarray, passed: np.ndarray) -> dict[str, Any]
 # --- rater pairs ---------------------------------------------------------------------------
 
 
-def pair_tables(key: np.ndarray, rater: np.ndarray, category: np.ndarray, pairs: list[tuple[int, int]],
-                n_raters: int, q: int) -> np.ndarray:
-    """pairs x q x q tables of the category codes two raters (codes ``pairs[k] = (a, b)``) gave
-    the same session item (rows sharing ``key``); rows of ``category`` < 0 (off the category
-    list) are left out."""
-    if not pairs:
-        return np.zeros((0, q, q))
-    lookup = np.full(n_raters * n_raters, -1, np.int64)
-    first = np.full(len(pairs) + 1, -1, np.int64)
-    for n, (a, b) in enumerate(pairs):
-        lookup[a * n_raters + b] = lookup[b * n_raters + a] = n
-        first[n] = a
-    i, j = same_key_pairs(key)
-    pair = lookup[rater[i] * n_raters + rater[j]]
-    flip = rater[i] != first[pair]  # orient each score pair as (a, b); pair -1 picks the sentinel, dropped below
-    ca = np.where(flip, category[j], category[i])
-    cb = np.where(flip, category[i], category[j])
-    ok = (pair >= 0) & (ca >= 0) & (cb >= 0)
-    flat = (pair[ok] * q + ca[ok]) * q + cb[ok]
-    return np.bincount(flat, minlength=len(pairs) * q * q).reshape(len(pairs), q, q).astype(float)
-
-
 def kappas(table: np.ndarray, scores: np.ndarray) -> dict[str, Optional[float]]:
     """Cohen's kappa, linear and quadratic weighted, of one table (Cohen 1960, 1968); the tests
     compare it with statsmodels' cohens_kappa."""
@@ -207,16 +185,6 @@ def kappas(table: np.ndarray, scores: np.ndarray) -> dict[str, Optional[float]]:
         denom = float((w * expected).sum())
         out[name] = None if denom <= 0 else 1.0 - float((w * p).sum()) / denom
     return out
-
-
-def shared_session_counts(session: np.ndarray, rater: np.ndarray) -> pd.DataFrame:
-    """Rater-code pairs (a < b) and how many sessions they both rated, most shared first
-    (``session``, ``rater``: one row per rating of a session)."""
-    i, j = same_key_pairs(np.asarray(session, dtype=np.int64))
-    ra, rb = rater[i], rater[j]
-    a, b = np.minimum(ra, rb), np.maximum(ra, rb)
-    frame = pd.DataFrame({"a": a, "b": b})
-    return frame.groupby(["a", "b"]).size().reset_index(name="n")
 
 
 def pair_icc_matrix(long: pd.DataFrame, raters: list[str]) -> pd.DataFrame:

@@ -80,7 +80,7 @@ class ItemSums:
             y: np.ndarray, rating_session: np.ndarray, rating_rater: np.ndarray) -> None:
         """Add (``sign`` 1) or take out (-1) whole sessions: their item scores (item, session,
         rater code, category code, score) and their ratings (session, rater code)."""
-        G, B, V = self.G, self.B, self.V
+        B, V = self.B, self.V
         i, j = same_key_pairs(np.asarray(rating_session, dtype=np.int64))
         ra, rb = rating_rater[i], rating_rater[j]
         _acc(self.shared, np.minimum(ra, rb) * B + np.maximum(ra, rb), sign)
@@ -152,14 +152,14 @@ class ItemSums:
                            alpha if any_double else None, constant, "ordinal")
 
     def pair_counts(self) -> pd.DataFrame:
-        """Rater-code pairs (a <= b) and how many sessions both rated (as
-        :func:`.report_stats.shared_session_counts`)."""
+        """Rater-code pairs (a <= b) and how many sessions both rated, one row per pair."""
         a, b = np.nonzero(self.shared)
         keep = a <= b
         return pd.DataFrame({"a": a[keep], "b": b[keep], "n": self.shared[a[keep], b[keep]].astype(np.int64)})
 
     def pair_tables(self, pairs: list[tuple[int, int]]) -> np.ndarray:
-        """pairs x categories x categories tables (as :func:`.report_stats.pair_tables`)."""
+        """pairs x categories x categories tables: the categories rater a (rows) and rater b
+        (columns) of each pair (a, b) gave the session items both scored."""
         if not pairs:
             return np.zeros((0, self.V, self.V))
         return np.stack([self.tables[a, b] for a, b in pairs])
