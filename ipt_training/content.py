@@ -2,7 +2,7 @@
 
 Vignettes live in ``vignettes/``, scoring rubrics, rating scales and fidelity instruments in
 ``rubrics/``, credential standards and the rater-certification policy in ``training/``.
-Every file is read with ``yaml.safe_load`` semantics (``yaml.SafeLoader``; a
+Every file is read with ``yaml.safe_load`` semantics (``yaml.SafeLoader``, libyaml's ``CSafeLoader`` where installed; a
 ``!!python/object`` tag is refused), validated with pydantic, and every error is reported as
 ``path:line: field: message``. Each model carries ``content_hash`` (sha256 of the file's
 bytes) so stored results can record the version they were scored with.
@@ -13,9 +13,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from .content_errors import ContentError, YAMLProblem, field_name, friendly, line_of, parse_yaml
@@ -383,24 +382,31 @@ _UNION_TAGS = frozenset({
 
 def load_file(path: Path, root: Path, allowed_kinds: tuple[str, ...]) -> tuple[Optional[Model], list[ContentError]]:
     """Parse and validate one YAML file. Returns (model or None, errors)."""
+    model, errors, _ = _load_file(path, root, allowed_kinds)
+    return model, errors
+
+
+def _load_file(path: Path, root: Path, allowed_kinds: tuple[str, ...]) -> tuple[Optional[Model], list[ContentError], Any]:
+    """:func:`load_file` and the file's composed YAML node tree (for line numbers; None when unread)."""
+    node = None
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [ContentError(rel, None, "(file)", f"is not UTF-8 text ({exc.reason}); save it as UTF-8")]
+        return None, [ContentError(rel, None, "(file)", f"is not UTF-8 text ({exc.reason}); save it as UTF-8")], node
     try:
         node, data = parse_yaml(text)
     except YAMLProblem as exc:
-        return None, [ContentError(rel, exc.line, "(yaml)", exc.message)]
+        return None, [ContentError(rel, exc.line, "(yaml)", exc.message)], node
     if not isinstance(data, dict):
-        return None, [ContentError(rel, 1, "(file)", "must be a YAML mapping of fields (key: value)")]
+        return None, [ContentError(rel, 1, "(file)", "must be a YAML mapping of fields (key: value)")], node
     kind = data.get("kind", "vignette" if allowed_kinds == ("vignette",) else None)
     if kind not in allowed_kinds:
         line = line_of(node, ("kind",))
         return None, [
             ContentError(rel, line, "kind", f"must be one of {', '.join(allowed_kinds)} in this folder; got {kind!r}")
-        ]
+        ], node
     model_cls = KINDS[kind]
     digest = hashlib.sha256(raw).hexdigest()
     try:
@@ -410,8 +416,8 @@ def load_file(path: Path, root: Path, allowed_kinds: tuple[str, ...]) -> tuple[O
         for err in exc.errors():
             loc = tuple(err["loc"])
             errors.append(ContentError(rel, line_of(node, loc, _UNION_TAGS), field_name(loc, _UNION_TAGS), friendly(err)))
-        return None, errors
-    return model, []
+        return None, errors, node
+    return model, [], node
 
 
 def _instrument_scale_problem(inst: Instrument, scales: dict[str, RatingScale]) -> Optional[tuple[str, str]]:
@@ -487,17 +493,15 @@ def load_library(content_dir: Path) -> Library:
         if not base.is_dir():
             continue
         for path in sorted(list(base.rglob("*.yaml")) + list(base.rglob("*.yml"))):
-            model, errors = load_file(path, content_dir, kinds)
+            model, errors, node = _load_file(path, content_dir, kinds)  # parsed once (issue 16)
             if errors:
                 lib.errors.extend(errors)
                 continue
             bucket = lib._bucket(model.kind)
             if model.id in bucket:
                 first = bucket[model.id].source_path
-                node = yaml.compose(path.read_text("utf-8"), Loader=yaml.SafeLoader)
                 lib.errors.append(ContentError(model.source_path, line_of(node, ("id",)), "id", f"'{model.id}' is already used by {first}; ids must be unique"))
                 continue
-            node = yaml.compose(path.read_text("utf-8"), Loader=yaml.SafeLoader)
             for key in ("scale", "rubric", "instrument", "requirements", "proscribed_scale"):
                 lines[(model.source_path, key)] = (None, line_of(node, (key,)))
             for key in ("critical_min", "proscribed_max"):

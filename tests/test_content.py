@@ -239,3 +239,38 @@ def test_shipped_instrument_marks_safety_focus_and_area_strategy_critical(librar
     proscribed = {it.id for it in inst.items if it.proscribed}
     assert len(proscribed) == 5 and all(not it.na_allowed for it in inst.items if it.proscribed)
     assert all(it.phases == ["initial", "middle", "termination"] for it in inst.items if it.proscribed)
+
+
+def _nodes(node):
+    """(tag, value or None, line, column) of every node of a composed YAML tree, depth first."""
+    import yaml
+
+    out, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        out.append((n.tag, n.value if isinstance(n, yaml.ScalarNode) else None, n.start_mark.line, n.start_mark.column))
+        if isinstance(n, yaml.MappingNode):
+            todo.extend(x for pair in reversed(n.value) for x in reversed(pair))
+        elif isinstance(n, yaml.SequenceNode):
+            todo.extend(reversed(n.value))
+    return out
+
+
+def test_content_is_read_as_the_pure_python_parser_reads_it():
+    """Issue 16: the content is parsed once, by libyaml where installed; every shipped file gives
+    the data and the line numbers PyYAML's own parser gives, and a refused file keeps PyYAML's
+    message (which names the character at fault)."""
+    import yaml
+
+    from ipt_training.content_errors import YAMLProblem, parse_yaml
+
+    shipped = [p for folder in FOLDERS for p in sorted((ROOT / folder).rglob("*.y*ml"))]
+    assert len(shipped) > 20
+    for path in shipped:
+        text = path.read_text("utf-8")
+        node, data = parse_yaml(text)
+        assert data == yaml.load(text, Loader=yaml.SafeLoader), path
+        assert _nodes(node) == _nodes(yaml.compose(text, Loader=yaml.SafeLoader)), path
+    with pytest.raises(YAMLProblem) as refused:
+        parse_yaml("title: fine\nnotes: a @mention\nkey: @x\n")
+    assert refused.value.line == 3 and "'@'" in refused.value.message
