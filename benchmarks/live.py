@@ -139,6 +139,7 @@ class _Writer:
         self.items = self.inst.applicable_items("middle", "grief")
         self.rated: list[int] = []
         self.k = 0
+        self.gold = False  # whether sessions[-1] is marked as a calibration session
 
     def draft_save(self) -> None:
         from ipt_training import fidelity
@@ -175,6 +176,15 @@ class _Writer:
             fidelity.save_item(self.db, self.rater, draft["id"], item.id, 1 if item.proscribed else 2 + i % 4, False,
                                library=self.lib)
         fidelity.submit_rating(self.db, self.rater, draft["id"], library=self.lib)
+
+    def calibration_change(self) -> None:
+        """An administrator marks one of the writer's sessions as a calibration (gold-standard)
+        session, or back: every rater's calibration set changes (the GLOBAL token), so every
+        person's readiness and every rater's certification are evaluated again."""
+        from ipt_training import fidelity
+
+        self.gold = not self.gold
+        fidelity.mark_gold_standard(self.db, self.admin, self.sessions[-1], on=self.gold)
 
     def log_entry(self) -> None:
         from ipt_training.credentials import evidence
@@ -217,12 +227,28 @@ def measure_live(db_path: Path, repeat: int, library) -> dict:
 
 def measure_readiness(db, writer: "_Writer", library, repeat: int) -> dict:
     """Readiness of every candidate for the therapist standard from cold (the per-person cache
-    emptied), and after one trainee's new log entry (one person evaluated again); CPU time too."""
+    emptied, :func:`readiness_cache.clear`, which also hands the heap a large batch froze back to
+    the collector), after a change every person's readiness depends on (a session marked as a
+    calibration session: the rater certifications and all 2,000 people evaluated again, in a
+    server that has served before), and after one trainee's new log entry (one person evaluated
+    again); CPU time too."""
     from datetime import date
 
     from ipt_training.credentials import readiness_cache, review
 
     cold, cold_cpu, after, evaluated = [], [], [], []
+    everyone, everyone_cpu, everyone_n = [], [], []
+    review.cohort_readiness(db, library, "ipt-therapist-example", None, date.today())
+    for _ in range(repeat):
+        writer.calibration_change()
+        before = readiness_cache.evaluations
+        t, c = time.perf_counter(), time.process_time()
+        review.cohort_readiness(db, library, "ipt-therapist-example", None, date.today())
+        everyone.append(time.perf_counter() - t)
+        everyone_cpu.append(time.process_time() - c)
+        everyone_n.append(readiness_cache.evaluations - before)
+    if writer.gold:
+        writer.calibration_change()  # marked back: the measures after this one read the data as before
     for _ in range(repeat):
         readiness_cache.clear()
         t, c = time.perf_counter(), time.process_time()
@@ -237,7 +263,10 @@ def measure_readiness(db, writer: "_Writer", library, repeat: int) -> dict:
         evaluated.append(readiness_cache.evaluations - before)
     return {"readiness_people": n, "readiness_cold_s": round(statistics.median(cold), 3),
             "readiness_cold_cpu_s": round(statistics.median(cold_cpu), 3),
-            "readiness_after_change_ms": round(statistics.median(after), 1), "readiness_evaluated": max(evaluated)}
+            "readiness_after_change_ms": round(statistics.median(after), 1), "readiness_evaluated": max(evaluated),
+            "readiness_global_s": round(statistics.median(everyone), 3),
+            "readiness_global_cpu_s": round(statistics.median(everyone_cpu), 3),
+            "readiness_global_evaluated": min(everyone_n)}
 
 
 def measure_report_split(db, writer: "_Writer", library, repeat: int, at, admin_id: int) -> dict:

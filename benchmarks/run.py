@@ -270,6 +270,9 @@ def markdown(report: dict) -> str:
         row("live: readiness of all candidates, cold (CPU), s", "≤ 1",
             lambda e: f"{e['live']['readiness_cold_s']} ({e['live']['readiness_cold_cpu_s']}) "
                       f"for {e['live']['readiness_people']:,}")
+        row("live: readiness of all candidates after a session is marked as a calibration session, s (CPU; people "
+            "evaluated)", "≤ 1", lambda e: f"{e['live']['readiness_global_s']} ({e['live']['readiness_global_cpu_s']}; "
+                                           f"{e['live']['readiness_global_evaluated']:,})")
         row("live: readiness after one trainee's log entry, ms (people evaluated)", "≤ 100",
             lambda e: f"{e['live']['readiness_after_change_ms']} ({e['live']['readiness_evaluated']})")
         for page in live["pages"]:
