@@ -13,6 +13,8 @@ from streamlit import config
 
 from ipt_training import web
 from ipt_training.http_headers import SecurityHeaders
+from ipt_training.ui import warm
 
+# lifespan: the shared caches are warmed in a background thread when the server starts (ipt_training/ui/warm.py)
 app = st.App("streamlit_app.py", routes=web.routes(config.get_option("server.baseUrlPath") or ""),
-             middleware=[Middleware(SecurityHeaders)])
+             middleware=[Middleware(SecurityHeaders)], lifespan=warm.lifespan)

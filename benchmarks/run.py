@@ -13,6 +13,9 @@ repeated runs, the median of:
   submission (the first of a session), a second rating of a rated session and a trainee's new log
   entry, beside the floor and the home page in the same run, and where the reliability report's
   time goes after a submission (read / statistics / G study / drift / page) (:mod:`benchmarks.live`);
+  and the first visit of Home (trainee, admin) and the reliability report (supervisor) after a
+  process start, each in a fresh process, cold and after the server's start-up warming
+  (:mod:`benchmarks.first_visit`);
 - with ``--concurrency [SECONDS]``: 20 real browser sessions (Playwright pages) working at once
   for 60 s on the real server (``streamlit run app.py``): page-visit median/p95 per kind, the
   server's memory, CPU of server and browsers, lost writes (:mod:`benchmarks.browsers`);
@@ -192,6 +195,7 @@ def run(scales: list[str], repeat: int, live: bool = False, concurrency: float =
         clients: tuple[int, ...] = ()) -> dict:
     from benchmarks.browsers import measure_browsers
     from benchmarks.clients import measure_clients
+    from benchmarks.first_visit import measure_first_visits
     from benchmarks.generate import generate
     from benchmarks.live import measure_live, memory_mb, reset_peak_memory
     from ipt_training.config import PROJECT_ROOT
@@ -213,6 +217,7 @@ def run(scales: list[str], repeat: int, live: bool = False, concurrency: float =
             entry.update(measure_core(path, repeat))
         if live:
             entry["live"] = measure_live(path, repeat, load_library(PROJECT_ROOT))
+            entry["first_visits"] = measure_first_visits(path, repeat)
         if concurrency and browsers:
             entry["concurrency"] = {str(n): measure_browsers(path, concurrency, n, think_s, browser_nice=browser_nice)
                                   for n in browsers}
@@ -282,6 +287,12 @@ def markdown(report: dict) -> str:
         for event in live.get("report_split", {}):
             row(f"live: reliability_report right after a {event}: read / statistics / G study / drift / page, ms", "",
                 lambda e, event=event: " / ".join(str(v) for v in e["live"]["report_split"][event].values()))
+    visits = next((e["first_visits"] for e in report["scales"].values() if "first_visits" in e), {})
+    for label in visits:
+        row(f"first visit after a process start: {label}, ms (CPU s){'; warming: s (CPU s)' if 'warmed' in label else ''}",
+            "", lambda e, label=label: f"{e['first_visits'][label]['first_ms']} ({e['first_visits'][label]['first_cpu_s']})"
+            + (f"; {e['first_visits'][label]['warm_s']} ({e['first_visits'][label]['warm_cpu_s']})"
+               if "warm_s" in e["first_visits"][label] else ""))
     runs = sorted({n for e in report["scales"].values() for n in e.get("concurrency", {})}, key=int)
     for n in runs:
         c = lambda e, n=n: e["concurrency"][n]  # noqa: E731
