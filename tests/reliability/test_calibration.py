@@ -403,3 +403,48 @@ def test_calibration_page_shows_agreement_item_by_item(app_env, library):
     assert at.session_state["rating_session_id"] == pending
     assert at.session_state["rating_kind"] == "rater"
     assert at.title[0].value == "Rating workspace"  # switched to the fidelity feature's workspace
+
+
+def test_batched_certification_equals_the_per_rater_computation_on_a_generated_cohort(b, people, library):
+    """Issue 16: certified_raters reads every rater's calibrations at once, without the per-session
+    agreement figures; on a generated body (good and poor raters, unscored and N/A items, a
+    session the expert also rated as a rater, a session without a gold rating, several phases and
+    days) every rater's certification equals the one computed from their own calibrations."""
+    import random
+
+    from ipt_training.reliability.calibration import _certify, rater_calibrations
+
+    rng = random.Random(16)
+    pol = library.certification_policy
+    golds = []
+    for n, phase in enumerate(["initial", "middle", "termination"] * 3):
+        gold = {i: (None if rng.random() < 0.1 else rng.randint(1, 5)) for i in ITEMS}
+        sid = b.session(people["trainee"], gold=True, phase=phase)
+        b.rating(sid, people["expert"], gold, kind="gold", day=f"2025-12-{n + 1:02d}")
+        golds.append((sid, gold))
+    no_gold = b.session(people["trainee"], gold=True)
+    b.rating(golds[0][0], people["expert"], golds[0][1], day="2026-01-02")  # the expert's own practice rating
+    raters = [b.user(f"generated{k}") for k in range(12)]
+    for k, rater in enumerate(raters):
+        noise = 0 if k % 3 == 0 else 1 if k % 3 == 1 else 3
+        for n, (sid, gold) in enumerate(rng.sample(golds, rng.randint(1, len(golds)))):
+            scores = {}
+            for item, g in gold.items():
+                if rng.random() < 0.08:
+                    continue  # left unscored
+                base = g if g is not None else rng.randint(1, 5)
+                scores[item] = None if rng.random() < 0.05 else max(1, min(5, base + rng.randint(-noise, noise)))
+            b.rating(sid, rater, scores, day=f"2026-0{1 + n % 6}-{10 + k:02d}")
+        b.rating(no_gold, rater, GOOD, day="2026-02-01")
+    unscored = b.session(people["trainee"], gold=True)  # a calibration with no item scored by both: skipped
+    b.rating(unscored, people["expert"], GOLD, kind="gold", day="2025-12-20")
+    b.rating(unscored, raters[0], {i: None for i in ITEMS}, day="2026-03-03")
+    today = dt.date(2026, 7, 1)
+    batch = calibration.certified_raters(b.db, library, today)
+    for rater in raters + [people["expert"]]:
+        own = _certify(rater_calibrations(b.db, library, rater, pol.instrument), pol, today)
+        lean = _certify(calibration._pooled_by_rater(b.db, library, pol.instrument).get(rater, []), pol, today)
+        assert lean == own, rater
+        assert batch.get(rater, {}).get(pol.instrument, False) == own["certified"]
+    certified = [r for r in raters if batch[r][pol.instrument]]
+    assert 0 < len(certified) < len(raters)  # both outcomes occur in the generated body
