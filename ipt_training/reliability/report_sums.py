@@ -66,15 +66,33 @@ class ItemSums:
         return self.by_size[m]
 
     def codes(self, rater_ids: np.ndarray, scores: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray]]:
-        """Rater and category codes, or None when a rater or a score is not in the sums' lists."""
-        r = np.searchsorted(self.rater_ids, rater_ids) if self.B else np.zeros(len(rater_ids), np.int64)
+        """Rater and category codes; raters new to the sums are added (every array grows, with
+        zeros, and stays in rater-id order, as built at once), a score not in the categories gives None."""
         c = np.searchsorted(self.categories, scores) if self.V else np.zeros(len(scores), np.int64)
-        r, c = np.minimum(r, max(self.B - 1, 0)), np.minimum(c, max(self.V - 1, 0))
-        if len(rater_ids) and (not self.B or (self.rater_ids[r] != rater_ids).any()):
-            return None
+        c = np.minimum(c, max(self.V - 1, 0))
         if len(scores) and (not self.V or (self.categories[c] != scores).any()):
             return None
-        return r.astype(np.int64), c.astype(np.int64)
+        new = np.setdiff1d(rater_ids, self.rater_ids)
+        if len(new):
+            self._grow(new)
+        return np.searchsorted(self.rater_ids, rater_ids).astype(np.int64), c.astype(np.int64)
+
+    def _grow(self, new_ids: np.ndarray) -> None:
+        ids = np.concatenate([self.rater_ids, np.asarray(new_ids, dtype=np.int64)])
+        order = np.argsort(ids, kind="stable")
+        k, self.B, self.rater_ids = len(new_ids), len(ids), ids[order]
+
+        def grow(arr: np.ndarray, axes: tuple) -> np.ndarray:
+            arr = np.pad(arr, [(0, k) if n in axes else (0, 0) for n in range(arr.ndim)])
+            for axis in axes:
+                arr = np.take(arr, order, axis=axis)
+            return arr
+
+        self.nj, self.Rj = grow(self.nj, (1,)), grow(self.Rj, (1,))
+        shared = grow(self.shared, (0, 1))  # kept as (a <= b): fold what the new order put below
+        self.tables, self.shared = grow(self.tables, (0, 1)), np.triu(shared) + np.triu(shared.T, 1)
+        for part in self.by_size.values():
+            part["U"], part["K"] = grow(part["U"], (1,)), grow(part["K"], (1, 2))
 
     def add(self, sign: float, item: np.ndarray, session: np.ndarray, rater: np.ndarray, cat: np.ndarray,
             y: np.ndarray, rating_session: np.ndarray, rating_rater: np.ndarray) -> None:

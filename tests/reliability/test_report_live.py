@@ -14,7 +14,7 @@ import pytest
 from ipt_training import fidelity
 from ipt_training.credentials import evidence
 from ipt_training.fidelity.gold import mark_gold_standard
-from ipt_training.reliability import calibration, report_data as rd, report_live, shared_cache
+from ipt_training.reliability import calibration, report_data as rd, report_live, report_sums, shared_cache
 
 from test_calibration import Builder
 
@@ -177,9 +177,56 @@ def test_the_kept_report_equals_a_full_computation_after_every_write(db, library
     for _ in range(40):
         _write(world, world.rng.choice(kinds))
         _check(world, selections)
-    # the test went through the incremental path, and through the full read
+    # the test went through the incremental path (rows and item sums), and through the full read
     assert report_live.counts["appends"] > before["appends"]
+    assert report_live.counts["sums_updated"] > before["sums_updated"]
     assert report_live.counts["full_reads"] > before["full_reads"] + len(selections)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_second_and_third_ratings_update_the_kept_sums_to_a_full_computation(db, library, seed):
+    """Runs of further ratings of rated sessions (a session going from one rating to two, or
+    from two to three), with first ratings between: the item sums are updated, rebuilt only
+    after a full read, and every figure equals the full computation."""
+    world = World(db, library, 100 + seed)
+    shared_cache.clear()
+    selections = [{}, {"phase": "middle"}, {"cohort_id": world.cohort}]
+    for sel in selections:
+        report_live.shared_report(db, library, INSTRUMENT, **sel)
+    before = dict(report_live.counts)
+    for k in range(24):
+        world.submit(rated=bool(k % 4))
+        for sel in selections:  # the viewer blind to nothing: the sums kept from the last visit
+            assert_same(report_live.shared_report(db, library, INSTRUMENT, **sel),
+                        rd.reliability_report(db, library, INSTRUMENT, **sel))
+    # built again only after a full read (an item scored for the first time), or for a selection
+    # whose figures so far came from another's (the same double-rated data)
+    full_reads = report_live.counts["full_reads"] - before["full_reads"]
+    assert report_live.counts["sums_built"] - before["sums_built"] <= full_reads + len(selections) - 1
+    assert report_live.counts["sums_updated"] >= before["sums_updated"] + 18 * len(selections) // 2
+    triple = db.conn.execute("SELECT COUNT(*) FROM (SELECT session_id FROM ratings WHERE status = 'submitted' "
+                             "GROUP BY session_id HAVING COUNT(*) >= 3)").fetchone()[0]
+    assert triple > 0  # some session's double-rated contribution was taken out and put in again
+
+
+def test_the_comparison_catches_an_update_that_keeps_the_old_contribution(db, library, monkeypatch):
+    """The check above has teeth: sums that never take a session's old contribution out differ
+    from the full computation once a double-rated session is rated again."""
+    world = World(db, library, 11)
+    shared_cache.clear()
+    report_live.shared_report(db, library, INSTRUMENT)
+    real = report_sums.add_sessions
+    monkeypatch.setattr(report_sums, "add_sessions",
+                        lambda sums, data, sessions, sign: True if sign < 0 else real(sums, data, sessions, sign))
+    caught = False
+    for _ in range(12):
+        world.submit(rated=True)
+        try:
+            assert_same(report_live.shared_report(db, library, INSTRUMENT), rd.reliability_report(db, library, INSTRUMENT))
+        except AssertionError:
+            caught = True
+            break
+    assert caught
 
 
 def test_figures_depend_on_the_double_rated_sessions_only(db, library):
