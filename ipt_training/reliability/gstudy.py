@@ -16,7 +16,22 @@ G_COMPONENTS = ("trainee", "session", "rater", "trainee_x_rater", "residual")
 DESIGN = "(s:p) x r: sessions nested in trainees, crossed with raters"
 
 
-def _g_validate(df: pd.DataFrame) -> pd.DataFrame:
+def _codes(series: pd.Series) -> np.ndarray:
+    """Integer codes of identifiers, equal where their labels (:func:`_as_labels`) are: whole
+    numbers are coded as they are, anything else by its stripped text."""
+    if series.dtype.kind == "f":
+        values = series.to_numpy()
+        if not (np.all(np.isfinite(values)) and np.all(values == np.round(values))):
+            return pd.factorize(_as_labels(series))[0].astype(np.int64)
+        return pd.factorize(values.astype(np.int64))[0].astype(np.int64)
+    if series.dtype.kind in "iub":
+        return pd.factorize(series.to_numpy())[0].astype(np.int64)
+    return pd.factorize(_as_labels(series))[0].astype(np.int64)
+
+
+def _g_validate(df: pd.DataFrame) -> dict[str, Any]:
+    """The scores and integer codes of trainee, session within trainee and rater (``session``
+    codes the (trainee, session) pair), after the checks whose sentences the user sees."""
     if not isinstance(df, pd.DataFrame):
         raise ReliabilityError(
             "g_study expects a pandas DataFrame with trainee, session, rater, score."
@@ -27,9 +42,11 @@ def _g_validate(df: pd.DataFrame) -> pd.DataFrame:
             f"missing column(s) {', '.join(repr(c) for c in missing)} for the G study; "
             "provide trainee, session, rater and score."
         )
-    d = df[["trainee", "session", "rater", "score"]].copy()
+    d = df[["trainee", "session", "rater", "score"]]
+    present = ~_missing_mask(d["score"])
+    if not present.all():
+        d = d[present]
     d = d.reset_index(drop=True)
-    d = d[~_missing_mask(d["score"])].reset_index(drop=True)
     if d.empty:
         raise ReliabilityError("there are no scores; the G study needs scored sessions.")
     score = pd.to_numeric(d["score"], errors="coerce")
@@ -39,30 +56,33 @@ def _g_validate(df: pd.DataFrame) -> pd.DataFrame:
             f"score {d['score'].iloc[bad]!r} (row {bad + 1}) is not a number; "
             "the G study needs numeric scores."
         )
+    codes = {}
     for col in ("trainee", "session", "rater"):
         if _missing_mask(d[col]).any():
             raise ReliabilityError(f"some scores have no {col}; fill it in or drop those rows.")
-        d[col] = _as_labels(d[col])
-    d["score"] = score.astype(float)
-    d["session_id"] = d["trainee"] + "\x1f" + d["session"]
-    dup = d.duplicated(["session_id", "rater"])
+        codes[col] = _codes(d[col])
+    trainee, rater = codes["trainee"], codes["rater"]
+    session = pd.factorize(trainee * (int(codes["session"].max()) + 1) + codes["session"])[0].astype(np.int64)
+    key = session * (int(rater.max()) + 1) + rater
+    dup = pd.Series(key).duplicated().to_numpy()
     if dup.any():
-        row = d[dup].iloc[0]
+        row = d.iloc[[int(np.flatnonzero(dup)[0])]]
+        label = {col: _as_labels(row[col]).iloc[0] for col in ("trainee", "session", "rater")}
         raise ReliabilityError(
-            f"rater {row['rater']!r} scored session {row['session']!r} of trainee "
-            f"{row['trainee']!r} twice; keep one score per session and rater."
+            f"rater {label['rater']!r} scored session {label['session']!r} of trainee "
+            f"{label['trainee']!r} twice; keep one score per session and rater."
         )
-    return d
+    return {"trainee": trainee, "session": session, "rater": rater, "score": score.to_numpy(float)}
 
 
-def _g_anova(d: pd.DataFrame, n_t: int, n_s: int, n_r: int) -> tuple[dict[str, float], dict[str, float]]:
+def _g_anova(d: dict[str, Any], n_t: int, n_s: int, n_r: int) -> tuple[dict[str, float], dict[str, float]]:
     """Expected-mean-squares estimates for the balanced (s:p) x r design (Brennan 2001, ch. 7).
 
     EMS: MS_p = e + n_s pr + n_r s + n_s n_r p; MS_s:p = e + n_r s; MS_r = e + n_s pr + n_p n_s r;
     MS_pr = e + n_s pr; MS_res (rs:p, e) = e.
     """
-    ordered = d.sort_values(["trainee", "session_id", "rater"])
-    x = ordered["score"].to_numpy(float).reshape(n_t, n_s, n_r)
+    order = np.lexsort((d["rater"], d["session"], d["trainee"]))
+    x = d["score"][order].reshape(n_t, n_s, n_r)
     grand = x.mean()
     m_t = x.mean(axis=(1, 2))
     m_ts = x.mean(axis=2)
@@ -105,7 +125,7 @@ def _pair_sums(x: np.ndarray, group: np.ndarray | None) -> tuple[float, float]:
     return float((n * s2 - s ** 2).sum()), float((n * (n - 1) / 2).sum())
 
 
-def _g_symmetric_sums(d: pd.DataFrame) -> tuple[dict[str, float], list[str], bool]:
+def _g_symmetric_sums(d: dict[str, Any]) -> tuple[dict[str, float], list[str], bool]:
     """Moment estimates from squared differences of pairs of scores (Koch 1967), unbalanced data.
 
     Half the mean squared difference of two scores estimates the sum of the components in which
@@ -118,8 +138,7 @@ def _g_symmetric_sums(d: pd.DataFrame) -> tuple[dict[str, float], list[str], boo
     Koch, G. G. (1967). A general approach to the estimation of variance components.
     Technometrics, 9(1), 93-118.
     """
-    x = d["score"].to_numpy(dtype=float)
-    trainee, session, rater = (pd.factorize(d[col])[0].astype(np.int64) for col in ("trainee", "session_id", "rater"))
+    x, trainee, session, rater = d["score"], d["trainee"], d["session"], d["rater"]
     p_all, c_all = _pair_sums(x, None)
     p_t, c_t = _pair_sums(x, trainee)
     p_s, c_s = _pair_sums(x, session)  # a session_id names its trainee: (trainee, session) groups
@@ -195,10 +214,12 @@ def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
     if method not in ("auto", "anova", "moments"):
         raise ReliabilityError(f"method must be 'auto', 'anova' or 'moments', not {method!r}.")
     d = _g_validate(df)
-    n_t = d["trainee"].nunique()
-    n_r = d["rater"].nunique()
-    sessions_per_trainee = d.groupby("trainee")["session_id"].nunique()
-    raters_per_session = d.groupby("session_id")["rater"].nunique()
+    n_t = int(d["trainee"].max()) + 1
+    n_r = int(d["rater"].max()) + 1
+    trainee_of = np.zeros(int(d["session"].max()) + 1, np.int64)
+    trainee_of[d["session"]] = d["trainee"]
+    sessions_per_trainee = np.bincount(trainee_of, minlength=n_t)
+    raters_per_session = np.bincount(d["session"])  # one score per session and rater (checked)
     if n_t < 2:
         raise ReliabilityError(f"the G study needs at least 2 trainees; the data has {n_t}.")
     if n_r < 2:
@@ -213,7 +234,7 @@ def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
             "the G study needs some sessions scored by at least 2 raters to separate "
             "rater from residual variance."
         )
-    n_s = int(sessions_per_trainee.iloc[0])
+    n_s = int(sessions_per_trainee[0])
     balanced = bool((sessions_per_trainee == n_s).all() and (raters_per_session == n_r).all())
     warns: list[str] = []
     mean_squares = None
@@ -245,9 +266,9 @@ def g_study(df: pd.DataFrame, method: str = "auto") -> dict[str, Any]:
         "balanced": balanced,
         "interaction_separated": separated,
         "n_trainees": int(n_t),
-        "n_sessions": int(d["session_id"].nunique()),
+        "n_sessions": int(len(trainee_of)),
         "n_raters": int(n_r),
-        "n_scores": int(len(d)),
+        "n_scores": int(len(d["score"])),
         "mean_squares": mean_squares,
         "warnings": warns,
     }
