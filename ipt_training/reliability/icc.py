@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy.linalg import solve_triangular
 from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController
 from scipy.stats import f as f_dist
@@ -350,8 +351,12 @@ def crossed_closed(c: np.ndarray, rhs: np.ndarray, block: np.ndarray, present: n
     G = len(N)
     c = c + (block[:, :, None] == block[:, None, :])
     with _BLAS.limit(limits=1, user_api="blas"):  # threaded BLAS on a busy machine: 100x slower
-        x = np.linalg.solve(c, rhs[:, :, None])[:, :, 0]
-    r_rater = np.einsum("gb,gb->g", rhs, x)                  # R(r | mu, t)
+        try:  # C + P is positive definite: q' (C + P)^-1 q = |L^-1 q|^2 with C + P = L L'
+            low = np.linalg.cholesky(c)
+            r_rater = np.array([np.sum(solve_triangular(low[g], rhs[g], lower=True, check_finite=False) ** 2)
+                                for g in range(G)])
+        except np.linalg.LinAlgError:
+            r_rater = np.einsum("gb,gb->g", rhs, np.linalg.solve(c, rhs[:, :, None])[:, :, 0])  # R(r | mu, t)
     n_blocks = np.array([len(np.unique(block[g][present[g]])) for g in range(G)], dtype=float)
     b_g = present.sum(axis=1).astype(float)
     df_r = b_g - n_blocks

@@ -156,11 +156,13 @@ class ItemSums:
             ssw = sum((p["W"] / m for m, p in parts), np.zeros(G))
             one = oneway_closed(ssb, ssw, N, self.a, self.sum_n2)
             present = self.nj > 0
-            c = -sum((p["K"] / m for m, p in parts), np.zeros((G, B, B)))
+            c = np.zeros((G, B, B))
+            for m, p in parts:  # C = diag(n_.j) - sum over sizes m of K_m / m
+                c -= np.multiply(p["K"], 1.0 / m) if m == 2 else p["K"] / m
             c[:, np.arange(B), np.arange(B)] += self.nj
             rhs = self.Rj - sum((p["U"] / m for m, p in parts), np.zeros((G, B)))
             ss_r = np.sum(np.divide(self.Rj ** 2, self.nj, out=np.zeros((G, B)), where=present), axis=1) - mean_sq
-            crossed = crossed_closed(c, rhs, _blocks(parts, G, B), present, N, self.a, self.Syy - mean_sq, ssb, ss_r)
+            crossed = crossed_closed(c, rhs, _blocks(c), present, N, self.a, self.Syy - mean_sq, ssb, ss_r)
         alpha = _ordinal_alpha(sum((p["P"] / (m - 1) for m, p in parts), np.zeros((G, self.V, self.V))),
                                self.ncat, N)
         constant = (self.ncat > 0).sum(axis=1) <= 1
@@ -196,11 +198,12 @@ def _acc(arr: np.ndarray, index: np.ndarray, weights: Any) -> None:
         np.add.at(flat, index, w)
 
 
-def _blocks(parts: list, G: int, B: int) -> np.ndarray:
-    """Connected blocks of raters within each item (linked by a shared target): labels unique
-    across items, a rater who rated nothing of an item in a block of its own."""
-    linked = sum((p["K"] != 0 for _, p in parts), np.zeros((G, B, B), dtype=bool))
-    g, a, b = np.nonzero(linked)
+def _blocks(c: np.ndarray) -> np.ndarray:
+    """Connected blocks of raters within each item, linked where C (items x raters x raters) is
+    not zero off its diagonal (two raters of one target): labels unique across items, a rater
+    who rated nothing of an item in a block of its own."""
+    G, B = c.shape[0], c.shape[1]
+    g, a, b = np.nonzero(c)
     n = G * B
     graph = sparse.csr_matrix((np.ones(len(g)), (g * B + a, g * B + b)), shape=(n, n))
     return connected_components(graph, directed=False)[1].reshape(G, B)
