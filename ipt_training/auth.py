@@ -103,8 +103,12 @@ def _to_user(db: Database, row: dict) -> User:
     return User(row["id"], row["username"], row["display_name"], row["email"], roles, bool(row["active"]))
 
 
-def _users_where(text: str, role: Optional[str], active: Optional[bool]) -> tuple[str, list]:
+def _users_where(text: str, role: Optional[str], active: Optional[bool],
+                 outside_cohort: Optional[int] = None) -> tuple[str, list]:
     conds, params = [], []
+    if outside_cohort is not None:
+        conds.append("NOT EXISTS (SELECT 1 FROM cohort_members m WHERE m.user_id = u.id AND m.cohort_id = ?)")
+        params.append(int(outside_cohort))
     match, found = sql_words(text, "u.username || char(10) || u.display_name || char(10) || COALESCE(u.email, '')")
     if match:
         conds.append(match)
@@ -119,12 +123,13 @@ def _users_where(text: str, role: Optional[str], active: Optional[bool]) -> tupl
 
 
 def find_users(db: Database, text: str = "", role: Optional[str] = None, active: Optional[bool] = None,
-               limit: Optional[int] = None, offset: int = 0) -> list[dict]:
+               limit: Optional[int] = None, offset: int = 0, outside_cohort: Optional[int] = None) -> list[dict]:
     """Accounts with their roles as a comma-separated string (no hashes), by sign-in name, whose
     sign-in name, full name or e-mail hold every word of ``text`` (ignoring case,
     :func:`finding.sql_words`), who hold ``role`` and whose account is active or not (``None``:
-    any); ``limit`` rows from ``offset`` (``None``: all). Searched and cut in SQL (issue 16: 10,500 accounts at scale XL)."""
-    where, params = _users_where(text, role, active)
+    any), and who are not members of cohort ``outside_cohort`` when given; ``limit`` rows from
+    ``offset`` (``None``: all). Searched and cut in SQL (issue 16: 10,500 accounts at scale XL)."""
+    where, params = _users_where(text, role, active, outside_cohort)
     cut = "" if limit is None else " LIMIT ? OFFSET ?"
     params += [] if limit is None else [int(limit), int(offset)]
     return rows(db, f"""
@@ -429,6 +434,23 @@ def set_cohort_members(db: Database, cohort_id: int, user_ids: Iterable[int], ac
 
 def cohort_member_ids(db: Database, cohort_id: int) -> list[int]:
     return [r["user_id"] for r in rows(db, "SELECT user_id FROM cohort_members WHERE cohort_id = ?", (cohort_id,))]
+
+
+def change_cohort_members(db: Database, cohort_id: int, add: Iterable[int] = (), remove: Iterable[int] = (),
+                          actor_id: Optional[int] = None) -> None:
+    """Add and remove members, keeping everyone else (the page picks them a search or a page at a
+    time: a body of 10,000 trainees cannot be offered in one list, issue 16)."""
+    keep = set(cohort_member_ids(db, cohort_id)) - {int(u) for u in remove}
+    set_cohort_members(db, cohort_id, keep | {int(u) for u in add}, actor_id)
+
+
+def cohort_members(db: Database, cohort_id: int, limit: Optional[int] = None, offset: int = 0) -> list[dict]:
+    """A cohort's members (id, username, display_name) by name; ``limit`` rows from ``offset``
+    (``None``: all), cut in SQL."""
+    cut = "" if limit is None else " LIMIT ? OFFSET ?"
+    return rows(db, f"""SELECT u.id, u.username, u.display_name FROM cohort_members m JOIN users u ON u.id = m.user_id
+                       WHERE m.cohort_id = ? ORDER BY u.display_name, u.id{cut}""",
+                (int(cohort_id),) + (() if limit is None else (int(limit), int(offset))))
 
 
 def link_supervisor(db: Database, supervisor_id: int, trainee_id: int, actor_id: Optional[int]) -> None:

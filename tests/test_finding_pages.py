@@ -230,3 +230,58 @@ def test_supervision_links_are_paged(demo):
     assert f"Showing 1–50 of {len(links)}." in texts(at)
     at.number_input(key="ln_page").set_value(2).run()
     assert list(at.dataframe[-1].value["trainee"]) == [link["trainee"] for link in links[50:100]]
+
+
+def test_cohort_members_are_searched_and_paged_never_offered_all_at_once(demo):
+    """Issue 16: at scale XL the Cohorts page offered all 10,000 trainees in one picker; trainees
+    to add (or to link to a supervisor) are now searched in SQL, a page of matches at a time, and
+    the members are listed and removed a page at a time."""
+    with store.transaction(demo):
+        ids = []
+        for k in range(120):
+            cur = demo.conn.execute("INSERT INTO users (username, display_name, password_hash, created_at) "
+                                    "VALUES (?, ?, 'x', '2026-01-01T00:00:00+00:00')", (f"picked{k:03d}", f"Picked {k:03d}"))
+            demo.conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, 'trainee')", (cur.lastrowid,))
+            ids.append(cur.lastrowid)
+    admin = _id(demo, "admin")
+    cohort = auth.create_cohort(demo, "Spring intake", admin)
+    auth.set_cohort_members(demo, cohort, ids[:60], admin)
+    others = [c for c in auth.list_cohorts(demo) if c["id"] != cohort]
+    before_others = {c["id"]: sorted(auth.cohort_member_ids(demo, c["id"])) for c in others}
+    at = app_as(admin, "cohorts.py")
+    names = [c["name"] for c in auth.list_cohorts(demo)]
+    at.selectbox(key="cm_cohort").set_value(auth.list_cohorts(demo)[names.index("Spring intake")]).run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="cm_add").options == []  # nothing offered before a search
+    assert "Showing 1–50 of 60." in texts(at)
+    members = auth.cohort_members(demo, cohort)
+    assert list(at.dataframe[1].value["Sign-in name"]) == [m["username"] for m in members[:50]]
+    at.number_input(key="cm_page").set_value(2).run()
+    assert list(at.dataframe[1].value["Sign-in name"]) == [m["username"] for m in members[50:]]
+    # a search offers the matching trainees who are not members yet
+    at.text_input(key="cm_find").input("PICKED07").run()
+    assert at.multiselect(key="cm_add").options == [f"Picked {k:03d} (picked{k:03d})" for k in range(70, 80)]
+    at.multiselect(key="cm_add").set_value([ids[70], ids[71]])
+    next(b for b in at.button if b.label == "Add members").click().run()
+    assert not at.exception, at.exception
+    assert sorted(auth.cohort_member_ids(demo, cohort)) == sorted(ids[:60] + ids[70:72])
+    # a broad search offers one page of matches and says so
+    at.text_input(key="cm_find").input("picked").run()
+    assert len(at.multiselect(key="cm_add").options) == 50
+    assert "The first 50 matches are offered" in texts(at)
+    # removing picks among the members on the page shown
+    at.number_input(key="cm_page").set_value(1).run()
+    first = auth.cohort_members(demo, cohort, limit=1)[0]
+    at.multiselect(key="cm_remove").set_value([first["id"]])
+    next(b for b in at.button if b.label == "Remove members").click().run()
+    assert not at.exception, at.exception
+    assert sorted(auth.cohort_member_ids(demo, cohort)) == sorted(set(ids[:60] + ids[70:72]) - {first["id"]})
+    assert {c["id"]: sorted(auth.cohort_member_ids(demo, c["id"])) for c in others} == before_others
+    # linking a supervisor: the trainee is found by search too
+    sup = auth.find_user(demo, "supervisor")
+    at.text_input(key="ln_find").input("picked115").run()
+    assert at.selectbox(key="ln_tr").options == ["Picked 115 (picked115)"]
+    at.selectbox(key="ln_sup").set_value(sup.id)
+    next(b for b in at.button if b.label == "Link").click().run()
+    assert not at.exception, at.exception
+    assert ids[115] in auth.supervisee_ids(demo, sup.id)
