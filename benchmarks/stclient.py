@@ -296,11 +296,15 @@ class Client:
     async def request(self, data: bytes) -> float:
         """Send one BackMsg and wait for the end of the run it starts; the time in ms from the
         send to ``script_finished``."""
-        if self.ws is None:
+        if self.ws is None or self._reader is None or self._reader.done():
             raise RunFailed("not connected")
         self._waiter = asyncio.get_running_loop().create_future()
         t0 = time.perf_counter()
-        await self.ws.send(data)
+        try:
+            await self.ws.send(data)
+        except Exception as exc:  # noqa: BLE001 - websockets' ConnectionClosed and the like
+            self._waiter = None
+            raise RunFailed(f"connection lost ({type(exc).__name__})") from None
         try:
             t1 = await asyncio.wait_for(self._waiter, self.timeout_s)
         except asyncio.TimeoutError:
