@@ -332,6 +332,7 @@ async def drive(url: str, people: list[Person], seconds: float, think_s: float, 
         elapsed = time.perf_counter() - t0
         sampler.stop()  # memory and CPU with every session still open
         return {"sign_in_s": round(signed, 1), "seconds": round(elapsed, 1),
+                "cached_refs": sum(t.client.refs for t in tabs), "unknown_refs": sum(t.client.unknown_refs for t in tabs),
                 "load_at_start": round(load, 2), "load_at_end": round(os.getloadavg()[0], 2)}
     finally:
         await asyncio.gather(*(t.client.close() for t in tabs), return_exceptions=True)

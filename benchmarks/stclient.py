@@ -15,6 +15,10 @@ A widget is found as a person finds it, by its label or by its key (Streamlit pu
 end of the widget's id: ``$$ID-<hash>-<key>``), optionally inside a container of a given key.
 Nothing is drawn: the client keeps the page as a map from delta path to element and parses
 each message once (protobuf), so 20 of them cost the harness little beside the server.
+
+Like the frontend, it keeps the large elements the server marks ``cacheable`` by their hash and
+lists those hashes in every rerun request (``cached_message_hashes``); the server then sends a
+``ref_hash`` in place of an element the client already holds, and the client draws its copy.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import asyncio
 import http.client
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 from urllib.parse import urlsplit
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -50,16 +54,18 @@ def user_key(element_id: str) -> Optional[str]:
 
 
 def rerun_message(widgets: list[WidgetState], url: str, page_script_hash: str = "", page_name: str = "",
-                  query_string: str = "") -> bytes:
+                  query_string: str = "", cached: Iterable[str] = ()) -> bytes:
     """A ``BackMsg`` asking for a run, as the frontend builds it: the page by its script hash
     (or by its URL path at the first load, when the hash is not known yet), the widgets'
-    values, and the browser's context (time zone, locale, the URL it shows)."""
+    values, the hashes of the messages the tab keeps (``cached``), and the browser's context
+    (time zone, locale, the URL it shows)."""
     msg = BackMsg()
     state = msg.rerun_script
     state.query_string = query_string
     state.page_script_hash = page_script_hash
     state.page_name = page_name
     state.widget_states.widgets.extend(widgets)
+    state.cached_message_hashes.extend(cached)
     info = state.context_info
     info.timezone, info.timezone_offset, info.locale, info.url = "UTC", 0, "en-US", url
     info.is_embedded, info.color_scheme = False, "light"
@@ -81,6 +87,23 @@ def choice(widget_id: str, *labels: str) -> WidgetState:
     state = WidgetState(id=widget_id)
     state.string_array_value.data.extend(labels)
     return state
+
+
+def resolve(msg: ForwardMsg, cache: dict[str, ForwardMsg]) -> Optional[ForwardMsg]:
+    """The message to apply: a ``ref_hash`` replaced by the kept message it names, placed where
+    the reference says (its metadata), or None when the tab does not hold it; a cacheable
+    message is kept."""
+    if msg.WhichOneof("type") == "ref_hash":
+        kept = cache.get(msg.ref_hash)
+        if kept is None:
+            return None
+        full = ForwardMsg()
+        full.CopyFrom(kept)
+        full.metadata.CopyFrom(msg.metadata)
+        return full
+    if msg.metadata.cacheable and msg.hash:
+        cache[msg.hash] = msg
+    return msg
 
 
 @dataclass
@@ -236,6 +259,9 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.page = Page()
         self.values: dict[str, WidgetState] = {}  # widget id -> the value this tab holds
+        self.cache: dict[str, ForwardMsg] = {}  # hash -> a cacheable message received
+        self.refs = 0  # elements the server sent as a reference to a kept message
+        self.unknown_refs = 0  # references to messages this tab does not hold (never expected)
         self.url_path = ""
         self.ws = None
         self._reader: Optional[asyncio.Task] = None
@@ -258,7 +284,7 @@ class Client:
                                 max_size=None, open_timeout=self.timeout_s)
         self._reader = asyncio.create_task(self._read())
         self.page, self.values, self.url_path = Page(), {}, url_path
-        return await self.request(rerun_message([], self._url(), page_name=url_path))
+        return await self.request(rerun_message([], self._url(), page_name=url_path, cached=self.cache))
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -277,6 +303,12 @@ class Client:
             async for data in self.ws:
                 msg = ForwardMsg()
                 msg.ParseFromString(data)
+                ref = msg.WhichOneof("type") == "ref_hash"
+                msg = resolve(msg, self.cache)
+                if msg is None:
+                    self.unknown_refs += 1
+                    continue
+                self.refs += ref
                 status = self.page.apply(msg)
                 if status is not None and self._waiter is not None and not self._waiter.done():
                     if status in FINISHED:
@@ -334,7 +366,8 @@ class Client:
             if change.WhichOneof("value") != "trigger_value":
                 self.values[change.id] = change
         return await self.request(rerun_message(list(sent.values()), self._url(),
-                                                page_script_hash=page_script_hash or self.page.page_script_hash))
+                                                page_script_hash=page_script_hash or self.page.page_script_hash,
+                                                cached=self.cache))
 
     async def navigate(self, title: str) -> float:
         """Open the page of the menu called ``title``."""

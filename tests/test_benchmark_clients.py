@@ -8,7 +8,8 @@ import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from benchmarks.stclient import MAIN, SIDEBAR, Client, Page, choice, rerun_message, text_value, trigger, user_key
+from benchmarks.stclient import (MAIN, SIDEBAR, Client, Page, choice, rerun_message, resolve, text_value, trigger,
+                                user_key)
 
 
 def test_the_key_is_read_off_the_widget_id():
@@ -35,7 +36,30 @@ def test_a_rerun_request_carries_the_page_the_widgets_and_the_url():
     first = BackMsg()
     first.ParseFromString(rerun_message([], "http://127.0.0.1:1/", page_name="sign_in"))
     assert (first.rerun_script.page_script_hash, first.rerun_script.page_name) == ("", "sign_in")
-    assert not first.rerun_script.widget_states.widgets
+    assert not first.rerun_script.widget_states.widgets and not first.rerun_script.cached_message_hashes
+    kept = BackMsg()
+    kept.ParseFromString(rerun_message([], "http://127.0.0.1:1/", cached={"h1": None, "h2": None}))
+    assert sorted(kept.rerun_script.cached_message_hashes) == ["h1", "h2"]
+
+
+def test_a_large_element_is_kept_and_a_reference_to_it_is_drawn_where_the_reference_says():
+    cache = {}
+    big = _element([MAIN, 3], "markdown", body="A long table")
+    big.hash, big.metadata.cacheable = "h-big", True
+    small = _element([MAIN, 4], "markdown", body="short")
+    small.hash = "h-small"
+    assert resolve(big, cache) is big and resolve(small, cache) is small
+    assert set(cache) == {"h-big"}  # only what the server marked cacheable
+    ref = ForwardMsg()
+    ref.ref_hash = "h-big"
+    ref.metadata.delta_path[:] = [MAIN, 7]
+    page = Page()
+    page.apply(resolve(ref, cache))
+    assert page.nodes[(MAIN, 7)].text == "A long table"
+    assert cache["h-big"].metadata.delta_path[:] == [MAIN, 3]  # the kept message is not changed
+    unknown = ForwardMsg()
+    unknown.ref_hash = "h-never-sent"
+    assert resolve(unknown, cache) is None
 
 
 def _delta(path, build) -> ForwardMsg:
@@ -219,7 +243,7 @@ def test_two_clients_work_on_a_real_server_and_their_writes_are_in_the_database(
     assert out["samples"] >= 2 and 50 < out["server_peak_rss_mb"] and out["server_cpu_s"] > 0
     # the writes: every one acknowledged is found, by the harness and by a plain read here
     assert out["writes_acknowledged"] >= 1 and out["lost_writes"] == 0
-    assert out["write_keys_found"] == out["write_keys"] >= 1
+    assert out["write_keys_found"] == out["write_keys"] >= 1 and out["unknown_refs"] == 0
     with sqlite3.connect(db) as conn:
         scored = conn.execute("""SELECT COUNT(*) FROM item_scores s JOIN ratings r ON r.id = s.rating_id
                                  JOIN recorded_sessions x ON x.id = r.session_id
