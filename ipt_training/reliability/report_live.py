@@ -12,8 +12,10 @@ the log, so nothing is read or computed again.
 
 The statistics, the G study and the drift view are computed once per change of their own inputs
 and shared through :mod:`.shared_cache`: the figures (:func:`.report_data.figures_of`) per
-content of the double-rated sessions' data, which alone they depend on, so the first rating of a
-session only updates the counts of sessions and ratings; the G study per content of its input
+change of the double-rated sessions' data, which alone they depend on (:func:`_double_stamp`),
+so the first rating of a session only updates the counts of sessions and ratings; a further
+rating of a session updates the item sums behind the item figures (:mod:`.report_sums`) by that
+session's contribution alone (:func:`_figures`); the G study per content of its input
 (the double-rated session scores); drift per change of calibration data
 (:func:`.calibration.calibration_stamp`). A viewer blind to sessions of the selection gets the
 statistics of the same data without those sessions, computed for that set of sessions.
@@ -45,6 +47,7 @@ counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0, 
 
 _kept: "OrderedDict[tuple, Kept]" = OrderedDict()
 _sums: "OrderedDict[tuple, _Sums]" = OrderedDict()
+_stamps: "OrderedDict[tuple, tuple]" = OrderedDict()  # (selection, blind set) -> version seen, stamp, sessions, labels
 _gates: dict[tuple, threading.Lock] = {}
 _lock = threading.Lock()
 
@@ -184,7 +187,7 @@ def shared_report(db: Database, library: Library, instrument_id: str, cohort_id:
     def build() -> dict[str, Any]:
         data = _data(db, kept, hidden)
         double = rd.double_rated_part(data)
-        figures = shared("reliability_figures", db, (kept.key[:3], _digest(double)),
+        figures = shared("reliability_figures", db, (kept.key, hidden, _double_stamp(kept, hidden, double)),
                          lambda: _figures(library, inst, kept, hidden, double))
         return rd.report_from_data(library, inst, data, kept.filters, figures)
 
@@ -241,14 +244,28 @@ def _figures(library: Library, inst: Any, kept: Kept, hidden: frozenset, double:
         return rd.figures_of(library, inst, double, state.sums)
 
 
-def _digest(data: dict) -> str:
-    """A fingerprint of everything :func:`.report_data.figures_of` reads of ``data``."""
-    h = hashlib.sha1()
-    h.update(pd.util.hash_pandas_object(data["ratings"], index=False).to_numpy().tobytes())
-    for column in ("row", "item", "score"):
-        h.update(np.ascontiguousarray(data["items"][column].to_numpy()).tobytes())
-    h.update(repr(data["item_ids"]).encode())  # rater labels are in the ratings' ``rater`` column
-    return h.hexdigest()
+def _double_stamp(kept: Kept, hidden: frozenset, double: dict) -> int:
+    """The kept version at which the selection's double-rated data (less ``hidden``) last changed:
+    appended ratings that rate no session double-rated before or after (first ratings) and
+    change no rater's label leave it."""
+    key = (kept.key, hidden)
+    sessions = np.unique(double["ratings"]["session_id"].to_numpy(np.int64))
+    labels = [double["labels"][int(r)] for r in np.unique(double["ratings"]["rater_id"].to_numpy(np.int64))]
+    with _lock:
+        seen = _stamps.get(key)
+    stamp = kept.version
+    if seen is not None and seen[3] == labels:  # a new rater may rename another (shared names)
+        touched = _touched_since(kept, seen[0])
+        if touched is not None:
+            moved = np.asarray(sorted(touched), dtype=np.int64)
+            if not (np.isin(moved, seen[2]).any() or np.isin(moved, sessions).any()):
+                stamp = seen[1]
+    with _lock:
+        _stamps[key] = (kept.version, stamp, sessions, labels)
+        _stamps.move_to_end(key)
+        while len(_stamps) > MAX_SELECTIONS * MAX_VARIANTS:
+            _stamps.popitem(last=False)
+    return stamp
 
 
 def shared_generalizability(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
@@ -273,6 +290,7 @@ def clear() -> None:
     with _lock:
         _kept.clear()
         _sums.clear()
+        _stamps.clear()
 
 
 on_clear(clear)
