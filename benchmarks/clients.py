@@ -121,30 +121,30 @@ class Tab:
 # --- what each person does ------------------------------------------------------------------
 
 
-async def admin_work(tab: Tab, deadline: float) -> None:
-    while time.perf_counter() < deadline:
+async def admin_work(tab: Tab, more: Callable[[], bool]) -> None:
+    while more():
         for kind, title in (("credential review", "Credential review"), ("reliability report", "Reliability report")):
             if not await tab.nav(kind, title):
                 await tab.recover()
             await tab.think()
 
 
-async def supervisor_work(tab: Tab, deadline: float) -> None:
-    while time.perf_counter() < deadline:
+async def supervisor_work(tab: Tab, more: Callable[[], bool]) -> None:
+    while more():
         for kind, title, heading in (("supervisees", "Supervisees", None), ("home", "Home", "Welcome,")):
             if not await tab.nav(kind, title, heading):
                 await tab.recover()
             await tab.think()
 
 
-async def rater_work(tab: Tab, deadline: float) -> None:
+async def rater_work(tab: Tab, more: Callable[[], bool]) -> None:
     """Open each assigned bench session from the queue, score every item, add a mark, submit."""
     for n, (sid, pseudonym) in enumerate(tab.person.sessions):
-        while time.perf_counter() < deadline:
-            if await rate_one(tab, n, sid, pseudonym, deadline):
+        while more():
+            if await rate_one(tab, n, sid, pseudonym, more):
                 break
             await tab.recover()
-        if time.perf_counter() >= deadline:
+        if not more():
             return
 
 
@@ -153,7 +153,7 @@ def _item_blocks(page: Page, sid: int):
     return [(b.key.removeprefix(prefix), b) for b in page.blocks(prefix)]
 
 
-async def rate_one(tab: Tab, n: int, sid: int, pseudonym: str, deadline: float) -> bool:
+async def rate_one(tab: Tab, n: int, sid: int, pseudonym: str, more: Callable[[], bool]) -> bool:
     """One session from queue to submission; False when a visit failed (the caller starts again)."""
     c, me, ledger = tab.client, tab.person, tab.ledger
     if not await tab.nav("rating queue", "Rating queue"):
@@ -174,7 +174,7 @@ async def rate_one(tab: Tab, n: int, sid: int, pseudonym: str, deadline: float) 
         return False
     await tab.think()
     for i, (item_id, _) in enumerate(_item_blocks(c.page, sid)):
-        if time.perf_counter() >= deadline:
+        if not more():
             return True
         key = ("item", me.user_id, sid, item_id)
         if key in ledger.expected():
@@ -203,7 +203,7 @@ async def rate_one(tab: Tab, n: int, sid: int, pseudonym: str, deadline: float) 
                 return False
             ledger.acknowledge(key, True)
             await tab.think()
-    if time.perf_counter() >= deadline:
+    if not more():
         return True
     submit = c.page.widget("button", "Submit rating")
     key = ("submitted", me.user_id, sid)
@@ -217,17 +217,17 @@ async def rate_one(tab: Tab, n: int, sid: int, pseudonym: str, deadline: float) 
     return True
 
 
-async def trainee_work(tab: Tab, deadline: float) -> None:
+async def trainee_work(tab: Tab, more: Callable[[], bool]) -> None:
     """Answer the vignette (three answers per round), then log clinical hours; again."""
     n = 0
-    while time.perf_counter() < deadline:
-        ok = await answer_vignette(tab, n, deadline)
+    while more():
+        ok = await answer_vignette(tab, n, more)
         n += 3
-        if not ok or (time.perf_counter() < deadline and not await log_hours(tab, n)):
+        if not ok or (more() and not await log_hours(tab, n)):
             await tab.recover()
 
 
-async def answer_vignette(tab: Tab, n: int, deadline: float) -> bool:
+async def answer_vignette(tab: Tab, n: int, more: Callable[[], bool]) -> bool:
     """Open the vignette from the library (starting an attempt if none is in progress) and commit
     three answers; False when a visit failed."""
     c, me, ledger = tab.client, tab.person, tab.ledger
@@ -250,7 +250,7 @@ async def answer_vignette(tab: Tab, n: int, deadline: float) -> bool:
                 return False
             await tab.think()
     for k in range(n + 1, n + 4):
-        if time.perf_counter() >= deadline:
+        if not more():
             return True
         boxes = [w for w in c.page.widgets("text_area", root=0) if not w.proto.disabled]
         if not boxes:
@@ -301,9 +301,11 @@ WORK = {"admin": admin_work, "supervisor": supervisor_work, "rater": rater_work,
 
 
 async def drive(url: str, people: list[Person], seconds: float, think_s: float, ledger: WriteLedger,
-                visits: list[Visit], sampler: Sampler, warm_up: bool = True) -> dict:
+                visits: list[Visit], sampler: Sampler, warm_up: bool = True, until_writes: int = 0) -> dict:
     """Sign everyone in (two at a time: the server checks two passwords at once), open each
-    person's pages once (``warm_up``), then let everyone work for ``seconds``."""
+    person's pages once (``warm_up``), then let everyone work for ``seconds`` (and on, for at
+    most a visit's timeout, until ``until_writes`` writes are acknowledged: a smoke test's few
+    seconds on a busy machine may end before the first write)."""
     tabs = [Tab(url, p, ledger, visits, think_s) for p in people]
     try:
         t0 = time.perf_counter()
@@ -328,7 +330,12 @@ async def drive(url: str, people: list[Person], seconds: float, think_s: float, 
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
         deadline = t0 + seconds
-        await asyncio.gather(*(WORK[t.person.role](t, deadline) for t in tabs))
+
+        def more() -> bool:  # the clock runs; past it only while fewer than until_writes writes are acknowledged
+            now = time.perf_counter()
+            return now < deadline or (ledger.acknowledged < until_writes and now < deadline + VISIT_TIMEOUT_S)
+
+        await asyncio.gather(*(WORK[t.person.role](t, more) for t in tabs))
         elapsed = time.perf_counter() - t0
         sampler.stop()  # memory and CPU with every session still open
         return {"sign_in_s": round(signed, 1), "seconds": round(elapsed, 1),
@@ -339,7 +346,7 @@ async def drive(url: str, people: list[Person], seconds: float, think_s: float, 
 
 
 def run_clients(url: str, server_pid: int, db_path: Path, people: list[Person], seconds: float, think_s: float,
-                warm_up: bool = True) -> dict:
+                warm_up: bool = True, until_writes: int = 0) -> dict:
     """``people`` (:func:`benchmarks.workload.prepare`) at work for ``seconds`` on the server at
     ``url`` (process ``server_pid``) of ``db_path``: visits, memory and CPU, writes acknowledged
     and found."""
@@ -348,7 +355,7 @@ def run_clients(url: str, server_pid: int, db_path: Path, people: list[Person], 
     sampler = Sampler(server_pid)
     sampler.start()
     try:
-        run = asyncio.run(drive(url, people, seconds, think_s, ledger, visits, sampler, warm_up))
+        run = asyncio.run(drive(url, people, seconds, think_s, ledger, visits, sampler, warm_up, until_writes))
     finally:
         resources = sampler.stop()
     expected = ledger.expected()

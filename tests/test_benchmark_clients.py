@@ -233,7 +233,9 @@ def test_two_clients_work_on_a_real_server_and_their_writes_are_in_the_database(
         server = StreamlitServer(data).start()
         people = people.result()
     try:
-        out = run_clients(server.url, server.proc.pid, db, people, seconds=3, think_s=0.05, warm_up=False)
+        # 3 s, and on until two writes are acknowledged (a busy machine may take longer to the first)
+        out = run_clients(server.url, server.proc.pid, db, people, seconds=3, think_s=0.05, warm_up=False,
+                          until_writes=2)
     finally:
         server.kill()
     assert out["roles"] == {"rater": 1, "trainee": 1}
