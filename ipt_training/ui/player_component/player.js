@@ -4,7 +4,8 @@
 // to the parent; receive "streamlit:render" with the arguments from Python (url, media_type,
 // cues, seek, can_mark); post "streamlit:setFrameHeight" and "streamlit:setComponentValue".
 // The only value sent back is an event {kind: "mark", t: <playback time in s>, nonce}; Python
-// adds the evidence mark once per nonce (ui/rating_widgets.handle_player_event).
+// adds the evidence mark once per nonce (ui/rating_widgets.handle_player_event). Apart from that,
+// {kind: "redraw", nonce} only asks for a rerun (see watchPlaceholders below).
 //
 // Keyboard: the iframe is same-origin, so the shortcuts also listen on the page around it (not
 // while typing in a field): k or space play/pause (space only where it would not press a
@@ -237,6 +238,32 @@
     if (seek && seek.n !== lastSeek) { lastSeek = seek.n; seekTo(seek.t); }
     resize();
   });
+
+  // Streamlit's page (1.67, React 18.3.1) loads each kind of widget's code on its first use and
+  // shows a grey placeholder (stSkeleton) until it arrives. On a busy machine the page can stay on
+  // the placeholders after the code has arrived: React keeps retrying the placeholders' render
+  // without ever committing it (seen in headless Chromium under load: the score buttons, the mark
+  // time and the comment box stayed grey for minutes, the code loaded, React's retry work pending;
+  // any rerun draws them). So when, with no script run going, placeholders stay in the main area
+  // for 3 s, ask for one rerun (at most 3 per page): the rater always gets the score buttons.
+  var redraws = 0, stuckSince = null;
+  function watchPlaceholders() {
+    var doc;
+    try { doc = window.parent.document; } catch (err) { return; }  // another origin: nothing to watch
+    var app = doc.querySelector("[data-testid='stApp']");
+    var idle = app && app.getAttribute("data-test-script-state") === "notRunning";
+    var stuck = idle && doc.querySelector(
+      "[data-testid='stMain'] [data-testid='stElementContainer'] > [data-testid='stSkeleton']");
+    if (!stuck) { stuckSince = null; return; }
+    if (stuckSince === null) { stuckSince = Date.now(); return; }
+    if (Date.now() - stuckSince < 3000 || redraws >= 3) return;
+    redraws += 1;
+    stuckSince = null;
+    if (window.console) console.info("rating player: widgets still placeholders after 3 s; asking for a rerun");
+    post("streamlit:setComponentValue", {dataType: "json", value: {
+      kind: "redraw", nonce: Date.now().toString(36) + Math.random().toString(36).slice(2)}});
+  }
+  setInterval(watchPlaceholders, 1000);
 
   playBtn.addEventListener("click", toggle);
   markBtn.addEventListener("click", mark);
