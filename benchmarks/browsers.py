@@ -158,6 +158,11 @@ class Tab:
                 error = f"no run ended within {VISIT_TIMEOUT_S} s"
             elif "Timeout" in type(exc).__name__:  # Playwright's: the page did not show it
                 error = f"not shown within {READY_TIMEOUT_MS // 1000} s after the run"
+                try:  # widgets whose code never got drawn stay grey placeholders: say so
+                    if await page.get_by_test_id("stMain").get_by_test_id("stSkeleton").count():
+                        error += " (widgets still placeholders)"
+                except Exception:  # noqa: BLE001 - the reason above stands
+                    pass
             else:
                 error = f"{type(exc).__name__}: {str(exc)[:80]}"
         ms = (time.perf_counter() - t0) * 1000
