@@ -439,9 +439,27 @@ def cohort_member_ids(db: Database, cohort_id: int) -> list[int]:
 def change_cohort_members(db: Database, cohort_id: int, add: Iterable[int] = (), remove: Iterable[int] = (),
                           actor_id: Optional[int] = None) -> None:
     """Add and remove members, keeping everyone else (the page picks them a search or a page at a
-    time: a body of 10,000 trainees cannot be offered in one list, issue 16)."""
-    keep = set(cohort_member_ids(db, cohort_id)) - {int(u) for u in remove}
-    set_cohort_members(db, cohort_id, keep | {int(u) for u in add}, actor_id)
+    time: a body of 10,000 trainees cannot be offered in one list, issue 16). Only the rows that
+    change are written, in one transaction, so an admin saving at the same moment keeps their
+    own change; the audit entry lists who was added and who removed. Only active trainees can
+    be added (AuthError otherwise); anyone can be removed."""
+    add, remove = sorted({int(u) for u in add}), sorted({int(u) for u in remove})
+    with transaction(db):
+        marks = ", ".join("?" for _ in add)
+        fit = {r[0] for r in db.conn.execute(
+            f"""SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'trainee'
+                WHERE u.active = 1 AND u.id IN ({marks})""", add)} if add else set()
+        if set(add) - fit:
+            raise AuthError("Only active trainees can join a cohort; reload the page and pick again.")
+        current = {r[0] for r in db.conn.execute("SELECT user_id FROM cohort_members WHERE cohort_id = ?",
+                                                  (int(cohort_id),))}
+        added, removed = sorted(set(add) - current), sorted((set(remove) & current) - set(add))
+        db.conn.executemany("INSERT INTO cohort_members (cohort_id, user_id) VALUES (?, ?)",
+                            [(int(cohort_id), u) for u in added])
+        db.conn.executemany("DELETE FROM cohort_members WHERE cohort_id = ? AND user_id = ?",
+                            [(int(cohort_id), u) for u in removed])
+        if added or removed:
+            audit(db, actor_id, "change_cohort_members", "cohort", cohort_id, {"added": added, "removed": removed})
 
 
 def cohort_members(db: Database, cohort_id: int, limit: Optional[int] = None, offset: int = 0) -> list[dict]:

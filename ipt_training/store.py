@@ -19,8 +19,7 @@ from sqlite_utils import Database
 
 from .files import private_dir, private_file
 from .finding import sql_day_range, sql_words
-from .store_changes import assignments_migration_sql as _assignments_changes_sql
-from .store_changes import migration_sql as _evidence_changes_sql
+from .store_changes import assignments_migration_sql as _assignments_changes_sql, migration_sql as _evidence_changes_sql
 from .store_submissions import migration_sql as _submitted_changes_sql
 
 BUSY_TIMEOUT_MS = 10_000
@@ -607,8 +606,9 @@ def open_store(path: Path | str) -> Database:
 
 
 def schema_version(db: Database) -> int:
-    row = db.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-    return row[0] or 0
+    """The highest migration applied; 0 for a database never migrated (no ``schema_migrations``)."""
+    migrated = "schema_migrations" in db.table_names()
+    return (migrated and db.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]) or 0
 
 
 # --- small helpers -----------------------------------------------------------------------

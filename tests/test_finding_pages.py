@@ -285,3 +285,54 @@ def test_cohort_members_are_searched_and_paged_never_offered_all_at_once(demo):
     next(b for b in at.button if b.label == "Link").click().run()
     assert not at.exception, at.exception
     assert ids[115] in auth.supervisee_ids(demo, sup.id)
+
+
+def test_changing_a_cohort_writes_only_who_joins_or_leaves_and_only_active_trainees_join(demo):
+    """Adding one member to a large cohort wrote the whole cohort again (one log row of the
+    report's changes per member, twice) and its audit entry listed everyone; a deactivated
+    trainee could be picked. Now: only the changed rows, an audit of who was added and removed,
+    a deactivated trainee or a non-trainee refused with a sentence, and not offered by the page."""
+    admin = _id(demo, "admin")
+    with store.transaction(demo):
+        ids = []
+        for k in range(300):
+            cur = demo.conn.execute("INSERT INTO users (username, display_name, password_hash, created_at) "
+                                    "VALUES (?, ?, 'x', '2026-01-01T00:00:00+00:00')", (f"big{k:03d}", f"Big {k:03d}"))
+            demo.conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, 'trainee')", (cur.lastrowid,))
+            ids.append(cur.lastrowid)
+    cohort = auth.create_cohort(demo, "Large intake", admin)
+    auth.set_cohort_members(demo, cohort, ids[:299], admin)
+
+    def log_rows():
+        return demo.conn.execute("SELECT COUNT(*) FROM submitted_changes").fetchone()[0]
+
+    before = log_rows()
+    auth.change_cohort_members(demo, cohort, add=[ids[299]], remove=[ids[0], ids[0]], actor_id=admin)
+    assert sorted(auth.cohort_member_ids(demo, cohort)) == ids[1:]
+    assert log_rows() - before <= 2  # one joined, one left: not 600 rows for 300 members
+    detail = demo.conn.execute("SELECT detail FROM audit_log WHERE action = 'change_cohort_members' "
+                               "ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert '"added": [' + str(ids[299]) + "]" in detail and '"removed": [' + str(ids[0]) + "]" in detail
+    # nothing to change writes nothing
+    count = demo.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+    auth.change_cohort_members(demo, cohort, add=[ids[5]], remove=[ids[0]], actor_id=admin)
+    assert demo.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == count
+    # a deactivated trainee, or someone who is not a trainee, is refused and nothing changes
+    auth.set_active(demo, ids[0], False, admin)
+    for wrong in (ids[0], admin):
+        with pytest.raises(auth.AuthError, match="Only active trainees"):
+            auth.change_cohort_members(demo, cohort, add=[wrong], remove=[ids[1]], actor_id=admin)
+    assert sorted(auth.cohort_member_ids(demo, cohort)) == ids[1:]
+    # the page does not offer a deactivated trainee, to a cohort or to a supervisor
+    other = auth.create_cohort(demo, "Empty intake", admin)
+    at = app_as(admin, "cohorts.py")
+    at.selectbox(key="cm_cohort").set_value(next(c for c in auth.list_cohorts(demo) if c["id"] == other)).run()
+    at.text_input(key="cm_find").input("big000").run()
+    assert at.multiselect(key="cm_add").options == []
+    assert "No active trainee outside this cohort matches" in texts(at)
+    at.text_input(key="cm_find").input("big001").run()
+    assert at.multiselect(key="cm_add").options == ["Big 001 (big001)"]
+    at.text_input(key="ln_find").input("big000").run()
+    assert "No active trainee matches" in texts(at)
+    at.text_input(key="ln_find").input("big001").run()
+    assert at.selectbox(key="ln_tr").options == ["Big 001 (big001)"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from ipt_training import auth, auth_sessions
+from ipt_training import auth, auth_sessions, store
 from ipt_training.config import get_settings
 from ipt_training.credentials import readiness_cache, review
 from ipt_training.fidelity.blind import blind_session_ids
@@ -84,6 +84,18 @@ def test_warming_never_makes_or_migrates_a_database(app_env):
     assert not path.exists()
     steps = warm.warm()
     assert not path.exists() and "readiness" not in steps
+    # a file the first page has just made, not migrated yet, or one migrated part way: left alone
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sqlite3.connect(path).close()
+    assert "readiness" not in warm.warm() and store.schema_version(store.connect(path)) == 0
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
+        conn.execute("INSERT INTO schema_migrations VALUES (1, '2026-01-01')")
+    assert "readiness" not in warm.warm()
+    assert [t for (t,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")] \
+        == ["schema_migrations"]
 
 
 def test_a_failure_is_logged_never_raised_and_the_thread_starts_once(app_demo, monkeypatch):

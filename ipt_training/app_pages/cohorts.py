@@ -22,15 +22,15 @@ def _label(u: dict) -> str:
 
 
 def _find_trainees(label: str, key: str, outside_cohort=None) -> list[dict]:
-    """Trainees matching what was typed (not yet in ``outside_cohort``), at most a page of them: a
+    """Active trainees matching what was typed (not yet in ``outside_cohort``), at most a page of them: a
     body of 10,000 trainees is searched in SQL, never offered in one list (issue 16)."""
     text = search_box(label, key, placeholder="name, sign-in name or e-mail")
-    found = auth.find_users(db, text, role="trainee", limit=PAGE_SIZE + 1,
+    found = auth.find_users(db, text, role="trainee", active=True, limit=PAGE_SIZE + 1,
                             outside_cohort=outside_cohort) if text.strip() else []
     if len(found) > PAGE_SIZE:
         st.caption(f"The first {PAGE_SIZE} matches are offered; type more of the name to narrow them.")
     elif text.strip() and not found:
-        st.caption("No trainee " + ("outside this cohort " if outside_cohort is not None else "")
+        st.caption("No active trainee " + ("outside this cohort " if outside_cohort is not None else "")
                    + "matches; check the spelling or search by sign-in name.")
     return found[:PAGE_SIZE]
 
@@ -55,8 +55,11 @@ if cohorts:
         add = st.multiselect("Add to this cohort", list(found), format_func=found.get, key="cm_add",
                              placeholder="Search above, then choose the trainees to add")
         if st.form_submit_button("Add members") and add:
-            auth.change_cohort_members(db, cohort["id"], add=add, actor_id=admin.id)
-            st.rerun()
+            try:
+                auth.change_cohort_members(db, cohort["id"], add=add, actor_id=admin.id)
+                st.rerun()
+            except auth.AuthError as exc:
+                st.error(plain(str(exc)))
     if current:  # the members a page at a time, in SQL
         page = pager(len(current), "cm_page")
         shown = auth.cohort_members(db, cohort["id"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
