@@ -172,11 +172,7 @@ def _compare(library: Library, instrument_id: str, rating: dict, gold: dict,
             "gold_not_applicable": bool(expert and expert.get("not_applicable")),
             "reason": (expert or {}).get("reason") or "",
         })
-    inst = library.instruments.get(instrument_id)
-    passed = {"rater": None, "gold": None}
-    if inst is not None:
-        session = {"phase": rating["phase"], "problem_area": rating["problem_area"]}
-        passed = {who: score_rating(inst, session, sc)["passed"] for who, sc in (("rater", scores), ("gold", gold_scores))}
+    passed = _decisions(library.instruments.get(instrument_id), rating, scores, gold_scores)
     return {
         "session_id": rating["session_id"],
         "rating_id": rating["id"],
@@ -202,19 +198,33 @@ def _compare(library: Library, instrument_id: str, rating: dict, gold: dict,
     }
 
 
-def _calibrations_by_rater(db: Database, library: Library, instrument_id: str,
-                           rater_id: Optional[int] = None) -> dict[int, list[dict]]:
+def _calibration_pairs(db: Database, instrument_id: str, rater_id: Optional[int] = None):
+    """Each submitted calibration rating (of ``rater_id``, or of everyone) with its session's gold
+    rating and the item scores of both: ``(rating, gold, scores, gold_scores)``, read in three
+    queries; a session without an expert rating yet, and the expert's own practice rating, skipped."""
     ratings = _submitted_calibration_ratings(db, instrument_id, rater_id)
     golds = _gold_ratings(db, instrument_id, (r["session_id"] for r in ratings))
     scores = _item_scores(db, [r["id"] for r in ratings] + [g["id"] for g in golds.values()])
-    out: dict[int, list[dict]] = defaultdict(list)
     for r in ratings:
         gold = golds.get(r["session_id"])
-        if gold is None or gold["rater_id"] == r["rater_id"]:
-            continue  # no expert rating yet, or the expert's own practice rating
+        if gold is not None and gold["rater_id"] != r["rater_id"]:
+            yield r, gold, scores.get(r["id"], {}), scores.get(gold["id"], {})
+
+
+def _decisions(inst, rating: dict, scores: dict, gold_scores: dict) -> dict:
+    """The pass rule's decision on the rater's and the expert's scores (None without the instrument)."""
+    if inst is None:
+        return {"rater": None, "gold": None}
+    session = {"phase": rating["phase"], "problem_area": rating["problem_area"]}
+    return {who: score_rating(inst, session, sc)["passed"] for who, sc in (("rater", scores), ("gold", gold_scores))}
+
+
+def _calibrations_by_rater(db: Database, library: Library, instrument_id: str,
+                           rater_id: Optional[int] = None) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = defaultdict(list)
+    for r, gold, mine, expert in _calibration_pairs(db, instrument_id, rater_id):
         try:
-            out[r["rater_id"]].append(_compare(library, instrument_id, r, gold, scores.get(r["id"], {}),
-                                               scores.get(gold["id"], {})))
+            out[r["rater_id"]].append(_compare(library, instrument_id, r, gold, mine, expert))
         except ReliabilityError:
             continue  # no item scored by both: nothing to compare (shown as such in the queue)
     return out
@@ -223,31 +233,20 @@ def _calibrations_by_rater(db: Database, library: Library, instrument_id: str,
 def _pooled_by_rater(db: Database, library: Library, instrument_id: str) -> dict[int, list[dict]]:
     """What certification reads of each calibration (:func:`_pooled_sessions`: date, phase, the
     pooled (item, score, gold) triples in the instrument's order, both pass/fail decisions), for
-    every rater at once: the same ratings, gold ratings and item scores as
-    :func:`_calibrations_by_rater`, read once, and the same calibrations skipped, without the
+    every rater at once: the calibrations :func:`_calibrations_by_rater` compares, without the
     per-session agreement figures and labels only the pages show (issue 16: each session's ICC
     through pandas cost about 6 ms, so a body of 100 raters with 8 calibrations each paid about
     5 s whenever a calibration changed)."""
-    ratings = _submitted_calibration_ratings(db, instrument_id)
-    golds = _gold_ratings(db, instrument_id, (r["session_id"] for r in ratings))
-    scores = _item_scores(db, [r["id"] for r in ratings] + [g["id"] for g in golds.values()])
     inst = library.instruments.get(instrument_id)
     order = {item_id: n for n, item_id in enumerate(item_labels(library, instrument_id))}
     out: dict[int, list[dict]] = defaultdict(list)
-    for r in ratings:
-        gold = golds.get(r["session_id"])
-        if gold is None or gold["rater_id"] == r["rater_id"]:
-            continue  # as in :func:`_calibrations_by_rater`
-        mine, expert = scores.get(r["id"], {}), scores.get(gold["id"], {})
+    for r, _gold, mine, expert in _calibration_pairs(db, instrument_id):
         pooled = [(item_id, _score(mine.get(item_id)), _score(expert.get(item_id)))
                   for item_id in sorted(set(mine) | set(expert), key=lambda i: (order.get(i, len(order)), i))
                   if _score(expert.get(item_id)) is not None]
         if all(score is None for _, score, _ in pooled):
             continue  # no item scored by both: :func:`.certification.calibration_agreement` refuses it
-        passed = {"rater": None, "gold": None}
-        if inst is not None:
-            session = {"phase": r["phase"], "problem_area": r["problem_area"]}
-            passed = {who: score_rating(inst, session, sc)["passed"] for who, sc in (("rater", mine), ("gold", expert))}
+        passed = _decisions(inst, r, mine, expert)
         out[r["rater_id"]].append({"date": (r["submitted_at"] or r["updated_at"])[:10], "phase": r["phase"],
                                    "pooled_items": pooled, "rater_passed": passed["rater"],
                                    "gold_passed": passed["gold"]})
