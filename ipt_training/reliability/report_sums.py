@@ -105,7 +105,11 @@ class ItemSums:
         if not len(y):
             return
         key = item.astype(np.int64) * (int(session.max()) + 1) + session
-        _, t, m_t = np.unique(key, return_inverse=True, return_counts=True)
+        order = np.argsort(key, kind="stable")  # targets as runs: the pairs below find them sorted
+        key, item, rater, cat, y = key[order], item[order], rater[order], cat[order], y[order]
+        start = np.r_[True, key[1:] != key[:-1]]
+        t = np.cumsum(start) - 1
+        m_t = np.diff(np.r_[np.flatnonzero(start), len(key)])
         t_item = np.zeros(len(m_t), np.int64)
         t_item[t] = item
         _acc(self.n1, t_item[m_t == 1], sign)
@@ -191,11 +195,13 @@ def _acc(arr: np.ndarray, index: np.ndarray, weights: Any) -> None:
     index = np.asarray(index, dtype=np.int64)
     if not len(index):
         return
-    w = np.broadcast_to(np.asarray(weights, dtype=float), index.shape)
     if len(index) * 8 > flat.size:
-        flat += np.bincount(index, weights=w, minlength=flat.size)
+        if np.ndim(weights) == 0:  # a count: whole numbers, exact
+            flat += float(weights) * np.bincount(index, minlength=flat.size)
+        else:
+            flat += np.bincount(index, weights=weights, minlength=flat.size)
     else:
-        np.add.at(flat, index, w)
+        np.add.at(flat, index, np.broadcast_to(np.asarray(weights, dtype=float), index.shape))
 
 
 def _blocks(c: np.ndarray) -> np.ndarray:
