@@ -39,7 +39,7 @@ from pathlib import Path
 # the parts the client driver (benchmarks/clients.py) shares; imported here under their old names too
 from benchmarks.workload import (APP_ERROR, PASSWORD, ROOT, SESSIONS_PER_RATER, VISIT_TIMEOUT_S, WARM_UP,  # noqa: F401
                                  Person, Sampler, Server, Visit, WriteLedger, free_port, lost_writes, percentile, plan,
-                                 prepare, read_found, summarize)
+                                 prepare, read_found, run_async, summarize)
 
 CHROMIUM = os.environ.get("IPT_TRAINING_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -478,7 +478,7 @@ def measure_browsers(db_path: Path, seconds: float = 60, browsers: int = 20, thi
         sampler = Sampler(server.proc.pid)
         sampler.start()
         try:
-            run = asyncio.run(_drive(server.url, people, seconds, think_s, ledger, visits, sampler, browser_nice))
+            run = run_async(_drive(server.url, people, seconds, think_s, ledger, visits, sampler, browser_nice))
         finally:
             resources = sampler.stop()
     expected = ledger.expected()

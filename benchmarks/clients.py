@@ -39,7 +39,7 @@ from typing import Awaitable, Callable, Optional
 
 from benchmarks.stclient import Client, Page, RunFailed, choice, http_get, text_value, trigger
 from benchmarks.workload import (APP_ERROR, PASSWORD, VISIT_TIMEOUT_S, WARM_UP, Person, Sampler, Server, Visit,
-                                 WriteLedger, lost_writes, plan, prepare, read_found, summarize)
+                                 WriteLedger, lost_writes, plan, prepare, read_found, run_async, summarize)
 
 
 class NotShown(Exception):
@@ -355,7 +355,7 @@ def run_clients(url: str, server_pid: int, db_path: Path, people: list[Person], 
     sampler = Sampler(server_pid)
     sampler.start()
     try:
-        run = asyncio.run(drive(url, people, seconds, think_s, ledger, visits, sampler, warm_up, until_writes))
+        run = run_async(drive(url, people, seconds, think_s, ledger, visits, sampler, warm_up, until_writes))
     finally:
         resources = sampler.stop()
     expected = ledger.expected()

@@ -8,6 +8,7 @@ Two drivers use it: :mod:`benchmarks.browsers` (real Chromium pages, Playwright)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,14 @@ APP_ERROR = "Something went wrong and this page could not be shown"
 VISIT_TIMEOUT_S = 60  # the run a visit started must end within this
 
 # --- pure parts ------------------------------------------------------------------------------
+
+
+def run_async(coroutine):
+    """``asyncio.run(coroutine)`` in a thread of its own: the calling thread may already run an
+    event loop (Playwright's sync API keeps one running in the thread that started it, as the
+    browser tests do), and ``asyncio.run`` refuses to start inside one."""
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, coroutine).result()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -2,7 +2,7 @@
 server: the BackMsg it sends (read back with Streamlit's own protobuf classes), the page it builds
 from ForwardMsgs, how it finds widgets by label and by key, and the widget values it keeps."""
 
-import asyncio
+from benchmarks.workload import run_async
 
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -182,8 +182,8 @@ def test_the_client_sends_the_values_it_holds_and_a_click_once():
     sent = _sent(client)
     box = client.page.widget("text_input", "Search session, therapist or number")
     row = client.page.widget("button", under=client.page.block("rq_row_7"))
-    asyncio.run(client.rerun(text_value(box.id, "Case B")))
-    asyncio.run(client.rerun(trigger(row.id)))
+    run_async(client.rerun(text_value(box.id, "Case B")))
+    run_async(client.rerun(trigger(row.id)))
     first, second = (m.rerun_script for m in sent)
     assert first.page_script_hash == "h-queue"
     assert {w.id: w.string_value for w in first.widget_states.widgets} == {box.id: "Case B"}
@@ -192,10 +192,10 @@ def test_the_client_sends_the_values_it_holds_and_a_click_once():
                                                                                     row.id: "trigger_value"}
     assert set(client.values) == {box.id}
     # a menu page by its script hash, the URL it shows following it
-    asyncio.run(client.navigate("Home"))
+    run_async(client.navigate("Home"))
     assert sent[-1].rerun_script.page_script_hash == "h-home" and sent[-1].rerun_script.context_info.url.endswith(":9/")
     with pytest.raises(LookupError):
-        asyncio.run(client.navigate("Audit log"))
+        run_async(client.navigate("Audit log"))
 
 
 def test_after_a_run_the_client_forgets_widgets_gone_and_values_the_server_set():

@@ -24,13 +24,9 @@ def test_two_browser_sessions_work_on_a_real_server(tmp_path, demo_template):
         shutil.copytree(demo_template.parent / "issuer", tmp_path / "issuer")
     before = {p.pid for p in psutil.Process().children(recursive=True)}
 
-    # in a thread of its own: the harness runs its own asyncio loop, and Playwright's sync API of
-    # the other browser tests in this process keeps one running in the main thread
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as worker:
-        out = worker.submit(browsers.measure_browsers, db, seconds=8, browsers=2, think_s=0.1,
-                            data_dir=tmp_path / "data").result()
+    # the harness runs its loop in a thread of its own (workload.run_async): Playwright's sync
+    # API of the other browser tests in this process keeps one running in the main thread
+    out = browsers.measure_browsers(db, seconds=8, browsers=2, think_s=0.1, data_dir=tmp_path / "data")
 
     assert out["roles"] == {"rater": 1, "trainee": 1}
     assert out["failed"] == 0, out["failures"]
