@@ -39,7 +39,7 @@ from pathlib import Path
 # the parts the client driver (benchmarks/clients.py) shares; imported here under their old names too
 from benchmarks.workload import (APP_ERROR, PASSWORD, ROOT, SESSIONS_PER_RATER, VISIT_TIMEOUT_S, WARM_UP,  # noqa: F401
                                  Person, Sampler, Server, Visit, WriteLedger, free_port, lost_writes, percentile, plan,
-                                 prepare, read_found, run_async, summarize)
+                                 prepare, read_found, run_async, sign_in_and_warm_up, summarize)
 
 CHROMIUM = os.environ.get("IPT_TRAINING_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -431,24 +431,7 @@ async def _drive(url: str, people: list[Person], seconds: float, think_s: float,
                 tabs.append(Tab(page, url, person, ledger, visits, think_s))
             if browser_nice:
                 renice_browsers(sampler.server.pid, browser_nice)
-            signed = time.perf_counter()
-            # sign-ins two at a time (the server checks two passwords at once, IPT_TRAINING_SIGN_IN_CONCURRENCY)
-            gate = asyncio.Semaphore(2)
-
-            async def sign_in(tab):
-                async with gate:
-                    await tab.sign_in()
-
-            await asyncio.gather(*(sign_in(t) for t in tabs))
-            signed = time.perf_counter() - signed
-
-            async def warm_up(tab):
-                tab.recording = False
-                for title in WARM_UP[tab.person.role]:
-                    await tab.nav("warm-up", title)
-                tab.recording = True
-
-            await asyncio.gather(*(warm_up(t) for t in tabs))
+            signed = await sign_in_and_warm_up(tabs)
             sampler.mark()
             load = os.getloadavg()[0]
             t0 = time.perf_counter()

@@ -38,8 +38,9 @@ from pathlib import Path
 from typing import Awaitable, Callable, Optional
 
 from benchmarks.stclient import Client, Page, RunFailed, choice, http_get, text_value, trigger
-from benchmarks.workload import (APP_ERROR, PASSWORD, VISIT_TIMEOUT_S, WARM_UP, Person, Sampler, Server, Visit,
-                                 WriteLedger, lost_writes, plan, prepare, read_found, run_async, summarize)
+from benchmarks.workload import (APP_ERROR, PASSWORD, VISIT_TIMEOUT_S, Person, Sampler, Server, Visit,
+                                 WriteLedger, lost_writes, plan, prepare, read_found, run_async,
+                                 sign_in_and_warm_up, summarize)
 
 
 class NotShown(Exception):
@@ -308,24 +309,7 @@ async def drive(url: str, people: list[Person], seconds: float, think_s: float, 
     seconds on a busy machine may end before the first write)."""
     tabs = [Tab(url, p, ledger, visits, think_s) for p in people]
     try:
-        t0 = time.perf_counter()
-        gate = asyncio.Semaphore(2)
-
-        async def sign_in(tab):
-            async with gate:
-                await tab.sign_in()
-
-        await asyncio.gather(*(sign_in(t) for t in tabs))
-        signed = time.perf_counter() - t0
-
-        async def warm(tab):
-            tab.recording = False
-            for title in WARM_UP[tab.person.role]:
-                await tab.nav("warm-up", title)
-            tab.recording = True
-
-        if warm_up:
-            await asyncio.gather(*(warm(t) for t in tabs))
+        signed = await sign_in_and_warm_up(tabs, warm_up)
         sampler.mark()
         load = os.getloadavg()[0]
         t0 = time.perf_counter()

@@ -41,6 +41,32 @@ def run_async(coroutine):
         return worker.submit(asyncio.run, coroutine).result()
 
 
+async def sign_in_and_warm_up(tabs, warm_up: bool = True) -> float:
+    """Sign every tab in, two at a time (the server checks two passwords at once,
+    ``IPT_TRAINING_SIGN_IN_CONCURRENCY``), then with ``warm_up`` open each person's pages once
+    (``WARM_UP``), not recorded; the seconds the sign-ins took. A tab has ``sign_in()``,
+    ``nav(kind, title)`` and ``recording`` (the browser and the WebSocket drivers' tabs)."""
+    t0 = time.perf_counter()
+    gate = asyncio.Semaphore(2)
+
+    async def sign_in(tab):
+        async with gate:
+            await tab.sign_in()
+
+    await asyncio.gather(*(sign_in(t) for t in tabs))
+    signed = time.perf_counter() - t0
+
+    async def warm(tab):
+        tab.recording = False
+        for title in WARM_UP[tab.person.role]:
+            await tab.nav("warm-up", title)
+        tab.recording = True
+
+    if warm_up:
+        await asyncio.gather(*(warm(t) for t in tabs))
+    return signed
+
+
 def percentile(values: list[float], q: float) -> float:
     """The ``q``-th percentile (0-100) by linear interpolation between closest ranks (Hyndman
     and Fan's definition 7, numpy's default)."""

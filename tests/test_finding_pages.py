@@ -232,17 +232,25 @@ def test_supervision_links_are_paged(demo):
     assert list(at.dataframe[-1].value["trainee"]) == [link["trainee"] for link in links[50:100]]
 
 
+def _add_trainees(db, prefix: str, n: int) -> list[int]:
+    """``n`` trainee accounts ``<prefix>000``... named "<Prefix> 000"..., written directly (no
+    password hashing); their ids in order."""
+    ids = []
+    with store.transaction(db):
+        for k in range(n):
+            cur = db.conn.execute("INSERT INTO users (username, display_name, password_hash, created_at) "
+                                  "VALUES (?, ?, 'x', '2026-01-01T00:00:00+00:00')",
+                                  (f"{prefix}{k:03d}", f"{prefix.capitalize()} {k:03d}"))
+            db.conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, 'trainee')", (cur.lastrowid,))
+            ids.append(cur.lastrowid)
+    return ids
+
+
 def test_cohort_members_are_searched_and_paged_never_offered_all_at_once(demo):
     """Issue 16: at scale XL the Cohorts page offered all 10,000 trainees in one picker; trainees
     to add (or to link to a supervisor) are now searched in SQL, a page of matches at a time, and
     the members are listed and removed a page at a time."""
-    with store.transaction(demo):
-        ids = []
-        for k in range(120):
-            cur = demo.conn.execute("INSERT INTO users (username, display_name, password_hash, created_at) "
-                                    "VALUES (?, ?, 'x', '2026-01-01T00:00:00+00:00')", (f"picked{k:03d}", f"Picked {k:03d}"))
-            demo.conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, 'trainee')", (cur.lastrowid,))
-            ids.append(cur.lastrowid)
+    ids = _add_trainees(demo, "picked", 120)
     admin = _id(demo, "admin")
     cohort = auth.create_cohort(demo, "Spring intake", admin)
     auth.set_cohort_members(demo, cohort, ids[:60], admin)
@@ -293,13 +301,7 @@ def test_changing_a_cohort_writes_only_who_joins_or_leaves_and_only_active_train
     trainee could be picked. Now: only the changed rows, an audit of who was added and removed,
     a deactivated trainee or a non-trainee refused with a sentence, and not offered by the page."""
     admin = _id(demo, "admin")
-    with store.transaction(demo):
-        ids = []
-        for k in range(300):
-            cur = demo.conn.execute("INSERT INTO users (username, display_name, password_hash, created_at) "
-                                    "VALUES (?, ?, 'x', '2026-01-01T00:00:00+00:00')", (f"big{k:03d}", f"Big {k:03d}"))
-            demo.conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, 'trainee')", (cur.lastrowid,))
-            ids.append(cur.lastrowid)
+    ids = _add_trainees(demo, "big", 300)
     cohort = auth.create_cohort(demo, "Large intake", admin)
     auth.set_cohort_members(demo, cohort, ids[:299], admin)
 
