@@ -358,7 +358,14 @@ def crossed_closed(c: np.ndarray, rhs: np.ndarray, block: np.ndarray, present: n
         except np.linalg.LinAlgError:
             r_rater = np.einsum("gb,gb->g", rhs, np.linalg.solve(c, rhs[:, :, None])[:, :, 0])  # R(r | mu, t)
     n_blocks = np.array([len(np.unique(block[g][present[g]])) for g in range(G)], dtype=float)
-    b_g = present.sum(axis=1).astype(float)
+    return crossed_reduced(r_rater, n_blocks, present.sum(axis=1).astype(float), N, a_g, ss_all, ss_t, ss_r)
+
+
+def crossed_reduced(r_rater: np.ndarray, n_blocks: np.ndarray, b_g: np.ndarray, N: np.ndarray, a_g: np.ndarray,
+                    ss_all: np.ndarray, ss_t: np.ndarray, ss_r: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`crossed_closed` from R(r | mu, t) (``r_rater``), each group's connected blocks of
+    raters and raters who rated (``b_g``)."""
+    G = len(N)
     df_r = b_g - n_blocks
     df_e = N - a_g - df_r
     df_t = a_g + df_r - b_g

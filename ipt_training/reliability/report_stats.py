@@ -23,6 +23,9 @@ from .interpretation import interpret_alpha, interpret_icc, interpret_kappa
 from .long_data import _finite_or_none
 
 
+ROUNDING = 1e-10  # relative size of a variance component taken as zero (rounding in the sums' solves)
+
+
 def _group_constant(group: np.ndarray, y: np.ndarray, n_groups: int) -> np.ndarray:
     """Whether every value of each group equals its first (a constant group)."""
     first = np.zeros(n_groups)
@@ -109,6 +112,8 @@ def figure_rows(n_sessions: np.ndarray, n_double: np.ndarray, used: np.ndarray, 
                                 "variance with these ratings; more targets rated by overlapping raters are needed.")
         else:
             parts = {name: float(crossed[name][k]) for name in ("target", "rater", "residual")}
+            scale = sum(abs(v) for v in parts.values())  # a component at rounding level of the others is 0
+            parts = {name: 0.0 if abs(v) <= ROUNDING * scale else v for name, v in parts.items()}
             for name, v in parts.items():
                 if v < 0:
                     fig["notes"].append(f"ICC(A,1): the {name} variance estimate was negative ({v:.3g}) and is set to 0")

@@ -30,11 +30,10 @@ from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
-from .icc import crossed_closed, oneway_closed
+from .icc import crossed_reduced, oneway_closed
 from .long_data import same_key_pairs
+from .report_cross import RaterReduction
 from .report_stats import figure_rows
 
 
@@ -55,14 +54,19 @@ class ItemSums:
         self.N, self.Sy, self.Syy = z(G), z(G), z(G)
         self.a, self.n1, self.sum_n2 = z(G), z(G), z(G)
         self.nj, self.Rj, self.ncat = z((G, B)), z((G, B)), z((G, V))
-        self.tables = z((B, B, V, V))   # categories two raters gave one session item
-        self.shared = z((B, B))         # sessions two raters both rated (a <= b)
+        self.cross = RaterReduction(G, B)  # C of the crossed ICC and its inverse (report_cross)
+        self.pairs = RaterPairs(V)         # pair tables and shared sessions, by rater id
+
+    def nbytes(self) -> int:
+        """Bytes the sums hold (the benchmark reports it)."""
+        arrays = [self.N, self.Sy, self.Syy, self.a, self.n1, self.sum_n2, self.nj, self.Rj, self.ncat]
+        arrays += [a for part in self.by_size.values() for a in part.values()]
+        return sum(a.nbytes for a in arrays) + self.cross.nbytes() + self.pairs.nbytes()
 
     def _size(self, m: int) -> dict[str, np.ndarray]:
         G, B, V = self.G, self.B, self.V
         if m not in self.by_size:
-            self.by_size[m] = {"SB": np.zeros(G), "W": np.zeros(G), "U": np.zeros((G, B)),
-                               "K": np.zeros((G, B, B)), "P": np.zeros((G, V, V))}
+            self.by_size[m] = {"SB": np.zeros(G), "W": np.zeros(G), "U": np.zeros((G, B)), "P": np.zeros((G, V, V))}
         return self.by_size[m]
 
     def codes(self, rater_ids: np.ndarray, scores: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray]]:
@@ -72,7 +76,8 @@ class ItemSums:
         c = np.minimum(c, max(self.V - 1, 0))
         if len(scores) and (not self.V or (self.categories[c] != scores).any()):
             return None
-        new = np.setdiff1d(rater_ids, self.rater_ids)
+        at = np.minimum(np.searchsorted(self.rater_ids, rater_ids), max(self.B - 1, 0))
+        new = np.unique(rater_ids[self.rater_ids[at] != rater_ids]) if self.B else np.unique(rater_ids)
         if len(new):
             self._grow(new)
         return np.searchsorted(self.rater_ids, rater_ids).astype(np.int64), c.astype(np.int64)
@@ -82,17 +87,13 @@ class ItemSums:
         order = np.argsort(ids, kind="stable")
         k, self.B, self.rater_ids = len(new_ids), len(ids), ids[order]
 
-        def grow(arr: np.ndarray, axes: tuple) -> np.ndarray:
-            arr = np.pad(arr, [(0, k) if n in axes else (0, 0) for n in range(arr.ndim)])
-            for axis in axes:
-                arr = np.take(arr, order, axis=axis)
-            return arr
+        def grow(arr: np.ndarray) -> np.ndarray:
+            return np.take(np.pad(arr, [(0, 0), (0, k)]), order, axis=1)
 
-        self.nj, self.Rj = grow(self.nj, (1,)), grow(self.Rj, (1,))
-        shared = grow(self.shared, (0, 1))  # kept as (a <= b): fold what the new order put below
-        self.tables, self.shared = grow(self.tables, (0, 1)), np.triu(shared) + np.triu(shared.T, 1)
+        self.nj, self.Rj = grow(self.nj), grow(self.Rj)
         for part in self.by_size.values():
-            part["U"], part["K"] = grow(part["U"], (1,)), grow(part["K"], (1, 2))
+            part["U"] = grow(part["U"])
+        self.cross.grow(order, k)
 
     def add(self, sign: float, item: np.ndarray, session: np.ndarray, rater: np.ndarray, cat: np.ndarray,
             y: np.ndarray, rating_session: np.ndarray, rating_rater: np.ndarray) -> None:
@@ -100,8 +101,7 @@ class ItemSums:
         rater code, category code, score) and their ratings (session, rater code)."""
         B, V = self.B, self.V
         i, j = same_key_pairs(np.asarray(rating_session, dtype=np.int64))
-        ra, rb = rating_rater[i], rating_rater[j]
-        _acc(self.shared, np.minimum(ra, rb) * B + np.maximum(ra, rb), sign)
+        self.pairs.add_shared(self.rater_ids[rating_rater[i]], self.rater_ids[rating_rater[j]], sign)
         if not len(y):
             return
         key = item.astype(np.int64) * (int(session.max()) + 1) + session
@@ -129,11 +129,14 @@ class ItemSums:
         _acc(self.nj, item * B + rater, sign)
         _acc(self.Rj, item * B + rater, sign * y)
         _acc(self.ncat, item * V + cat, sign)
+        self.cross.add_count(item, rater, sign)
         pi, pj = same_key_pairs(t)
         rp, rq, cp, cq = rater[pi], rater[pj], cat[pi], cat[pj]
-        _acc(self.tables, np.concatenate([(rp * B + rq) * V * V + cp * V + cq, (rq * B + rp) * V * V + cq * V + cp]),
-             sign)
-        for size in np.unique(m_t[double]).tolist():
+        self.pairs.add_tables(self.rater_ids[rp], self.rater_ids[rq], cp, cq, sign)
+        sizes = np.unique(m_t[double]).tolist()
+        for size in sizes:
+            self.cross.use_size(int(size))
+        for size in sizes:
             part = self._size(int(size))
             ts = double & (m_t == size)
             _acc(part["SB"], t_item[ts], sign * s_t[ts] ** 2)
@@ -142,8 +145,9 @@ class ItemSums:
             _acc(part["U"], item[rows] * B + rater[rows], sign * s_t[t[rows]])
             pairs = m[pi] == size
             gi, a_, b_ = item[pi][pairs], rp[pairs], rq[pairs]
-            self_cells = (item[rows] * B + rater[rows]) * B + rater[rows]
-            _acc(part["K"], np.concatenate([self_cells, (gi * B + a_) * B + b_, (gi * B + b_) * B + a_]), sign)
+            units = int(sign) * (self.cross.L // int(size))  # W counts in 1 / L: whole numbers
+            self.cross.add(np.concatenate([item[rows], gi, gi]), np.concatenate([rater[rows], a_, b_]),
+                           np.concatenate([rater[rows], b_, a_]), np.full(int(rows.sum()) + 2 * len(gi), units))
             ca, cb = cp[pairs], cq[pairs]
             _acc(part["P"], np.concatenate([(gi * V + ca) * V + cb, (gi * V + cb) * V + ca]), sign)
 
@@ -160,13 +164,13 @@ class ItemSums:
             ssw = sum((p["W"] / m for m, p in parts), np.zeros(G))
             one = oneway_closed(ssb, ssw, N, self.a, self.sum_n2)
             present = self.nj > 0
-            c = np.zeros((G, B, B))
-            for m, p in parts:  # C = diag(n_.j) - sum over sizes m of K_m / m
-                c -= np.multiply(p["K"], 1.0 / m) if m == 2 else p["K"] / m
-            c[:, np.arange(B), np.arange(B)] += self.nj
             rhs = self.Rj - sum((p["U"] / m for m, p in parts), np.zeros((G, B)))
             ss_r = np.sum(np.divide(self.Rj ** 2, self.nj, out=np.zeros((G, B)), where=present), axis=1) - mean_sq
-            crossed = crossed_closed(c, rhs, _blocks(c), present, N, self.a, self.Syy - mean_sq, ssb, ss_r)
+            r_rater = self.cross.solve(self.nj, rhs)
+            block = self.cross.block
+            n_blocks = np.array([len(np.unique(block[g][present[g]])) for g in range(G)], dtype=float)
+            crossed = crossed_reduced(r_rater, n_blocks, present.sum(axis=1).astype(float), N, self.a,
+                                      self.Syy - mean_sq, ssb, ss_r)
         alpha = _ordinal_alpha(sum((p["P"] / (m - 1) for m, p in parts), np.zeros((G, self.V, self.V))),
                                self.ncat, N)
         constant = (self.ncat > 0).sum(axis=1) <= 1
@@ -177,16 +181,77 @@ class ItemSums:
 
     def pair_counts(self) -> pd.DataFrame:
         """Rater-code pairs (a <= b) and how many sessions both rated, one row per pair."""
-        a, b = np.nonzero(self.shared)
-        keep = a <= b
-        return pd.DataFrame({"a": a[keep], "b": b[keep], "n": self.shared[a[keep], b[keep]].astype(np.int64)})
+        ia, ib, n = self.pairs.counts()
+        return pd.DataFrame({"a": np.searchsorted(self.rater_ids, ia), "b": np.searchsorted(self.rater_ids, ib),
+                             "n": n})
 
     def pair_tables(self, pairs: list[tuple[int, int]]) -> np.ndarray:
         """pairs x categories x categories tables: the categories rater a (rows) and rater b
         (columns) of each pair (a, b) gave the session items both scored."""
         if not pairs:
             return np.zeros((0, self.V, self.V))
-        return np.stack([self.tables[a, b] for a, b in pairs])
+        a, b = (np.asarray(x, dtype=np.int64) for x in zip(*pairs))
+        return self.pairs.tables_of(self.rater_ids[a], self.rater_ids[b])
+
+
+class RaterPairs:
+    """The sessions two raters share and the table of categories they gave the same session
+    items, kept for the pairs that share one (sorted keys of rater ids, lower id first)."""
+
+    def __init__(self, V: int):
+        self.V = V
+        self.keys = np.zeros(0, np.int64)
+        self.shared = np.zeros(0, np.int64)
+        self.tables = np.zeros((0, V, V), np.int64)
+
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.shared.nbytes + self.tables.nbytes
+
+    def _rows(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Rows of the pairs (lo, hi) (ids, lo <= hi), added (zeros) where missing."""
+        key = lo * (1 << 32) + hi
+        at = np.minimum(np.searchsorted(self.keys, key), max(len(self.keys) - 1, 0))
+        new = np.unique(key[self.keys[at] != key]) if len(self.keys) else np.unique(key)
+        if len(new):
+            at = np.searchsorted(self.keys, new)
+            self.keys = np.insert(self.keys, at, new)
+            self.shared = np.insert(self.shared, at, 0)
+            self.tables = np.insert(self.tables, at, 0, axis=0)
+        return np.searchsorted(self.keys, key)
+
+    def add_shared(self, ida: np.ndarray, idb: np.ndarray, sign: float) -> None:
+        if len(ida):
+            rows = self._rows(np.minimum(ida, idb), np.maximum(ida, idb))  # before self.shared: it may grow
+            np.add.at(self.shared, rows, int(sign))
+
+    def add_tables(self, ida: np.ndarray, idb: np.ndarray, ca: np.ndarray, cb: np.ndarray, sign: float) -> None:
+        """Rater ``ida`` gave category ``ca`` and ``idb`` gave ``cb`` to one session item."""
+        if not len(ida):
+            return
+        swap = ida > idb
+        lo, hi = np.where(swap, idb, ida), np.where(swap, ida, idb)
+        c_lo, c_hi = np.where(swap, cb, ca), np.where(swap, ca, cb)
+        same = ida == idb  # one rater twice: both orders, as a table of rater with itself
+        rows = self._rows(lo, hi)
+        rows, c_lo, c_hi = (np.concatenate([v, w[same]]) for v, w in ((rows, rows), (c_lo, c_hi), (c_hi, c_lo)))
+        np.add.at(self.tables, (rows, c_lo, c_hi), int(sign))
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lower ids, higher ids, sessions shared) of the pairs sharing one."""
+        on = self.shared != 0
+        return self.keys[on] >> 32, self.keys[on] & ((1 << 32) - 1), self.shared[on]
+
+    def tables_of(self, ida: np.ndarray, idb: np.ndarray) -> np.ndarray:
+        """The tables of the pairs (rows: ``ida``'s categories), zeros for a pair never seen."""
+        lo, hi = np.minimum(ida, idb), np.maximum(ida, idb)
+        key = lo * (1 << 32) + hi
+        at = np.minimum(np.searchsorted(self.keys, key), max(len(self.keys) - 1, 0))
+        out = np.zeros((len(key), self.V, self.V))
+        found = self.keys[at] == key if len(self.keys) else np.zeros(len(key), bool)
+        out[found] = self.tables[at[found]]
+        flip = ida > idb
+        out[flip] = out[flip].transpose(0, 2, 1)
+        return out
 
 
 def _acc(arr: np.ndarray, index: np.ndarray, weights: Any) -> None:
@@ -202,17 +267,6 @@ def _acc(arr: np.ndarray, index: np.ndarray, weights: Any) -> None:
             flat += np.bincount(index, weights=weights, minlength=flat.size)
     else:
         np.add.at(flat, index, np.broadcast_to(np.asarray(weights, dtype=float), index.shape))
-
-
-def _blocks(c: np.ndarray) -> np.ndarray:
-    """Connected blocks of raters within each item, linked where C (items x raters x raters) is
-    not zero off its diagonal (two raters of one target): labels unique across items, a rater
-    who rated nothing of an item in a block of its own."""
-    G, B = c.shape[0], c.shape[1]
-    g, a, b = np.nonzero(c)
-    n = G * B
-    graph = sparse.csr_matrix((np.ones(len(g)), (g * B + a, g * B + b)), shape=(n, n))
-    return connected_components(graph, directed=False)[1].reshape(G, B)
 
 
 def _ordinal_alpha(o: np.ndarray, n_c: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -249,11 +303,11 @@ def add_sessions(sums: ItemSums, data: dict[str, Any], sessions: Optional[np.nda
         lo, hi = np.searchsorted(row, rows), np.searchsorted(row, rows, side="right")
         on = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)] or [np.zeros(0, np.int64)])
     score = items["score"].to_numpy(float)[on]
-    coded = sums.codes(ratings["rater_id"].to_numpy(np.int64), score)
+    coded = sums.codes(ratings["rater_id"].to_numpy(np.int64)[rows], score)
     if coded is None:
         return False
-    rater, cat = coded
+    rater, cat = coded  # of the ratings ``rows``
     row = row[on]
-    sums.add(sign, items["item"].to_numpy(np.int64)[on], session[row], rater[row], cat, score,
-             session[rows], rater[rows])
+    at = row if sessions is None else np.searchsorted(rows, row)
+    sums.add(sign, items["item"].to_numpy(np.int64)[on], session[row], rater[at], cat, score, session[rows], rater)
     return True

@@ -1,0 +1,221 @@
+"""The crossed ICC(A,1)'s rater reduction R(r | mu, t) = q' C^+ q of every item, kept up to date as
+sessions come and go (:mod:`.report_sums`, issue 16).
+
+C = diag(n_.j) - sum over targets i of (1 / n_i) (co-ratings of i) is the raters' matrix of
+Henderson's Method III (Henderson 1953; Searle, Casella & McCulloch 1992, ch. 5), singular once
+per connected block of raters; R(r | mu, t) = q' (C + P)^-1 q with P the block-indicator matrix
+(see :func:`.icc.crossed_closed`). Rebuilding and factorising C of every item at every change costs
+O(raters^3) per item; here each item keeps
+
+- ``W``: the co-rating weights sum_i (L / n_i) (co-ratings of i), whole numbers with L the least
+  common multiple of the target sizes seen, so W does not depend on the order in which sessions
+  came and went, and C = diag(n_.j) - W / L;
+- ``M`` = (C + P)^-1 of its C at the last update, changed by a session's contribution through the
+  Sherman-Morrison-Woodbury identity (Woodbury 1950; Golub & Van Loan 2013, 2.1.4): the contribution
+  touches only the raters of the session (U), so with S its change of C on them,
+  (A + U S U')^-1 = M - M U (I + S U' M U)^-1 S U' M, O(raters^2) per item;
+- the blocks of raters, recomputed only for an item where a rater or a link between two raters
+  appears or goes (a changed block structure factorises that item afresh).
+
+Each solve is refined against C itself (x += M (q - (C + P) x); Wilkinson's iterative refinement)
+until the residual is at rounding level, so the result does not drift with the updates, and an
+item whose refinement does not converge is factorised afresh; the tests compare the updated
+figures with figures built at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from threadpoolctl import ThreadpoolController
+
+_BLAS = ThreadpoolController()
+REFINE_STEPS = 4
+TOLERANCE = 1e-12  # residual, relative to the sizes of q and C x
+
+
+class RaterReduction:
+    """R(r | mu, t) of ``G`` items over ``B`` raters (codes), from the co-rating weights (module)."""
+
+    def __init__(self, G: int, B: int):
+        self.G, self.B, self.L = G, B, 1
+        self.W = np.zeros((G, B, B), np.int32)
+        self.M = np.zeros((G, B, B))
+        self.block = np.tile(np.arange(B), (G, 1))
+        self.factored = np.zeros(G, bool)
+        self.dirty = np.ones(G, bool)      # q or C changed since the last solve
+        self.r_rater = np.zeros(G)
+        self._pending: list[tuple[np.ndarray, ...]] = []  # (item, a, b, weight in units of 1 / L)
+        self._pending_nj: list[tuple[np.ndarray, ...]] = []
+        self._bound = 0                    # at least the largest |W| (int32 while below 2 ** 31)
+        self.refactored = 0                # items factorised afresh (tests, benchmark)
+
+    def nbytes(self) -> int:
+        return self.W.nbytes + self.M.nbytes + self.block.nbytes
+
+    def use_size(self, m: int) -> None:
+        """Make L a multiple of the target size ``m`` (W and pending weights scaled with it)."""
+        new = self.L * m // math.gcd(self.L, m)
+        if new != self.L:
+            k = new // self.L
+            self._bound *= k
+            self._widen()
+            self.W *= k
+            self._pending = [(g, a, b, w * k) for g, a, b, w in self._pending]
+            self.L = new
+
+    def _widen(self) -> None:
+        """Past int32's range (by a bound on |W|: what was added, scaled), W is held as int64."""
+        if self.W.dtype == np.int32 and self._bound >= 2 ** 31:
+            self._bound = int(np.abs(self.W.astype(np.int64)).max(initial=0))
+            if self._bound >= 2 ** 30:
+                self.W = self.W.astype(np.int64)
+
+    def add(self, item: np.ndarray, a: np.ndarray, b: np.ndarray, units: np.ndarray) -> None:
+        """W[item, a, b] += units (whole numbers, in 1 / L), remembered for the next update."""
+        self._bound += int(np.abs(units).sum())
+        self._widen()
+        np.add.at(self.W, (item, a, b), units.astype(self.W.dtype))
+        self._pending.append((item, a, b, units))
+        self.dirty[item] = True
+
+    def add_count(self, item: np.ndarray, rater: np.ndarray, sign: float) -> None:
+        """n_.j of (item, rater) changed by ``sign`` each (:attr:`.report_sums.ItemSums.nj` holds them)."""
+        self._pending_nj.append((item, rater, np.full(len(item), sign)))
+        self.dirty[item] = True
+
+    def mark(self, item: np.ndarray) -> None:
+        """q of these items changed."""
+        self.dirty[item] = True
+
+    def grow(self, order: np.ndarray, k: int) -> None:
+        """``k`` raters new (codes appended, then every code placed by ``order``: see ItemSums._grow)."""
+        G, B = self.G, self.B + k
+        W = np.zeros((G, B, B), self.W.dtype)
+        W[:, :self.B, :self.B] = self.W
+        M = np.zeros((G, B, B))
+        M[:, :self.B, :self.B] = self.M
+        M[:, np.arange(self.B, B), np.arange(self.B, B)] = 1.0  # a rater of nothing: a block of its own
+        block = np.concatenate([self.block, self.block.max(initial=-1) + 1 + np.tile(np.arange(k), (G, 1))], axis=1)
+        self.W, self.M = W[:, order][:, :, order], M[:, order][:, :, order]
+        self.B = B
+        self.block = np.stack([_first_code(labels) for labels in block[:, order]]) if G else block
+        where = np.empty(B, np.int64)
+        where[order] = np.arange(B)  # old code -> new code
+        self._pending = [(g, where[a], where[b], w) for g, a, b, w in self._pending]
+        self._pending_nj = [(g, where[j], w) for g, j, w in self._pending_nj]
+
+    def _c(self, g: int, nj: np.ndarray) -> np.ndarray:
+        """C + P of item ``g``."""
+        c = -self.W[g] / self.L
+        c[np.arange(self.B), np.arange(self.B)] += nj
+        return c + (self.block[g][:, None] == self.block[g][None, :])
+
+    def _blocks(self, g: int, nj: np.ndarray) -> np.ndarray:
+        """Connected blocks of item ``g``'s raters (linked by a shared target), labelled by their
+        first rater; a rater of nothing is a block of its own."""
+        a, b = np.nonzero(self.W[g])
+        graph = sparse.csr_matrix((np.ones(len(a)), (a, b)), shape=(self.B, self.B))
+        return _first_code(connected_components(graph, directed=False)[1])
+
+    def _factor(self, g: int, nj: np.ndarray) -> None:
+        self.block[g] = self._blocks(g, nj)
+        c = self._c(g, nj)
+        try:
+            self.M[g] = np.linalg.inv(c)
+        except np.linalg.LinAlgError:
+            self.M[g] = np.linalg.pinv(c)
+        self.factored[g] = True
+        self.refactored += 1
+
+    def _update(self, nj: np.ndarray) -> None:
+        """Bring M of every item up to date with the pending changes (see module)."""
+        if not self._pending and not self._pending_nj:
+            return
+        parts = self._pending or [(np.zeros(0, np.int64),) * 3 + (np.zeros(0, np.int64),)]
+        g = np.concatenate([p[0] for p in parts])
+        a = np.concatenate([p[1] for p in parts])
+        b = np.concatenate([p[2] for p in parts])
+        w = np.concatenate([p[3] for p in parts])
+        nparts = self._pending_nj or [(np.zeros(0, np.int64),) * 2 + (np.zeros(0),)]
+        gn = np.concatenate([p[0] for p in nparts])
+        jn = np.concatenate([p[1] for p in nparts])
+        dn = np.concatenate([p[2] for p in nparts])
+        self._pending, self._pending_nj = [], []
+        B = self.B
+        cells, inv = np.unique((g * B + a) * B + b, return_inverse=True)
+        dw = np.bincount(inv, weights=w, minlength=len(cells)).astype(np.int64)
+        cells, dw = cells[dw != 0], dw[dw != 0]
+        ncells, ninv = np.unique(gn * B + jn, return_inverse=True)
+        dnj = np.bincount(ninv, weights=dn, minlength=len(ncells))
+        ncells, dnj = ncells[dnj != 0], dnj[dnj != 0]
+        items = np.union1d(cells // (B * B), ncells // B)
+        for g in items.tolist():
+            on = (cells >= g * B * B) & (cells < (g + 1) * B * B)
+            ca, cb, cw = (cells[on] // B) % B, cells[on] % B, dw[on]
+            non = (ncells >= g * B) & (ncells < (g + 1) * B)
+            nj_r, nj_d = ncells[non] % B, dnj[non]
+            if not self.factored[g]:
+                continue
+            now_w, block = self.W[g][ca, cb], self.block[g]
+            # the blocks can change only where a link goes, a link joins two blocks or a rater comes or goes
+            changed = (np.any((now_w == 0) & (now_w - cw != 0)) or np.any((block[ca] != block[cb]) & (now_w != 0))
+                       or np.any((nj[g][nj_r] > 0) != (nj[g][nj_r] - nj_d > 0)))
+            if changed and not np.array_equal(self._blocks(g, nj[g]), block):
+                self._factor(g, nj[g])
+                continue
+            touched = np.union1d(np.union1d(ca, cb), nj_r)
+            k = len(touched)
+            pos = np.searchsorted(touched, np.arange(B))  # code -> position in touched (where touched)
+            s = np.zeros((k, k))
+            np.add.at(s, (pos[ca], pos[cb]), -cw / self.L)
+            s[pos[nj_r], pos[nj_r]] += nj_d
+            m = self.M[g]
+            mu = m[:, touched]
+            cap = np.eye(k) + s @ mu[touched]
+            try:
+                x = np.linalg.solve(cap, s @ mu.T)
+            except np.linalg.LinAlgError:
+                self._factor(g, nj[g])
+                continue
+            m -= mu @ x
+
+    def solve(self, nj: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        """R(r | mu, t) = q' (C + P)^-1 q of every item (``rhs``: q, items x raters)."""
+        with _BLAS.limit(limits=1, user_api="blas"):  # threaded BLAS on a busy machine: far slower
+            self._update(nj)
+            for g in np.flatnonzero(self.dirty).tolist():
+                if not self.factored[g]:
+                    self._factor(g, nj[g])
+                x = self._refined(g, nj[g], rhs[g])
+                if x is None:
+                    self._factor(g, nj[g])
+                    x = self._refined(g, nj[g], rhs[g])
+                    if x is None:  # ill-conditioned: the refined solution as it stands
+                        x = self._refined(g, nj[g], rhs[g], accept=True)
+                self.r_rater[g] = float(rhs[g] @ x)
+        self.dirty[:] = False
+        return self.r_rater.copy()
+
+    def _refined(self, g: int, nj: np.ndarray, q: np.ndarray, accept: bool = False):
+        """(C + P)^-1 q from M, refined against C + P until the residual is at rounding level
+        (None when it does not get there: M has drifted)."""
+        m, block = self.M[g], self.block[g]
+        x = m @ q
+        for _ in range(REFINE_STEPS):
+            cx = nj * x - (self.W[g] @ x) / self.L + np.bincount(block, weights=x, minlength=self.B)[block]
+            r = q - cx
+            size = np.abs(q).max(initial=0.0) + np.abs(nj * x).max(initial=0.0)
+            if np.abs(r).max(initial=0.0) <= TOLERANCE * max(size, 1e-300):
+                return x
+            x = x + m @ r
+        return x if accept else None
+
+
+def _first_code(labels: np.ndarray) -> np.ndarray:
+    """Block labels as the first (lowest) code of each block: one labelling per partition."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    return first[inverse]
