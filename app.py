@@ -23,7 +23,7 @@ from ipt_training.ui import warm
 # sessions at scale L that wait, not CPU, was most of a page visit (issue 16: median 0.7-1.1 s,
 # the server at a third of a core); 0.5 ms gives the GIL back sooner. uvloop (requirements.txt),
 # which Streamlit and uvicorn use when installed, wakes the event loop without giving the GIL up
-# (README: Performance).
+# (README: Benchmarks, Many sessions at once).
 sys.setswitchinterval(0.0005)
 
 # lifespan: the shared caches are warmed in a background thread when the server starts (ipt_training/ui/warm.py)
