@@ -99,8 +99,25 @@ class Settings:
         return self.max_certificate_mb * 1024 * 1024
 
 
+_read: dict[tuple, Settings] = {}
+
+
 def get_settings() -> Settings:
-    """Read the settings from the environment (each call re-reads, so tests may monkeypatch)."""
+    """The settings from the environment: read again whenever an ``IPT_TRAINING_*`` variable or
+    the working folder changed (so tests may monkeypatch), else the settings read before. A page
+    run asks several times, and resolving the paths costs a file-system call per path part, each
+    of which gives up the GIL to other sessions' threads (issue 16)."""
+    key = (os.getcwd(), tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("IPT_TRAINING_"))))
+    found = _read.get(key)
+    if found is None:
+        found = _read_settings()
+        if len(_read) > 64:  # tests change the environment many times over
+            _read.clear()
+        _read[key] = found
+    return found
+
+
+def _read_settings() -> Settings:
     data_dir = Path(os.environ.get("IPT_TRAINING_DATA_DIR", "data")).resolve()
     db = os.environ.get("IPT_TRAINING_DB")
     db_path = Path(db).resolve() if db else data_dir / "ipt_training.db"

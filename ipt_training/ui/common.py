@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -35,7 +36,24 @@ def get_db():
     return _db_for_session(str(settings.db_path))
 
 
+_CONTENT_CHECK_S = 1.0
+_fingerprints: dict[Path, tuple[float, tuple]] = {}
+
+
 def _content_fingerprint(content_dir: Path) -> tuple:
+    """Every content file with its modification time, looked at again at most once a second:
+    a look is a directory walk and a file-system call per file, each giving up the GIL to
+    other sessions' threads, and a page run asks once or more (issue 16)."""
+    now = time.monotonic()
+    checked = _fingerprints.get(content_dir)
+    if checked is not None and now - checked[0] < _CONTENT_CHECK_S:
+        return checked[1]
+    stamps = _content_stamps(content_dir)
+    _fingerprints[content_dir] = (now, stamps)
+    return stamps
+
+
+def _content_stamps(content_dir: Path) -> tuple:
     stamps = []
     for folder in ("vignettes", "rubrics", "training"):
         base = content_dir / folder

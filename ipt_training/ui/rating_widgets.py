@@ -223,8 +223,9 @@ def item_scorer(db, user: User, rating: dict, items: list[dict], library, with_r
         with st.container(border=True, key=f"item_{_rid(rating)}_{it['id']}"):
             st.markdown(f"**Item {n}**{_badge(it)} · {it['text']}")
             with st.expander(f"Anchors of item {n}: what each score means"):
-                for a in it["anchors"]:
-                    st.markdown(f"**{a['score']} - {a['label']}**: {a['text']}")
+                # one element for all anchors, not one each: every element a run draws is a hand-over
+                # to the server's event loop, and a workspace of 25 items drew 125 of them (issue 16)
+                st.markdown("\n\n".join(f"**{a['score']} - {a['label']}**: {a['text']}" for a in it["anchors"]))
                 if it.get("proscribed"):
                     st.caption("Rated on how much of it the therapist did: the lowest score means none, a higher "
                                "score is worse and lowers the session score. Never N/A.")
