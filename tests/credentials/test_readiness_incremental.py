@@ -277,3 +277,83 @@ def test_a_large_batch_is_frozen_out_of_the_collector_and_clear_hands_it_back(de
     assert large == small == _reference(demo_db, library, std, people)
     readiness_cache.clear()
     assert gc.get_freeze_count() == 0
+
+
+def _old_cycle():
+    """A cycle that has reached the oldest generation and then become garbage: only a full
+    collection (or none, once frozen) finds it. Returns a weak reference to it."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    node = Node()
+    node.me = node
+    gc.collect(1)  # the survivors of the young generations move to the oldest one
+    gc.collect(1)
+    assert any(o is node for o in gc.get_objects(generation=2))
+    ref = weakref.ref(node)
+    del node
+    return ref
+
+
+def test_the_collection_before_a_freeze_is_full_once_something_is_frozen(demo_db, library, monkeypatch):
+    """Issue 16: the process's first freeze collects only the young generations (a full collection
+    would scan the whole start-up heap), so a garbage cycle already in the oldest generation is
+    frozen, until clear() hands it back; every later large batch collects fully first, so nothing
+    pending is frozen."""
+    import gc
+
+    std = library.standards[THERAPIST]
+    people = [p["id"] for p in review.candidates(demo_db, std)]
+    monkeypatch.setattr(readiness_cache, "FREEZE_AT", len(people))
+    collected = []
+
+    def watch(phase, info):
+        if phase == "start":
+            collected.append(info["generation"])
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(10**9)  # no automatic collection during the test: only the ones asked for
+    gc.callbacks.append(watch)
+    try:
+        readiness_cache.clear()
+        first_cycle = _old_cycle()
+        collected.clear()
+        first = readiness_cache.assess_many(demo_db, library, std, people, TODAY)
+        assert collected == [1] and gc.get_freeze_count() > 0
+        assert first_cycle() is not None  # frozen with the heap, not collected
+        second_cycle = _old_cycle()
+        collected.clear()
+        day = TODAY + _dt.timedelta(days=1)  # another day: every person is evaluated again
+        second = readiness_cache.assess_many(demo_db, library, std, people, day)
+        assert collected == [2]
+        assert second_cycle() is None  # collected before the second freeze
+        readiness_cache.clear()
+        assert gc.get_freeze_count() == 0
+        gc.collect()
+        assert first_cycle() is None  # handed back by clear() and collected
+    finally:
+        gc.callbacks.remove(watch)
+        gc.set_threshold(*thresholds)
+        readiness_cache.clear()
+    assert first == _reference(demo_db, library, std, people)
+    assert set(second) == set(people)
+
+
+def test_a_failing_batch_leaves_the_collector_on_and_nothing_frozen(demo_db, library, monkeypatch):
+    import gc
+
+    std = library.standards[THERAPIST]
+    people = [p["id"] for p in review.candidates(demo_db, std)]
+    readiness_cache.clear()
+    monkeypatch.setattr(readiness_cache, "FREEZE_AT", 1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(readiness_cache, "build_evidence_many", broken)
+    with pytest.raises(RuntimeError):
+        readiness_cache.assess_many(demo_db, library, std, people, TODAY)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
