@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Optional
 
 from sqlite_utils import Database
@@ -114,6 +116,9 @@ def _award_day(evaluated_on: Any, decided_at: str) -> _dt.date:
         return _dt.date.fromisoformat(decided_at[:10])
 
 
+_FIRST = itemgetter(0)
+
+
 def _day(iso: Optional[str]) -> Optional[_dt.date]:
     return _dt.date.fromisoformat(iso[:10]) if iso else None
 
@@ -157,10 +162,10 @@ def build_evidence_many(db: Database, library: Library, trainee_ids: list[int], 
         return d
 
     def grouped(sql: str) -> dict[int, list[tuple]]:
-        """Rows whose first column is the person, in the query's order within each person."""
+        """Rows whose first column is the person (the query orders by it first), in the query's
+        order within each person."""
         out: dict[int, list[tuple]] = {t: [] for t in ids}
-        for r in db.conn.execute(sql, param):
-            out[r[0]].append(r)
+        out.update((t, list(rs)) for t, rs in groupby(db.conn.execute(sql, param), key=_FIRST))
         return out
 
     training = grouped(f"""SELECT trainee_id, id, date, hours, title, trainer, confirmed_by IS NOT NULL, category

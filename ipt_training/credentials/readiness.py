@@ -1,6 +1,6 @@
 """Credential readiness: how far a trainee's evidence meets a ``CredentialStandard``.
 
-Pure logic (no Streamlit, no SQLite). The store layer fills the frozen input dataclasses;
+Pure logic (no Streamlit, no SQLite). The store layer fills the input dataclasses (read-only);
 ``evaluate`` returns a ``Readiness`` with one ``RequirementResult`` per requirement: met or not,
 progress 0..1, what counts (``evidence``), what is shown but does not count (``not_counted``,
 each with a reason) and plain-words next steps (``missing``).
@@ -264,25 +264,39 @@ def _rater_calibration(req: RaterCalibration, ev: Evidence, ctx: _Ctx) -> Requir
 
 
 _SUBMITTED_ON = attrgetter("submitted_on")
+# (heading, score, passed) -> an attempt's label: a cohort's 50,000 attempts have a few hundred (issue 16)
+_VIGNETTE_LABELS: dict[tuple, str] = {}
+
+
+def _vignette_label(head: str, score: float, passed: bool) -> str:
+    key = (head, score, passed)
+    label = _VIGNETTE_LABELS.get(key)
+    if label is None:
+        if len(_VIGNETTE_LABELS) >= 65536:
+            _VIGNETTE_LABELS.clear()
+        label = _VIGNETTE_LABELS[key] = f"{head}: {_pct(score)}{', passed' if passed else ''}"
+    return label
 
 
 def _vignette_mastery(req: VignetteMastery, ev: Evidence, ctx: _Ctx) -> RequirementResult:
     evidence, not_counted, missing = [], [], []
     by_area: dict[str, list[VignetteResult]] = {a: [] for a in req.areas}
     heads: dict[tuple, str] = {}  # issue 16: a person's 25 attempts are at a few vignettes
+    today = ctx.today
     for v in sorted(ev.vignette_results, key=_SUBMITTED_ON):
-        if v.problem_area not in by_area:
+        area = v.problem_area
+        if area not in by_area:
             continue
-        head = heads.get((v.vignette_id, v.problem_area))
+        head = heads.get((v.vignette_id, area))
         if head is None:
-            head = heads[(v.vignette_id, v.problem_area)] = f"{ev.name(v.vignette_id)} ({_area(v.problem_area)})"
-        label = f"{head}: {_pct(v.score)}{', passed' if v.passed else ''}"
+            head = heads[(v.vignette_id, area)] = f"{ev.name(v.vignette_id)} ({_area(area)})"
+        label = _vignette_label(head, v.score, v.passed)
         if not v.final:
             not_counted.append(EvidenceRef("vignette_result", v.attempt_id, label, "not final yet (awaiting grading)"))
-        elif v.submitted_on > ctx.today:
+        elif v.submitted_on > today:
             not_counted.append(EvidenceRef("vignette_result", v.attempt_id, label, FUTURE))
         else:
-            by_area[v.problem_area].append(v)
+            by_area[area].append(v)
             evidence.append(EvidenceRef("vignette_result", v.attempt_id, label))
     progresses, areas_met = [], 0
     for area in req.areas:

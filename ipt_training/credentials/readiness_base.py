@@ -15,9 +15,14 @@ from ..display import humanize, requirement_title
 from ..content import PROBLEM_AREAS, TRAINING_CATEGORIES, CredentialStandard
 
 # --- inputs ------------------------------------------------------------------------------
+# The entries and EvidenceRef are plain dataclasses, read-only by convention (the rules never
+# assign to them: tests/credentials/test_readiness_batch.py checks it): a frozen dataclass sets
+# each field through object.__setattr__, three to four times the cost of building a plain one,
+# and a cohort at scale L builds about 90,000 entries and 100,000 references (issue 16: 90 ms of
+# the cold cohort). Evidence itself stays frozen.
 
 
-@dataclass(frozen=True)
+@dataclass
 class TrainingEvent:
     id: str
     date: date
@@ -28,7 +33,7 @@ class TrainingEvent:
     category: str = "other"  # a key of content.TRAINING_CATEGORIES
 
 
-@dataclass(frozen=True)
+@dataclass
 class ClinicalHours:
     """General supervised clinical practice (any modality)."""
 
@@ -38,7 +43,7 @@ class ClinicalHours:
     confirmed: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class SupervisionSession:
     id: str
     date: date
@@ -48,7 +53,7 @@ class SupervisionSession:
     confirmed: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class ClinicalCase:
     """A supervised IPT case. ``symptom_scores``: (session_number, measure, score) tuples."""
 
@@ -63,7 +68,7 @@ class ClinicalCase:
     population: str = "adult"  # a key of content.POPULATIONS; names the outcome measure
 
 
-@dataclass(frozen=True)
+@dataclass
 class RatedSession:
     """One submitted rating of one of the trainee's recorded sessions.
 
@@ -82,7 +87,7 @@ class RatedSession:
     submitted_on: date
 
 
-@dataclass(frozen=True)
+@dataclass
 class VignetteResult:
     """One vignette attempt; ``problem_area`` is the vignette's primary area, score 0..1."""
 
@@ -95,7 +100,7 @@ class VignetteResult:
     submitted_on: date
 
 
-@dataclass(frozen=True)
+@dataclass
 class HeldCredential:
     """A credential already awarded; valid up to and including ``expires_on`` (None: no expiry)."""
 
@@ -105,7 +110,7 @@ class HeldCredential:
     decision_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class SessionDraw:
     """A recorded session drawn at random for a ``selection: random`` requirement (issue 13).
 
@@ -123,7 +128,7 @@ class SessionDraw:
     drawn_on: date
 
 
-@dataclass(frozen=True)
+@dataclass
 class CaseReportEntry:
     """A written case report of one case; ``level`` (a CASE_REPORT_LEVELS key) once graded."""
 
@@ -136,7 +141,7 @@ class CaseReportEntry:
     graded_on: Optional[date] = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class AttestationEntry:
     """A signed statement of competence for a standard: who signed it, as what, when, and the text."""
 
@@ -184,7 +189,7 @@ class Evidence:
 # --- outputs -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class EvidenceRef:
     """A piece of evidence to link to; ``reason`` says why it does not count (if it does not)."""
 
@@ -195,7 +200,7 @@ class EvidenceRef:
 
     def __post_init__(self):
         if self.id.__class__ is not str:  # store ids may be integers
-            object.__setattr__(self, "id", str(self.id))
+            self.id = str(self.id)
 
 
 @dataclass

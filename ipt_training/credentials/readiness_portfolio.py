@@ -132,8 +132,12 @@ def rated_sessions_rule(req: RatedSessions, ev: Evidence, ctx: _Ctx) -> Requirem
                                f"{g[-1].drawn_on.isoformat()} awaits rating by "
                                + ("a certified rater" if req.certified_raters_only and not ctx.count_uncertified else "a rater"))
     means, passing_by_case = [], {}
+    n_ratings: dict[str, int] = {}  # session id -> its ratings on the instrument, counted or not
+    for r in ev.rated_sessions:
+        if r.instrument_id == req.instrument:
+            n_ratings[r.id] = n_ratings.get(r.id, 0) + 1
     for sid, (first, mean, passed) in counted.items():
-        n = sum(1 for r in ev.rated_sessions if r.id == sid and r.instrument_id == req.instrument)
+        n = n_ratings[sid]
         label = _rating_label(first) if n == 1 else f"{_rating_label(first)}; {n} ratings, mean {mean:.2f}"
         if passed:
             means.append(mean)

@@ -109,3 +109,36 @@ def test_one_persons_reminders_equal_theirs_in_the_whole_list(generated, library
     for p in people[:8]:
         assert review.renewal_reminders(db, library, TODAY, 120, user_id=p) == \
             [r for r in everyone if r["trainee_id"] == p]
+
+
+@pytest.mark.parametrize("data", ["demo", "generated"])
+def test_the_rules_never_assign_to_their_inputs(data, demo_db, generated, library, monkeypatch):
+    """Issue 16: the evidence entries are plain dataclasses (building frozen ones cost 60 ms of the
+    cold cohort at L), read-only by convention: evaluating every standard, renewals included,
+    assigns to none of them and leaves every person's evidence as it was read."""
+    import copy
+    import dataclasses
+
+    from ipt_training.credentials import readiness_base
+
+    db = demo_db if data == "demo" else open_store(generated)
+    people = _ids(db, "SELECT id FROM users ORDER BY id")
+    batch = evidence.build_evidence_many(db, library, people, TODAY)
+    before = copy.deepcopy(batch)
+
+    def forbid(self, name, value):
+        raise AssertionError(f"a rule assigned {type(self).__name__}.{name}")
+
+    entries = [c for c in vars(readiness_base).values()
+               if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == readiness_base.__name__
+               and not c.__name__.startswith("_") and c.__name__ not in ("EvidenceRef", "RequirementResult", "Readiness")]
+    assert {"VignetteResult", "RatedSession", "ClinicalCase", "Evidence"} <= {c.__name__ for c in entries}
+    for cls in entries:
+        monkeypatch.setattr(cls, "__setattr__", forbid)
+    count = calibration.count_uncertified_ratings(db, library)
+    evaluated = 0
+    for standard in library.standards.values():
+        for p in people:
+            assess(standard, batch[p], TODAY, count)
+            evaluated += 1
+    assert evaluated > 10 and batch == before
