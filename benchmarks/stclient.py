@@ -54,16 +54,18 @@ def user_key(element_id: str) -> Optional[str]:
 
 
 def rerun_message(widgets: list[WidgetState], url: str, page_script_hash: str = "", page_name: str = "",
-                  query_string: str = "", cached: Iterable[str] = ()) -> bytes:
+                  query_string: str = "", cached: Iterable[str] = (), fragment_id: str = "") -> bytes:
     """A ``BackMsg`` asking for a run, as the frontend builds it: the page by its script hash
     (or by its URL path at the first load, when the hash is not known yet), the widgets'
-    values, the hashes of the messages the tab keeps (``cached``), and the browser's context
-    (time zone, locale, the URL it shows)."""
+    values, the hashes of the messages the tab keeps (``cached``), the browser's context
+    (time zone, locale, the URL it shows), and the fragment to rerun alone when the widget that
+    changed is inside one (``st.fragment``)."""
     msg = BackMsg()
     state = msg.rerun_script
     state.query_string = query_string
     state.page_script_hash = page_script_hash
     state.page_name = page_name
+    state.fragment_id = fragment_id
     state.widget_states.widgets.extend(widgets)
     state.cached_message_hashes.extend(cached)
     info = state.context_info
@@ -111,6 +113,7 @@ class Node:
     path: tuple[int, ...]
     kind: str  # "block", or the element's type ("button", "markdown", ...)
     proto: object  # the Block, or the element's own message (Button, Markdown, ...)
+    fragment_id: str = ""  # the fragment (``st.fragment``) that drew it, if any
 
     @property
     def id(self) -> str:
@@ -148,6 +151,8 @@ class Page:
         """Take one message in; return the run's end status when it is ``script_finished``."""
         kind = msg.WhichOneof("type")
         if kind == "new_session":
+            if msg.metadata.run.fragment_ids:  # a fragment's run: only what it draws is replaced
+                return None
             self.nodes.clear()
             self.page_not_found = False
             self.page_script_hash = msg.new_session.page_script_hash
@@ -166,11 +171,11 @@ class Page:
     def _delta(self, path: tuple[int, ...], delta) -> None:
         which = delta.WhichOneof("type")
         if which == "add_block":
-            node = Node(path, "block", delta.add_block)
+            node = Node(path, "block", delta.add_block, delta.fragment_id)
         elif which == "new_element":
             element = delta.new_element
             kind = element.WhichOneof("type") or "empty"
-            node = Node(path, kind, getattr(element, kind))
+            node = Node(path, kind, getattr(element, kind), delta.fragment_id)
         else:  # new_transient: spinners and toasts, not part of the page
             return
         old = self.nodes.get(path)
@@ -365,9 +370,13 @@ class Client:
             sent[change.id] = change
             if change.WhichOneof("value") != "trigger_value":
                 self.values[change.id] = change
+        # as the frontend does: a change of a widget inside a fragment reruns that fragment alone
+        drawn = {w.id: w for w in self.page.widgets()} if changes else {}
+        fragments = {drawn[c.id].fragment_id for c in changes if c.id in drawn}
+        fragment = fragments.pop() if len(fragments) == 1 and page_script_hash is None else ""
         return await self.request(rerun_message(list(sent.values()), self._url(),
                                                 page_script_hash=page_script_hash or self.page.page_script_hash,
-                                                cached=self.cache))
+                                                cached=self.cache, fragment_id=fragment))
 
     async def navigate(self, title: str) -> float:
         """Open the page of the menu called ``title``."""

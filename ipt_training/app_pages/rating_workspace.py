@@ -7,7 +7,7 @@ import streamlit as st
 from ipt_training import fidelity
 from ipt_training.config import get_settings
 from ipt_training.ui import rating_widgets as rw
-from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.common import current_user, get_db, get_library, require_user
 from ipt_training.ui.finding import search_box
 from ipt_training.ui.text import plain
 
@@ -75,9 +75,29 @@ with left:
             st.rerun()  # the mark started the draft: the selector above says so too
         rating = own()  # "Mark this moment" added a mark
 
-with right:
+
+@st.fragment
+def scoring(rating_id, status, items: list[dict]) -> None:
+    """The progress and the item scores: a score reruns only this part (issue 16: an item score,
+    most of a rater's clicks, no longer draws the whole workspace again, player, marks and results
+    included). It reads the rating again (the score was saved before it runs) and hands over to a
+    run of the whole page when the sign-in is no longer live (the router decides what to show) or
+    the rating changed otherwise (the first score started the draft, or it was submitted)."""
+    signed = current_user()
+    now = own()
+    if signed is None or signed.id != user.id or now["id"] != rating_id or now["status"] != status:
+        st.rerun(scope="app")
     rw.show_saved_error()
-    if rating is not None:
+    rw.progress(library, now, session)
+    with st.container(height=620, key=f"{prefix}_items"):
+        rw.item_scorer(db, user, now, items, library, with_reasons=kind == "gold")
+
+
+with right:
+    if rating is None:
+        rw.show_saved_error()
+        st.info("You are viewing this session; you do not rate it. Its submitted ratings are below.")
+    else:
         items = fidelity.item_catalogue(library, rating["instrument_id"], session)
         locked = rating["status"] == "submitted"
         st.subheader({"rater": "Your rating", "self": "Your self-rating", "gold": "Gold-standard rating"}[kind]
@@ -89,16 +109,12 @@ with right:
         elif rating["id"] is None:
             st.caption("Nothing is saved until you score an item or add an evidence mark; from then on every change "
                        "is saved as a draft.")
-        rw.progress(library, rating, session)
-        with st.container(height=620, key=f"{prefix}_items"):
-            rw.item_scorer(db, user, rating, items, library, with_reasons=kind == "gold")
+        scoring(rating["id"], rating["status"], items)
         st.markdown("##### Evidence marks")
         rw.evidence_list(db, user, rating, items, prefix, mark_key, library)
         st.markdown("##### Comment")
         rw.comment_box(db, user, rating)
         rw.submit_button(db, user, rating, library, key=f"{prefix}_submit")
-    else:
-        st.info("You are viewing this session; you do not rate it. Its submitted ratings are below.")
 
 st.divider()
 st.subheader("Ratings of this session")
