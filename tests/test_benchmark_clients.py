@@ -256,3 +256,27 @@ def test_two_clients_work_on_a_real_server_and_their_writes_are_in_the_database(
     assert scored >= kinds.get("item", 0) and hours >= kinds.get("hours", 0)
     assert answered >= (1 if kinds.get("answer") else 0)  # the answers of one attempt share its row
     assert scored + answered + hours >= 1
+
+
+def test_a_fragment_run_replaces_only_what_it_draws_and_its_widgets_rerun_it_alone():
+    client = Client("http://127.0.0.1:9")
+    page = client.page = _queue_page()
+    inside = _element([MAIN, 4, 0], "button_group", id="$$ID-ff-score_1")
+    inside.delta.fragment_id = "frag-items"
+    page.apply(_block([MAIN, 4], "items"))
+    page.apply(inside)
+    control = page.widget("button_group")
+    assert control.fragment_id == "frag-items" and page.widget("text_input").fragment_id == ""
+    sent = _sent(client)
+    run_async(client.rerun(choice(control.id, "4")))
+    assert sent[-1].rerun_script.fragment_id == "frag-items"
+    box = page.widget("text_input", "Search session, therapist or number")
+    run_async(client.rerun(text_value(box.id, "Case B")))
+    assert sent[-1].rerun_script.fragment_id == ""  # a widget outside any fragment: the whole page
+    # the fragment's run starts with a new_session naming it: the rest of the page stays
+    start = _new_session("h-queue")
+    start.metadata.run.fragment_ids.append("frag-items")
+    page.apply(start)
+    assert page.headings() == ["Rating queue"] and page.block("rq_row_7") is not None
+    page.apply(_new_session("h-queue"))  # a whole run draws everything again
+    assert page.nodes == {}
