@@ -72,20 +72,8 @@ def warm(stop: Optional[threading.Event] = None) -> dict:
         step("reliability", lambda: _reliability(db, library))
     finally:
         db.conn.close()
-    step("freeze", _freeze)
     return steps
 
-
-def _freeze() -> None:
-    """Everything loaded so far (modules, content, the shared caches) out of the cyclic collector's
-    scans (``gc.freeze``): it lives as long as the process or is freed by reference counting, and
-    without this every full collection scanned it again, 140-170 ms with the GIL held, about once
-    in two seconds with 20 sessions at work at scale L (measured with ``gc.callbacks``; issue 16).
-    Collected first, so no cyclic garbage is frozen with it."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
 
 
 def _readiness(db, library, today: _dt.date) -> None:
