@@ -143,7 +143,8 @@ def _g_symmetric_sums(d: dict[str, Any]) -> tuple[dict[str, float], list[str], b
     p_t, c_t = _pair_sums(x, trainee)
     p_s, c_s = _pair_sums(x, session)  # a session_id names its trainee: (trainee, session) groups
     p_r, c_r = _pair_sums(x, rater)
-    p_tr, c_tr = _pair_sums(x, trainee * (int(rater.max()) + 1) + rater)
+    # (trainee, rater) cells numbered as they come: their product of codes would size the sums at XL
+    p_tr, c_tr = _pair_sums(x, pd.factorize(trainee * (int(rater.max()) + 1) + rater)[0])
 
     def half_mean(p, c):
         return p / c / 2 if c > 0 else None

@@ -29,11 +29,12 @@ import math
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import lapack
 from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController
 
 _BLAS = ThreadpoolController()
-REFINE_STEPS = 4
+REFINE_STEPS = 8
 TOLERANCE = 1e-12  # residual, relative to the sizes of q and C x
 
 
@@ -43,7 +44,7 @@ class RaterReduction:
     def __init__(self, G: int, B: int):
         self.G, self.B, self.L = G, B, 1
         self.W = np.zeros((G, B, B), np.int32)
-        self.M = np.zeros((G, B, B))
+        self.M = np.zeros((G, B, B), np.float32)
         self.block = np.tile(np.arange(B), (G, 1))
         self.factored = np.zeros(G, bool)
         self.dirty = np.ones(G, bool)      # q or C changed since the last solve
@@ -74,17 +75,24 @@ class RaterReduction:
             if self._bound >= 2 ** 30:
                 self.W = self.W.astype(np.int64)
 
-    def add(self, item: np.ndarray, a: np.ndarray, b: np.ndarray, units: np.ndarray) -> None:
-        """W[item, a, b] += units (whole numbers, in 1 / L), remembered for the next update."""
-        self._bound += int(np.abs(units).sum())
+    def add(self, item: np.ndarray, a: np.ndarray, b: np.ndarray, units: int) -> None:
+        """W[item, a, b] += units (a whole number, in 1 / L) for each cell given (repeats add up),
+        remembered for the next update of the items already factorised."""
+        self._bound += abs(int(units)) * len(item)
         self._widen()
-        np.add.at(self.W, (item, a, b), units.astype(self.W.dtype))
-        self._pending.append((item, a, b, units))
+        flat = (item * self.B + a) * self.B + b
+        if len(flat) * 8 > self.W.size:  # many cells (sums built at once): one count per cell
+            self.W += (np.bincount(flat, minlength=self.W.size) * int(units)).astype(self.W.dtype).reshape(self.W.shape)
+        else:
+            np.add.at(self.W, (item, a, b), int(units))
+        if self.factored.any():
+            self._pending.append((item, a, b, np.full(len(item), int(units), np.int64)))
         self.dirty[item] = True
 
     def add_count(self, item: np.ndarray, rater: np.ndarray, sign: float) -> None:
         """n_.j of (item, rater) changed by ``sign`` each (:attr:`.report_sums.ItemSums.nj` holds them)."""
-        self._pending_nj.append((item, rater, np.full(len(item), sign)))
+        if self.factored.any():
+            self._pending_nj.append((item, rater, np.full(len(item), sign)))
         self.dirty[item] = True
 
     def mark(self, item: np.ndarray) -> None:
@@ -96,11 +104,11 @@ class RaterReduction:
         G, B = self.G, self.B + k
         W = np.zeros((G, B, B), self.W.dtype)
         W[:, :self.B, :self.B] = self.W
-        M = np.zeros((G, B, B))
+        M = np.zeros((G, B, B), np.float32)
         M[:, :self.B, :self.B] = self.M
         M[:, np.arange(self.B, B), np.arange(self.B, B)] = 1.0  # a rater of nothing: a block of its own
         block = np.concatenate([self.block, self.block.max(initial=-1) + 1 + np.tile(np.arange(k), (G, 1))], axis=1)
-        self.W, self.M = W[:, order][:, :, order], M[:, order][:, :, order]
+        self.W, self.M = (np.ascontiguousarray(x[:, order][:, :, order]) for x in (W, M))
         self.B = B
         self.block = np.stack([_first_code(labels) for labels in block[:, order]]) if G else block
         where = np.empty(B, np.int64)
@@ -124,10 +132,16 @@ class RaterReduction:
     def _factor(self, g: int, nj: np.ndarray) -> None:
         self.block[g] = self._blocks(g, nj)
         c = self._c(g, nj)
-        try:
-            self.M[g] = np.linalg.inv(c)
-        except np.linalg.LinAlgError:
-            self.M[g] = np.linalg.pinv(c)
+        low, info = lapack.dpotrf(c, lower=1)  # C + P = L L' (positive definite), then its inverse
+        if info == 0:
+            inv, info = lapack.dpotri(low, lower=1)
+        if info == 0:
+            self.M[g] = np.tril(inv) + np.tril(inv, -1).T
+        else:
+            try:
+                self.M[g] = np.linalg.inv(c)
+            except np.linalg.LinAlgError:
+                self.M[g] = np.linalg.pinv(c)
         self.factored[g] = True
         self.refactored += 1
 
@@ -174,14 +188,14 @@ class RaterReduction:
             np.add.at(s, (pos[ca], pos[cb]), -cw / self.L)
             s[pos[nj_r], pos[nj_r]] += nj_d
             m = self.M[g]
-            mu = m[:, touched]
+            mu = m[:, touched].astype(float)
             cap = np.eye(k) + s @ mu[touched]
             try:
                 x = np.linalg.solve(cap, s @ mu.T)
             except np.linalg.LinAlgError:
                 self._factor(g, nj[g])
                 continue
-            m -= mu @ x
+            m -= (mu @ x).astype(np.float32)
 
     def solve(self, nj: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """R(r | mu, t) = q' (C + P)^-1 q of every item (``rhs``: q, items x raters)."""
@@ -204,14 +218,14 @@ class RaterReduction:
         """(C + P)^-1 q from M, refined against C + P until the residual is at rounding level
         (None when it does not get there: M has drifted)."""
         m, block = self.M[g], self.block[g]
-        x = m @ q
+        x = (m @ q.astype(np.float32)).astype(float)
         for _ in range(REFINE_STEPS):
             cx = nj * x - (self.W[g] @ x) / self.L + np.bincount(block, weights=x, minlength=self.B)[block]
             r = q - cx
             size = np.abs(q).max(initial=0.0) + np.abs(nj * x).max(initial=0.0)
             if np.abs(r).max(initial=0.0) <= TOLERANCE * max(size, 1e-300):
                 return x
-            x = x + m @ r
+            x = x + m @ r.astype(np.float32)
         return x if accept else None
 
 

@@ -28,6 +28,7 @@ from .interpretation import interpret_kappa
 from .long_data import ReliabilityError
 from .raters import _rater_severity, bland_altman
 from . import report_sums
+from .shared_cache import shared
 from .report_stats import decision_agreement, group_figures, kappas, pair_icc_matrix, shared_counts
 from .report_tables import decision_table
 # the display tables, re-exported for the page (``rd.figures_table(report)``)
@@ -154,7 +155,8 @@ def selection_params(instrument_id: str, cohort_id: Optional[int], date_from: Da
 
 
 def read_rows(db: Database, params: dict[str, Any], rating_ids: Optional[list[int]] = None) -> dict[str, Any]:
-    """The rows of a selection as read from the store: ``ratings`` (RATING_COLUMNS, by id),
+    """The rows of a selection as read from the store: ``ratings`` (RATING_COLUMNS and ``target``,
+    the session id as text, by id),
     their scored items as arrays ``item_rating`` (rating id), ``item_id`` and ``score``, and
     ``names`` (id, display_name, username of the raters). ``rating_ids`` reads only those
     ratings (the ones submitted since an earlier read: :mod:`.report_live`)."""
@@ -164,6 +166,7 @@ def read_rows(db: Database, params: dict[str, Any], rating_ids: Optional[list[in
             {_SELECTED}{only} ORDER BY r.id""", params).fetchall(), columns=RATING_COLUMNS)
     ratings = ratings.astype({"rating_id": np.int64, "session_id": np.int64, "trainee_id": np.int64,
                               "rater_id": np.int64, "mean": float, "passed": float})
+    ratings["target"] = ratings["session_id"].astype(str)  # the session as the long tables name it, made once
     items = pd.DataFrame.from_records(db.conn.execute(
         f"""WITH sel AS (SELECT r.id {_SELECTED}{only})
             SELECT i.rating_id, i.item_id, i.score FROM sel JOIN item_scores i ON i.rating_id = sel.id
@@ -209,13 +212,16 @@ def assemble(rows: dict[str, Any], exclude_sessions: frozenset = frozenset()) ->
         rows = in_item_order({**rows, "item_code": code.astype(np.int64), "item_ids": [str(x) for x in uniques]})
     code, item_ids, rid = rows["item_code"], list(rows["item_ids"]), rows["item_rating"]
     ids = ratings["rating_id"].to_numpy(np.int64)
-    pos = np.minimum(np.searchsorted(ids, rid), max(len(ids) - 1, 0)) if len(ids) else np.zeros(len(rid), np.int64)
-    found = ids[pos] == rid if len(ids) else np.zeros(len(rid), bool)
+    # item rows are in rating-id order (in_item_order): each rating's items are one run of rid
+    lo, hi = np.searchsorted(rid, ids), np.searchsorted(rid, ids, side="right")
+    count = hi - lo
+    pos = np.repeat(np.arange(len(ids)), count)
+    found = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(len(pos))  # the item rows of ``ids``
     code = np.asarray(code, dtype=np.int64)[found]
     if exclude_sessions:  # only the items scored in what is left
         present = np.unique(code)
         code, item_ids = np.searchsorted(present, code), [item_ids[i] for i in present]
-    items = pd.DataFrame({"row": pos[found], "item": code, "score": rows["score"][found]})
+    items = pd.DataFrame({"row": pos, "item": code, "score": rows["score"][found]})
     names = rows["names"]
     names = names[names["id"].isin(set(ratings["rater_id"].tolist()))]
     dup = names["display_name"].duplicated(keep=False)
@@ -236,7 +242,7 @@ def _read(db: Database, instrument_id: str, cohort_id: Optional[int], date_from:
     out; so are gold-standard (calibration) sessions unless asked for, and ``exclude_sessions``
     (those the viewer is still blind to: :func:`fidelity.blind_session_ids`).
 
-    Returns ``ratings`` (DataFrame of RATING_COLUMNS plus ``rater``, the label, by rating id),
+    Returns ``ratings`` (DataFrame of RATING_COLUMNS plus ``target`` and ``rater``, the label, by rating id),
     ``items`` (DataFrame: row (index into ratings), item (index into ``item_ids``, sorted), score)
     and ``labels`` (rater id -> label: display names, disambiguated by sign-in name when two
     people share one).
@@ -279,9 +285,20 @@ def _session_scores(inst: Any, data: dict[str, Any], min_items: int) -> tuple[np
 
 def _session_long(data: dict[str, Any], score: np.ndarray) -> pd.DataFrame:
     keep = ~np.isnan(score)
-    r = data["ratings"][keep]
-    return pd.DataFrame({"target": r["session_id"].astype(str).to_numpy(), "rater": r["rater"].to_numpy(),
+    r = data["ratings"]
+    target = r["target"] if "target" in r else r["session_id"].astype(str)
+    return pd.DataFrame({"target": target.to_numpy()[keep], "rater": r["rater"].to_numpy()[keep],
                          "rating": score[keep]})
+
+
+def _double_rated_scores(data: dict[str, Any], score: np.ndarray, long_all: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_double_rated` of :func:`_session_long` ``long_all``, counted on the session ids (a
+    rater rates a session once: ``UNIQUE (session_id, rater_id, kind)``, so ratings are raters)."""
+    sid = data["ratings"]["session_id"].to_numpy(np.int64)[~np.isnan(score)]
+    if not len(sid):
+        return long_all
+    _, inverse, count = np.unique(sid, return_inverse=True, return_counts=True)
+    return long_all[count[inverse] >= 2].reset_index(drop=True)
 
 
 def _double_rated(long: pd.DataFrame) -> pd.DataFrame:
@@ -471,7 +488,7 @@ def figures_of(library: Library, inst: Any, data: dict[str, Any],
     names = np.asarray([data["labels"].get(int(x), str(x)) for x in sums.rater_ids], dtype=object)
     score, passed, _ = _session_scores(inst, data, min_items)
     long_all = _session_long(data, score)
-    long_total = _double_rated(long_all)
+    long_total = _double_rated_scores(data, score, long_all)
     total = {"item_id": TOTAL, "label": "Session score", "section": "",
              "item": "Session score (the pass rule's: mean of IPT items less the proscribed-item deduction)",
              **_session_figure(long_all)}
@@ -559,7 +576,7 @@ def report_from_data(library: Library, inst: Any, data: dict[str, Any], filters:
         "matrix_n": figures["matrix_n"],
         "severity": figures["severity"],
         "long_total": long_total,
-        "session_ids": frozenset(int(x) for x in data["ratings"]["session_id"]),
+        "session_ids": frozenset(data["ratings"]["session_id"].tolist()),
         "warnings": warnings + figures["warnings"],
         "software": _versions(),
         "generated_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
@@ -588,7 +605,13 @@ def bland_altman_pair(report: dict[str, Any], rater_a: str, rater_b: str) -> dic
 
 
 def rating_period(db: Database, instrument_id: Optional[str] = None) -> tuple[_dt.date, _dt.date]:
-    """First and last day a rater rating was submitted (a default date range for the report)."""
+    """First and last day a rater rating was submitted (a default date range for the report),
+    read once per change of submitted ratings (:func:`data_stamp`) and day."""
+    return shared("rating_period", db, (instrument_id, data_stamp(db), _dt.date.today()),
+                  lambda: _rating_period(db, instrument_id))
+
+
+def _rating_period(db: Database, instrument_id: Optional[str]) -> tuple[_dt.date, _dt.date]:
     r = one(db, """SELECT MIN(substr(submitted_at, 1, 10)) AS lo, MAX(substr(submitted_at, 1, 10)) AS hi
                    FROM ratings WHERE kind = 'rater' AND status = 'submitted'
                    AND (:inst IS NULL OR instrument_id = :inst)""", {"inst": instrument_id}) or {}

@@ -145,7 +145,7 @@ def kept_rows(db: Database, library: Library, instrument_id: str, cohort_id: Opt
         else:
             fresh = Kept(key, head, head, rows, {"cohort_id": cohort_id, "cohort": rd._cohort_name(db, cohort_id),
                                                  "date_from": dfrom, "date_to": dto, "phase": phase or "all phases"},
-                         frozenset(int(x) for x in rows["ratings"]["session_id"]), history=history)
+                         frozenset(rows["ratings"]["session_id"].tolist()), history=history)
         with _lock:
             _kept[key] = fresh
             _kept.move_to_end(key)

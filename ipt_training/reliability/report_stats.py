@@ -26,6 +26,12 @@ from .long_data import _finite_or_none
 ROUNDING = 1e-10  # relative size of a variance component taken as zero (rounding in the sums' solves)
 
 
+def _shown(v: float) -> str:
+    """``v`` to 3 significant digits, rounded from its first 10 (so that two computations equal
+    to rounding, the kept sums' and a full one, show the same text at a half-way digit)."""
+    return f"{float(f'{v:.10g}'):.3g}"
+
+
 def _group_constant(group: np.ndarray, y: np.ndarray, n_groups: int) -> np.ndarray:
     """Whether every value of each group equals its first (a constant group)."""
     first = np.zeros(n_groups)
@@ -116,7 +122,7 @@ def figure_rows(n_sessions: np.ndarray, n_double: np.ndarray, used: np.ndarray, 
             parts = {name: 0.0 if abs(v) <= ROUNDING * scale else v for name, v in parts.items()}
             for name, v in parts.items():
                 if v < 0:
-                    fig["notes"].append(f"ICC(A,1): the {name} variance estimate was negative ({v:.3g}) and is set to 0")
+                    fig["notes"].append(f"ICC(A,1): the {name} variance estimate was negative ({_shown(v)}) and is set to 0")
             pos = {name: max(v, 0.0) for name, v in parts.items()}
             total = sum(pos.values())
             if total > 0:

@@ -147,7 +147,7 @@ class ItemSums:
             gi, a_, b_ = item[pi][pairs], rp[pairs], rq[pairs]
             units = int(sign) * (self.cross.L // int(size))  # W counts in 1 / L: whole numbers
             self.cross.add(np.concatenate([item[rows], gi, gi]), np.concatenate([rater[rows], a_, b_]),
-                           np.concatenate([rater[rows], b_, a_]), np.full(int(rows.sum()) + 2 * len(gi), units))
+                           np.concatenate([rater[rows], b_, a_]), units)
             ca, cb = cp[pairs], cq[pairs]
             _acc(part["P"], np.concatenate([(gi * V + ca) * V + cb, (gi * V + cb) * V + ca]), sign)
 
