@@ -75,7 +75,6 @@ def warm(stop: Optional[threading.Event] = None) -> dict:
     return steps
 
 
-
 def _readiness(db, library, today: _dt.date) -> None:
     """Every standard's readiness of the whole body: the view administrators share (Home, credential
     review), and every person's own assessment, which their own pages reuse."""
