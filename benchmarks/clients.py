@@ -9,7 +9,10 @@ clients take little, so the visit times are the server's.
 
 Each person signs in as a browser does: the sign-in form's fields and its button in one run, the
 one-time link the page then gives followed over HTTP for the sign-in cookie, and the app loaded
-again with it. Then, pausing ``think_s`` between actions:
+again with it. Then, pausing ``think_s`` between actions (with ``jitter``, each pause is drawn
+uniformly from ``think_s * [1 - jitter, 1 + jitter]``, seeded by the person, and each person
+starts after a pause drawn from ``[0, think_s]``; without it everyone acts in step, which makes
+every rater's visits of one kind arrive at the same moment):
 
 - a **rater** opens the rating queue, searches a fresh session assigned to them by its case
   name, opens it, scores every item (one run per item, as one click each), adds an evidence mark
@@ -33,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import time
 from pathlib import Path
 from typing import Awaitable, Callable, Optional
@@ -50,9 +54,12 @@ class NotShown(Exception):
 class Tab:
     """One person's tab: visits timed from the request to the end of its run."""
 
-    def __init__(self, url: str, person: Person, ledger: WriteLedger, visits: list[Visit], think_s: float):
+    def __init__(self, url: str, person: Person, ledger: WriteLedger, visits: list[Visit], think_s: float,
+                 jitter: float = 0.0):
         self.client = Client(url, VISIT_TIMEOUT_S)
         self.person, self.ledger, self.visits, self.think_s = person, ledger, visits, think_s
+        self.jitter = jitter
+        self.rng = random.Random(person.username)  # the same pauses for the same person in every run
         self.recording = True  # False while warming up
 
     @property
@@ -83,8 +90,12 @@ class Tab:
             self.visits.append(Visit(kind, ms, error))
         return error is None
 
+    def pause_s(self) -> float:
+        """``think_s``, or with ``jitter`` a pause drawn uniformly from think_s * [1 - jitter, 1 + jitter]."""
+        return self.think_s * (1 + self.jitter * self.rng.uniform(-1, 1)) if self.jitter else self.think_s
+
     async def think(self) -> None:
-        await asyncio.sleep(self.think_s)
+        await asyncio.sleep(self.pause_s())
 
     async def sign_in(self) -> None:
         """The sign-in form, the one-time link it gives (the cookie), the app loaded again."""
@@ -302,12 +313,13 @@ WORK = {"admin": admin_work, "supervisor": supervisor_work, "rater": rater_work,
 
 
 async def drive(url: str, people: list[Person], seconds: float, think_s: float, ledger: WriteLedger,
-                visits: list[Visit], sampler: Sampler, warm_up: bool = True, until_writes: int = 0) -> dict:
+                visits: list[Visit], sampler: Sampler, warm_up: bool = True, until_writes: int = 0,
+                jitter: float = 0.0) -> dict:
     """Sign everyone in (two at a time: the server checks two passwords at once), open each
     person's pages once (``warm_up``), then let everyone work for ``seconds`` (and on, for at
     most a visit's timeout, until ``until_writes`` writes are acknowledged: a smoke test's few
     seconds on a busy machine may end before the first write)."""
-    tabs = [Tab(url, p, ledger, visits, think_s) for p in people]
+    tabs = [Tab(url, p, ledger, visits, think_s, jitter) for p in people]
     try:
         signed = await sign_in_and_warm_up(tabs, warm_up)
         sampler.mark()
@@ -319,7 +331,12 @@ async def drive(url: str, people: list[Person], seconds: float, think_s: float, 
             now = time.perf_counter()
             return now < deadline or (ledger.acknowledged < until_writes and now < deadline + VISIT_TIMEOUT_S)
 
-        await asyncio.gather(*(WORK[t.person.role](t, more) for t in tabs))
+        async def work(tab: Tab) -> None:
+            if jitter:  # people do not all start at the same moment: each after a pause of its own
+                await asyncio.sleep(tab.rng.uniform(0, think_s))
+            await WORK[tab.person.role](tab, more)
+
+        await asyncio.gather(*(work(t) for t in tabs))
         elapsed = time.perf_counter() - t0
         sampler.stop()  # memory and CPU with every session still open
         return {"sign_in_s": round(signed, 1), "seconds": round(elapsed, 1),
@@ -330,7 +347,7 @@ async def drive(url: str, people: list[Person], seconds: float, think_s: float, 
 
 
 def run_clients(url: str, server_pid: int, db_path: Path, people: list[Person], seconds: float, think_s: float,
-                warm_up: bool = True, until_writes: int = 0) -> dict:
+                warm_up: bool = True, until_writes: int = 0, jitter: float = 0.0) -> dict:
     """``people`` (:func:`benchmarks.workload.prepare`) at work for ``seconds`` on the server at
     ``url`` (process ``server_pid``) of ``db_path``: visits, memory and CPU, writes acknowledged
     and found."""
@@ -339,7 +356,7 @@ def run_clients(url: str, server_pid: int, db_path: Path, people: list[Person], 
     sampler = Sampler(server_pid)
     sampler.start()
     try:
-        run = run_async(drive(url, people, seconds, think_s, ledger, visits, sampler, warm_up, until_writes))
+        run = run_async(drive(url, people, seconds, think_s, ledger, visits, sampler, warm_up, until_writes, jitter))
     finally:
         resources = sampler.stop()
     expected = ledger.expected()
@@ -347,20 +364,20 @@ def run_clients(url: str, server_pid: int, db_path: Path, people: list[Person], 
     resources = {("client_cpu_s" if k == "harness_cpu_s" else k): v for k, v in resources.items()
                  if k not in ("browser_cpu_s", "browser_peak_pss_mb")}  # the clients are this process
     return {"clients": len(roles), "seconds_asked": seconds, "roles": {r: roles.count(r) for r in sorted(set(roles))},
-            "think_s": think_s, "cpus": os.cpu_count(), **run, **summarize(visits), **resources,
+            "think_s": think_s, "jitter": jitter, "cpus": os.cpu_count(), **run, **summarize(visits), **resources,
             "writes_acknowledged": ledger.acknowledged, "write_keys": len(expected),
             "write_kinds": {k: sum(1 for key in expected if key[0] == k) for k in sorted({key[0] for key in expected})},
             "write_keys_found": len(expected) - len(lost), "lost_writes": len(lost), "lost_examples": lost[:3]}
 
 
 def measure_clients(db_path: Path, seconds: float = 60, clients: int = 20, think_s: float = 2.0,
-                    data_dir: Optional[Path] = None) -> dict:
+                    data_dir: Optional[Path] = None, jitter: float = 0.0) -> dict:
     """``clients`` people at work for ``seconds`` on a server of ``db_path`` (see the module)."""
     data_dir = data_dir or db_path.parent / f"{db_path.stem}_data"
     people = prepare(db_path, plan(clients))
     load_before = os.getloadavg()[0]
     with Server(db_path, data_dir, db_path.parent / f"{db_path.stem}_server.log") as server:
-        out = run_clients(server.url, server.proc.pid, db_path, people, seconds, think_s)
+        out = run_clients(server.url, server.proc.pid, db_path, people, seconds, think_s, jitter=jitter)
     return {"server_exit_code": server.proc.returncode, "load_before": round(load_before, 2), **out}
 
 
@@ -373,8 +390,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--think", type=float, default=2.0, help="seconds each person pauses between actions")
+    parser.add_argument("--jitter", type=float, default=0.0, help="pauses drawn from think * [1 - J, 1 + J] and "
+                        "starts spread over one pause (default 0: everyone in step)")
     args = parser.parse_args()
-    print(json.dumps(measure_clients(args.db, args.seconds, args.clients, args.think), indent=2))
+    print(json.dumps(measure_clients(args.db, args.seconds, args.clients, args.think, jitter=args.jitter), indent=2))
 
 
 if __name__ == "__main__":

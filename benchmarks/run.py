@@ -192,7 +192,7 @@ def measure_core(db_path: Path, repeat: int) -> dict:
 
 def run(scales: list[str], repeat: int, live: bool = False, concurrency: float = 0, pages: bool = True,
         browsers: tuple[int, ...] = (20,), think_s: float = 2.0, browser_nice: int = 0,
-        clients: tuple[int, ...] = ()) -> dict:
+        clients: tuple[int, ...] = (), jitter: float = 0.0) -> dict:
     from benchmarks.browsers import measure_browsers
     from benchmarks.clients import measure_clients
     from benchmarks.first_visit import measure_first_visits
@@ -222,7 +222,8 @@ def run(scales: list[str], repeat: int, live: bool = False, concurrency: float =
             entry["concurrency"] = {str(n): measure_browsers(path, concurrency, n, think_s, browser_nice=browser_nice)
                                   for n in browsers}
         if concurrency and clients:
-            entry["clients"] = {str(n): measure_clients(path, concurrency, n, think_s) for n in clients}
+            entry["clients"] = {str(n): measure_clients(path, concurrency, n, think_s, jitter=jitter)
+                                 for n in clients}
         entry["memory"] = memory_mb()
         entry["load_after"] = os.getloadavg()[0]
         report["scales"][scale] = entry
@@ -322,7 +323,8 @@ def markdown(report: dict) -> str:
     for n in sorted({n for e in report["scales"].values() for n in e.get("clients", {})}, key=int):
         c = lambda e, n=n: e["clients"][n]  # noqa: E731
         first_run = next(e["clients"][n] for e in report["scales"].values() if n in e.get("clients", {}))
-        head = f"{n} WebSocket clients for {first_run['seconds_asked']:.0f} s"
+        head = f"{n} WebSocket clients for {first_run['seconds_asked']:.0f} s" + (
+            f", pauses ±{first_run['jitter']:.0%}" if first_run.get("jitter") else "")
         row(f"{head}: page visits (failed), in s", "", lambda e: f"{c(e)['visits']} ({c(e)['failed']}), {c(e)['seconds']}")
         row(f"{head}: page visit median / p95 / max, ms", "", lambda e: f"{c(e)['median_ms']} / {c(e)['p95_ms']} / "
                                                                         f"{c(e)['max_ms']}")
@@ -360,6 +362,9 @@ def main() -> None:
                              "--concurrency 60 unless given)")
     parser.add_argument("--think", type=float, default=2.0, metavar="SECONDS",
                         help="with --concurrency: each person's pause between actions (default 2)")
+    parser.add_argument("--jitter", type=float, default=0.0, metavar="J",
+                        help="with --clients: each pause drawn from THINK * [1 - J, 1 + J] and each person's start "
+                             "spread over one pause (default 0: everyone acts in step)")
     parser.add_argument("--browser-nice", type=int, default=0, metavar="N",
                         help="with --concurrency: run the browsers at nice N, below the server (default 0: the same)")
     parser.add_argument("--no-pages", action="store_true", help="skip the rerun of every page and the core measures")
@@ -367,7 +372,7 @@ def main() -> None:
     browsers = args.browsers if args.browsers is not None else ([] if args.clients else [20])
     concurrency = args.concurrency or (60.0 if args.clients else 0.0)
     print(markdown(run(args.scales, args.repeat, args.live, concurrency, not args.no_pages, tuple(browsers),
-                        args.think, args.browser_nice, tuple(args.clients))))
+                        args.think, args.browser_nice, tuple(args.clients), args.jitter)))
 
 
 if __name__ == "__main__":

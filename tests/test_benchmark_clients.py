@@ -280,3 +280,17 @@ def test_a_fragment_run_replaces_only_what_it_draws_and_its_widgets_rerun_it_alo
     assert page.headings() == ["Rating queue"] and page.block("rq_row_7") is not None
     page.apply(_new_session("h-queue"))  # a whole run draws everything again
     assert page.nodes == {}
+
+
+def test_pauses_are_the_think_time_or_drawn_around_it_the_same_for_a_person_in_every_run():
+    from benchmarks.clients import Tab
+    from benchmarks.workload import Person
+
+    def pauses(name: str, jitter: float) -> list[float]:
+        tab = Tab("http://127.0.0.1:9", Person("rater", 1, name), None, [], 2.0, jitter)
+        return [tab.pause_s() for _ in range(50)]
+
+    assert pauses("rater0001", 0.0) == [2.0] * 50  # in step: everyone pauses the same
+    drawn = pauses("rater0001", 0.5)
+    assert all(1.0 <= p <= 3.0 for p in drawn) and len(set(drawn)) == 50
+    assert pauses("rater0001", 0.5) == drawn and pauses("rater0002", 0.5) != drawn
