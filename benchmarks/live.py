@@ -46,6 +46,13 @@ def memory_mb() -> dict:
     return out
 
 
+def sums_mb() -> float:
+    """Memory of the reliability report's kept item sums (every selection and blind set kept), MB."""
+    from ipt_training.reliability import report_live
+
+    return round(sum(state.sums.nbytes() for state in list(report_live._sums.values())) / 2**20, 1)
+
+
 def reset_peak_memory() -> None:
     """Start this process's peak-memory count afresh (Linux: writing 5 to clear_refs resets VmHWM),
     so that the next :func:`memory_mb` peak belongs to what ran in between."""
@@ -220,7 +227,7 @@ def measure_live(db_path: Path, repeat: int, library) -> dict:
     readiness = measure_readiness(db, writer, library, repeat)
     split = measure_report_split(db, writer, library, repeat, apps["reliability_report (admin)"], people["admin"])
     return {"floor_ms": round(statistics.median(floor), 1), "home_ms": round(statistics.median(home_ms), 1),
-            "first_visits_s": first_visits_s, **readiness, "report_split": split,
+            "first_visits_s": first_visits_s, **readiness, "report_split": split, "report_sums_mb": sums_mb(),
             "pages": {label: {e: round(statistics.median(v), 1) for e, v in ev.items()} for label, ev in times.items()},
             **memory_mb()}
 

@@ -285,6 +285,9 @@ def markdown(report: dict) -> str:
             for event in live["pages"][page]:
                 row(f"live: {page} right after a {event}, ms", "≤ 300, ≤ 25× home",
                     lambda e, page=page, event=event: e["live"]["pages"][page][event])
+        if "report_sums_mb" in live:
+            row("live: reliability report's kept item sums (every selection and blind set), MB", "",
+                lambda e: e["live"].get("report_sums_mb", ""))
         for event in live.get("report_split", {}):
             row(f"live: reliability_report right after a {event}: read / statistics / G study / drift / page, ms", "",
                 lambda e, event=event: " / ".join(str(v) for v in e["live"]["report_split"][event].values()))

@@ -35,6 +35,7 @@ from threadpoolctl import ThreadpoolController
 
 _BLAS = ThreadpoolController()
 REFINE_STEPS = 8
+WOODBURY_SHARE = 8  # an update touching more than 1 / 8 of the raters factorises afresh
 TOLERANCE = 1e-12  # residual, relative to the sizes of q and C x
 
 
@@ -183,6 +184,9 @@ class RaterReduction:
                 continue
             touched = np.union1d(np.union1d(ca, cb), nj_r)
             k = len(touched)
+            if k > max(16, B / WOODBURY_SHARE):  # many raters changed (a long run of appends): afresh is cheaper
+                self._factor(g, nj[g])
+                continue
             pos = np.searchsorted(touched, np.arange(B))  # code -> position in touched (where touched)
             s = np.zeros((k, k))
             np.add.at(s, (pos[ca], pos[cb]), -cw / self.L)

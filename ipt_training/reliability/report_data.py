@@ -228,7 +228,7 @@ def assemble(rows: dict[str, Any], exclude_sessions: frozenset = frozenset()) ->
     labels = {int(r.id): (f"{r.display_name} ({r.username})" if d else r.display_name)
               for r, d in zip(names.itertuples(), dup)}
     ratings = ratings.assign(rater=ratings["rater_id"].map(labels))
-    return {"ratings": ratings, "items": items, "item_ids": item_ids, "labels": labels}
+    return {"ratings": ratings, "items": items, "item_ids": item_ids, "labels": labels, "memo": {}}
 
 
 def _read(db: Database, instrument_id: str, cohort_id: Optional[int], date_from: DateLike, date_to: DateLike,
@@ -252,6 +252,17 @@ def _read(db: Database, instrument_id: str, cohort_id: Optional[int], date_from:
 
 
 def _session_scores(inst: Any, data: dict[str, Any], min_items: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_scored` of ``data``, once per data (assembled data carry a ``memo``; read-only results)."""
+    memo = data.get("memo")
+    key = ("scores", inst.id, getattr(inst, "content_hash", None), int(min_items))
+    if memo is None:
+        return _scored(inst, data, min_items)
+    if key not in memo:
+        memo[key] = _scored(inst, data, min_items)
+    return memo[key]
+
+
+def _scored(inst: Any, data: dict[str, Any], min_items: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Each rating's session score and pass/fail under the instrument's pass rule.
 
     The score and decision stored when the rating was submitted (``ratings.mean``, ``passed``,
@@ -419,12 +430,17 @@ def _item_figures(data: dict[str, Any], sums: "report_sums.ItemSums", names: np.
              "item": labels.get(i, ("", i))[1], **by_id[i]} for i in order]
 
 
-def _session_figure(long_all: pd.DataFrame) -> dict[str, Any]:
+def _session_figure(long_all: pd.DataFrame, data: dict[str, Any], score: np.ndarray) -> dict[str, Any]:
+    """The session score's figure of :func:`_session_long` ``long_all`` (of ``data`` and ``score``),
+    targets and raters coded by their ids (one to one with the long table's labels)."""
     if long_all.empty:
         return group_figures(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), 1, np.asarray([]), "interval")[0]
-    r_codes, names = pd.factorize(long_all["rater"])
-    return group_figures(np.zeros(len(long_all)), pd.factorize(long_all["target"])[0], r_codes,
-                         long_all["rating"].to_numpy(float), 1, np.asarray(names, dtype=object), "interval")[0]
+    keep = ~np.isnan(score)
+    r = data["ratings"]
+    r_codes = pd.factorize(r["rater_id"].to_numpy(np.int64)[keep])[0]
+    names = np.asarray(long_all["rater"].to_numpy()[np.unique(r_codes, return_index=True)[1]], dtype=object)
+    return group_figures(np.zeros(len(long_all)), pd.factorize(r["session_id"].to_numpy(np.int64)[keep])[0], r_codes,
+                         long_all["rating"].to_numpy(float), 1, names, "interval")[0]
 
 
 def reliability_report(db: Database, library: Library, instrument_id: str, cohort_id: Optional[int] = None,
@@ -474,7 +490,11 @@ def double_rated_part(data: dict[str, Any]) -> dict[str, Any]:
     on = keep[row]
     items = pd.DataFrame({"row": (np.cumsum(keep) - 1)[row[on]], "item": it["item"].to_numpy()[on],
                           "score": it["score"].to_numpy()[on]})
-    return {**data, "ratings": r[keep].reset_index(drop=True), "items": items}
+    memo = {}  # the part's session scores are the data's, row by row
+    for key, (score, passed, _) in data.get("memo", {}).items():
+        if key[0] == "scores":
+            memo[key] = (score[keep], passed[keep], int((passed[keep] < 0).sum()))  # -1: too few items
+    return {**data, "ratings": r[keep].reset_index(drop=True), "items": items, "memo": memo}
 
 
 def figures_of(library: Library, inst: Any, data: dict[str, Any],
@@ -491,7 +511,7 @@ def figures_of(library: Library, inst: Any, data: dict[str, Any],
     long_total = _double_rated_scores(data, score, long_all)
     total = {"item_id": TOTAL, "label": "Session score", "section": "",
              "item": "Session score (the pass rule's: mean of IPT items less the proscribed-item deduction)",
-             **_session_figure(long_all)}
+             **_session_figure(long_all, data, score)}
     items = _item_figures(data, sums, names, item_labels(library, inst.id), {it.id: item_label(it) for it in inst.items})
     decided = passed >= 0
     decisions = decision_agreement(pd.factorize(data["ratings"]["session_id"])[0][decided], passed[decided])

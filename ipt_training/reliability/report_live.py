@@ -108,7 +108,8 @@ def _appended(db: Database, kept: Kept, head: int, params: dict) -> tuple[Option
     counts["appends"] += 1
     counts["ratings_appended"] += len(new["ratings"])
     ratings = pd.concat([old["ratings"], new["ratings"]], ignore_index=True)
-    ratings = ratings.sort_values("rating_id", kind="stable", ignore_index=True)
+    if len(old["ratings"]) and new["ratings"]["rating_id"].min() < old["ratings"]["rating_id"].max():
+        ratings = ratings.sort_values("rating_id", kind="stable", ignore_index=True)  # else in order already
     names = pd.concat([old["names"], new["names"]], ignore_index=True).drop_duplicates("id", keep="last")
     at = np.searchsorted(rd.item_key(old), rd.item_key(new))  # merged in (rating, item) order: a full read's
     return ({"ratings": ratings, "names": names.sort_values("id", ignore_index=True), "item_ids": old["item_ids"],
