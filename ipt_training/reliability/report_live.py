@@ -23,6 +23,7 @@ statistics of the same data without those sessions, computed for that set of ses
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from collections import OrderedDict
@@ -40,10 +41,11 @@ from ..store import read_snapshot
 
 MAX_SELECTIONS = 16
 MAX_HISTORY = 64  # appends a selection remembers: a kept sums this far behind is updated, not rebuilt
-MAX_SUMS = 4  # item sums kept (selection x blind set): each as large as a few copies of the item scores
+MAX_SUMS = 4  # item sums kept (selection x blind set): 84 MB each at scale XL (500 raters), 9 MB at L
 
 # how the kept data were brought up to date (tests and the benchmark read these)
-counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0, "sums_built": 0, "sums_updated": 0}
+counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0, "sums_built": 0, "sums_updated": 0,
+          "sums_derived": 0}
 
 _kept: "OrderedDict[tuple, Kept]" = OrderedDict()
 _sums: "OrderedDict[tuple, _Sums]" = OrderedDict()
@@ -234,8 +236,11 @@ def _figures(library: Library, inst: Any, kept: Kept, hidden: frozenset, double:
                     counts["sums_updated"] += 1
                     state.version, state.double = kept.version, double
                     return rd.figures_of(library, inst, double, state.sums)
-    counts["sums_built"] += 1
-    state = _Sums(kept.version, double, report_sums.build(double, rd.scale_points(library, inst) or []))
+    sums = _derived(kept, hidden, double)
+    if sums is None:
+        counts["sums_built"] += 1
+        sums = report_sums.build(double, rd.scale_points(library, inst) or [])
+    state = _Sums(kept.version, double, sums)
     with state.lock:
         with _lock:
             _sums[key] = state
@@ -243,6 +248,27 @@ def _figures(library: Library, inst: Any, kept: Kept, hidden: frozenset, double:
             while len(_sums) > MAX_SUMS:
                 _sums.popitem(last=False)
         return rd.figures_of(library, inst, double, state.sums)
+
+
+def _derived(kept: Kept, hidden: frozenset, double: dict) -> Optional[report_sums.ItemSums]:
+    """The sums of ``double`` (the selection less ``hidden``) from a copy of those kept for the
+    selection and another blind set (the most recently used): the sessions rated since, and those
+    one blind set hides and the other not, take their old contribution out and put their new one
+    in. None when no kept sums can be brought there (a viewer's blind set costs a copy, not a build)."""
+    with _lock:
+        donors = [(k[1], s) for k, s in reversed(_sums.items()) if k[0] == kept.key and k[1] != hidden]
+    for other, donor in donors:
+        with donor.lock:
+            touched = _touched_since(kept, donor.version)
+            if touched is None or donor.double["item_ids"] != double["item_ids"]:
+                continue
+            sums, old = copy.deepcopy(donor.sums), donor.double
+        sessions = np.asarray(sorted(touched | (hidden ^ other)), dtype=np.int64)
+        if report_sums.add_sessions(sums, old, sessions, -1.0) and report_sums.add_sessions(sums, double, sessions, 1.0):
+            counts["sums_derived"] += 1
+            return sums
+        return None
+    return None
 
 
 def _double_stamp(kept: Kept, hidden: frozenset, double: dict) -> int:
