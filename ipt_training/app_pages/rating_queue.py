@@ -37,25 +37,26 @@ if not open_items and filtered:
     st.info("No session to rate matches this search. Clear the search or set a filter back to Any.")
 elif not open_items:
     st.success("Nothing waiting: every assigned session is rated.")
+# each row is one horizontal container of one text and one button, not columns of several: a
+# page of 50 rows drew about 400 elements, and every element a run draws is a hand-over to the
+# server's event loop, which all sessions share (issue 16)
 for q in paged(open_items, "rq_page"):
-    with st.container(border=True, key=f"rq_row_{q['session_id']}"):
-        c1, c2, c3 = st.columns([4, 2, 1.4], vertical_alignment="center")
+    with st.container(border=True, horizontal=True, vertical_alignment="center", key=f"rq_row_{q['session_id']}"):
         purpose = {"rating": "rating", "second_rating": "second, independent rating",
                    "calibration": "calibration (gold standard)"}[q["purpose"]]
-        c1.markdown(f"**{plain(q['label'])}**  \nTherapist: {plain(q['trainee_name'])} · {purpose}")
         when = f"due {q['due_date']}" if q["due_date"] else "no due date"
-        c2.markdown(f"Status: **{q['status']}**  \n{':red[overdue, ' + when + ']' if q['overdue'] else when}")
-        if q["deleted_at"]:
-            c3.caption("Recording deleted")
-        elif c3.button("Continue" if q["status"] == "draft" else "Open", key=f"rq_open_{q['assignment_id']}",
-                       icon=":material/rate_review:", type="primary"):
+        st.markdown(f"**{plain(q['label'])}**  \nTherapist: {plain(q['trainee_name'])} · {purpose}  \n"
+                    f"Status: **{q['status']}** · {':red[overdue, ' + when + ']' if q['overdue'] else when}"
+                    + (" · recording deleted" if q["deleted_at"] else ""), width="stretch")
+        if not q["deleted_at"] and st.button("Continue" if q["status"] == "draft" else "Open",
+                                             key=f"rq_open_{q['assignment_id']}", icon=":material/rate_review:",
+                                             type="primary", width="content"):
             open_in_workspace(q["session_id"], "rater")
 
 if done:
     st.subheader(f"Submitted ({len(done)}), newest first")
     for q in paged(done, "rq_done_page"):
-        c1, c2, c3 = st.columns([4, 2, 1.4], vertical_alignment="center")
-        c1.markdown(plain(q["label"]))
-        c2.caption(f"Submitted {(q['submitted_at'] or '')[:10]}")
-        if c3.button("View", key=f"rq_view_{q['assignment_id']}", icon=":material/visibility:"):
-            open_in_workspace(q["session_id"], "rater")
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(f"{plain(q['label'])} · submitted {(q['submitted_at'] or '')[:10]}", width="stretch")
+            if st.button("View", key=f"rq_view_{q['assignment_id']}", icon=":material/visibility:", width="content"):
+                open_in_workspace(q["session_id"], "rater")
