@@ -75,7 +75,8 @@ def wait_marks(server, n: int) -> None:
 
 def open_from_queue(page, label: str) -> None:
     nav(page, "Rating queue")
-    row = (page.get_by_test_id("stVerticalBlock").filter(has_text=label)
+    # a row of the queue: one horizontal container holding the session's text and its button
+    row = (page.get_by_test_id("stHorizontalBlock").filter(has_text=label)
            .filter(has=page.get_by_role("button")).last)
     row.get_by_role("button").click()
     page.get_by_role("heading", name="Rating workspace").wait_for()
