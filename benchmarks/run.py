@@ -112,6 +112,7 @@ def measure_core(db_path: Path, repeat: int) -> dict:
     filters = {"cohort_id": None, "cohort": "all cohorts", "date_from": None, "date_to": None, "phase": "all phases"}
     stats = []
     for _ in range(max(3, repeat)):
+        data.get("memo", {}).clear()  # every call from the data as read (no session scores kept from the last)
         t0 = time.perf_counter()
         reliability_data.report_from_data(lib, lib.instruments[inst], data, filters)
         stats.append(time.perf_counter() - t0)

@@ -37,6 +37,9 @@ from .report_cross import RaterReduction
 from .report_stats import figure_rows
 
 
+DENSE_CELLS = 2 ** 24
+
+
 class ItemSums:
     """The sums of every item's figures (see module) over whole sessions' item scores.
 
@@ -101,7 +104,12 @@ class ItemSums:
         rater code, category code, score) and their ratings (session, rater code)."""
         B, V = self.B, self.V
         i, j = same_key_pairs(np.asarray(rating_session, dtype=np.int64))
-        self.pairs.add_shared(self.rater_ids[rating_rater[i]], self.rater_ids[rating_rater[j]], sign)
+        # sums built at once: the pairs counted densely (while raters x raters x categories^2 stay small)
+        bulk = not len(self.pairs.keys) and sign > 0 and B * B * max(V, 1) ** 2 <= DENSE_CELLS
+        if bulk:
+            self.pairs.bulk_shared(rating_rater[i], rating_rater[j], self.rater_ids)
+        else:
+            self.pairs.add_shared(self.rater_ids[rating_rater[i]], self.rater_ids[rating_rater[j]], sign)
         if not len(y):
             return
         key = item.astype(np.int64) * (int(session.max()) + 1) + session
@@ -132,7 +140,10 @@ class ItemSums:
         self.cross.add_count(item, rater, sign)
         pi, pj = same_key_pairs(t)
         rp, rq, cp, cq = rater[pi], rater[pj], cat[pi], cat[pj]
-        self.pairs.add_tables(self.rater_ids[rp], self.rater_ids[rq], cp, cq, sign)
+        if bulk:
+            self.pairs.bulk_tables(rp, rq, cp, cq, self.rater_ids)
+        else:
+            self.pairs.add_tables(self.rater_ids[rp], self.rater_ids[rq], cp, cq, sign)
         sizes = np.unique(m_t[double]).tolist()
         for size in sizes:
             self.cross.use_size(int(size))
@@ -235,6 +246,32 @@ class RaterPairs:
         rows = self._rows(lo, hi)
         rows, c_lo, c_hi = (np.concatenate([v, w[same]]) for v, w in ((rows, rows), (c_lo, c_hi), (c_hi, c_lo)))
         np.add.at(self.tables, (rows, c_lo, c_hi), int(sign))
+
+    def _dense(self, ids: np.ndarray, cells: int, index: np.ndarray) -> tuple:
+        """Counts of ``index`` (pair-major, ``cells`` per pair) over every pair of rater codes (codes
+        in id order, so the lower code is the lower id), and the rows of the pairs counted (added)."""
+        B = len(ids)
+        counts = np.bincount(index, minlength=B * B * cells).reshape(B * B, cells)
+        pair = np.flatnonzero(counts.any(axis=1))
+        rows = self._rows(ids[pair // B], ids[pair % B])
+        return counts[pair], rows
+
+    def bulk_shared(self, a: np.ndarray, b: np.ndarray, ids: np.ndarray) -> None:
+        """:meth:`add_shared` of every pair of rater codes at once (sums built at once)."""
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        counts, rows = self._dense(ids, 1, lo * len(ids) + hi)
+        self.shared[rows] += counts[:, 0]
+
+    def bulk_tables(self, a: np.ndarray, b: np.ndarray, ca: np.ndarray, cb: np.ndarray, ids: np.ndarray) -> None:
+        """:meth:`add_tables` of rater codes at once (codes in id order: see :meth:`add_tables`)."""
+        V, B = self.V, len(ids)
+        swap = a > b
+        lo, hi = np.where(swap, b, a), np.where(swap, a, b)
+        c_lo, c_hi = np.where(swap, cb, ca), np.where(swap, ca, cb)
+        same = a == b  # one rater twice: both orders, as in add_tables
+        index = np.concatenate([((lo * B + hi) * V + c_lo) * V + c_hi, ((a[same] * B + a[same]) * V + cb[same]) * V + ca[same]])
+        counts, rows = self._dense(ids, V * V, index)
+        self.tables[rows] += counts.reshape(-1, V, V)
 
     def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lower ids, higher ids, sessions shared) of the pairs sharing one."""
