@@ -221,7 +221,7 @@ def assemble(rows: dict[str, Any], exclude_sessions: frozenset = frozenset()) ->
     if exclude_sessions:  # only the items scored in what is left
         present = np.unique(code)
         code, item_ids = np.searchsorted(present, code), [item_ids[i] for i in present]
-    items = pd.DataFrame({"row": pos, "item": code, "score": rows["score"][found]})
+    items = _item_frame(pos, code, rows["score"][found])
     names = rows["names"]
     names = names[names["id"].isin(set(ratings["rater_id"].tolist()))]
     dup = names["display_name"].duplicated(keep=False)
@@ -229,6 +229,13 @@ def assemble(rows: dict[str, Any], exclude_sessions: frozenset = frozenset()) ->
               for r, d in zip(names.itertuples(), dup)}
     ratings = ratings.assign(rater=ratings["rater_id"].map(labels))
     return {"ratings": ratings, "items": items, "item_ids": item_ids, "labels": labels, "memo": {}}
+
+
+def _item_frame(row: np.ndarray, item: np.ndarray, score: np.ndarray) -> pd.DataFrame:
+    """The items table (row, item, score) around the arrays as they are: the item codes as int32,
+    so that no two columns share a dtype and pandas stacks (copies) none of them."""
+    return pd.DataFrame({"row": np.asarray(row, dtype=np.int64), "item": np.asarray(item, dtype=np.int32),
+                         "score": np.asarray(score, dtype=float)}, copy=False)
 
 
 def _read(db: Database, instrument_id: str, cohort_id: Optional[int], date_from: DateLike, date_to: DateLike,
@@ -385,10 +392,13 @@ def _pairs(data: dict[str, Any], sums: "report_sums.ItemSums", names: np.ndarray
     counts = sums.pair_counts()
     if counts.empty:
         return [], 0
+    left_out = max(0, len(counts) - limit)
+    if left_out:  # only pairs that can be among the first ``limit`` (ties at the limit kept) are sorted
+        n = counts["n"].to_numpy()
+        counts = counts[n >= np.partition(n, len(n) - limit)[len(n) - limit]].reset_index(drop=True)
     counts["first"] = np.minimum(names[counts["a"]], names[counts["b"]])
     counts["second"] = np.maximum(names[counts["a"]], names[counts["b"]])
     counts = counts.sort_values(["n", "first", "second"], ascending=[False, True, True])
-    left_out = max(0, len(counts) - limit)
     top = counts.head(limit)
     code = {name: n for n, name in enumerate(names)}
     tables = sums.pair_tables([(code[a], code[b]) for a, b in zip(top["first"], top["second"])])
@@ -488,8 +498,7 @@ def double_rated_part(data: dict[str, Any]) -> dict[str, Any]:
     it = data["items"]
     row = it["row"].to_numpy()
     on = keep[row]
-    items = pd.DataFrame({"row": (np.cumsum(keep) - 1)[row[on]], "item": it["item"].to_numpy()[on],
-                          "score": it["score"].to_numpy()[on]})
+    items = _item_frame((np.cumsum(keep) - 1)[row[on]], it["item"].to_numpy()[on], it["score"].to_numpy()[on])
     memo = {}  # the part's session scores are the data's, row by row
     for key, (score, passed, _) in data.get("memo", {}).items():
         if key[0] == "scores":
@@ -613,7 +622,9 @@ def bland_altman_pair(report: dict[str, Any], rater_a: str, rater_b: str) -> dic
     if memo is not None and (rater_a, rater_b) in memo:
         return memo[(rater_a, rater_b)]  # a shared report computes each pair once (read-only)
     long = report["long_total"]
-    pair = long[long["rater"].astype(str).str.strip().isin([str(rater_a).strip(), str(rater_b).strip()])]
+    wanted = {str(rater_a).strip(), str(rater_b).strip()}
+    labels = [x for x in long["rater"].unique() if str(x).strip() in wanted]  # each label stripped once
+    pair = long[long["rater"].isin(labels)]
     try:  # the pair's rows only: checking every rater's would cost more than the plot
         res = bland_altman(pair, rater_a, rater_b)
     except ReliabilityError as exc:
