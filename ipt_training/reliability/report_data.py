@@ -24,12 +24,11 @@ import numpy as np
 import pandas as pd
 from sqlite_utils import Database
 from .gstudy import d_study, g_study
-from .interpretation import interpret_kappa
 from .long_data import ReliabilityError
 from .raters import _rater_severity, bland_altman
 from . import report_sums
 from .shared_cache import shared
-from .report_stats import decision_agreement, group_figures, kappas, pair_icc_matrix, shared_counts
+from .report_stats import decision_agreement, group_figures, pair_icc_matrix, rater_pairs as _pairs, shared_counts
 from .report_tables import decision_table
 # the display tables, re-exported for the page (``rd.figures_table(report)``)
 from .report_tables import (decisions_table, figures_table, pairs_table, rater_pairs_for_plot,  # noqa: F401
@@ -377,53 +376,6 @@ def _cohort_name(db: Database, cohort_id: Optional[int]) -> str:
     if row is None:
         raise ReportError("That cohort no longer exists; choose another cohort or all cohorts.")
     return row["name"]
-
-
-def _pairs(data: dict[str, Any], sums: "report_sums.ItemSums", names: np.ndarray, matrix: pd.DataFrame,
-           limit: int) -> tuple[list[dict[str, Any]], int]:
-    """Cohen's kappa (item scores pooled over shared sessions) and agreement for rater pairs.
-
-    The ``limit`` pairs sharing the most sessions are listed, their tables of categories (the
-    instrument's scale points and every score given) taken from ``sums``; the session-score ICC
-    of a pair comes from ``matrix``. Returns the rows and how many further pairs were left out.
-    """
-    if data["items"].empty:
-        return [], 0
-    counts = sums.pair_counts()
-    if counts.empty:
-        return [], 0
-    left_out = max(0, len(counts) - limit)
-    if left_out:  # only pairs that can be among the first ``limit`` (ties at the limit kept) are sorted
-        n = counts["n"].to_numpy()
-        counts = counts[n >= np.partition(n, len(n) - limit)[len(n) - limit]].reset_index(drop=True)
-    counts["first"] = np.minimum(names[counts["a"]], names[counts["b"]])
-    counts["second"] = np.maximum(names[counts["a"]], names[counts["b"]])
-    counts = counts.sort_values(["n", "first", "second"], ascending=[False, True, True])
-    top = counts.head(limit)
-    code = {name: n for n, name in enumerate(names)}
-    tables = sums.pair_tables([(code[a], code[b]) for a, b in zip(top["first"], top["second"])])
-    scores = sums.categories
-    dist = np.abs(scores[:, None] - scores[None, :])
-    out = []
-    for (a, b), n_sessions, table in zip(zip(top["first"], top["second"]), top["n"], tables):
-        n_items = int(table.sum())
-        row_out = {"rater_a": a, "rater_b": b, "n_sessions": int(n_sessions), "n_item_pairs": n_items,
-                   "kappa": None, "kappa_linear": None, "kappa_quadratic": None, "kappa_band": "not available",
-                   "exact": None, "within_one": None, "icc_total": None, "note": ""}
-        if n_items >= 2:
-            k = kappas(table, scores)
-            row_out.update(kappa=k["unweighted"], kappa_linear=k["linear"], kappa_quadratic=k["quadratic"],
-                           kappa_band=interpret_kappa(k["unweighted"]) if k["unweighted"] is not None else "not available")
-            if k["unweighted"] is None:
-                row_out["note"] = "kappa not computed: both raters gave every item the same score"
-            row_out.update(exact=float(np.trace(table)) / n_items, within_one=float(table[dist <= 1].sum()) / n_items)
-        else:
-            row_out["note"] = "kappa not computed: the pair shares fewer than 2 scored items"
-        if a in matrix.index and b in matrix.columns:
-            value = matrix.at[a, b]
-            row_out["icc_total"] = None if value is None or pd.isna(value) else float(value)
-        out.append(row_out)
-    return out, left_out
 
 
 def _item_figures(data: dict[str, Any], sums: "report_sums.ItemSums", names: np.ndarray,
