@@ -9,7 +9,7 @@ practice rather than copying.
 import streamlit as st
 
 from ipt_training.content import DISPUTE_STAGES, PROBLEM_AREAS, TECHNIQUES
-from ipt_training.ui.common import get_db, get_library, require_user
+from ipt_training.ui.common import get_db, get_library, require_user, still_signed_in
 from ipt_training.ui.vignette_widgets import attempts_table, expert_key, score_card
 from ipt_training.vignettes import (
     VignetteError,
@@ -78,6 +78,8 @@ def _answers_from_state(prefix: str, view: dict) -> dict:
 
 
 def _save(attempt_id: int, prefix: str, view: dict):
+    if not still_signed_in(user):
+        return  # a callback runs before the sign-in check
     try:
         save_draft(db, lib, user, attempt_id, _answers_from_state(prefix, view))
     except VignetteError as exc:

@@ -107,6 +107,14 @@ def current_user() -> auth.User | None:
     return signed.user
 
 
+def still_signed_in(user: auth.User) -> bool:
+    """For a widget's save callback: Streamlit runs it before the page's script, so before the
+    router's sign-in check. A sign-in that ended, went idle or was revoked meanwhile (or a tab
+    now signed in as someone else) writes nothing; the run that follows shows the sign-in page."""
+    signed = current_user()
+    return signed is not None and signed.id == user.id
+
+
 def _forget_everything() -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]

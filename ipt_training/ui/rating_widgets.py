@@ -13,6 +13,7 @@ from .. import fidelity
 from ..auth import User
 from ..config import Settings
 from ..fidelity.transcripts import fmt_time
+from .common import still_signed_in
 from .recording_player import session_player
 from .text import plain
 
@@ -136,6 +137,8 @@ def _reason_key(rating: dict, item_id: str) -> str:
 
 
 def _save_score(db, user: User, rating: dict, item_id: str, key: str, library) -> None:
+    if not still_signed_in(user):
+        return
     value = st.session_state.get(key)
     try:
         if value is None and rating["id"] is None:
@@ -152,6 +155,8 @@ def _save_score(db, user: User, rating: dict, item_id: str, key: str, library) -
 
 
 def _save_reason(db, user: User, rating: dict, item_id: str, key: str) -> None:
+    if not still_signed_in(user):
+        return
     try:
         text = st.session_state.get(key, "")
         if rating["id"] is None and not text.strip():
@@ -308,6 +313,8 @@ def evidence_list(db, user: User, rating: dict, items: list[dict], prefix: str, 
 
 
 def _save_mark(db, user: User, mark_id: int, item_key: str, note_key: str, library) -> None:
+    if not still_signed_in(user):
+        return
     try:
         fidelity.update_evidence_mark(db, user, mark_id, st.session_state.get(item_key),
                                       st.session_state.get(note_key, ""), library=library)
@@ -328,6 +335,8 @@ def _mark_editor(db, user: User, mark: dict, labels: dict[str, str], prefix: str
 
 
 def _save_comment(db, user: User, rating: dict, key: str) -> None:
+    if not still_signed_in(user):
+        return
     try:
         text = st.session_state.get(key, "")
         if rating["id"] is None and not text.strip():
