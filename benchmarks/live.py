@@ -9,6 +9,9 @@
   every agreement figure and the G study), (d) a trainee's supervisor logs clinical hours for
   the trainee (a new log entry). The empty page (the floor) and the admin's home page with no
   write are measured in the same run.
+- ``measure_blind_viewers``: four raters each blind to 20 rated sessions (assigned as second
+  rater) and the admin visit the reliability report after each of two second ratings: the blind
+  viewers' statistics time, the kept item sums and the process's memory.
 - ``measure_report_split``: after a submission and after a second rating, where the
   reliability report's time goes: bringing the kept data up to date (the read), the report's
   statistics, the G study, the drift view, and the page's own rendering with all of them ready.
@@ -226,8 +229,10 @@ def measure_live(db_path: Path, repeat: int, library) -> dict:
         home_ms.append(visit_ms(home))
     readiness = measure_readiness(db, writer, library, repeat)
     split = measure_report_split(db, writer, library, repeat, apps["reliability_report (admin)"], people["admin"])
+    kept_mb = sums_mb()  # the admin's selection only: before the blind viewers below add theirs
+    blind = measure_blind_viewers(db, writer, library)
     return {"floor_ms": round(statistics.median(floor), 1), "home_ms": round(statistics.median(home_ms), 1),
-            "first_visits_s": first_visits_s, **readiness, "report_split": split, "report_sums_mb": sums_mb(),
+            "first_visits_s": first_visits_s, **readiness, "report_split": split, "report_sums_mb": kept_mb, "blind_viewers": blind,
             "pages": {label: {e: round(statistics.median(v), 1) for e, v in ev.items()} for label, ev in times.items()},
             **memory_mb()}
 
@@ -313,3 +318,38 @@ def measure_report_split(db, writer: "_Writer", library, repeat: int, at, admin_
             parts["page"].append(visit_ms(at))
         out[event] = {k: round(statistics.median(v), 1) for k, v in parts.items()}
     return out
+
+
+def measure_blind_viewers(db, writer: "_Writer", library, viewers: int = 4, per_viewer: int = 20) -> dict:
+    """The reliability report of ``viewers`` raters who are each assigned ``per_viewer`` rated
+    sessions as second rater (so each is blind to them: a blind set of their own) and of the
+    admin (blind to nothing), every one visiting after each of two second ratings: the median
+    statistics time of a blind viewer's visit after a change, the kept sums' memory and the
+    process's memory after them."""
+    from ipt_training import fidelity
+    from ipt_training.auth import get_user
+    from ipt_training.reliability import report_data, report_live
+
+    lo, hi = report_data.rating_period(db)
+    filters = ("ipt-session-fidelity", None, lo.isoformat(), hi.isoformat(), None)
+    raters = [get_user(db, r) for r in _user_ids(db, "rater", viewers, offset=2)]  # not the writer's (offset 1)
+    rated = [r[0] for r in db.conn.execute(
+        "SELECT DISTINCT session_id FROM ratings WHERE status = 'submitted' AND kind = 'rater' ORDER BY session_id "
+        "LIMIT ?", (viewers * per_viewer * 2,))]
+    for n, rater in enumerate(raters):
+        for sid in rated[n * per_viewer * 2:(n + 1) * per_viewer * 2][:per_viewer]:
+            if not db.conn.execute("SELECT 1 FROM ratings WHERE session_id = ? AND rater_id = ?", (sid, rater.id)).fetchone():
+                fidelity.assign(db, writer.admin, sid, rater.id, None, "second_rating")
+    blinds = [frozenset()] + [frozenset(fidelity.blind_session_ids(db, r)) for r in raters]
+    for blind in blinds:
+        report_live.shared_report(db, library, *filters, blind=blind)
+    times = []
+    for _ in range(2):
+        writer.second_rating()
+        for blind in blinds:
+            t = time.perf_counter()
+            report_live.shared_report(db, library, *filters, blind=blind)
+            if blind:
+                times.append((time.perf_counter() - t) * 1000)
+    return {"viewers": len(blinds), "blind_ms": round(statistics.median(times), 1) if times else None, "sums_mb": sums_mb(),
+            "sums_kept": len(report_live._sums), **memory_mb()}

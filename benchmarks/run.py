@@ -292,6 +292,11 @@ def markdown(report: dict) -> str:
         if "report_sums_mb" in live:
             row("live: reliability report's kept item sums (every selection and blind set), MB", "",
                 lambda e: e["live"].get("report_sums_mb", ""))
+        if "blind_viewers" in live:
+            row("live: reliability report statistics after a second rating for 4 viewers blind to 20 sessions each "
+                "(and the admin): median ms; item sums kept (MB); process RSS / peak, MB", "",
+                lambda e: (lambda b: f"{b['blind_ms']}; {b['sums_kept']} ({b['sums_mb']}); {b.get('rss_mb')} / "
+                                     f"{b.get('peak_rss_mb')}")(e["live"]["blind_viewers"]))
         for event in live.get("report_split", {}):
             row(f"live: reliability_report right after a {event}: read / statistics / G study / drift / page, ms", "",
                 lambda e, event=event: " / ".join(str(v) for v in e["live"]["report_split"][event].values()))
