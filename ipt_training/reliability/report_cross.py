@@ -96,10 +96,6 @@ class RaterReduction:
             self._pending_nj.append((item, rater, np.full(len(item), sign)))
         self.dirty[item] = True
 
-    def mark(self, item: np.ndarray) -> None:
-        """q of these items changed."""
-        self.dirty[item] = True
-
     def grow(self, order: np.ndarray, k: int) -> None:
         """``k`` raters new (codes appended, then every code placed by ``order``: see ItemSums._grow)."""
         G, B = self.G, self.B + k
