@@ -119,6 +119,7 @@ with right:
 st.divider()
 st.subheader("Ratings of this session")
 results = fidelity.session_results(db, user, sid, library=library)
-rw.results_view(results, key=f"{prefix}_results")
+own_draft = rating["id"] if rating is not None and rating["status"] == "draft" else None
+rw.results_view(results, key=f"{prefix}_results", leave_out=own_draft)  # the draft is shown live above
 if user.has("supervisor", "admin"):
     rw.reopen_controls(db, user, results, key=prefix)

@@ -374,21 +374,25 @@ def submit_button(db, user: User, rating: dict, library, key: str) -> None:
 # --- results -----------------------------------------------------------------------------
 
 
-def results_view(results: dict, key: str) -> None:
+def results_view(results: dict, key: str, leave_out: Optional[int] = None) -> None:
     """Per item, the score of every rating the user may see; then each rating's mean against
-    the pass rule, its comment, evidence marks and (gold) reasons."""
+    the pass rule, its comment, evidence marks and (gold) reasons. ``leave_out``: the id of the
+    viewer's own draft that the workspace already shows live above (an item score reruns only
+    that part, so a copy here would fall behind)."""
     if results["deleted"]:
         st.warning("These ratings are of a deleted recording: the recording was removed, the ratings remain.")
     if results["hidden"]:
         st.info(plain(results["hidden"]))
-    ratings = results["ratings"]
+    ratings = [r for r in results["ratings"] if r["rating_id"] != leave_out]
+    left_out = [r["label"] for r in results["ratings"] if r["rating_id"] == leave_out]
     if not ratings:
-        st.caption("No rating of this session is visible to you yet.")
+        st.caption("No submitted rating of this session is visible to you yet; your draft is above." if left_out
+                   else "No rating of this session is visible to you yet.")
         return
     st.caption(f"{results['instrument']['name']} (version {results['instrument']['version']}): a session "
                f"{results['pass_rule']}.")
     names = item_names(results["items"])
-    table = pd.DataFrame(results["table"])
+    table = pd.DataFrame(results["table"]).drop(columns=left_out)
     table["item"] = [names.get(i, i).split(":")[0] for i in table["item"]]  # "Item n", as the scorer numbers it
     st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table")
     for r in ratings:

@@ -153,6 +153,11 @@ def test_workspace_journey_cue_scores_evidence_submit_then_trainee_sees_it(app_d
         sc.set_value("N/A" if n == 0 else 1 if sc.key.split("_", 4)[4] in proscribed else 4)
     at.run()
     assert not at.exception
+    # "Ratings of this session" leaves the own draft out: the progress above shows it live (an item
+    # score reruns only that part, so a copy below would fall behind); the rater is blind, so no other
+    assert not any("Ravi Rater" in e.label for e in at.expander)
+    assert "your draft is above" in texts(at)
+    assert not any("section" in d.value.columns for d in at.dataframe)  # no per-item table of nobody
     # an evidence mark at the chosen cue, tied to an item
     first_item = scorers[1].key.split("_", 4)[4]
     at.selectbox(key=f"ws_{sid}_mark_item").set_value(first_item)
@@ -171,6 +176,9 @@ def test_workspace_journey_cue_scores_evidence_submit_then_trainee_sees_it(app_d
         [(cues[5]["start_s"], ""), (round(cues[5]["start_s"], 1), first_item)])
     assert mine["mean"] == pytest.approx(4.0)
     assert "Submitted on" in texts(at)
+    # submitted, the rating is listed with the others (it is no longer edited above)
+    shown = [e.label.replace("\\:", ":") for e in at.expander]  # plain() escapes Markdown's colon
+    assert "Rater: Ravi Rater: session score 4.00" in shown, shown
     # the trainee, whose self-rating was already submitted, now sees the rater's result beside it
     results = fidelity.session_results(db, trainee, sid)
     assert {r["label"] for r in results["ratings"]} == {"Rater: Ravi Rater", "Self-rating: Tara Trainee"}
@@ -321,3 +329,26 @@ def test_my_recorded_sessions_lists_the_newest_added_first(app_demo):
     assert not at.exception
     first_row = next(c for c in at.main.children.values() if str(getattr(c, "key", "") or "").startswith("ms_row_"))
     assert first_row.key == f"ms_row_{newest}"
+
+
+def _results_page():
+    """results_view on two ratings, the viewer's own draft (id 7) left out as the workspace does."""
+    from ipt_training.ui.rating_widgets import results_view
+
+    def rating(rid, label, status, mean):
+        return {"rating_id": rid, "label": label, "status": status, "mean": mean, "passed": None if status == "draft"
+                else True, "deduction": 0.0, "failed_by": [], "comment": "", "reasons": {}, "marks": [],
+                "can_reopen": False}
+
+    results = {"deleted": False, "hidden": None, "instrument": {"name": "Session fidelity", "version": 1},
+               "pass_rule": "passes at 3.0", "items": [{"id": "a", "short": "Sets the focus"}],
+               "table": [{"item": "a", "Rater: Me": "2", "Supervisor: Other": "4", "section": "Start", "text": "x"}],
+               "ratings": [rating(7, "Rater: Me", "draft", 2.0), rating(8, "Supervisor: Other", "submitted", 4.0)]}
+    results_view(results, key="t", leave_out=7)
+
+
+def test_results_leave_out_the_own_draft_the_workspace_shows_above():
+    at = AppTest.from_function(_results_page).run()
+    assert not at.exception, at.exception
+    assert [e.label.replace("\\:", ":") for e in at.expander] == ["Supervisor: Other: session score 4.00"]
+    assert list(at.dataframe[0].value.columns) == ["item", "Supervisor: Other", "section", "text"]
