@@ -9,7 +9,11 @@ O(raters^3) per item; here each item keeps
 
 - ``W``: the co-rating weights sum_i (L / n_i) (co-ratings of i), whole numbers with L the least
   common multiple of the target sizes seen, so W does not depend on the order in which sessions
-  came and went, and C = diag(n_.j) - W / L;
+  came and went, and C = diag(n_.j) - W / L. W is int32 while a bound on |W| after the next
+  addition or scaling fits, checked before it is made, then int64; once even int64 cannot hold it
+  (L grows past 2^63 with target sizes up to about 43), W turns to float64 weights (still in 1 / L,
+  rounded at 1e-16 relative, a cell that empties set to zero) and every item is factorised afresh
+  from them: the figures stay correct to rounding, no longer equal bit for bit whatever the order;
 - ``M`` = (C + P)^-1 of its C at the last update, changed by a session's contribution through the
   Sherman-Morrison-Woodbury identity (Woodbury 1950; Golub & Van Loan 2013, 2.1.4): the contribution
   touches only the raters of the session (U), so with S its change of C on them,
@@ -18,8 +22,9 @@ O(raters^3) per item; here each item keeps
   appears or goes (a changed block structure factorises that item afresh).
 
 Each solve is refined against C itself (x += M (q - (C + P) x); Wilkinson's iterative refinement)
-until the residual is at rounding level, so the result does not drift with the updates, and an
-item whose refinement does not converge is factorised afresh; the tests compare the updated
+until the residual is at rounding level, so the result does not drift with the updates; an
+item whose refinement does not converge is factorised afresh, and if it still does not, solved
+directly in float64 from C + P; the tests compare the updated
 figures with figures built at once.
 """
 
@@ -34,6 +39,7 @@ from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController
 
 _BLAS = ThreadpoolController()
+_LIMIT = {np.int32: 2 ** 31 - 1, np.int64: 2 ** 63 - 1}
 REFINE_STEPS = 8
 WOODBURY_SHARE = 8  # an update touching more than 1 / 8 of the raters factorises afresh
 TOLERANCE = 1e-12  # residual, relative to the sizes of q and C x
@@ -52,7 +58,10 @@ class RaterReduction:
         self.r_rater = np.zeros(G)
         self._pending: list[tuple[np.ndarray, ...]] = []  # (item, a, b, weight in units of 1 / L)
         self._pending_nj: list[tuple[np.ndarray, ...]] = []
-        self._bound = 0                    # at least the largest |W| (int32 while below 2 ** 31)
+        self._bound = 0                    # at least the largest |W| and every partial sum of pending (_room)
+        self._pending_abs = 0              # sum of |pending weights|
+        self._largest = 1                  # the largest target size seen
+        self.exact = True                  # W whole numbers (int32 / int64); False: float64 (_room)
         self.refactored = 0                # items factorised afresh (tests, benchmark)
 
     def nbytes(self) -> int:
@@ -60,34 +69,60 @@ class RaterReduction:
 
     def use_size(self, m: int) -> None:
         """Make L a multiple of the target size ``m`` (W and pending weights scaled with it)."""
+        self._largest = max(self._largest, m)
         new = self.L * m // math.gcd(self.L, m)
         if new != self.L:
             k = new // self.L
+            self._room(k=k)  # checked before the scaling, with the scaling
             self._bound *= k
-            self._widen()
-            self.W *= k
-            self._pending = [(g, a, b, w * k) for g, a, b, w in self._pending]
+            self._pending_abs *= k
+            self.W *= k if self.W.dtype != np.float64 else float(k)
+            self._pending = [(g, a, b, w * (k if w.dtype != np.float64 else float(k))) for g, a, b, w in self._pending]
             self.L = new
 
-    def _widen(self) -> None:
-        """Past int32's range (by a bound on |W|: what was added, scaled), W is held as int64."""
-        if self.W.dtype == np.int32 and self._bound >= 2 ** 31:
-            self._bound = int(np.abs(self.W.astype(np.int64)).max(initial=0))
-            if self._bound >= 2 ** 30:
-                self.W = self.W.astype(np.int64)
+    def _room(self, k: int = 1, add: int = 0) -> None:
+        """Hold W so that it fits after the next change (W scaled by ``k``, then ``add`` more in
+        size): int32, else int64, else (past int64: L from target sizes up to about 43) float64.
+
+        The bound on |W| after the change is _bound * k + add (every |units| counted, nothing taken
+        off); when it does not fit, it is tightened first to (max |W| + the pending weights' sizes)
+        * k + add. The bound also covers every partial sum of the pending weights (the update's)."""
+        if self.W.dtype == np.float64 or self._bound * k + add <= _LIMIT[self.W.dtype.type]:
+            return
+        self._bound = int(np.abs(self.W.astype(np.int64)).max(initial=0)) + self._pending_abs
+        need = self._bound * k + add
+        if need <= _LIMIT[np.int32]:
+            return
+        if need <= _LIMIT[np.int64]:
+            self.W = self.W.astype(np.int64)
+            return
+        # past int64: float64 weights; every item is factorised afresh from them at its next solve
+        self.W = self.W.astype(np.float64)
+        self._pending, self._pending_nj, self._pending_abs = [], [], 0
+        self.factored[:] = False
+        self.dirty[:] = True
+        self.exact = False
 
     def add(self, item: np.ndarray, a: np.ndarray, b: np.ndarray, units: int) -> None:
         """W[item, a, b] += units (a whole number, in 1 / L) for each cell given (repeats add up),
         remembered for the next update of the items already factorised."""
-        self._bound += abs(int(units)) * len(item)
-        self._widen()
+        size = abs(int(units)) * len(item)
+        self._room(add=size)  # checked before the addition, with the addition
+        self._bound += size
+        exact = self.W.dtype != np.float64
+        u = int(units) if exact else float(units)
         flat = (item * self.B + a) * self.B + b
         if len(flat) * 8 > self.W.size:  # many cells (sums built at once): one count per cell
-            self.W += (np.bincount(flat, minlength=self.W.size) * int(units)).astype(self.W.dtype).reshape(self.W.shape)
+            counts = np.bincount(flat, minlength=self.W.size).reshape(self.W.shape)
+            self.W += (counts.astype(np.int64) * u).astype(self.W.dtype) if exact else counts * u
         else:
-            np.add.at(self.W, (item, a, b), int(units))
+            np.add.at(self.W, (item, a, b), u)
+        if not exact:  # float64: a cell emptied is zero (a true weight is at least L / the largest size)
+            cell = self.W[item, a, b]
+            self.W[item, a, b] = np.where(np.abs(cell) < 0.5 * self.L / self._largest, 0.0, cell)
         if self.factored.any():
-            self._pending.append((item, a, b, np.full(len(item), int(units), np.int64)))
+            self._pending.append((item, a, b, np.full(len(item), u, np.int64 if exact else np.float64)))
+            self._pending_abs += size
         self.dirty[item] = True
 
     def add_count(self, item: np.ndarray, rater: np.ndarray, sign: float) -> None:
@@ -115,7 +150,7 @@ class RaterReduction:
 
     def _c(self, g: int, nj: np.ndarray) -> np.ndarray:
         """C + P of item ``g``."""
-        c = -self.W[g] / self.L
+        c = -self.W[g] / float(self.L)
         c[np.arange(self.B), np.arange(self.B)] += nj
         return c + (self.block[g][:, None] == self.block[g][None, :])
 
@@ -155,10 +190,13 @@ class RaterReduction:
         gn = np.concatenate([p[0] for p in nparts])
         jn = np.concatenate([p[1] for p in nparts])
         dn = np.concatenate([p[2] for p in nparts])
-        self._pending, self._pending_nj = [], []
+        self._pending, self._pending_nj, self._pending_abs = [], [], 0
         B = self.B
         cells, inv = np.unique((g * B + a) * B + b, return_inverse=True)
-        dw = np.bincount(inv, weights=w, minlength=len(cells)).astype(np.int64)
+        dw = np.zeros(len(cells), w.dtype)  # summed in W's own type: exact for whole numbers
+        np.add.at(dw, inv, w)
+        if not self.exact:
+            dw[np.abs(dw) < 0.5 * self.L / self._largest] = 0
         cells, dw = cells[dw != 0], dw[dw != 0]
         ncells, ninv = np.unique(gn * B + jn, return_inverse=True)
         dnj = np.bincount(ninv, weights=dn, minlength=len(ncells))
@@ -185,7 +223,7 @@ class RaterReduction:
                 continue
             pos = np.searchsorted(touched, np.arange(B))  # code -> position in touched (where touched)
             s = np.zeros((k, k))
-            np.add.at(s, (pos[ca], pos[cb]), -cw / self.L)
+            np.add.at(s, (pos[ca], pos[cb]), -cw / float(self.L))
             s[pos[nj_r], pos[nj_r]] += nj_d
             m = self.M[g]
             mu = m[:, touched].astype(float)
@@ -208,25 +246,33 @@ class RaterReduction:
                 if x is None:
                     self._factor(g, nj[g])
                     x = self._refined(g, nj[g], rhs[g])
-                    if x is None:  # ill-conditioned: the refined solution as it stands
-                        x = self._refined(g, nj[g], rhs[g], accept=True)
+                    if x is None:  # ill-conditioned: a direct float64 solve of C + P, not an unconverged one
+                        x = self._direct(g, nj[g], rhs[g])
                 self.r_rater[g] = float(rhs[g] @ x)
         self.dirty[:] = False
         return self.r_rater.copy()
 
-    def _refined(self, g: int, nj: np.ndarray, q: np.ndarray, accept: bool = False):
+    def _direct(self, g: int, nj: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """(C + P)^-1 q solved in float64 from C + P itself (least squares if it is singular)."""
+        c = self._c(g, nj)
+        try:
+            return np.linalg.solve(c, q)
+        except np.linalg.LinAlgError:
+            return np.linalg.lstsq(c, q, rcond=None)[0]
+
+    def _refined(self, g: int, nj: np.ndarray, q: np.ndarray):
         """(C + P)^-1 q from M, refined against C + P until the residual is at rounding level
         (None when it does not get there: M has drifted)."""
         m, block = self.M[g], self.block[g]
         x = (m @ q.astype(np.float32)).astype(float)
         for _ in range(REFINE_STEPS):
-            cx = nj * x - (self.W[g] @ x) / self.L + np.bincount(block, weights=x, minlength=self.B)[block]
+            cx = nj * x - (self.W[g] @ x) / float(self.L) + np.bincount(block, weights=x, minlength=self.B)[block]
             r = q - cx
             size = np.abs(q).max(initial=0.0) + np.abs(nj * x).max(initial=0.0)
             if np.abs(r).max(initial=0.0) <= TOLERANCE * max(size, 1e-300):
                 return x
             x = x + m @ r.astype(np.float32)
-        return x if accept else None
+        return None
 
 
 def _first_code(labels: np.ndarray) -> np.ndarray:
