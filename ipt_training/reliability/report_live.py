@@ -52,6 +52,7 @@ _sums: "OrderedDict[tuple, _Sums]" = OrderedDict()
 _stamps: "OrderedDict[tuple, tuple]" = OrderedDict()  # (selection, blind set) -> version seen, stamp, sessions, labels
 _gates: dict[tuple, threading.Lock] = {}
 _lock = threading.Lock()
+_STALE = -1  # the version of sums an update left half-made: _touched_since gives None for it
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,8 @@ def _touched_since(kept: Kept, version: int) -> Optional[set]:
 def _figures(library: Library, inst: Any, kept: Kept, hidden: frozenset, double: dict) -> dict:
     """:func:`.report_data.figures_of` the ``double`` data, with its item sums brought up to date
     from those last kept for the selection and blind set: the sessions rated since take out
-    their old contribution and put in their new one; a new rater, item or score reads them all."""
+    their old contribution and put in their new one; a new item or score (an update that cannot
+    be made) builds them afresh, and the kept sums, possibly changed half-way, are dropped first."""
     key = (kept.key, hidden)
     with _lock:
         state = _sums.get(key)
@@ -236,6 +238,11 @@ def _figures(library: Library, inst: Any, kept: Kept, hidden: frozenset, double:
                     counts["sums_updated"] += 1
                     state.version, state.double = kept.version, double
                     return rd.figures_of(library, inst, double, state.sums)
+                # the old contribution may be out and the new one not in: no viewer or donor may use them
+                state.version = _STALE
+                with _lock:
+                    if _sums.get(key) is state:
+                        del _sums[key]
     sums = _derived(kept, hidden, double)
     if sums is None:
         counts["sums_built"] += 1

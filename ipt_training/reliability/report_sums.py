@@ -330,7 +330,7 @@ def build(data: dict[str, Any], categories: list) -> ItemSums:
 
 def add_sessions(sums: ItemSums, data: dict[str, Any], sessions: Optional[np.ndarray], sign: float) -> bool:
     """Add (or with ``sign`` -1 take out) the rows of ``sessions`` (None: all) of ``data`` to
-    ``sums``; False (nothing changed) when a rater or a score is new to the sums."""
+    ``sums``; False (nothing changed) when a score is new to the sums (a new rater is added to them)."""
     ratings, items = data["ratings"], data["items"]
     session = ratings["session_id"].to_numpy(np.int64)
     rows = np.arange(len(ratings)) if sessions is None else np.flatnonzero(np.isin(session, sessions))

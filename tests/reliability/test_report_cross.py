@@ -146,3 +146,14 @@ def test_many_target_sizes_built_at_once_and_reached_by_updates_equal_the_raw_fi
     gone = so_far.pop(later[-1][0])
     assert gone and report_sums.add_sessions(sums, old, np.array([later[-1][0]]), -1.0)
     _check(sums, _as_data(so_far, 3))
+
+
+def test_a_solve_whose_refinement_never_converges_is_solved_directly(monkeypatch):
+    """No refinement step allowed: every solve fails to converge, even after a fresh factorisation,
+    and the figures come from the direct float64 solve, still those of the raw scores."""
+    from ipt_training.reliability import report_cross
+
+    monkeypatch.setattr(report_cross, "REFINE_STEPS", 0)
+    sessions, later = _design(12, 3)
+    data = _as_data({**sessions, **dict(later)}, 3)
+    _check(report_sums.build(data, [0, 1, 2, 3, 4]), data)

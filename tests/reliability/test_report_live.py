@@ -231,6 +231,36 @@ def test_the_comparison_catches_an_update_that_keeps_the_old_contribution(db, li
     assert caught
 
 
+def test_an_update_that_cannot_be_completed_drops_the_half_changed_sums(db, library, monkeypatch):
+    """A session's old contribution taken out, its new one refused (a score new to the sums): the
+    kept sums are half-changed, so no later visit or other blind set's copy may use them; the
+    report is built afresh and equals the full computation."""
+    world = World(db, library, 12)
+    shared_cache.clear()
+    report_live.shared_report(db, library, INSTRUMENT)
+    old = list(report_live._sums.values())
+    assert len(old) == 1
+    real = report_sums.add_sessions
+    refused = []
+
+    def half(sums, data, sessions, sign):
+        if sign > 0 and sessions is not None and not refused:
+            refused.append(sums)
+            return False
+        return real(sums, data, sessions, sign)
+
+    monkeypatch.setattr(report_sums, "add_sessions", half)
+    world.submit(rated=True)
+    assert_same(report_live.shared_report(db, library, INSTRUMENT), rd.reliability_report(db, library, INSTRUMENT))
+    assert refused == [old[0].sums]  # the update was tried on the kept sums and refused half-way
+    assert all(state is not old[0] for state in report_live._sums.values())
+    kept = report_live.kept_rows(db, library, INSTRUMENT)
+    assert report_live._touched_since(kept, old[0].version) is None  # a visitor holding it already: not updated
+    blind = frozenset({sorted(kept.session_ids)[0]})
+    assert_same(report_live.shared_report(db, library, INSTRUMENT, blind=blind),
+                rd.reliability_report(db, library, INSTRUMENT, exclude_sessions=blind))
+
+
 def test_figures_depend_on_the_double_rated_sessions_only(db, library):
     """What the kept report shares while first ratings arrive: the figures of the data's
     double-rated part are those of all the data (figures, not counts)."""
