@@ -86,12 +86,14 @@ class RaterReduction:
 
         The bound on |W| after the change is _bound * k + add (every |units| counted, nothing taken
         off); when it does not fit, it is tightened first to (max |W| + the pending weights' sizes)
-        * k + add. The bound also covers every partial sum of the pending weights (the update's)."""
+        * k + add, and W stays int32 only while that is under half of int32's range (else every
+        addition near the end would tighten it again). The bound also covers every partial sum of
+        the pending weights (the update's)."""
         if self.W.dtype == np.float64 or self._bound * k + add <= _LIMIT[self.W.dtype.type]:
             return
         self._bound = int(np.abs(self.W.astype(np.int64)).max(initial=0)) + self._pending_abs
         need = self._bound * k + add
-        if need <= _LIMIT[np.int32]:
+        if need <= _LIMIT[np.int32] // 2:  # room for as much again before the next tightening
             return
         if need <= _LIMIT[np.int64]:
             self.W = self.W.astype(np.int64)

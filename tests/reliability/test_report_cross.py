@@ -38,9 +38,9 @@ def test_a_scaling_past_int32_widens_before_it_is_applied():
     r = _cell(2 ** 29, 1)
     r.use_size(8)
     assert r.L == 8 and int(r.W[0, 0, 1]) == 2 ** 32
-    r = _cell(2 ** 27, 1)
+    r = _cell(2 ** 26, 1)
     r.use_size(8)
-    assert int(r.W[0, 0, 1]) == 2 ** 30 and r.W.dtype == np.int32  # still fits: not widened
+    assert int(r.W[0, 0, 1]) == 2 ** 29 and r.W.dtype == np.int32  # fits with room: not widened
 
 
 def test_past_int64_the_weights_turn_to_float64_never_wrap():
