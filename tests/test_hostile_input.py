@@ -211,7 +211,16 @@ def test_rating_comment_and_evidence_note(app, text):
     assert_users_table_intact(app)
     at = _open(rater.id, "rating_workspace", **state)
     assert_shown_as_text(at, text + " at 0:45")  # the evidence list
-    assert_shown_as_text(at, "Comment: " + text)  # the results view of the own draft
+    assert at.text_area(key=f"comment_{sid}_rater_draft").value == text  # the draft's comment box
+    # submitted (every item scored), the rating and its comment are listed under the session's ratings
+    proscribed = {it.id for it in fidelity.default_library().instruments["ipt-session-fidelity"].items if it.proscribed}
+    for sc in [s for s in at.segmented_control if s.key and s.key.startswith("score_")]:
+        sc.set_value(1 if sc.key.split("_", 4)[4] in proscribed else 4)
+    at.run()
+    _button(at, "Submit rating").click().run()
+    assert fidelity.own_rating(app, rater, sid, "rater")["status"] == "submitted", [e.value for e in at.error]
+    at = _open(rater.id, "rating_workspace", **state)
+    assert_shown_as_text(at, "Comment: " + text)  # the results view of the submitted rating
 
 
 @pytest.mark.parametrize("text", HOSTILE)
