@@ -7,8 +7,6 @@ sign-in cookie and the per-viewer recording links) and the security headers on e
 with uvicorn, with the same options and ``.streamlit/config.toml`` as any Streamlit app.
 """
 
-import sys
-
 import streamlit as st
 from starlette.middleware import Middleware
 from streamlit import config
@@ -17,15 +15,10 @@ from ipt_training import web
 from ipt_training.http_headers import SecurityHeaders
 from ipt_training.ui import warm
 
-# Many sessions share one interpreter: each script thread gives the GIL up at every SQLite step,
-# file check and message it hands to the event loop, and then waits for it to come back, up to
-# the switch interval (5 ms by default) when another thread is running Python. With 20 working
-# sessions at scale L that wait, not CPU, was most of a page visit (issue 16: median 0.7-1.1 s,
-# the server at a third of a core); 0.5 ms gives the GIL back sooner. uvloop (requirements.txt),
-# which Streamlit and uvicorn use when installed, wakes the event loop without giving the GIL up
-# (README: Benchmarks, Many sessions at once).
-sys.setswitchinterval(0.0005)
-
+# Many sessions share one interpreter: uvloop (requirements.txt), which Streamlit and uvicorn use
+# when installed, wakes the event loop from a script thread without giving up the GIL (issue 16).
+# Python's switch interval stays at its default (5 ms): 0.5 ms was measured slower idle with 20
+# sessions (docs/BENCHMARKS.md: Many sessions at once; README: Latest run).
 # lifespan: the shared caches are warmed in a background thread when the server starts (ipt_training/ui/warm.py)
 app = st.App("streamlit_app.py", routes=web.routes(config.get_option("server.baseUrlPath") or ""),
              middleware=[Middleware(SecurityHeaders)], lifespan=warm.lifespan)
