@@ -13,6 +13,8 @@ from ipt_training.reliability import report_sums
 from ipt_training.reliability.report_cross import RaterReduction
 from ipt_training.reliability.report_stats import group_figures
 
+from test_report_sums import _as_data
+
 ONE = np.array([0])
 
 
@@ -53,17 +55,6 @@ def test_past_int64_the_weights_turn_to_float64_never_wrap():
     r = _cell(2 ** 61, 1, np.int64)
     r.use_size(3)
     assert r.exact and int(r.W[0, 0, 1]) == 3 * 2 ** 61
-
-
-def _as_data(sessions: dict, n_items: int) -> dict:
-    ratings, items = [], []
-    for sid in sorted(sessions):
-        for rid in sorted(sessions[sid]):
-            row = len(ratings)
-            ratings.append((sid, rid))
-            items += [(row, g, v) for g, v in sorted(sessions[sid][rid].items())]
-    return {"ratings": pd.DataFrame(ratings, columns=["session_id", "rater_id"]),
-            "items": pd.DataFrame(items, columns=["row", "item", "score"]), "item_ids": [f"i{g}" for g in range(n_items)]}
 
 
 def _design(largest: int, seed: int):

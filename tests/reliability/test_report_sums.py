@@ -120,15 +120,16 @@ def test_sessions_taken_out_and_put_back_leave_the_sums_of_the_rest():
     _compare(sums, report_sums.build(data, [0, 1, 2, 3, 4]))
 
 
-def _as_data(sessions: dict) -> dict:
-    """Data of ``{session: {rater id: {item: score}}}``, ratings in (session, rater) order."""
+def _as_data(sessions: dict, n_items: int | None = None) -> dict:
+    """Data of ``{session: {rater id: {item: score}}}``, ratings in (session, rater) order; items
+    ``i0 .. i{n_items - 1}`` (by default as many as the highest item scored)."""
     ratings, items = [], []
     for sid in sorted(sessions):
         for rid in sorted(sessions[sid]):
             row = len(ratings)
             ratings.append((sid, rid))
             items += [(row, g, v) for g, v in sorted(sessions[sid][rid].items())]
-    n_items = 1 + max((g for _, g, _ in items), default=0)
+    n_items = n_items or 1 + max((g for _, g, _ in items), default=0)
     return {"ratings": pd.DataFrame(ratings, columns=["session_id", "rater_id"]),
             "items": pd.DataFrame(items, columns=["row", "item", "score"]), "item_ids": [f"i{g}" for g in range(n_items)]}
 
