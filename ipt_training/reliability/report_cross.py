@@ -26,6 +26,11 @@ until the residual is at rounding level, so the result does not drift with the u
 item whose refinement does not converge is factorised afresh, and if it still does not, solved
 directly in float64 from C + P; the tests compare the updated
 figures with figures built at once.
+
+:class:`LessSessions` gives the same figures with some sessions taken out (a viewer's blind set)
+without changing the kept matrices: the same identity applied to vectors,
+x = M q - M U (I + S U' M U)^-1 S U' M q, O(raters x touched raters) per item, refined against
+the changed C + P; an item whose blocks change is solved directly.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import math
 
 import numpy as np
 from scipy import sparse
+from scipy import linalg
 from scipy.linalg import lapack
 from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController
@@ -239,6 +245,9 @@ class RaterReduction:
 
     def solve(self, nj: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """R(r | mu, t) = q' (C + P)^-1 q of every item (``rhs``: q, items x raters)."""
+        if not self.B:  # no rater: nothing to solve (LAPACK refuses an empty matrix)
+            self.dirty[:] = False
+            return self.r_rater.copy()
         with _BLAS.limit(limits=1, user_api="blas"):  # threaded BLAS on a busy machine: far slower
             self._update(nj)
             for g in np.flatnonzero(self.dirty).tolist():
@@ -275,6 +284,141 @@ class RaterReduction:
                 return x
             x = x + m @ r.astype(np.float32)
         return None
+
+
+class LessSessions:
+    """R(r | mu, t) of a :class:`RaterReduction`'s items with some sessions' contribution taken out
+    (a viewer's blind set: :meth:`.report_sums.ItemSums.less`), read-only: the changes are kept
+    aside (:meth:`add`, :meth:`add_count`, as :class:`RaterReduction` takes them) and :meth:`solve`
+    solves each changed item by the Woodbury identity applied to vectors (see module), refined
+    against the changed C + P, or directly in float64 when its blocks change or many raters do.
+    ``base`` must be solved for ``base_rhs`` (its r_rater current) and unchanged while this is used."""
+
+    def __init__(self, base: RaterReduction, base_rhs: np.ndarray):
+        self.base, self.base_rhs = base, base_rhs
+        self.G, self.B, self.L, self.exact = base.G, base.B, base.L, base.exact
+        self.block = base.block.copy()
+        self._cells: list[tuple[np.ndarray, ...]] = []
+        self._counts: list[tuple[np.ndarray, ...]] = []
+        self.solved = {"woodbury": 0, "direct": 0}  # items solved each way (tests)
+        self.r_rater = base.r_rater.copy()
+
+    def nbytes(self) -> int:
+        return self.block.nbytes
+
+    def use_size(self, m: int) -> None:
+        if self.L % m:  # the base's sessions only: their sizes divide L already
+            raise ValueError(f"a target size {m} the kept sums never had: not a session of theirs")
+
+    def grow(self, order: np.ndarray, k: int) -> None:
+        raise ValueError("a rater the kept sums never had: not a session of theirs")
+
+    def add(self, item: np.ndarray, a: np.ndarray, b: np.ndarray, units: int) -> None:
+        self._cells.append((item, a, b, np.full(len(item), units, np.int64 if self.exact else np.float64)))
+
+    def add_count(self, item: np.ndarray, rater: np.ndarray, sign: float) -> None:
+        self._counts.append((item, rater, np.full(len(item), sign)))
+
+    def solve(self, nj: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        """R(r | mu, t) = q' (C + P)^-1 q of every item with the changes (``nj``, ``rhs``: the changed
+        n_.j and q); an item whose C and q are unchanged keeps the base's figure."""
+        base, B = self.base, self.B
+        out = base.r_rater.copy()
+        cells, dw = _summed(self._cells, B, np.int64 if self.exact else np.float64)
+        ncells, dnj = _summed(self._counts, B, np.float64)
+        items = np.union1d(np.union1d(cells // (B * B), ncells // B),
+                           np.flatnonzero((rhs != self.base_rhs).any(axis=1)))
+        with _BLAS.limit(limits=1, user_api="blas"):
+            for g in items.tolist():
+                on = (cells >= g * B * B) & (cells < (g + 1) * B * B)
+                ca, cb = (cells[on] // B) % B, cells[on] % B
+                old = base.W[g][ca, cb]
+                new = old + dw[on]
+                if not self.exact:  # a cell emptied is zero, as RaterReduction.add keeps it
+                    new = np.where(np.abs(new) < 0.5 * self.L / base._largest, 0.0, new)
+                cw = (new - old).astype(float)
+                non = (ncells >= g * B) & (ncells < (g + 1) * B)
+                nj_r, nj_d = ncells[non] % B, dnj[non]
+                x = None
+                lost = (new == 0) & (old != 0)
+                moved = np.any((nj[g][nj_r] > 0) != (nj[g][nj_r] - nj_d > 0))  # a rater comes or goes
+                joined = np.any((new != 0) & (old == 0) & (base.block[g][ca] != base.block[g][cb]))
+                touched = np.union1d(np.union1d(ca, cb), nj_r)
+                if lost.any() or moved or joined:
+                    linked = base.W[g] != 0
+                    linked[ca, cb] = new != 0
+                    # links only gone, each between raters who still share a rater: the blocks stay
+                    if moved or joined or not (linked[ca[lost]] & linked[cb[lost]]).any(axis=1).all():
+                        a, b = np.nonzero(linked)
+                        graph = sparse.csr_matrix((np.ones(len(a)), (a, b)), shape=(B, B))
+                        self.block[g] = _first_code(connected_components(graph, directed=False)[1])
+                if np.array_equal(self.block[g], base.block[g]) and len(touched) <= max(16, B // 4):
+                    x = self._woodbury(g, touched, ca, cb, cw, nj_r, nj_d, nj[g], rhs[g])
+                if x is None:
+                    w = base.W[g].astype(float)
+                    w[ca, cb] += cw
+                    c = np.diag(nj[g]) - w / float(self.L) + (self.block[g][:, None] == self.block[g][None, :])
+                    try:
+                        x = np.linalg.solve(c, rhs[g])
+                    except np.linalg.LinAlgError:
+                        x = np.linalg.lstsq(c, rhs[g], rcond=None)[0]
+                    self.solved["direct"] += 1
+                else:
+                    self.solved["woodbury"] += 1
+                out[g] = float(rhs[g] @ x)
+        self.r_rater = out
+        return out.copy()
+
+    def _woodbury(self, g: int, touched: np.ndarray, ca: np.ndarray, cb: np.ndarray, cw: np.ndarray,
+                  nj_r: np.ndarray, nj_d: np.ndarray, nj: np.ndarray, q: np.ndarray):
+        """(C + P + U S U')^-1 q of item ``g`` from the base's M (see module), refined against the
+        changed C + P; None when singular or not converged (the caller solves directly)."""
+        base, B, k = self.base, self.B, len(touched)
+        m, block = base.M[g], base.block[g]
+        pos = np.searchsorted(touched, np.arange(B))
+        s = np.zeros((k, k))
+        np.add.at(s, (pos[ca], pos[cb]), -cw / float(self.L))
+        s[pos[nj_r], pos[nj_r]] += nj_d
+        mu = m[:, touched].astype(float)
+        try:
+            lu = linalg.lu_factor(np.eye(k) + s @ mu[touched], check_finite=False) if k else None
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+
+        def inverse(v: np.ndarray) -> np.ndarray:
+            y = (m @ v.astype(np.float32)).astype(float)
+            return y - mu @ linalg.lu_solve(lu, s @ y[touched], check_finite=False) if k else y
+
+        x = inverse(q)
+        for _ in range(REFINE_STEPS):
+            if not np.isfinite(x).all():
+                return None
+            wx = base.W[g] @ x
+            np.add.at(wx, ca, cw * x[cb])
+            cx = nj * x - wx / float(self.L) + np.bincount(block, weights=x, minlength=B)[block]
+            r = q - cx
+            size = np.abs(q).max(initial=0.0) + np.abs(nj * x).max(initial=0.0)
+            if np.abs(r).max(initial=0.0) <= TOLERANCE * max(size, 1e-300):
+                return x
+            x = x + inverse(r)
+        return None
+
+
+def _summed(parts: list[tuple[np.ndarray, ...]], B: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Flat cells of (item, codes..., change) ``parts`` (item * B + code, then * B + the next) and
+    their summed changes, those that are not zero."""
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, dtype)
+    cells = []
+    for part in parts:
+        flat = np.asarray(part[0], dtype=np.int64)
+        for code in part[1:-1]:
+            flat = flat * B + code
+        cells.append(flat)
+    uniq, inv = np.unique(np.concatenate(cells), return_inverse=True)
+    summed = np.zeros(len(uniq), dtype)
+    np.add.at(summed, inv, np.concatenate([p[-1] for p in parts]).astype(dtype))
+    return uniq[summed != 0], summed[summed != 0]
 
 
 def _first_code(labels: np.ndarray) -> np.ndarray:

@@ -218,8 +218,9 @@ def assemble(rows: dict[str, Any], exclude_sessions: frozenset = frozenset()) ->
     found = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(len(pos))  # the item rows of ``ids``
     code = np.asarray(code, dtype=np.int64)[found]
     if exclude_sessions:  # only the items scored in what is left
-        present = np.unique(code)
-        code, item_ids = np.searchsorted(present, code), [item_ids[i] for i in present]
+        used = np.bincount(code, minlength=len(item_ids)) > 0
+        if not used.all():
+            code, item_ids = (np.cumsum(used) - 1)[code], [i for i, u in zip(item_ids, used) if u]
     items = _item_frame(pos, code, rows["score"][found])
     names = rows["names"]
     names = names[names["id"].isin(set(ratings["rater_id"].tolist()))]
@@ -381,12 +382,12 @@ def _cohort_name(db: Database, cohort_id: Optional[int]) -> str:
 def _item_figures(data: dict[str, Any], sums: "report_sums.ItemSums", names: np.ndarray,
                   labels: dict[str, tuple[str, str]], names_of: dict[str, str]) -> list[dict[str, Any]]:
     """Per-item figures on every double-rated session, every item at once (:func:`group_figures`
-    from the kept sums: :mod:`.report_sums`)."""
+    from the kept sums: :mod:`.report_sums`); the sums may hold items the data no longer have
+    (scored only in sessions a viewer is blind to: :meth:`.report_sums.ItemSums.less`)."""
     if not data["item_ids"]:
         return []
-    item_ids = data["item_ids"]
-    figures = sums.item_figures(names)
-    by_id = dict(zip(item_ids, figures))
+    wanted = set(data["item_ids"])
+    by_id = {i: f for i, f in zip(sums.item_ids, sums.item_figures(names)) if i in wanted}
     order = [i for i in labels if i in by_id] + sorted(set(by_id) - set(labels))
     return [{"item_id": i, "label": names_of.get(i) or humanize(i), "section": labels.get(i, ("", i))[0],
              "item": labels.get(i, ("", i))[1], **by_id[i]} for i in order]

@@ -15,20 +15,22 @@ and shared through :mod:`.shared_cache`: the figures (:func:`.report_data.figure
 change of the double-rated sessions' data, which alone they depend on (:func:`_double_stamp`),
 so the first rating of a session only updates the counts of sessions and ratings; a further
 rating of a session updates the item sums behind the item figures (:mod:`.report_sums`) by that
-session's contribution alone (:func:`_figures`); the G study per content of its input
+session's contribution alone (:func:`_current_sums`); the G study per content of its input
 (the double-rated session scores); drift per change of calibration data
 (:func:`.calibration.calibration_stamp`). A viewer blind to sessions of the selection gets the
-statistics of the same data without those sessions, computed for that set of sessions.
+statistics of the same data without those sessions, computed for that set of sessions from the
+selection's one set of kept item sums less those sessions' contribution, read without changing
+them (:meth:`.report_sums.ItemSums.less`).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import pandas as pd
@@ -41,11 +43,11 @@ from ..store import read_snapshot
 
 MAX_SELECTIONS = 16
 MAX_HISTORY = 64  # appends a selection remembers: a kept sums this far behind is updated, not rebuilt
-MAX_SUMS = 4  # item sums kept (selection x blind set): 84 MB each at scale XL (500 raters), 9 MB at L
+MAX_SUMS = 4  # selections whose item sums are kept: 84 MB each at scale XL (500 raters), 9 MB at L
 
 # how the kept data were brought up to date (tests and the benchmark read these)
 counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0, "sums_built": 0, "sums_updated": 0,
-          "sums_derived": 0}
+          "sums_views": 0}
 
 _kept: "OrderedDict[tuple, Kept]" = OrderedDict()
 _sums: "OrderedDict[tuple, _Sums]" = OrderedDict()
@@ -172,8 +174,8 @@ def _data(db: Database, kept: Kept, hidden: frozenset) -> dict:
     with _lock:
         counts["assembled"] += 1
         kept.derived[hidden] = data
-        while len(kept.derived) > MAX_VARIANTS:
-            kept.derived.pop(next(iter(kept.derived)))
+        while len(kept.derived) > MAX_VARIANTS:  # the oldest blind set's; the whole selection's stays
+            kept.derived.pop(next(k for k in kept.derived if k))
     return data
 
 
@@ -192,7 +194,7 @@ def shared_report(db: Database, library: Library, instrument_id: str, cohort_id:
         data = _data(db, kept, hidden)
         double = rd.double_rated_part(data)
         figures = shared("reliability_figures", db, (kept.key, hidden, _double_stamp(kept, hidden, double)),
-                         lambda: _figures(library, inst, kept, hidden, double))
+                         lambda: _figures(library, inst, db, kept, hidden, double))
         return rd.report_from_data(library, inst, data, kept.filters, figures)
 
     return shared("reliability_report", db, (kept.key, kept.version, tuple(sorted(hidden))), build)
@@ -200,7 +202,7 @@ def shared_report(db: Database, library: Library, instrument_id: str, cohort_id:
 
 @dataclass
 class _Sums:
-    """The item sums (:mod:`.report_sums`) of a selection's double-rated data less a blind set, the
+    """The item sums (:mod:`.report_sums`) of a selection's double-rated data (nothing hidden), the
     data they are of and the kept version it was assembled from."""
 
     version: int
@@ -220,16 +222,39 @@ def _touched_since(kept: Kept, version: int) -> Optional[set]:
     return None
 
 
-def _figures(library: Library, inst: Any, kept: Kept, hidden: frozenset, double: dict) -> dict:
-    """:func:`.report_data.figures_of` the ``double`` data, with its item sums brought up to date
-    from those last kept for the selection and blind set: the sessions rated since take out
-    their old contribution and put in their new one; a new item or score (an update that cannot
-    be made) builds them afresh, and the kept sums, possibly changed half-way, are dropped first."""
-    key = (kept.key, hidden)
+def _figures(library: Library, inst: Any, db: Database, kept: Kept, hidden: frozenset, double: dict) -> dict:
+    """:func:`.report_data.figures_of` the ``double`` data (the selection's double-rated part less
+    ``hidden``) from the selection's kept item sums (:func:`_current_sums`): as they are for a
+    viewer blind to none of its double-rated sessions, else less those sessions' contribution
+    (:meth:`.report_sums.ItemSums.less`: the kept sums are not changed). Built afresh for the
+    viewer only if the viewer's data cannot be had so (a score new to the kept sums)."""
+    whole = double if not hidden else rd.double_rated_part(_data(db, kept, frozenset()))
+    with _current_sums(library, inst, kept, whole) as state:
+        if set(double["item_ids"]) <= set(state.double["item_ids"]):  # an item scored only in hidden sessions goes
+            rated = state.double["ratings"]["session_id"].to_numpy(np.int64)
+            gone = np.intersect1d(rated, np.fromiter(hidden, np.int64, len(hidden)))
+            sums = state.sums.less(state.double, gone) if len(gone) else state.sums
+            if sums is not None:
+                counts["sums_views"] += bool(len(gone))
+                return rd.figures_of(library, inst, double, sums)
+    counts["sums_built"] += 1
+    return rd.figures_of(library, inst, double)
+
+
+@contextmanager
+def _current_sums(library: Library, inst: Any, kept: Kept, double: dict) -> Iterator[_Sums]:
+    """The item sums of the selection's double-rated data ``double`` (nothing hidden), held locked:
+    those kept, brought up to date (the sessions rated since take out their old contribution
+    and put in their new one), or, when that cannot be done (a new item or score), built afresh;
+    kept sums possibly changed half-way are dropped first."""
+    key = kept.key
     with _lock:
         state = _sums.get(key)
     if state is not None:
         with state.lock:
+            if state.version == kept.version:
+                yield state
+                return
             touched = _touched_since(kept, state.version)
             if touched is not None and state.double["item_ids"] == double["item_ids"]:
                 sessions = np.asarray(sorted(touched), dtype=np.int64)
@@ -237,45 +262,22 @@ def _figures(library: Library, inst: Any, kept: Kept, hidden: frozenset, double:
                         and report_sums.add_sessions(state.sums, double, sessions, 1.0)):
                     counts["sums_updated"] += 1
                     state.version, state.double = kept.version, double
-                    return rd.figures_of(library, inst, double, state.sums)
-                # the old contribution may be out and the new one not in: no viewer or donor may use them
-                state.version = _STALE
-                with _lock:
-                    if _sums.get(key) is state:
-                        del _sums[key]
-    sums = _derived(kept, hidden, double)
-    if sums is None:
-        counts["sums_built"] += 1
-        sums = report_sums.build(double, rd.scale_points(library, inst) or [])
-    state = _Sums(kept.version, double, sums)
+                    yield state
+                    return
+            # the old contribution may be out and the new one not in: no visit may use them
+            state.version = _STALE
+            with _lock:
+                if _sums.get(key) is state:
+                    del _sums[key]
+    counts["sums_built"] += 1
+    state = _Sums(kept.version, double, report_sums.build(double, rd.scale_points(library, inst) or []))
     with state.lock:
         with _lock:
             _sums[key] = state
             _sums.move_to_end(key)
             while len(_sums) > MAX_SUMS:
                 _sums.popitem(last=False)
-        return rd.figures_of(library, inst, double, state.sums)
-
-
-def _derived(kept: Kept, hidden: frozenset, double: dict) -> Optional[report_sums.ItemSums]:
-    """The sums of ``double`` (the selection less ``hidden``) from a copy of those kept for the
-    selection and another blind set (the most recently used): the sessions rated since, and those
-    one blind set hides and the other not, take their old contribution out and put their new one
-    in. None when no kept sums can be brought there (a viewer's blind set costs a copy, not a build)."""
-    with _lock:
-        donors = [(k[1], s) for k, s in reversed(_sums.items()) if k[0] == kept.key and k[1] != hidden]
-    for other, donor in donors:
-        with donor.lock:
-            touched = _touched_since(kept, donor.version)
-            if touched is None or donor.double["item_ids"] != double["item_ids"]:
-                continue
-            sums, old = copy.deepcopy(donor.sums), donor.double
-        sessions = np.asarray(sorted(touched | (hidden ^ other)), dtype=np.int64)
-        if report_sums.add_sessions(sums, old, sessions, -1.0) and report_sums.add_sessions(sums, double, sessions, 1.0):
-            counts["sums_derived"] += 1
-            return sums
-        return None
-    return None
+        yield state
 
 
 def _double_stamp(kept: Kept, hidden: frozenset, double: dict) -> int:

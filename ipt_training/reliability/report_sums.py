@@ -26,6 +26,7 @@ figures equal those of the sums built at once (the tests compare them with the f
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Optional
 
 import numpy as np
@@ -33,7 +34,7 @@ import pandas as pd
 
 from .icc import crossed_reduced, oneway_closed
 from .long_data import same_key_pairs
-from .report_cross import RaterReduction
+from .report_cross import LessSessions, RaterReduction
 from .report_stats import figure_rows
 
 
@@ -43,12 +44,14 @@ DENSE_CELLS = 2 ** 24
 class ItemSums:
     """The sums of every item's figures (see module) over whole sessions' item scores.
 
-    ``n_items`` groups, raters coded by their position in ``rater_ids``, scores coded by their
-    position in ``categories`` (sorted). :meth:`add` adds (sign +1) or takes out (-1) sessions.
+    The groups are the items ``item_ids`` (by position), raters coded by their position in
+    ``rater_ids``, scores coded by their position in ``categories`` (sorted). :meth:`add` adds
+    (sign +1) or takes out (-1) sessions.
     """
 
-    def __init__(self, n_items: int, rater_ids: np.ndarray, categories: np.ndarray):
-        G, B, V = n_items, len(rater_ids), len(categories)
+    def __init__(self, item_ids: list[str], rater_ids: np.ndarray, categories: np.ndarray):
+        G, B, V = len(item_ids), len(rater_ids), len(categories)
+        self.item_ids = list(item_ids)
         self.G, self.B, self.V = G, B, V
         self.rater_ids = np.asarray(rater_ids, dtype=np.int64)
         self.categories = np.asarray(categories, dtype=float)
@@ -175,9 +178,8 @@ class ItemSums:
             ssw = sum((p["W"] / m for m, p in parts), np.zeros(G))
             one = oneway_closed(ssb, ssw, N, self.a, self.sum_n2)
             present = self.nj > 0
-            rhs = self.Rj - sum((p["U"] / m for m, p in parts), np.zeros((G, B)))
             ss_r = np.sum(np.divide(self.Rj ** 2, self.nj, out=np.zeros((G, B)), where=present), axis=1) - mean_sq
-            r_rater = self.cross.solve(self.nj, rhs)
+            r_rater = self.cross.solve(self.nj, self._q())
             block = self.cross.block
             n_blocks = np.array([len(np.unique(block[g][present[g]])) for g in range(G)], dtype=float)
             crossed = crossed_reduced(r_rater, n_blocks, present.sum(axis=1).astype(float), N, self.a,
@@ -189,6 +191,26 @@ class ItemSums:
         return figure_rows((self.a + self.n1).astype(np.int64), self.a.astype(np.int64), present, rater_names,
                            one if any_double else None, crossed if any_double else None,
                            alpha if any_double else None, constant, "ordinal")
+
+    def _q(self) -> np.ndarray:
+        """q of the crossed ICC (see module), items x raters."""
+        return self.Rj - sum((p["U"] / m for m, p in sorted(self.by_size.items())), np.zeros((self.G, self.B)))
+
+    def less(self, data: dict[str, Any], sessions: np.ndarray) -> Optional["ItemSums"]:
+        """These sums less the contribution of ``sessions`` of ``data`` (the data they are of), as
+        new sums for reading that share the crossed ICC's matrices with these
+        (:class:`.report_cross.LessSessions`): a viewer's blind set costs the copy of the small
+        sums and the changed items' solves, not a copy of every item's raters x raters matrices.
+        These must stay unchanged while the result is used; None when a score is new to them."""
+        q = self._q()
+        self.cross.solve(self.nj, q)  # the base's figures current: the view's unchanged items keep them
+        view = copy.copy(self)
+        for name in ("N", "Sy", "Syy", "a", "n1", "sum_n2", "nj", "Rj", "ncat"):
+            setattr(view, name, getattr(self, name).copy())
+        view.by_size = {m: {k: v.copy() for k, v in part.items()} for m, part in self.by_size.items()}
+        view.pairs = copy.deepcopy(self.pairs)
+        view.cross = LessSessions(self.cross, q)
+        return view if add_sessions(view, data, np.asarray(sessions, dtype=np.int64), -1.0) else None
 
     def pair_counts(self) -> pd.DataFrame:
         """Rater-code pairs (a <= b) and how many sessions both rated, one row per pair."""
@@ -323,7 +345,7 @@ def build(data: dict[str, Any], categories: list) -> ItemSums:
     ratings, items = data["ratings"], data["items"]
     rater_ids = np.unique(ratings["rater_id"].to_numpy(np.int64))
     cats = np.asarray(sorted(set(float(c) for c in categories) | set(np.unique(items["score"]).tolist())), float)
-    sums = ItemSums(len(data["item_ids"]), rater_ids, cats)
+    sums = ItemSums(data["item_ids"], rater_ids, cats)
     add_sessions(sums, data, None, 1.0)
     return sums
 

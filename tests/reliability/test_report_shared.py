@@ -204,8 +204,12 @@ def test_one_computation_per_change_shared_by_viewers(rated, library):
     second = report_live.shared_report(db, library, INSTRUMENT, blind=frozenset({999_999}))  # an unrated session
     assert first is second and reports() == start + 1
     hidden = frozenset({rated["sessions"][1]})
+    sums_before = dict(report_live.counts)
     mine = report_live.shared_report(db, library, INSTRUMENT, blind=hidden)
     assert reports() == start + 2 and mine["n_double_rated"] == first["n_double_rated"] - 1
+    # from the one set of kept sums, less the hidden session: no sums of its own
+    assert report_live.counts["sums_views"] == sums_before["sums_views"] + 1
+    assert report_live.counts["sums_built"] == sums_before["sums_built"] and len(report_live._sums) == 1
     assert mine["session_ids"] == first["session_ids"] - hidden
     assert report_live.shared_report(db, library, INSTRUMENT, blind=hidden) is mine and reports() == start + 2
     # a draft (any rater, any session) changes nothing
