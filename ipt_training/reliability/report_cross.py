@@ -27,8 +27,8 @@ item whose refinement does not converge is factorised afresh, and if it still do
 directly in float64 from C + P; the tests compare the updated
 figures with figures built at once.
 
-:class:`LessSessions` gives the same figures with some sessions taken out (a viewer's blind set)
-without changing the kept matrices: the same identity applied to vectors,
+:class:`ReductionView` gives the same figures with some sessions taken out or put in (a viewer's
+blind set) without changing the kept matrices: the same identity applied to vectors,
 x = M q - M U (I + S U' M U)^-1 S U' M q, O(raters x touched raters) per item, refined against
 the changed C + P; an item whose blocks change is solved directly.
 """
@@ -286,9 +286,9 @@ class RaterReduction:
         return None
 
 
-class LessSessions:
+class ReductionView:
     """R(r | mu, t) of a :class:`RaterReduction`'s items with some sessions' contribution taken out
-    (a viewer's blind set: :meth:`.report_sums.ItemSums.less`), read-only: the changes are kept
+    or put in (:meth:`.report_sums.ItemSums.view`), read-only: the changes are kept
     aside (:meth:`add`, :meth:`add_count`, as :class:`RaterReduction` takes them) and :meth:`solve`
     solves each changed item by the Woodbury identity applied to vectors (see module), refined
     against the changed C + P, or directly in float64 when its blocks change or many raters do.
@@ -306,12 +306,15 @@ class LessSessions:
     def nbytes(self) -> int:
         return self.block.nbytes
 
+    class Unsupported(Exception):
+        """A change the view cannot hold: a rater or a target size the base never had."""
+
     def use_size(self, m: int) -> None:
-        if self.L % m:  # the base's sessions only: their sizes divide L already
-            raise ValueError(f"a target size {m} the kept sums never had: not a session of theirs")
+        if self.L % m:
+            raise ReductionView.Unsupported(f"target size {m}")
 
     def grow(self, order: np.ndarray, k: int) -> None:
-        raise ValueError("a rater the kept sums never had: not a session of theirs")
+        raise ReductionView.Unsupported(f"{k} new rater(s)")
 
     def add(self, item: np.ndarray, a: np.ndarray, b: np.ndarray, units: int) -> None:
         self._cells.append((item, a, b, np.full(len(item), units, np.int64 if self.exact else np.float64)))

@@ -20,7 +20,7 @@ session's contribution alone (:func:`_current_sums`); the G study per content of
 (:func:`.calibration.calibration_stamp`). A viewer blind to sessions of the selection gets the
 statistics of the same data without those sessions, computed for that set of sessions from the
 selection's one set of kept item sums less those sessions' contribution, read without changing
-them (:meth:`.report_sums.ItemSums.less`).
+them (:meth:`.report_sums.ItemSums.view`).
 """
 
 from __future__ import annotations
@@ -203,9 +203,10 @@ def shared_report(db: Database, library: Library, instrument_id: str, cohort_id:
 @dataclass
 class _Sums:
     """The item sums (:mod:`.report_sums`) of a selection's double-rated data (nothing hidden), the
-    data they are of and the kept version it was assembled from."""
+    data they are of and the kept rows (and their version) it was assembled from."""
 
     version: int
+    kept: Kept
     double: dict
     sums: report_sums.ItemSums
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -225,35 +226,40 @@ def _touched_since(kept: Kept, version: int) -> Optional[set]:
 def _figures(library: Library, inst: Any, db: Database, kept: Kept, hidden: frozenset, double: dict) -> dict:
     """:func:`.report_data.figures_of` the ``double`` data (the selection's double-rated part less
     ``hidden``) from the selection's kept item sums (:func:`_current_sums`): as they are for a
-    viewer blind to none of its double-rated sessions, else less those sessions' contribution
-    (:meth:`.report_sums.ItemSums.less`: the kept sums are not changed). Built afresh for the
-    viewer only if the viewer's data cannot be had so (a score new to the kept sums)."""
+    viewer blind to none of its double-rated sessions and holding the rows they are of; else read
+    through a view of them (:meth:`.report_sums.ItemSums.view`: the kept sums are not changed)
+    less the hidden sessions and, for a visitor holding older rows than the sums are of, with the
+    sessions rated since as they were. Built afresh only when no view can hold the difference."""
     whole = double if not hidden else rd.double_rated_part(_data(db, kept, frozenset()))
-    with _current_sums(library, inst, kept, whole) as state:
-        if set(double["item_ids"]) <= set(state.double["item_ids"]):  # an item scored only in hidden sessions goes
-            rated = state.double["ratings"]["session_id"].to_numpy(np.int64)
-            gone = np.intersect1d(rated, np.fromiter(hidden, np.int64, len(hidden)))
-            sums = state.sums.less(state.double, gone) if len(gone) else state.sums
+    with _current_sums(library, inst, kept, whole) as (state, since):
+        # an item scored only in hidden sessions goes; rows put back must be coded as the sums' items
+        if set(double["item_ids"]) <= set(state.double["item_ids"]) and (
+                not since or whole["item_ids"] == state.double["item_ids"]):
+            rated = np.unique(state.double["ratings"]["session_id"].to_numpy(np.int64))
+            out = since | {int(s) for s in np.intersect1d(rated, np.fromiter(hidden, np.int64, len(hidden)))}
+            sums = state.sums.view((state.double, out, -1.0), (whole, since - hidden, 1.0)) if out else state.sums
             if sums is not None:
-                counts["sums_views"] += bool(len(gone))
+                counts["sums_views"] += bool(out)
                 return rd.figures_of(library, inst, double, sums)
     counts["sums_built"] += 1
     return rd.figures_of(library, inst, double)
 
 
 @contextmanager
-def _current_sums(library: Library, inst: Any, kept: Kept, double: dict) -> Iterator[_Sums]:
-    """The item sums of the selection's double-rated data ``double`` (nothing hidden), held locked:
-    those kept, brought up to date (the sessions rated since take out their old contribution
-    and put in their new one), or, when that cannot be done (a new item or score), built afresh;
-    kept sums possibly changed half-way are dropped first."""
+def _current_sums(library: Library, inst: Any, kept: Kept, double: dict) -> Iterator[tuple[_Sums, set]]:
+    """The item sums of the selection's double-rated data ``double`` (nothing hidden), held locked,
+    and the sessions whose ratings differ between ``double`` and the data the sums are of (none,
+    but for a visitor who read the kept rows before another visit brought the sums further).
+    Those kept are brought up to date (the sessions rated since take out their old contribution
+    and put in their new one), or, when that cannot be done (a new item or score, rows read
+    afresh), built afresh; kept sums possibly changed half-way are dropped first."""
     key = kept.key
     with _lock:
         state = _sums.get(key)
     if state is not None:
         with state.lock:
             if state.version == kept.version:
-                yield state
+                yield state, set()
                 return
             touched = _touched_since(kept, state.version)
             if touched is not None and state.double["item_ids"] == double["item_ids"]:
@@ -261,8 +267,13 @@ def _current_sums(library: Library, inst: Any, kept: Kept, double: dict) -> Iter
                 if (report_sums.add_sessions(state.sums, state.double, sessions, -1.0)
                         and report_sums.add_sessions(state.sums, double, sessions, 1.0)):
                     counts["sums_updated"] += 1
-                    state.version, state.double = kept.version, double
-                    yield state
+                    state.version, state.kept, state.double = kept.version, kept, double
+                    yield state, set()
+                    return
+            elif touched is None and state.version != _STALE:
+                since = _touched_since(state.kept, kept.version)
+                if since is not None:  # the sums are ahead of this visitor's rows: theirs, not dropped
+                    yield state, since
                     return
             # the old contribution may be out and the new one not in: no visit may use them
             state.version = _STALE
@@ -270,14 +281,14 @@ def _current_sums(library: Library, inst: Any, kept: Kept, double: dict) -> Iter
                 if _sums.get(key) is state:
                     del _sums[key]
     counts["sums_built"] += 1
-    state = _Sums(kept.version, double, report_sums.build(double, rd.scale_points(library, inst) or []))
+    state = _Sums(kept.version, kept, double, report_sums.build(double, rd.scale_points(library, inst) or []))
     with state.lock:
         with _lock:
             _sums[key] = state
             _sums.move_to_end(key)
             while len(_sums) > MAX_SUMS:
                 _sums.popitem(last=False)
-        yield state
+        yield state, set()
 
 
 def _double_stamp(kept: Kept, hidden: frozenset, double: dict) -> int:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from .icc import crossed_reduced, oneway_closed
 from .long_data import same_key_pairs
-from .report_cross import LessSessions, RaterReduction
+from .report_cross import RaterReduction, ReductionView
 from .report_stats import figure_rows
 
 
@@ -196,12 +196,14 @@ class ItemSums:
         """q of the crossed ICC (see module), items x raters."""
         return self.Rj - sum((p["U"] / m for m, p in sorted(self.by_size.items())), np.zeros((self.G, self.B)))
 
-    def less(self, data: dict[str, Any], sessions: np.ndarray) -> Optional["ItemSums"]:
-        """These sums less the contribution of ``sessions`` of ``data`` (the data they are of), as
-        new sums for reading that share the crossed ICC's matrices with these
-        (:class:`.report_cross.LessSessions`): a viewer's blind set costs the copy of the small
-        sums and the changed items' solves, not a copy of every item's raters x raters matrices.
-        These must stay unchanged while the result is used; None when a score is new to them."""
+    def view(self, *changes: tuple[dict[str, Any], Any, float]) -> Optional["ItemSums"]:
+        """These sums with ``changes`` made, each (data, sessions, sign): the rows of ``sessions``
+        of ``data`` taken out (sign -1: a viewer's blind set, or sessions rated since the data a
+        visitor holds) or put in (+1), as new sums for reading that share the crossed ICC's
+        matrices with these (:class:`.report_cross.ReductionView`): the copy of the small sums and
+        the changed items' solves, not a copy of every item's raters x raters matrices. These must
+        stay unchanged while the result is used. None when the changes bring a rater, a target
+        size or a score these sums never had (then build the sums afresh)."""
         q = self._q()
         self.cross.solve(self.nj, q)  # the base's figures current: the view's unchanged items keep them
         view = copy.copy(self)
@@ -209,8 +211,14 @@ class ItemSums:
             setattr(view, name, getattr(self, name).copy())
         view.by_size = {m: {k: v.copy() for k, v in part.items()} for m, part in self.by_size.items()}
         view.pairs = copy.deepcopy(self.pairs)
-        view.cross = LessSessions(self.cross, q)
-        return view if add_sessions(view, data, np.asarray(sessions, dtype=np.int64), -1.0) else None
+        view.cross = ReductionView(self.cross, q)
+        try:
+            for data, sessions, sign in changes:
+                if not add_sessions(view, data, np.asarray(sorted(sessions), dtype=np.int64), sign):
+                    return None
+        except ReductionView.Unsupported:
+            return None
+        return view
 
     def pair_counts(self) -> pd.DataFrame:
         """Rater-code pairs (a <= b) and how many sessions both rated, one row per pair."""

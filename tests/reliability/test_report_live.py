@@ -261,6 +261,34 @@ def test_an_update_that_cannot_be_completed_drops_the_half_changed_sums(db, libr
                 rd.reliability_report(db, library, INSTRUMENT, exclude_sessions=blind))
 
 
+def test_a_visit_holding_older_rows_reads_the_sums_kept_further_without_dropping_them(db, library):
+    """Two visits race: one read the kept rows, then second ratings landed and another visit
+    brought the kept sums to them. The first visit's figures (of its older rows, blind or not)
+    come from a view of those sums, equal to figures built afresh on the older data; the kept
+    sums are neither rebuilt nor dropped."""
+    world = World(db, library, 21)
+    shared_cache.clear()
+    for _ in range(12):
+        world.submit(rated=None)
+    report_live.shared_report(db, library, INSTRUMENT)
+    old = report_live.kept_rows(db, library, INSTRUMENT)
+    for _ in range(3):
+        world.submit(rated=True)
+    report_live.shared_report(db, library, INSTRUMENT)  # brings the kept sums further
+    state = report_live._sums[old.key]
+    assert state.version > old.version and report_live._touched_since(state.kept, old.version)
+    inst = library.instruments[INSTRUMENT]
+    whole = rd.double_rated_part(report_live._data(db, old, frozenset()))
+    blind = frozenset({int(whole["ratings"]["session_id"].iloc[0])})
+    before = dict(report_live.counts)
+    for hidden in (frozenset(), blind):
+        double = rd.double_rated_part(report_live._data(db, old, hidden))
+        assert_same(report_live._figures(library, inst, db, old, hidden, double), rd.figures_of(library, inst, double))
+    assert report_live.counts["sums_views"] == before["sums_views"] + 2
+    assert report_live.counts["sums_built"] == before["sums_built"]
+    assert report_live._sums[old.key] is state and state.version > old.version
+
+
 def test_figures_depend_on_the_double_rated_sessions_only(db, library):
     """What the kept report shares while first ratings arrive: the figures of the data's
     double-rated part are those of all the data (figures, not counts)."""

@@ -1,7 +1,7 @@
-"""A viewer's blind set as the kept item sums less those sessions (ItemSums.less, report_cross's
-LessSessions): every figure equal to sums built without the sessions, whichever way each item is
-solved (Woodbury applied to vectors, or directly when its blocks change), and the kept sums left
-exactly as they were (issue 16)."""
+"""A viewer's blind set as a view of the kept item sums less those sessions (ItemSums.view,
+report_cross's ReductionView): every figure equal to sums built without the sessions, whichever
+way each item is solved (Woodbury applied to vectors, or directly when its blocks change), and
+the kept sums left exactly as they were (issue 16)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_sums_less_a_blind_set_equal_sums_built_without_it(seed):
     blind_sets.append(np.unique(r.loc[r["rater_id"] == loner, "session_id"]))  # a rater leaves: blocks change
     ways = {"woodbury": 0, "direct": 0}
     for hidden in blind_sets:
-        view = sums.less(data, hidden)
+        view = sums.view((data, hidden, -1.0))
         _compare(view, report_sums.build(_without(data, hidden), SCALE))
         for way, n in view.cross.solved.items():
             ways[way] += n
@@ -79,7 +79,7 @@ def test_sums_less_sessions_past_int32_and_int64_equal_the_raw_figures(largest, 
     sums.item_figures(np.asarray([str(x) for x in sums.rater_ids], dtype=object))
     before = _frozen(sums)
     for hidden in ([later[-1][0]], [later[3][0], 0, 1], [s for s in sessions if s % 3 == 0]):
-        view = sums.less(data, np.asarray(hidden))
+        view = sums.view((data, hidden, -1.0))
         _check(view, _as_data({s: v for s, v in every.items() if s not in hidden}, 3))
         _unchanged(sums, before)
 
@@ -89,12 +89,12 @@ def test_the_comparison_catches_a_view_that_keeps_the_old_co_ratings(monkeypatch
     comparison with sums built without the sessions catches it."""
     from ipt_training.reliability import report_cross
 
-    monkeypatch.setattr(report_cross.LessSessions, "add", lambda self, item, a, b, units: None)
+    monkeypatch.setattr(report_cross.ReductionView, "add", lambda self, item, a, b, units: None)
     data = _data(5, n_sessions=40, n_raters=7)
     sums = report_sums.build(data, SCALE)
     hidden = np.unique(data["ratings"]["session_id"])[:6]
     with pytest.raises(AssertionError):
-        _compare(sums.less(data, hidden), report_sums.build(_without(data, hidden), SCALE))
+        _compare(sums.view((data, hidden, -1.0)), report_sums.build(_without(data, hidden), SCALE))
 
 
 def test_hiding_the_only_session_linking_two_groups_of_raters_splits_the_blocks():
@@ -111,7 +111,34 @@ def test_hiding_the_only_session_linking_two_groups_of_raters_splits_the_blocks(
     sums = report_sums.build(data, SCALE)
     sums.item_figures(np.asarray([str(x) for x in sums.rater_ids], dtype=object))  # solved: blocks known
     assert len(np.unique(sums.cross.block[0])) == 1
-    view = sums.less(data, np.array([99]))
+    view = sums.view((data, [99], -1.0))
     want = report_sums.build(_as_data({s: v for s, v in sessions.items() if s != 99}, 1), SCALE)
     _compare(view, want)
     assert len(np.unique(view.cross.block[0])) == 2 and view.cross.solved == {"woodbury": 0, "direct": 1}
+
+
+def test_a_view_with_sessions_rated_since_put_back_as_they_were():
+    """What a visitor holding older rows gets from sums brought further: the sessions rated since
+    taken out as they are now and put back as they were, equal to the sums built on the older
+    data; a change that brings a rater the sums never had gives no view (built afresh instead)."""
+    rng = np.random.default_rng(4)
+    raters = list(range(10, 19))
+    before = {s: {int(r): {g: float(rng.integers(0, 5)) for g in range(4)} for r in rng.choice(raters, 2, replace=False)}
+              for s in range(40)}
+    after = {s: {r: dict(v) for r, v in ratings.items()} for s, ratings in before.items()}
+    for s in (3, 7, 11):  # third ratings since
+        r = next(r for r in raters if r not in after[s])
+        after[s][r] = {g: float(rng.integers(0, 5)) for g in range(4)}
+    old, new = _as_data(before, 4), _as_data(after, 4)
+    sums = report_sums.build(new, SCALE)
+    sums.item_figures(np.asarray([str(x) for x in sums.rater_ids], dtype=object))
+    frozen = _frozen(sums)
+    since = {3, 7, 11}
+    _compare(sums.view((new, since, -1.0), (old, since, 1.0)), report_sums.build(old, SCALE))
+    hidden = {7, 20}  # and a blind set on top: out, and not put back
+    _compare(sums.view((new, since | hidden, -1.0), (old, since - hidden, 1.0)),
+             report_sums.build(_without(old, hidden), SCALE))
+    _unchanged(sums, frozen)
+    newcomer = {**before, 3: {**before[3], 99: {0: 2.0}}}
+    assert sums.view((new, {3}, -1.0), (_as_data(newcomer, 4), {3}, 1.0)) is None
+    _unchanged(sums, frozen)
