@@ -9,9 +9,9 @@
   every agreement figure and the G study), (d) a trainee's supervisor logs clinical hours for
   the trainee (a new log entry). The empty page (the floor) and the admin's home page with no
   write are measured in the same run.
-- ``measure_blind_viewers``: four raters each blind to 20 rated sessions (assigned as second
+- ``measure_blind_viewers``: four supervisors each blind to 20 rated sessions (assigned as second
   rater) and the admin visit the reliability report after each of two second ratings: the blind
-  viewers' statistics time, the kept item sums and the process's memory.
+  viewers' statistics time and whole page visit, the kept item sums and the process's memory.
 - ``measure_report_split``: after a submission and after a second rating, where the
   reliability report's time goes: bringing the kept data up to date (the read), the report's
   statistics, the G study, the drift view, and the page's own rendering with all of them ready.
@@ -321,10 +321,12 @@ def measure_report_split(db, writer: "_Writer", library, repeat: int, at, admin_
 
 
 def measure_blind_viewers(db, writer: "_Writer", library, viewers: int = 4, per_viewer: int = 20) -> dict:
-    """The reliability report of ``viewers`` raters who are each assigned ``per_viewer`` rated
+    """The reliability report of ``viewers`` supervisors who are each assigned ``per_viewer`` rated
     sessions as second rater (so each is blind to them: a blind set of their own) and of the
-    admin (blind to nothing), every one visiting after each of two second ratings: the median
-    statistics time of a blind viewer's visit after a change, the kept sums' memory and the
+    admin (blind to nothing), every one visiting after each of two second ratings. Each blind
+    supervisor's visit: the report's statistics (``shared_report``, as the page calls it) and then
+    the page itself (its G study, drift and rendering; AppTest, opened beforehand); the medians
+    of the statistics and of the whole visit, the slowest visit, the kept sums' memory and the
     process's memory after them."""
     from ipt_training import fidelity
     from ipt_training.auth import get_user
@@ -332,24 +334,27 @@ def measure_blind_viewers(db, writer: "_Writer", library, viewers: int = 4, per_
 
     lo, hi = report_data.rating_period(db)
     filters = ("ipt-session-fidelity", None, lo.isoformat(), hi.isoformat(), None)
-    raters = [get_user(db, r) for r in _user_ids(db, "rater", viewers, offset=2)]  # not the writer's (offset 1)
+    people = [get_user(db, s) for s in _user_ids(db, "supervisor", viewers, offset=1)]  # not measure_live's (offset 0)
     rated = [r[0] for r in db.conn.execute(
         "SELECT DISTINCT session_id FROM ratings WHERE status = 'submitted' AND kind = 'rater' ORDER BY session_id "
         "LIMIT ?", (viewers * per_viewer * 2,))]
-    for n, rater in enumerate(raters):
+    for n, person in enumerate(people):
         for sid in rated[n * per_viewer * 2:(n + 1) * per_viewer * 2][:per_viewer]:
-            if not db.conn.execute("SELECT 1 FROM ratings WHERE session_id = ? AND rater_id = ?", (sid, rater.id)).fetchone():
-                fidelity.assign(db, writer.admin, sid, rater.id, None, "second_rating")
-    blinds = [frozenset()] + [frozenset(fidelity.blind_session_ids(db, r)) for r in raters]
-    for blind in blinds:
-        report_live.shared_report(db, library, *filters, blind=blind)
-    times = []
+            if not db.conn.execute("SELECT 1 FROM ratings WHERE session_id = ? AND rater_id = ?", (sid, person.id)).fetchone():
+                fidelity.assign(db, writer.admin, sid, person.id, None, "second_rating")
+    blinds = [frozenset(fidelity.blind_session_ids(db, p)) for p in people]
+    pages = [open_page(db, "reliability_report.py", p.id) for p in people]
+    report_live.shared_report(db, library, *filters)  # the admin's
+    stats, visits = [], []
     for _ in range(2):
         writer.second_rating()
-        for blind in blinds:
+        report_live.shared_report(db, library, *filters)  # the admin visits first: the kept sums brought up to date
+        for blind, at in zip(blinds, pages):
             t = time.perf_counter()
             report_live.shared_report(db, library, *filters, blind=blind)
-            if blind:
-                times.append((time.perf_counter() - t) * 1000)
-    return {"viewers": len(blinds), "blind_ms": round(statistics.median(times), 1) if times else None, "sums_mb": sums_mb(),
-            "sums_kept": len(report_live._sums), **memory_mb()}
+            stats.append((time.perf_counter() - t) * 1000)
+            visits.append(stats[-1] + visit_ms(at))
+    return {"viewers": len(blinds), "blind_ms": round(statistics.median(stats), 1),
+            "visit_ms": round(statistics.median(visits), 1), "visit_max_ms": round(max(visits), 1),
+            "blind_sizes": sorted(len(b) for b in blinds), "sums_mb": sums_mb(), "sums_kept": len(report_live._sums),
+            **memory_mb()}

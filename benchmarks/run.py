@@ -290,13 +290,14 @@ def markdown(report: dict) -> str:
                 row(f"live: {page} right after a {event}, ms", "≤ 300, ≤ 25× home",
                     lambda e, page=page, event=event: e["live"]["pages"][page][event])
         if "report_sums_mb" in live:
-            row("live: reliability report's kept item sums (every selection and blind set), MB", "",
+            row("live: reliability report's kept item sums (every selection), MB", "",
                 lambda e: e["live"].get("report_sums_mb", ""))
         if "blind_viewers" in live:
-            row("live: reliability report statistics after a second rating for 4 viewers blind to 20 sessions each "
-                "(and the admin): median ms; item sums kept (MB); process RSS / peak, MB", "",
-                lambda e: (lambda b: f"{b['blind_ms']}; {b['sums_kept']} ({b['sums_mb']}); {b.get('rss_mb')} / "
-                                     f"{b.get('peak_rss_mb')}")(e["live"]["blind_viewers"]))
+            row("live: reliability report (supervisor) after a second rating, 4 supervisors each blind to 20 "
+                "sessions: statistics median / page visit median, slowest, ms; item sums kept (MB); process RSS / "
+                "peak, MB", "≤ 500 XL",
+                lambda e: (lambda b: f"{b['blind_ms']} / {b.get('visit_ms')}, {b.get('visit_max_ms')}; {b['sums_kept']} "
+                                     f"({b['sums_mb']}); {b.get('rss_mb')} / {b.get('peak_rss_mb')}")(e["live"]["blind_viewers"]))
         for event in live.get("report_split", {}):
             row(f"live: reliability_report right after a {event}: read / statistics / G study / drift / page, ms", "",
                 lambda e, event=event: " / ".join(str(v) for v in e["live"]["report_split"][event].values()))
