@@ -442,7 +442,11 @@ def read_ratings(db: Database, instrument_id: str, cohort_id: Optional[int] = No
 
 def double_rated_part(data: dict[str, Any]) -> dict[str, Any]:
     """The ratings (and their items) of the sessions with two or more ratings: every figure of the
-    report but the counts of sessions and ratings depends on these alone (:func:`figures_of`)."""
+    report but the counts of sessions and ratings depends on these alone (:func:`figures_of`).
+    Once per assembled data (kept in its ``memo``; read-only)."""
+    found = data.get("memo", {}).get("double_part")
+    if found is not None:
+        return found
     r = data["ratings"]
     codes = pd.factorize(r["session_id"])[0]
     keep = np.bincount(codes, minlength=1)[codes] >= 2
@@ -453,10 +457,14 @@ def double_rated_part(data: dict[str, Any]) -> dict[str, Any]:
     on = keep[row]
     items = _item_frame((np.cumsum(keep) - 1)[row[on]], it["item"].to_numpy()[on], it["score"].to_numpy()[on])
     memo = {}  # the part's session scores are the data's, row by row
-    for key, (score, passed, _) in data.get("memo", {}).items():
-        if key[0] == "scores":
+    for key, value in list(data.get("memo", {}).items()):
+        if isinstance(key, tuple) and key[0] == "scores":
+            score, passed, _ = value
             memo[key] = (score[keep], passed[keep], int((passed[keep] < 0).sum()))  # -1: too few items
-    return {**data, "ratings": r[keep].reset_index(drop=True), "items": items, "memo": memo}
+    part = {**data, "ratings": r[keep].reset_index(drop=True), "items": items, "memo": memo}
+    if "memo" in data:
+        data["memo"]["double_part"] = part
+    return part
 
 
 def figures_of(library: Library, inst: Any, data: dict[str, Any],
