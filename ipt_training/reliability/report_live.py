@@ -51,7 +51,7 @@ counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0, 
 
 _kept: "OrderedDict[tuple, Kept]" = OrderedDict()
 _sums: "OrderedDict[tuple, _Sums]" = OrderedDict()
-_stamps: "OrderedDict[tuple, tuple]" = OrderedDict()  # (selection, blind set) -> version seen, stamp, sessions, labels
+_stamps: "OrderedDict[tuple, tuple]" = OrderedDict()  # (selection, blind set) -> version, stamp, sessions, (labels, items)
 _gates: dict[tuple, threading.Lock] = {}
 _lock = threading.Lock()
 _STALE = -1  # the version of sums an update left half-made: _touched_since gives None for it
@@ -293,11 +293,13 @@ def _current_sums(library: Library, inst: Any, kept: Kept, double: dict) -> Iter
 
 def _double_stamp(kept: Kept, hidden: frozenset, double: dict) -> int:
     """The kept version at which the selection's double-rated data (less ``hidden``) last changed:
-    appended ratings that rate no session double-rated before or after (first ratings) and
-    change no rater's label leave it."""
+    appended ratings that rate no session double-rated before or after (first ratings), change
+    no rater's label and bring no item (the data less ``hidden`` list only the items scored in
+    what is left: a first rating may bring one) leave it."""
     key = (kept.key, hidden)
     sessions = np.unique(double["ratings"]["session_id"].to_numpy(np.int64))
-    labels = [double["labels"][int(r)] for r in np.unique(double["ratings"]["rater_id"].to_numpy(np.int64))]
+    labels = ([double["labels"][int(r)] for r in np.unique(double["ratings"]["rater_id"].to_numpy(np.int64))],
+              list(double["item_ids"]))
     with _lock:
         seen = _stamps.get(key)
     stamp = kept.version

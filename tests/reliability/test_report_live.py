@@ -307,6 +307,20 @@ def test_figures_depend_on_the_double_rated_sessions_only(db, library):
     assert_same(double, full, "figures")
 
 
+def test_a_blind_viewers_items_follow_a_first_rating_that_scores_items_only_their_hidden_sessions_had(db, library):
+    """A viewer blind to every session rated so far has no items in their data; a first rating of
+    another session (which changes no double-rated session) brings its items into their report,
+    as the full computation without the hidden sessions lists them (not the figures kept from before)."""
+    world = World(db, library, 3)
+    shared_cache.clear()
+    blind = frozenset(report_live.kept_rows(db, library, INSTRUMENT).session_ids)
+    assert report_live.shared_report(db, library, INSTRUMENT, blind=blind)["items"] == []
+    world.submit(rated=False)
+    want = rd.reliability_report(db, library, INSTRUMENT, exclude_sessions=blind)
+    assert want["items"] and want["n_double_rated"] == 0
+    assert_same(report_live.shared_report(db, library, INSTRUMENT, blind=blind), want)
+
+
 def _rated_session(world: World) -> int:
     return world.db.conn.execute("SELECT session_id FROM ratings WHERE status = 'submitted' LIMIT 1").fetchone()[0]
 
