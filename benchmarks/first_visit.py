@@ -1,7 +1,8 @@
 """The first visit after a process start (issue 16): each measured in a fresh Python process, so
 that it pays what a real first visitor pays (imports, the content, the shared caches).
 
-- ``cold``: the page visited at once (``AppTest``), nothing warmed;
+- ``cold``: the page visited at once (``AppTest``), nothing warmed (Streamlit's discovery of the
+  installed components, which the server makes when it starts, made before);
 - ``warmed``: the server's start-up warming (:func:`ipt_training.ui.warm.warm`, which ``app.py``
   runs in a background thread when the server starts) run to its end first, then the page
   visited; its own time is reported beside.
@@ -24,10 +25,11 @@ VISITS = [("home.py", "trainee"), ("home.py", "admin"), ("reliability_report.py"
 
 
 def child(db_path: Path, page: str, role: str, mode: str) -> dict:
-    from benchmarks.live import app_setup, open_page, _user_ids
+    from benchmarks.live import app_setup, installed_components, open_page, _user_ids
 
     out: dict = {"page": page, "role": role, "mode": mode}
     db, _ = app_setup(db_path, floor=False)
+    installed_components()  # part of the server's start, before anyone visits (see installed_components)
     if mode == "warmed":
         from ipt_training.ui import warm
 
