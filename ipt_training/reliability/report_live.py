@@ -51,7 +51,7 @@ counts = {"full_reads": 0, "appends": 0, "ratings_appended": 0, "assembled": 0, 
 
 _kept: "OrderedDict[tuple, Kept]" = OrderedDict()
 _sums: "OrderedDict[tuple, _Sums]" = OrderedDict()
-_stamps: "OrderedDict[tuple, tuple]" = OrderedDict()  # (selection, blind set) -> version, stamp, sessions, (labels, items)
+_stamps: "OrderedDict[tuple, tuple]" = OrderedDict()  # (selection, blind set) -> version, stamp, sessions, shape
 _gates: dict[tuple, threading.Lock] = {}
 _lock = threading.Lock()
 _STALE = -1  # the version of sums an update left half-made: _touched_since gives None for it
@@ -203,18 +203,20 @@ def shared_report(db: Database, library: Library, instrument_id: str, cohort_id:
 @dataclass
 class _Sums:
     """The item sums (:mod:`.report_sums`) of a selection's double-rated data (nothing hidden), the
-    data they are of and the kept rows (and their version) it was assembled from."""
+    data they are of, and the version and history of the kept rows it was assembled from (not the
+    rows: those and their blind sets' data are freed when the kept rows are replaced)."""
 
     version: int
-    kept: Kept
+    history: tuple
     double: dict
     sums: report_sums.ItemSums
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _touched_since(kept: Kept, version: int) -> Optional[set]:
+def _touched_since(kept: Any, version: int) -> Optional[set]:
     """The sessions rated by the ratings appended to the kept rows since ``version``, or None
-    when the kept rows were read afresh since (or ``version`` is further back than remembered)."""
+    when the kept rows were read afresh since (or ``version`` is further back than remembered);
+    ``kept``: a :class:`Kept` or the :class:`_Sums` brought to one (its version and history)."""
     if version == kept.version:
         return set()
     for k, (start, _) in enumerate(kept.history):
@@ -267,11 +269,11 @@ def _current_sums(library: Library, inst: Any, kept: Kept, double: dict) -> Iter
                 if (report_sums.add_sessions(state.sums, state.double, sessions, -1.0)
                         and report_sums.add_sessions(state.sums, double, sessions, 1.0)):
                     counts["sums_updated"] += 1
-                    state.version, state.kept, state.double = kept.version, kept, double
+                    state.version, state.history, state.double = kept.version, kept.history, double
                     yield state, set()
                     return
             elif touched is None and state.version != _STALE:
-                since = _touched_since(state.kept, kept.version)
+                since = _touched_since(state, kept.version)
                 if since is not None:  # the sums are ahead of this visitor's rows: theirs, not dropped
                     yield state, since
                     return
@@ -281,7 +283,7 @@ def _current_sums(library: Library, inst: Any, kept: Kept, double: dict) -> Iter
                 if _sums.get(key) is state:
                     del _sums[key]
     counts["sums_built"] += 1
-    state = _Sums(kept.version, kept, double, report_sums.build(double, rd.scale_points(library, inst) or []))
+    state = _Sums(kept.version, kept.history, double, report_sums.build(double, rd.scale_points(library, inst) or []))
     with state.lock:
         with _lock:
             _sums[key] = state
@@ -298,19 +300,19 @@ def _double_stamp(kept: Kept, hidden: frozenset, double: dict) -> int:
     what is left: a first rating may bring one) leave it."""
     key = (kept.key, hidden)
     sessions = np.unique(double["ratings"]["session_id"].to_numpy(np.int64))
-    labels = ([double["labels"][int(r)] for r in np.unique(double["ratings"]["rater_id"].to_numpy(np.int64))],
-              list(double["item_ids"]))
+    labels = [double["labels"][int(r)] for r in np.unique(double["ratings"]["rater_id"].to_numpy(np.int64))]
+    shape = (labels, list(double["item_ids"]))  # the raters' labels and the items
     with _lock:
         seen = _stamps.get(key)
     stamp = kept.version
-    if seen is not None and seen[3] == labels:  # a new rater may rename another (shared names)
+    if seen is not None and seen[3] == shape:  # a new rater may rename another (shared names)
         touched = _touched_since(kept, seen[0])
         if touched is not None:
             moved = np.asarray(sorted(touched), dtype=np.int64)
             if not (np.isin(moved, seen[2]).any() or np.isin(moved, sessions).any()):
                 stamp = seen[1]
     with _lock:
-        _stamps[key] = (kept.version, stamp, sessions, labels)
+        _stamps[key] = (kept.version, stamp, sessions, shape)
         _stamps.move_to_end(key)
         while len(_stamps) > MAX_SELECTIONS * MAX_VARIANTS:
             _stamps.popitem(last=False)

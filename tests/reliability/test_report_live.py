@@ -4,8 +4,10 @@ from-scratch computation after every kind of write, and rebuilds nothing it need
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 import random
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -276,7 +278,7 @@ def test_a_visit_holding_older_rows_reads_the_sums_kept_further_without_dropping
         world.submit(rated=True)
     report_live.shared_report(db, library, INSTRUMENT)  # brings the kept sums further
     state = report_live._sums[old.key]
-    assert state.version > old.version and report_live._touched_since(state.kept, old.version)
+    assert state.version > old.version and report_live._touched_since(state, old.version)
     inst = library.instruments[INSTRUMENT]
     whole = rd.double_rated_part(report_live._data(db, old, frozenset()))
     blind = frozenset({int(whole["ratings"]["session_id"].iloc[0])})
@@ -287,6 +289,26 @@ def test_a_visit_holding_older_rows_reads_the_sums_kept_further_without_dropping
     assert report_live.counts["sums_views"] == before["sums_views"] + 2
     assert report_live.counts["sums_built"] == before["sums_built"]
     assert report_live._sums[old.key] is state and state.version > old.version
+
+
+def test_the_kept_sums_do_not_keep_rows_read_before_alive(db, library):
+    """First ratings (the figures kept, the item sums not touched) replace the kept rows: the
+    rows the sums were brought to, and every blind set's data assembled from them, are freed
+    (the sums keep only the record of sessions rated since, for a visit holding older rows)."""
+    world = World(db, library, 5)
+    shared_cache.clear()
+    report_live.shared_report(db, library, INSTRUMENT)
+    report_live.shared_report(db, library, INSTRUMENT, blind=frozenset({_rated_session(world)}))
+    old = report_live.kept_rows(db, library, INSTRUMENT)
+    state = report_live._sums[old.key]
+    gone = weakref.ref(old)
+    del old
+    for _ in range(3):
+        world.submit(rated=False)
+        report_live.shared_report(db, library, INSTRUMENT)
+    gc.collect()
+    assert report_live._sums[report_live.kept_rows(db, library, INSTRUMENT).key] is state
+    assert gone() is None
 
 
 def test_figures_depend_on_the_double_rated_sessions_only(db, library):
