@@ -6,6 +6,16 @@ from __future__ import annotations
 from typing import Sequence
 from .long_data import _finite_or_none
 
+# A figure that equals a cut-off in exact arithmetic comes out a rounding error either side of it,
+# depending on the order of its sums (a report kept up to date, or built at once): bands are decided
+# on the figure rounded to this many decimals, far below any shown, far above rounding error.
+BAND_DECIMALS = 10
+
+
+def _settled(value: float | None) -> float | None:
+    v = _finite_or_none(value)
+    return None if v is None else round(v, BAND_DECIMALS)
+
 
 def _koo_li_band(x: float) -> str:
     if x < 0.5:
@@ -32,12 +42,12 @@ def interpret_icc(value: float | None, ci95: Sequence[float | None] | None = Non
     """
     lo = hi = None
     if ci95 is not None and len(ci95) == 2:
-        lo, hi = _finite_or_none(ci95[0]), _finite_or_none(ci95[1])
+        lo, hi = _settled(ci95[0]), _settled(ci95[1])
     if lo is not None and hi is not None:
         a, b = _koo_li_band(min(lo, hi)), _koo_li_band(max(lo, hi))
         label = a if a == b else f"{a} to {b}"
         return f"{label} (Koo & Li 2016, judged on the 95% CI)"
-    v = _finite_or_none(value)
+    v = _settled(value)
     if v is None:
         return "not available"
     return f"{_koo_li_band(v)} (Koo & Li 2016, point estimate; no CI)"
@@ -61,7 +71,7 @@ def interpret_kappa(value: float | None) -> str:
     Landis, J. R., & Koch, G. G. (1977). The measurement of observer agreement
     for categorical data. Biometrics, 33, 159-174.
     """
-    v = _finite_or_none(value)
+    v = _settled(value)
     if v is None:
         return "not available"
     if v < 0:
@@ -90,7 +100,7 @@ def interpret_alpha(value: float | None) -> str:
     Krippendorff, K. (2004). Content Analysis: An Introduction to Its
     Methodology (2nd ed.), Sage, p. 241.
     """
-    v = _finite_or_none(value)
+    v = _settled(value)
     if v is None:
         return "not available"
     if v >= 0.8:

@@ -711,3 +711,28 @@ def test_calibration_agreement_too_few_items():
         R.calibration_agreement({"x": 1}, {"y": 1})
 
 
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.75, 0.9])
+def test_an_icc_at_a_cut_off_gets_its_band_whatever_the_rounding_error(cut):
+    """An ICC that is a cut-off in exact arithmetic comes out a rounding error either side of it,
+    depending on the order of the sums (the kept report's updates and views, or a build at once:
+    0.5000000000000009 and 0.49999999999999883 for one item); both get the cut-off's own band."""
+    at = R.interpret_icc(cut, None)
+    for eps in (1e-15, 5e-14):
+        assert R.interpret_icc(cut - eps, None) == at and R.interpret_icc(cut + eps, None) == at
+        assert R.interpret_icc(0.3, [cut - eps, 0.99]) == R.interpret_icc(0.3, [cut, 0.99])
+    assert R.interpret_icc(0.5000000000000009, None) == R.interpret_icc(0.49999999999999883, None)
+    assert R.interpret_icc(cut - 1e-6, None) != R.interpret_icc(cut + 1e-6, None)  # a real difference counts
+
+
+@pytest.mark.parametrize("cut", [0.0, 0.2, 0.4, 0.6, 0.8])
+def test_a_kappa_at_a_cut_off_gets_its_band_whatever_the_rounding_error(cut):
+    at = R.interpret_kappa(cut)
+    assert R.interpret_kappa(cut - 1e-15) == at and R.interpret_kappa(cut + 1e-15) == at
+    assert R.interpret_kappa(cut - 1e-6) != R.interpret_kappa(cut + 1e-6)
+
+
+def test_an_alpha_at_a_cut_off_gets_its_band_whatever_the_rounding_error():
+    assert R.interpret_alpha(0.8 - 1e-15) == R.interpret_alpha(0.8) != R.interpret_alpha(0.8 - 1e-6)
+    assert R.interpret_alpha(0.667 - 1e-15) == R.interpret_alpha(0.667) != R.interpret_alpha(0.667 - 1e-6)
