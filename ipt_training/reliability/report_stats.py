@@ -242,12 +242,14 @@ def rater_pairs(data: dict[str, Any], sums: Any, names: np.ndarray, matrix: pd.D
     if left_out:  # only pairs that can be among the first ``limit`` (ties at the limit kept) are sorted
         n = counts["n"].to_numpy()
         counts = counts[n >= np.partition(n, len(n) - limit)[len(n) - limit]].reset_index(drop=True)
-    counts["first"] = np.minimum(names[counts["a"]], names[counts["b"]])
-    counts["second"] = np.maximum(names[counts["a"]], names[counts["b"]])
+    # each pair as (first, second) by label, with their codes: a label is not mapped back to a code
+    # (the sums may hold raters the data have no label for, shown by id, which a typed name may equal)
+    swap = names[counts["a"]] > names[counts["b"]]
+    counts["ca"], counts["cb"] = np.where(swap, counts["b"], counts["a"]), np.where(swap, counts["a"], counts["b"])
+    counts["first"], counts["second"] = names[counts["ca"]], names[counts["cb"]]
     counts = counts.sort_values(["n", "first", "second"], ascending=[False, True, True])
     top = counts.head(limit)
-    code = {name: n for n, name in enumerate(names)}
-    tables = sums.pair_tables([(code[a], code[b]) for a, b in zip(top["first"], top["second"])])
+    tables = sums.pair_tables(list(zip(top["ca"].tolist(), top["cb"].tolist())))
     scores = sums.categories
     dist = np.abs(scores[:, None] - scores[None, :])
     out = []

@@ -291,6 +291,28 @@ def test_a_visit_holding_older_rows_reads_the_sums_kept_further_without_dropping
     assert report_live._sums[old.key] is state and state.version > old.version
 
 
+def test_a_rater_named_like_another_raters_number_keeps_their_own_pair_tables(db, library):
+    """The kept sums a blind viewer reads hold every rater of the selection, those who rated only
+    hidden sessions too (labelled by their id, having no label in the viewer's data). A rater
+    whose display name is that id (names are typed by people) still gets their own kappa tables."""
+    world = World(db, library, 2)
+    for _ in range(12):
+        world.submit(rated=True)
+    by_count = db.conn.execute("SELECT rater_id FROM ratings WHERE status = 'submitted' "
+                               "GROUP BY rater_id ORDER BY COUNT(*), rater_id").fetchall()
+    hidden_rater, busiest = by_count[0][0], by_count[-1][0]
+    db.conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (str(hidden_rater), busiest))
+    blind = frozenset(s for (s,) in db.conn.execute(
+        "SELECT session_id FROM ratings WHERE rater_id = ? AND status = 'submitted'", (hidden_rater,)))
+    shared_cache.clear()
+    report_live.shared_report(db, library, INSTRUMENT)
+    views = report_live.counts["sums_views"]
+    want = rd.reliability_report(db, library, INSTRUMENT, exclude_sessions=blind)
+    assert str(hidden_rater) in {p["rater_a"] for p in want["pairs"]} | {p["rater_b"] for p in want["pairs"]}
+    assert_same(report_live.shared_report(db, library, INSTRUMENT, blind=blind), want)
+    assert report_live.counts["sums_views"] == views + 1
+
+
 def test_the_kept_sums_do_not_keep_rows_read_before_alive(db, library):
     """First ratings (the figures kept, the item sums not touched) replace the kept rows: the
     rows the sums were brought to, and every blind set's data assembled from them, are freed
