@@ -383,7 +383,7 @@ def _item_figures(data: dict[str, Any], sums: "report_sums.ItemSums", names: np.
                   labels: dict[str, tuple[str, str]], names_of: dict[str, str]) -> list[dict[str, Any]]:
     """Per-item figures on every double-rated session, every item at once (:func:`group_figures`
     from the kept sums: :mod:`.report_sums`); the sums may hold items the data no longer have
-    (scored only in sessions a viewer is blind to: :meth:`.report_sums.ItemSums.less`)."""
+    (scored only in sessions a viewer is blind to: :meth:`.report_sums.ItemSums.view`)."""
     if not data["item_ids"]:
         return []
     wanted = set(data["item_ids"])
