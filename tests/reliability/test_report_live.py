@@ -313,6 +313,37 @@ def test_a_rater_named_like_another_raters_number_keeps_their_own_pair_tables(db
     assert report_live.counts["sums_views"] == views + 1
 
 
+def test_a_view_reads_the_kept_sums_only_while_holding_their_lock(db, library, monkeypatch):
+    """A view shares the kept sums' matrices (M, W), which a visit bringing the sums further
+    changes in place: every read of them through a view (its solve) happens under the kept sums'
+    lock, for a blind viewer and for a visit holding older rows."""
+    from ipt_training.reliability import report_cross
+
+    world = World(db, library, 8)
+    shared_cache.clear()
+    report_live.shared_report(db, library, INSTRUMENT)
+    old = report_live.kept_rows(db, library, INSTRUMENT)
+    solved = []
+    real = report_cross.ReductionView.solve
+
+    def solve(view, nj, rhs):
+        states = [s for s in report_live._sums.values() if s.sums.cross is view.base]
+        solved.append(len(states) == 1 and states[0].lock.locked())
+        return real(view, nj, rhs)
+
+    monkeypatch.setattr(report_cross.ReductionView, "solve", solve)
+    blind = frozenset({int(rd.double_rated_part(report_live._data(db, old, frozenset()))["ratings"]["session_id"][0])})
+    report_live.shared_report(db, library, INSTRUMENT, blind=blind)
+    for _ in range(3):
+        world.submit(rated=True)
+    report_live.shared_report(db, library, INSTRUMENT)  # the sums brought further than ``old``
+    inst = library.instruments[INSTRUMENT]
+    for hidden in (frozenset(), blind):
+        double = rd.double_rated_part(report_live._data(db, old, hidden))
+        report_live._figures(library, inst, db, old, hidden, double)
+    assert len(solved) == 3 and all(solved)
+
+
 def test_the_kept_sums_do_not_keep_rows_read_before_alive(db, library):
     """First ratings (the figures kept, the item sums not touched) replace the kept rows: the
     rows the sums were brought to, and every blind set's data assembled from them, are freed
