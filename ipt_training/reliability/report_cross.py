@@ -189,26 +189,14 @@ class RaterReduction:
         """Bring M of every item up to date with the pending changes (see module)."""
         if not self._pending and not self._pending_nj:
             return
-        parts = self._pending or [(np.zeros(0, np.int64),) * 3 + (np.zeros(0, np.int64),)]
-        g = np.concatenate([p[0] for p in parts])
-        a = np.concatenate([p[1] for p in parts])
-        b = np.concatenate([p[2] for p in parts])
-        w = np.concatenate([p[3] for p in parts])
-        nparts = self._pending_nj or [(np.zeros(0, np.int64),) * 2 + (np.zeros(0),)]
-        gn = np.concatenate([p[0] for p in nparts])
-        jn = np.concatenate([p[1] for p in nparts])
-        dn = np.concatenate([p[2] for p in nparts])
-        self._pending, self._pending_nj, self._pending_abs = [], [], 0
         B = self.B
-        cells, inv = np.unique((g * B + a) * B + b, return_inverse=True)
-        dw = np.zeros(len(cells), w.dtype)  # summed in W's own type: exact for whole numbers
-        np.add.at(dw, inv, w)
+        # summed in W's own kind: exact for whole numbers
+        cells, dw = _summed(self._pending, B, np.int64 if self.exact else np.float64)
         if not self.exact:
             dw[np.abs(dw) < 0.5 * self.L / self._largest] = 0
-        cells, dw = cells[dw != 0], dw[dw != 0]
-        ncells, ninv = np.unique(gn * B + jn, return_inverse=True)
-        dnj = np.bincount(ninv, weights=dn, minlength=len(ncells))
-        ncells, dnj = ncells[dnj != 0], dnj[dnj != 0]
+            cells, dw = cells[dw != 0], dw[dw != 0]
+        ncells, dnj = _summed(self._pending_nj, B, np.float64)
+        self._pending, self._pending_nj, self._pending_abs = [], [], 0
         items = np.union1d(cells // (B * B), ncells // B)
         for g in items.tolist():
             on = (cells >= g * B * B) & (cells < (g + 1) * B * B)
